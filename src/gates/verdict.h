@@ -1,0 +1,65 @@
+#pragma once
+// The verdict of an audit: what wmtp-audit writes (schemas/verdict.schema.json) and what
+// wmtp-report reads. The report never recomputes it.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace wmtp::gates {
+
+enum class Status { kPass, kWarning, kFail, kSkipped };        // "PASS" "WARNING" "FAIL" "SKIPPED"
+enum class Overall { kAllPass, kWarning, kFail, kCriticalFail };  // "ALL PASS" "WARNING" "FAIL" "CRITICAL FAIL"
+
+const char* to_string(Status status);
+const char* to_string(Overall overall);
+
+struct GateRunResult {
+  std::string run_id;    // local run id (wmtp.local_run_id); empty for experiment-wide results
+  std::string run_name;
+  Status status = Status::kPass;
+  std::string message;   // one line: why
+  std::string expected;
+  std::string observed;
+};
+
+struct GateReport {
+  std::string id;    // "G1".."G6"
+  std::string name;  // "definition", "units/scalers", "numerical health", "figures",
+                     // "fail-fast loss", "data pairing"
+  Status status = Status::kPass;
+  std::vector<GateRunResult> results;
+};
+
+struct RunSummary {
+  std::string run_id;         // local id
+  std::string run_name;
+  std::string mlflow_run_id;  // empty when read from a ledger whose runs never reached MLflow
+  std::string status;         // RUNNING / FINISHED / FAILED / KILLED
+  std::string cell, series, seed, model, weighting;
+  bool use_vq = false;
+  std::map<std::string, double> final_metrics;  // train_loss, val_loss, test_pape, test_hr, ...
+  std::vector<std::string> figures;             // local paths of the run's figures
+};
+
+struct Verdict {
+  int schema_version = 1;
+  std::string tool_name = "wmtp-audit";
+  std::string tool_version;
+  std::string experiment;
+  std::string source;        // "ledger:<path>" or "mlflow:<uri without credentials>"
+  std::string generated_at;  // ISO-8601 UTC
+  std::string prereg_hash;
+  std::string policy = "prod";  // "prod" or "debug"
+  Overall overall = Overall::kAllPass;
+  int exit_code = 0;
+  std::map<std::string, int> counts;  // runs, pass, warning, fail, skipped, ...
+  std::vector<GateReport> gates;
+  std::vector<RunSummary> runs;
+};
+
+nlohmann::json to_json(const Verdict& verdict);
+// Throws wmtp::InputError naming the JSON path of the first bad or missing field.
+Verdict verdict_from_json(const nlohmann::json& json);
+
+}  // namespace wmtp::gates
