@@ -61,5 +61,7 @@ struct Verdict {
 nlohmann::json to_json(const Verdict& verdict);
 // Throws wmtp::InputError naming the JSON path of the first bad or missing field.
 Verdict verdict_from_json(const nlohmann::json& json);
+// The same, with errors prefixed by origin (e.g. the verdict file's path) instead of "verdict".
+Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin);
 
 }  // namespace wmtp::gates

@@ -1,0 +1,97 @@
+#include "gates/preregistration.h"
+
+#include <cctype>
+
+#include "core/canonical_json.h"
+#include "core/embedded.h"
+#include "core/errors.h"
+#include "gates/json_fields.h"
+
+namespace wmtp::gates {
+namespace {
+
+constexpr const char* kEmbeddedPrereg = "configs/prereg/smoke.json";
+
+bool is_hex16(const std::string& s) {
+  if (s.size() != 16) return false;
+  for (char c : s) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+double positive_number(const JsonField& f) {
+  const double v = f.as_number();
+  if (!(v > 0.0)) f.fail("expected a number > 0, got " + f.value().dump());
+  return v;
+}
+
+std::int64_t integer_at_least(const JsonField& f, std::int64_t minimum) {
+  const std::int64_t v = f.as_integer();
+  if (v < minimum) f.fail("expected an integer >= " + std::to_string(minimum) + ", got " + std::to_string(v));
+  return v;
+}
+
+}  // namespace
+
+Preregistration parse_preregistration(const nlohmann::json& document, const std::string& origin) {
+  const JsonField root(document, origin);
+  root.reject_unknown({"schema_version", "name", "description", "pape_definition_hash",
+                       "golden_atol", "g2", "g3", "g5"});
+  Preregistration p;
+  p.origin = origin;
+  const JsonField version = root.at("schema_version");
+  if (version.as_integer() != 1) version.fail("unsupported schema_version (this auditor reads 1)");
+  p.name = root.at("name").as_nonempty_string();
+  if (root.has("description")) root.at("description").as_string();
+  const JsonField definition = root.at("pape_definition_hash");
+  p.pape_definition_hash = definition.as_string();
+  if (!is_hex16(p.pape_definition_hash)) definition.fail("expected 16 lowercase hex characters");
+  const JsonField atol = root.at("golden_atol");
+  p.golden_atol = atol.as_number();
+  if (!(p.golden_atol >= 0.0)) atol.fail("expected a number >= 0");
+
+  const JsonField g2 = root.at("g2");
+  g2.reject_unknown({"allowed_units"});
+  const JsonField units = g2.at("allowed_units");
+  for (const JsonField& unit : units.elements()) p.allowed_units.push_back(unit.as_nonempty_string());
+  if (p.allowed_units.empty()) units.fail("expected at least one unit");
+
+  const JsonField g3 = root.at("g3");
+  g3.reject_unknown({"nan_tolerance", "codebook_util_warning"});
+  p.nan_tolerance = integer_at_least(g3.at("nan_tolerance"), 0);
+  const JsonField util = g3.at("codebook_util_warning");
+  p.codebook_util_warning = util.as_number();
+  if (p.codebook_util_warning < 0.0 || p.codebook_util_warning > 1.0) {
+    util.fail("expected a number in [0, 1]");
+  }
+
+  const JsonField g5 = root.at("g5");
+  g5.reject_unknown({"train_loss_ceiling", "val_divergence_ratio", "initial_epochs",
+                     "final_window", "min_epochs", "g5_fail_threshold"});
+  p.train_loss_ceiling = positive_number(g5.at("train_loss_ceiling"));
+  p.val_divergence_ratio = positive_number(g5.at("val_divergence_ratio"));
+  const JsonField initial = g5.at("initial_epochs");
+  initial.require_array();
+  if (initial.value().size() != 2) initial.fail("expected [first, last] (two epochs)");
+  p.initial_epoch_first = integer_at_least(initial.at(0), 1);
+  p.initial_epoch_last = integer_at_least(initial.at(1), p.initial_epoch_first);
+  p.final_window = integer_at_least(g5.at("final_window"), 1);
+  // The final window starts after the initial epochs, so a run needs at least one epoch there.
+  p.min_epochs = integer_at_least(g5.at("min_epochs"), p.initial_epoch_last + 1);
+  p.g5_fail_threshold = integer_at_least(g5.at("g5_fail_threshold"), 1);
+
+  p.hash = content_hash16(document);
+  return p;
+}
+
+Preregistration embedded_preregistration() {
+  const std::string* text = embedded_file(kEmbeddedPrereg);
+  if (text == nullptr) throw Error(std::string(kEmbeddedPrereg) + " is missing from this build");
+  const std::string origin = std::string("embedded:") + kEmbeddedPrereg;
+  return parse_preregistration(parse_json_text(*text, origin), origin);
+}
+
+}  // namespace wmtp::gates

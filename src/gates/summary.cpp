@@ -1,0 +1,50 @@
+#include "gates/summary.h"
+
+#include <sstream>
+
+namespace wmtp::gates {
+namespace {
+
+std::string padded(const std::string& s, std::size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+std::string detail(const GateRunResult& r) {
+  std::string out = r.message;
+  if (!r.expected.empty() || !r.observed.empty()) {
+    out += " (expected " + r.expected + ", observed " + r.observed + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string terminal_summary(const Verdict& verdict, std::size_t max_listed) {
+  std::ostringstream out;
+  out << "audit of experiment '" << verdict.experiment << "' from " << verdict.source << ": "
+      << verdict.runs.size() << " run(s), pre-registration " << verdict.prereg_hash
+      << (verdict.policy == "debug" ? ", policy debug" : "") << "\n";
+  for (const GateReport& g : verdict.gates) {
+    std::size_t problems = 0, passed = 0;
+    for (const GateRunResult& r : g.results) {
+      if (r.status == Status::kFail || r.status == Status::kWarning) ++problems;
+      if (r.status == Status::kPass) ++passed;
+    }
+    out << "  " << padded(g.id + " " + g.name, 22) << padded(to_string(g.status), 8);
+    if (problems > 0) out << problems << " problem(s), ";
+    out << passed << " pass\n";
+    std::size_t listed = 0;
+    for (const GateRunResult& r : g.results) {
+      if (r.status != Status::kFail && r.status != Status::kWarning) continue;
+      if (listed++ == max_listed) {
+        out << "      ... and " << (problems - max_listed) << " more in the verdict file\n";
+        break;
+      }
+      out << "      " << to_string(r.status) << " " << r.run_name << ": " << detail(r) << "\n";
+    }
+  }
+  out << "overall: " << to_string(verdict.overall) << " (exit " << verdict.exit_code << ")\n";
+  return out.str();
+}
+
+}  // namespace wmtp::gates

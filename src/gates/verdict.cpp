@@ -1,0 +1,179 @@
+#include "gates/verdict.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/errors.h"
+#include "gates/json_fields.h"
+
+namespace wmtp::gates {
+namespace {
+
+constexpr const char* kOrigin = "verdict";
+
+template <typename Enum, std::size_t N>
+Enum parse_enum(const JsonField& f, const Enum (&values)[N]) {
+  const std::string text = f.as_string();
+  std::string names;
+  for (Enum v : values) {
+    if (text == to_string(v)) return v;
+    names += (names.empty() ? "" : ", ") + std::string(to_string(v));
+  }
+  f.fail("unknown value '" + text + "' (expected one of: " + names + ")");
+}
+
+constexpr Status kStatuses[] = {Status::kPass, Status::kWarning, Status::kFail, Status::kSkipped};
+constexpr Overall kOveralls[] = {Overall::kAllPass, Overall::kWarning, Overall::kFail, Overall::kCriticalFail};
+
+int as_int(const JsonField& f) {
+  const std::int64_t v = f.as_integer();
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) f.fail("integer out of range");
+  return static_cast<int>(v);
+}
+
+// JSON has no NaN or infinity: non-finite metrics are written as null.
+nlohmann::json metric_json(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+double metric_value(const JsonField& f) {
+  if (f.value().is_null()) return std::numeric_limits<double>::quiet_NaN();
+  return f.as_number();
+}
+
+GateRunResult result_from_json(const JsonField& f) {
+  f.reject_unknown({"run_id", "run_name", "status", "message", "expected", "observed"});
+  GateRunResult r;
+  r.run_id = f.at("run_id").as_string();
+  r.run_name = f.at("run_name").as_string();
+  r.status = parse_enum(f.at("status"), kStatuses);
+  r.message = f.at("message").as_string();
+  r.expected = f.at("expected").as_string();
+  r.observed = f.at("observed").as_string();
+  return r;
+}
+
+GateReport gate_from_json(const JsonField& f) {
+  f.reject_unknown({"id", "name", "status", "results"});
+  GateReport g;
+  g.id = f.at("id").as_nonempty_string();
+  g.name = f.at("name").as_string();
+  g.status = parse_enum(f.at("status"), kStatuses);
+  for (const JsonField& r : f.at("results").elements()) g.results.push_back(result_from_json(r));
+  return g;
+}
+
+RunSummary run_from_json(const JsonField& f) {
+  f.reject_unknown({"run_id", "run_name", "mlflow_run_id", "status", "cell", "series", "seed", "model",
+                    "weighting", "use_vq", "final_metrics", "figures"});
+  RunSummary s;
+  s.run_id = f.at("run_id").as_string();
+  s.run_name = f.at("run_name").as_string();
+  s.mlflow_run_id = f.at("mlflow_run_id").as_string();
+  s.status = f.at("status").as_string();
+  s.cell = f.at("cell").as_string();
+  s.series = f.at("series").as_string();
+  s.seed = f.at("seed").as_string();
+  s.model = f.at("model").as_string();
+  s.weighting = f.at("weighting").as_string();
+  s.use_vq = f.at("use_vq").as_bool();
+  for (const auto& [key, value] : f.at("final_metrics").members()) s.final_metrics[key] = metric_value(value);
+  for (const JsonField& figure : f.at("figures").elements()) s.figures.push_back(figure.as_string());
+  return s;
+}
+
+}  // namespace
+
+const char* to_string(Status status) {
+  switch (status) {
+    case Status::kPass: return "PASS";
+    case Status::kWarning: return "WARNING";
+    case Status::kFail: return "FAIL";
+    case Status::kSkipped: return "SKIPPED";
+  }
+  return "FAIL";
+}
+
+const char* to_string(Overall overall) {
+  switch (overall) {
+    case Overall::kAllPass: return "ALL PASS";
+    case Overall::kWarning: return "WARNING";
+    case Overall::kFail: return "FAIL";
+    case Overall::kCriticalFail: return "CRITICAL FAIL";
+  }
+  return "CRITICAL FAIL";
+}
+
+nlohmann::json to_json(const Verdict& verdict) {
+  nlohmann::json gates = nlohmann::json::array();
+  for (const GateReport& g : verdict.gates) {
+    nlohmann::json results = nlohmann::json::array();
+    for (const GateRunResult& r : g.results) {
+      results.push_back({{"run_id", r.run_id},
+                         {"run_name", r.run_name},
+                         {"status", to_string(r.status)},
+                         {"message", r.message},
+                         {"expected", r.expected},
+                         {"observed", r.observed}});
+    }
+    gates.push_back({{"id", g.id}, {"name", g.name}, {"status", to_string(g.status)}, {"results", results}});
+  }
+  nlohmann::json runs = nlohmann::json::array();
+  for (const RunSummary& s : verdict.runs) {
+    nlohmann::json metrics = nlohmann::json::object();
+    for (const auto& [key, value] : s.final_metrics) metrics[key] = metric_json(value);
+    runs.push_back({{"run_id", s.run_id},
+                    {"run_name", s.run_name},
+                    {"mlflow_run_id", s.mlflow_run_id},
+                    {"status", s.status},
+                    {"cell", s.cell},
+                    {"series", s.series},
+                    {"seed", s.seed},
+                    {"model", s.model},
+                    {"weighting", s.weighting},
+                    {"use_vq", s.use_vq},
+                    {"final_metrics", metrics},
+                    {"figures", s.figures}});
+  }
+  return {{"schema_version", verdict.schema_version},
+          {"tool", {{"name", verdict.tool_name}, {"version", verdict.tool_version}}},
+          {"experiment", verdict.experiment},
+          {"source", verdict.source},
+          {"generated_at", verdict.generated_at},
+          {"prereg_hash", verdict.prereg_hash},
+          {"policy", verdict.policy},
+          {"overall", to_string(verdict.overall)},
+          {"exit_code", verdict.exit_code},
+          {"counts", verdict.counts},
+          {"gates", gates},
+          {"runs", runs}};
+}
+
+Verdict verdict_from_json(const nlohmann::json& json) { return verdict_from_json(json, kOrigin); }
+
+Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin) {
+  const JsonField root(json, origin);
+  root.reject_unknown({"schema_version", "tool", "experiment", "source", "generated_at", "prereg_hash", "policy",
+                       "overall", "exit_code", "counts", "gates", "runs"});
+  Verdict v;
+  const JsonField version = root.at("schema_version");
+  v.schema_version = as_int(version);
+  if (v.schema_version != 1) version.fail("unsupported schema_version (this build reads 1)");
+  const JsonField tool = root.at("tool");
+  tool.reject_unknown({"name", "version"});
+  v.tool_name = tool.at("name").as_string();
+  v.tool_version = tool.at("version").as_string();
+  v.experiment = root.at("experiment").as_string();
+  v.source = root.at("source").as_string();
+  v.generated_at = root.at("generated_at").as_string();
+  v.prereg_hash = root.at("prereg_hash").as_string();
+  const JsonField policy = root.at("policy");
+  v.policy = policy.as_string();
+  if (v.policy != "prod" && v.policy != "debug") policy.fail("expected \"prod\" or \"debug\"");
+  v.overall = parse_enum(root.at("overall"), kOveralls);
+  v.exit_code = as_int(root.at("exit_code"));
+  for (const auto& [key, value] : root.at("counts").members()) v.counts[key] = as_int(value);
+  for (const JsonField& g : root.at("gates").elements()) v.gates.push_back(gate_from_json(g));
+  for (const JsonField& r : root.at("runs").elements()) v.runs.push_back(run_from_json(r));
+  return v;
+}
+
+}  // namespace wmtp::gates

@@ -1,0 +1,59 @@
+#include "report/run_view.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <tuple>
+
+namespace wmtp::report {
+namespace {
+
+// Reference cell first, then by name.
+std::tuple<bool, const std::string&> cell_key(const std::string& cell) {
+  return {cell != kReferenceCell, cell};
+}
+
+// Numeric seeds sort as numbers ("43" < "123"); anything else after them, by text.
+std::tuple<bool, long long, const std::string&> seed_key(const std::string& seed) {
+  char* end = nullptr;
+  const long long value = std::strtoll(seed.c_str(), &end, 10);
+  const bool numeric = !seed.empty() && end != nullptr && *end == '\0';
+  return {!numeric, numeric ? value : 0, seed};
+}
+
+}  // namespace
+
+bool seed_less(const std::string& a, const std::string& b) { return seed_key(a) < seed_key(b); }
+
+std::vector<const gates::RunSummary*> ordered_runs(const gates::Verdict& verdict) {
+  std::vector<const gates::RunSummary*> runs;
+  for (const auto& run : verdict.runs) runs.push_back(&run);
+  std::stable_sort(runs.begin(), runs.end(), [](const auto* a, const auto* b) {
+    if (a->series != b->series) return a->series < b->series;
+    if (a->cell != b->cell) return cell_key(a->cell) < cell_key(b->cell);
+    if (a->seed != b->seed) return seed_less(a->seed, b->seed);
+    if (a->run_name != b->run_name) return a->run_name < b->run_name;
+    return a->run_id < b->run_id;
+  });
+  return runs;
+}
+
+std::vector<std::pair<std::string, std::string>> series_cells(const gates::Verdict& verdict) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto* run : ordered_runs(verdict)) {
+    std::pair<std::string, std::string> key{run->series, run->cell};
+    if (pairs.empty() || pairs.back() != key) pairs.push_back(key);
+  }
+  return pairs;
+}
+
+std::optional<double> final_metric(const gates::RunSummary& run, const std::string& key) {
+  const auto it = run.final_metrics.find(key);
+  if (it == run.final_metrics.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string display_name(const gates::RunSummary& run) {
+  return run.run_name.empty() ? run.run_id : run.run_name;
+}
+
+}  // namespace wmtp::report

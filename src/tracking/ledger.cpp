@@ -1,0 +1,288 @@
+#include "tracking/ledger.h"
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <unordered_map>
+
+#include "core/errors.h"
+#include "tracking/run_normalize.h"
+
+namespace wmtp::tracking {
+namespace {
+
+// Bump when the schema changes incompatibly; an older ledger is refused with a clear message.
+constexpr int kSchemaVersion = 1;
+
+// WAL lets readers (the auditor, the sync thread) run beside the one writer. synchronous=FULL
+// syncs the WAL on every commit, so what flush() reported durable survives a power loss too;
+// commits are batched (one per ~50 ms), so this costs little. Any commit that returned survives
+// a killed process.
+constexpr const char* kPragmas =
+    "PRAGMA busy_timeout = 10000;"
+    "PRAGMA journal_mode = WAL;"
+    "PRAGMA synchronous = FULL;";
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS experiments(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS runs(
+  id INTEGER PRIMARY KEY,
+  local_id TEXT NOT NULL UNIQUE,
+  experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  start_time_ms INTEGER NOT NULL,
+  end_time_ms INTEGER NOT NULL DEFAULT 0,
+  mlflow_run_id TEXT);
+CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs(experiment_id);
+CREATE TABLE IF NOT EXISTS params(
+  run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tags(
+  run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(run, key)) WITHOUT ROWID;
+-- value NULL is NaN (SQLite cannot store NaN); seq orders one run's points as they were logged.
+CREATE TABLE IF NOT EXISTS metrics(
+  run INTEGER NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, value REAL,
+  step INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL, PRIMARY KEY(run, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS artifacts(
+  run INTEGER NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+  PRIMARY KEY(run, path)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox(
+  id INTEGER PRIMARY KEY, run INTEGER NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL DEFAULT '',
+  first_seq INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS outbox_by_run ON outbox(run, id);
+)sql";
+
+LedgerRun run_from_row(Statement& s) {
+  LedgerRun r;
+  r.id = s.int64(0);
+  r.local_id = s.str(1);
+  r.experiment = s.str(2);
+  r.name = s.str(3);
+  r.status = s.str(4);
+  r.start_time_ms = s.int64(5);
+  r.end_time_ms = s.int64(6);
+  r.mlflow_run_id = s.str(7);
+  return r;
+}
+
+constexpr const char* kRunColumns =
+    "SELECT r.id, r.local_id, e.name, r.name, r.status, r.start_time_ms, r.end_time_ms, "
+    "coalesce(r.mlflow_run_id, '') FROM runs r JOIN experiments e ON e.id = r.experiment_id ";
+
+}  // namespace
+
+Ledger::Ledger(const std::string& path, Mode mode)
+    : db_(path, mode == Mode::kReadOnly ? SqliteDb::Mode::kReadOnly : SqliteDb::Mode::kReadWrite) {
+  if (mode == Mode::kReadOnly) {
+    db_.exec("PRAGMA busy_timeout = 10000;");
+    Statement check(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
+    bool ok = false;
+    try {
+      ok = check.step();
+    } catch (const Error&) {
+      ok = false;
+    }
+    if (!ok) throw UnreachableError("cannot open ledger " + path + ": not a wmtp ledger");
+    return;
+  }
+  try {
+    db_.exec(kPragmas);
+    Transaction txn(db_);
+    db_.exec(kSchema);
+    Statement version(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
+    if (version.step()) {
+      if (version.str(0) != std::to_string(kSchemaVersion)) {
+        throw InputError("ledger " + path + " has schema version " + version.str(0) +
+                         "; this wmtp reads version " + std::to_string(kSchemaVersion));
+      }
+    } else {
+      Statement insert(db_, "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)");
+      insert.bind(1, std::string_view(std::to_string(kSchemaVersion))).run();
+    }
+    txn.commit();
+  } catch (const InputError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UnreachableError(std::string("cannot open ledger: ") + e.what());
+  }
+}
+
+std::optional<std::int64_t> Ledger::find_experiment(const std::string& name) {
+  Statement s(db_, "SELECT id FROM experiments WHERE name = ?1");
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return s.int64(0);
+}
+
+std::int64_t Ledger::find_or_create_experiment(const std::string& name) {
+  if (auto id = find_experiment(name)) return *id;
+  Statement s(db_, "INSERT INTO experiments(name) VALUES (?1)");
+  s.bind(1, name).run();
+  return *find_experiment(name);
+}
+
+std::optional<LedgerRun> Ledger::find_run(const std::string& local_id) {
+  Statement s(db_, (std::string(kRunColumns) + "WHERE r.local_id = ?1").c_str());
+  s.bind(1, local_id);
+  if (!s.step()) return std::nullopt;
+  return run_from_row(s);
+}
+
+std::optional<LedgerRun> Ledger::find_run(std::int64_t id) {
+  Statement s(db_, (std::string(kRunColumns) + "WHERE r.id = ?1").c_str());
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return run_from_row(s);
+}
+
+std::vector<LedgerRun> Ledger::runs(std::optional<std::int64_t> experiment_id) {
+  Statement s(db_, (std::string(kRunColumns) + "WHERE ?1 IS NULL OR r.experiment_id = ?1 ORDER BY r.id").c_str());
+  if (experiment_id) s.bind(1, *experiment_id);
+  std::vector<LedgerRun> out;
+  while (s.step()) out.push_back(run_from_row(s));
+  return out;
+}
+
+std::int64_t Ledger::insert_run(std::int64_t experiment_id, const std::string& local_id,
+                                const std::string& name, std::int64_t start_time_ms) {
+  Statement s(db_,
+              "INSERT INTO runs(local_id, experiment_id, name, status, start_time_ms) "
+              "VALUES (?1, ?2, ?3, 'RUNNING', ?4)");
+  s.bind(1, local_id).bind(2, experiment_id).bind(3, name).bind(4, start_time_ms).run();
+  return db_.last_insert_rowid();
+}
+
+void Ledger::set_run_status(std::int64_t run, const std::string& status, std::int64_t end_time_ms) {
+  Statement s(db_, "UPDATE runs SET status = ?2, end_time_ms = ?3 WHERE id = ?1");
+  s.bind(1, run).bind(2, status).bind(3, end_time_ms).run();
+}
+
+void Ledger::set_mlflow_run_id(std::int64_t run, const std::string& mlflow_run_id) {
+  Statement s(db_, "UPDATE runs SET mlflow_run_id = ?2 WHERE id = ?1");
+  s.bind(1, run);
+  if (mlflow_run_id.empty()) {
+    s.bind_null(2);
+  } else {
+    s.bind(2, mlflow_run_id);
+  }
+  s.run();
+}
+
+void Ledger::add_outbox(std::int64_t run, const char* kind, const std::string& key,
+                        std::int64_t first_seq, std::int64_t last_seq) {
+  Statement s(db_,
+              "INSERT INTO outbox(run, kind, key, first_seq, last_seq) VALUES (?1, ?2, ?3, ?4, ?5)");
+  s.bind(1, run).bind(2, std::string_view(kind)).bind(3, key).bind(4, first_seq).bind(5, last_seq);
+  s.run();
+}
+
+std::int64_t Ledger::outbox_size(const std::vector<std::int64_t>& runs) {
+  if (runs.empty()) {
+    Statement s(db_, "SELECT count(*) FROM outbox");
+    s.step();
+    return s.int64(0);
+  }
+  Statement s(db_, "SELECT count(*) FROM outbox WHERE run = ?1");
+  std::int64_t total = 0;
+  for (std::int64_t run : runs) {
+    s.bind(1, run);
+    s.step();
+    total += s.int64(0);
+    s.reset();
+  }
+  return total;
+}
+
+std::vector<RunRecord> Ledger::read_records(std::int64_t experiment_id,
+                                            const std::string& artifact_store,
+                                            std::optional<std::int64_t> only_run) {
+  // Rows of every per-run table are keyed (run, ...) and clustered by run, so each query is a
+  // few range scans; rows are attached to their record through this index.
+  std::vector<RunRecord> records;
+  std::unordered_map<std::int64_t, std::size_t> index;
+  const std::string scope = only_run ? "run = ?1" : "run IN (SELECT id FROM runs WHERE experiment_id = ?1)";
+  const std::int64_t scope_value = only_run ? *only_run : experiment_id;
+  {
+    Statement s(db_, (std::string(kRunColumns) +
+                      (only_run ? "WHERE r.id = ?1" : "WHERE r.experiment_id = ?1") + " ORDER BY r.id")
+                         .c_str());
+    s.bind(1, scope_value);
+    while (s.step()) {
+      LedgerRun row = run_from_row(s);
+      RunRecord r;
+      r.local_id = row.local_id;
+      r.mlflow_run_id = row.mlflow_run_id;
+      r.experiment = row.experiment;
+      r.name = row.name;
+      r.status = row.status;
+      r.start_time_ms = row.start_time_ms;
+      r.end_time_ms = row.end_time_ms;
+      index.emplace(row.id, records.size());
+      records.push_back(std::move(r));
+    }
+  }
+  std::int64_t cached_run = -1;
+  RunRecord* cached = nullptr;
+  auto record_of = [&](std::int64_t run) -> RunRecord* {
+    if (run != cached_run) {
+      auto it = index.find(run);
+      cached_run = run;
+      cached = it == index.end() ? nullptr : &records[it->second];
+    }
+    return cached;
+  };
+  auto read_key_values = [&](const char* table, auto member) {
+    Statement s(db_, (std::string("SELECT run, key, value FROM ") + table + " WHERE " + scope).c_str());
+    s.bind(1, scope_value);
+    while (s.step()) {
+      if (RunRecord* r = record_of(s.int64(0))) (r->*member).emplace(s.str(1), s.str(2));
+    }
+  };
+  read_key_values("params", &RunRecord::params);
+  read_key_values("tags", &RunRecord::tags);
+  {
+    Statement s(db_, ("SELECT run, key, value, step, timestamp_ms FROM metrics WHERE " + scope).c_str());
+    s.bind(1, scope_value);
+    std::vector<MetricPoint>* history = nullptr;
+    std::string history_key;
+    std::int64_t history_run = -1;
+    while (s.step()) {
+      const std::int64_t run = s.int64(0);
+      RunRecord* r = record_of(run);
+      if (r == nullptr) continue;
+      const std::string_view key = s.text(1);
+      if (history == nullptr || run != history_run || key != history_key) {
+        history_key.assign(key.data(), key.size());
+        history_run = run;
+        history = &r->metrics[history_key];
+      }
+      const double value = s.is_null(2) ? std::numeric_limits<double>::quiet_NaN() : s.real(2);
+      history->push_back(MetricPoint{value, s.int64(3), s.int64(4)});
+    }
+  }
+  {
+    Statement s(db_, ("SELECT run, path, sha256, size FROM artifacts WHERE " + scope).c_str());
+    s.bind(1, scope_value);
+    while (s.step()) {
+      RunRecord* r = record_of(s.int64(0));
+      if (r == nullptr) continue;
+      ArtifactRef a;
+      a.path = s.str(1);
+      a.sha256 = s.str(2);
+      a.size = s.int64(3);
+      const std::string local = artifact_store + "/" + r->local_id + "/" + a.path;
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(local, ec)) a.local_path = local;
+      fill_png_text(a);
+      r->artifacts.push_back(std::move(a));
+    }
+  }
+  for (RunRecord& r : records) {
+    normalize_histories(r);
+    normalize_artifacts(r);
+  }
+  return records;
+}
+
+}  // namespace wmtp::tracking

@@ -1,0 +1,55 @@
+#pragma once
+// OutboxSync: pushes what the ledger's outbox holds to MLflow, exactly once. A run is created
+// with tag wmtp.local_run_id (looked up first, so a retried create finds the earlier one);
+// params, tags and metric points go through log-batch; artifacts through the artifact proxy;
+// status last. Each outbox entry is deleted only after MLflow answered 200 for it, so an
+// interrupted push resumes where it stopped (re-sent points are identical and MLflow keeps one).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tracking/ledger.h"
+#include "tracking/mlflow_client.h"
+
+namespace wmtp::tracking {
+
+struct SyncReport {
+  std::int64_t runs = 0;           // runs that had entries
+  std::int64_t runs_created = 0;   // of which created in MLflow now
+  std::int64_t metrics = 0;        // metric points sent
+  std::int64_t params = 0;
+  std::int64_t tags = 0;
+  std::int64_t artifacts = 0;
+  std::int64_t status_updates = 0;
+};
+
+class OutboxSync {
+ public:
+  // ledger: a connection of its own (the sync deletes outbox rows as MLflow acknowledges them).
+  OutboxSync(Ledger& ledger, MlflowClient& client, std::string artifact_store);
+
+  // Runs with outbox entries, in ledger order; only those of `experiment` when given (an
+  // unknown experiment is an InputError).
+  std::vector<std::int64_t> pending_runs(const std::optional<std::string>& experiment = std::nullopt);
+  // Pushes every entry of one run; throws on the first failure (what was acknowledged stays so).
+  void push_run(std::int64_t run, SyncReport& report);
+
+ private:
+  std::string resolve_run(const LedgerRun& run, bool force_lookup, SyncReport& report);
+  void push_entries(const LedgerRun& run, const std::string& mlflow_run_id, SyncReport& report);
+  // Deletes the acknowledged outbox rows and moves first_seq of partly sent metric rows.
+  void acknowledge(const std::vector<std::int64_t>& ids,
+                   const std::vector<std::pair<std::int64_t, std::int64_t>>& advanced = {});
+
+  Ledger& ledger_;
+  MlflowClient& client_;
+  std::string artifact_store_;
+  std::map<std::string, std::string> experiment_ids_;  // name -> MLflow experiment id
+  std::set<std::int64_t> verified_;                     // runs whose MLflow id was checked
+};
+
+}  // namespace wmtp::tracking

@@ -1,0 +1,128 @@
+#include "tracking/run_source.h"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/errors.h"
+#include "core/sha256.h"
+#include "tracking/ledger.h"
+#include "tracking/mlflow_client.h"
+#include "tracking/run_normalize.h"
+#include "tracking/tracker.h"
+
+namespace wmtp::tracking {
+namespace {
+
+constexpr const char* kLocalRunIdTag = "wmtp.local_run_id";
+constexpr std::size_t kConnections = 8;
+
+// Runs every task on up to kConnections threads, each with its own MlflowClient (connection).
+// The first failure stops the rest and is rethrown.
+void run_on_pool(const MlflowConfig& config,
+                 const std::vector<std::function<void(MlflowClient&)>>& tasks) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto worker = [&] {
+    try {
+      MlflowClient client(config);
+      client.set_abort_flag(&failed);
+      for (std::size_t i = next++; i < tasks.size() && !failed; i = next++) tasks[i](client);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      failed = true;
+    }
+  };
+  std::vector<std::thread> threads;
+  const std::size_t n = std::min(kConnections, tasks.size());
+  for (std::size_t i = 0; i < n; ++i) threads.emplace_back(worker);
+  for (std::thread& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string& experiment) {
+  Ledger ledger(ledger_path, Ledger::Mode::kReadOnly);
+  RunSet set;
+  set.experiment = experiment;
+  set.source = "ledger:" + ledger_path;
+  const std::optional<std::int64_t> id = ledger.find_experiment(experiment);
+  if (!id) throw InputError("experiment '" + experiment + "' not found in " + set.source);
+  set.runs = ledger.read_records(*id, artifact_store_for(ledger_path));
+  sort_runs(set.runs);
+  return set;
+}
+
+wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& experiment,
+                              const std::string& artifact_cache_dir) {
+  RunSet set;
+  set.experiment = experiment;
+  set.source = "mlflow:" + redact_uri(config.tracking_uri);
+  MlflowClient client(config);
+  const std::optional<MlflowExperiment> found = client.get_experiment_by_name(experiment);
+  if (!found || found->lifecycle_stage == "deleted") {
+    throw InputError("experiment '" + experiment + "' not found in " + set.source);
+  }
+  const std::vector<MlflowRun> runs = client.search_runs({found->experiment_id}, "", 1000);
+
+  set.runs.resize(runs.size());
+  std::vector<std::function<void(MlflowClient&)>> tasks;
+  // Histories land in their own slots; they are moved into the records after the pool ends.
+  std::vector<std::vector<std::pair<std::string, std::vector<MetricPoint>>>> histories(runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const MlflowRun& run = runs[i];
+    RunRecord& r = set.runs[i];
+    auto tag = run.tags.find(kLocalRunIdTag);
+    r.local_id = tag != run.tags.end() ? tag->second : "";
+    r.mlflow_run_id = run.run_id;
+    r.experiment = experiment;
+    r.name = run.run_name;
+    r.status = run.status;
+    r.start_time_ms = run.start_time_ms;
+    r.end_time_ms = run.end_time_ms;
+    r.params = run.params;
+    r.tags = run.tags;
+    histories[i].resize(run.latest_metrics.size());
+    std::size_t k = 0;
+    for (const auto& [key, latest] : run.latest_metrics) {
+      auto* slot = &histories[i][k++];
+      slot->first = key;
+      tasks.push_back([slot, run_id = run.run_id](MlflowClient& c) {
+        slot->second = c.get_metric_history(run_id, slot->first);
+      });
+    }
+    const std::string cache = artifact_cache_dir + "/" + (r.local_id.empty() ? run.run_id : r.local_id);
+    tasks.push_back([&r, run_id = run.run_id, cache](MlflowClient& c) {
+      for (const MlflowFileInfo& f : c.list_artifacts_recursive(run_id)) {
+        ArtifactRef a;
+        a.path = f.path;
+        a.size = f.file_size;
+        if (is_figure(f.path)) {
+          a.local_path = cache + "/" + f.path;
+          c.download_artifact(run_id, f.path, a.local_path);
+          a.sha256 = sha256_file_hex(a.local_path);
+          fill_png_text(a);
+        }
+        r.artifacts.push_back(std::move(a));
+      }
+    });
+  }
+  run_on_pool(config, tasks);
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    for (auto& [key, points] : histories[i]) set.runs[i].metrics[key] = std::move(points);
+    normalize_histories(set.runs[i]);
+    normalize_artifacts(set.runs[i]);
+  }
+  sort_runs(set.runs);
+  return set;
+}
+
+}  // namespace wmtp::tracking

@@ -1,0 +1,349 @@
+#include "tracking/tracker.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <random>
+
+#include "core/errors.h"
+#include "core/sha256.h"
+#include "tracking/background_sync.h"
+#include "tracking/ledger_writer.h"
+#include "tracking/mlflow_config.h"
+#include "tracking/mlflow_limits.h"
+
+namespace wmtp::tracking {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kLocalRunIdTag = "wmtp.local_run_id";
+constexpr std::size_t kMaxExperimentNameLength = 500;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// 32 lowercase hex characters from the OS's entropy, like MLflow's run ids.
+std::string new_local_run_id() {
+  static const char* hex = "0123456789abcdef";
+  std::random_device device;
+  std::string id;
+  for (int i = 0; i < 8; ++i) {
+    std::uint32_t word = device();
+    for (int j = 0; j < 4; ++j) {
+      id += hex[(word >> 4) & 15];
+      id += hex[word & 15];
+      word >>= 8;
+    }
+  }
+  return id;
+}
+
+std::string current_user() {
+  for (const char* name : {"USER", "LOGNAME"}) {
+    const char* v = std::getenv(name);
+    if (v != nullptr && *v != '\0') return v;
+  }
+  if (const passwd* pw = getpwuid(getuid())) return pw->pw_name;
+  return "unknown";
+}
+
+std::string current_program() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("wmtp") : exe.string();
+}
+
+// HEAD of the git checkout around the working directory; empty outside one.
+std::string git_commit() {
+  FILE* pipe = popen("git rev-parse HEAD 2>/dev/null", "r");
+  if (pipe == nullptr) return "";
+  std::array<char, 128> buffer{};
+  std::string out;
+  while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) {
+    out += buffer.data();
+  }
+  const int status = pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  const bool hex = out.size() == 40 &&
+                   out.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return status == 0 && hex ? out : "";
+}
+
+std::string shown_value(const std::string& value) {
+  return value.size() <= 200 ? value : value.substr(0, 200) + "...";
+}
+
+}  // namespace
+
+std::string artifact_store_for(const std::string& ledger_path) {
+  const std::string suffix = ".sqlite";
+  if (ledger_path.size() > suffix.size() &&
+      ledger_path.compare(ledger_path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    return ledger_path.substr(0, ledger_path.size() - suffix.size()) + ".artifacts";
+  }
+  return ledger_path + ".artifacts";
+}
+
+struct Tracker::Impl {
+  TrackerOptions options;
+  std::string artifact_store;
+  MlflowConfig mlflow;
+  std::string user = current_user();
+  std::string program = current_program();
+  std::string commit;
+  std::once_flag commit_once;
+  std::unique_ptr<BackgroundSync> sync;  // declared before writer: outlives its callbacks
+  std::unique_ptr<LedgerWriter> writer;
+  std::atomic<bool> closed{false};
+  std::mutex close_mutex;
+
+  void warn(const std::string& message) const {
+    if (options.warn) {
+      options.warn(message);
+    } else {
+      std::cerr << "wmtp: warning: " << message << "\n";
+    }
+  }
+
+  LedgerWriter& open_writer() {
+    if (closed) throw Error("the Tracker of ledger " + options.ledger_path + " is closed");
+    return *writer;
+  }
+
+  const std::string& git_commit_once() {
+    std::call_once(commit_once, [this] { commit = git_commit(); });
+    return commit;
+  }
+
+  void close() {
+    std::lock_guard<std::mutex> lock(close_mutex);
+    if (closed.exchange(true)) return;
+    try {
+      writer->flush();
+    } catch (const std::exception& e) {
+      warn(std::string("closing the ledger: ") + e.what());
+    }
+    writer.reset();
+    if (sync) {
+      if (!sync->drain(options.mlflow_drain_timeout)) {
+        warn(std::to_string(sync->left()) + " outbox entries of " + options.ledger_path +
+             " are not acknowledged by MLflow at " + mlflow.tracking_uri +
+             "; run `wmtp-sync --ledger " + options.ledger_path + "` to push them");
+      }
+      sync.reset();
+    }
+  }
+};
+
+namespace {
+
+class TrackedRun : public RunLogger {
+ public:
+  TrackedRun(std::shared_ptr<Tracker::Impl> impl, std::int64_t run, std::string local_id,
+             std::map<std::string, std::string> params)
+      : impl_(std::move(impl)),
+        run_(run),
+        local_id_(std::move(local_id)),
+        params_(std::move(params)) {}
+
+  const std::string& local_run_id() const override { return local_id_; }
+
+  void log_param(const std::string& key, const std::string& value) override {
+    validate_param(key, value);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto [it, inserted] = params_.emplace(key, value);
+      if (!inserted) {
+        if (it->second == value) return;
+        throw InputError("run " + local_id_ + ": param '" + key + "' is already '" +
+                         shown_value(it->second) + "'; refusing new value '" + shown_value(value) +
+                         "' (params are immutable)");
+      }
+    }
+    impl_->open_writer().add_param(run_, key, value);
+  }
+
+  void set_tag(const std::string& key, const std::string& value) override {
+    validate_tag(key, value);
+    if (key == kLocalRunIdTag && value != local_id_) {
+      throw InputError("run " + local_id_ + ": tag '" + key + "' is set by the Tracker");
+    }
+    impl_->open_writer().add_tag(run_, key, value);
+  }
+
+  void log_metric(const std::string& key, double value, std::int64_t step,
+                  std::int64_t timestamp_ms) override {
+    validate_metric_key(key);
+    impl_->open_writer().add_metric(run_, key, value, step,
+                                    timestamp_ms != 0 ? timestamp_ms : now_ms());
+  }
+
+  void log_artifact(const std::string& local_file, const std::string& artifact_path) override {
+    validate_artifact_path(artifact_path);
+    LedgerWriter& writer = impl_->open_writer();
+    const fs::path dest = fs::path(impl_->artifact_store) / local_id_ / artifact_path;
+    std::ifstream in(local_file, std::ios::binary);
+    if (!in) throw InputError("cannot read artifact file " + local_file);
+    fs::create_directories(dest.parent_path());
+    const std::string tmp = dest.string() + ".part";
+    Sha256 sha;
+    std::int64_t size = 0;
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      std::array<char, 1 << 16> buffer{};
+      while (in) {
+        in.read(buffer.data(), buffer.size());
+        const std::streamsize n = in.gcount();
+        if (n <= 0) break;
+        sha.update(buffer.data(), static_cast<std::size_t>(n));
+        out.write(buffer.data(), n);
+        size += n;
+      }
+      if (in.bad() || !out) throw Error("cannot copy " + local_file + " to " + tmp);
+    }
+    fs::rename(tmp, dest);
+    writer.add_artifact(run_, artifact_path, sha.hex_digest(), size);
+  }
+
+  void flush() override { impl_->open_writer().flush(); }
+
+  void finish(RunStatus status) override {
+    const std::string name = to_string(status);
+    const std::int64_t end = status == RunStatus::kRunning ? 0 : now_ms();
+    const std::int64_t run = run_;
+    impl_->open_writer().execute([&](Ledger& ledger) {
+      ledger.set_run_status(run, name, end);
+      ledger.add_outbox(run, outbox_kind::kUpdateRun);
+    });
+    if (impl_->sync) impl_->sync->notify();
+  }
+
+ private:
+  std::shared_ptr<Tracker::Impl> impl_;
+  std::int64_t run_;
+  std::string local_id_;
+  std::mutex mutex_;
+  std::map<std::string, std::string> params_;
+};
+
+}  // namespace
+
+Tracker::Tracker(TrackerOptions options) : impl_(std::make_shared<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->artifact_store = artifact_store_for(impl_->options.ledger_path);
+  impl_->mlflow = MlflowConfig::from_env(impl_->options.tracking_uri);
+  const fs::path parent = fs::path(impl_->options.ledger_path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  if (impl_->mlflow.enabled()) {
+    const Impl* impl = impl_.get();
+    impl_->sync = std::make_unique<BackgroundSync>(
+        impl_->mlflow, impl_->options.ledger_path, impl_->artifact_store,
+        [impl](const std::string& message) { impl->warn(message); });
+  }
+  BackgroundSync* sync = impl_->sync.get();
+  impl_->writer = std::make_unique<LedgerWriter>(
+      impl_->options.ledger_path, impl_->options.commit_interval, impl_->options.commit_max_items,
+      [sync] {
+        if (sync != nullptr) sync->notify();
+      });
+}
+
+Tracker::~Tracker() { impl_->close(); }
+
+std::unique_ptr<RunLogger> Tracker::start_run(const RunStart& start) {
+  if (start.experiment.empty() || start.experiment.size() > kMaxExperimentNameLength) {
+    throw InputError("experiment name must have 1 to 500 characters, got " +
+                     std::to_string(start.experiment.size()));
+  }
+  const std::string local_id = new_local_run_id();
+  const std::string name = start.run_name.empty() ? "run-" + local_id.substr(0, 8) : start.run_name;
+  std::map<std::string, std::string> tags = start.tags;
+  for (const char* reserved : {kLocalRunIdTag, "mlflow.runName"}) {
+    if (tags.count(reserved) != 0) {
+      throw InputError(std::string("tag '") + reserved + "' is set by the Tracker; do not pass it in RunStart::tags");
+    }
+  }
+  tags[kLocalRunIdTag] = local_id;
+  tags["mlflow.runName"] = name;
+  tags.emplace("mlflow.user", impl_->user);
+  tags.emplace("mlflow.source.name", impl_->program);
+  tags.emplace("mlflow.source.type", "LOCAL");
+  const std::string& commit = impl_->git_commit_once();
+  if (!commit.empty()) tags.emplace("mlflow.source.git.commit", commit);
+  for (const auto& [k, v] : tags) validate_tag(k, v);
+
+  const std::int64_t start_time = now_ms();
+  const std::int64_t run = impl_->open_writer().execute([&](Ledger& ledger) {
+    const std::int64_t experiment = ledger.find_or_create_experiment(start.experiment);
+    const std::int64_t id = ledger.insert_run(experiment, local_id, name, start_time);
+    Statement insert(ledger.db(), "INSERT INTO tags(run, key, value) VALUES (?1, ?2, ?3)");
+    for (const auto& [k, v] : tags) insert.bind(1, id).bind(2, k).bind(3, v).run();
+    ledger.add_outbox(id, outbox_kind::kCreateRun);
+    return id;
+  });
+  if (impl_->sync) {
+    impl_->sync->add_run(run);
+    impl_->sync->notify();
+  }
+  return std::make_unique<TrackedRun>(impl_, run, local_id, std::map<std::string, std::string>());
+}
+
+std::unique_ptr<RunLogger> Tracker::resume_run(const std::string& local_run_id) {
+  std::map<std::string, std::string> params;
+  const std::int64_t run = impl_->open_writer().execute([&](Ledger& ledger) {
+    const std::optional<LedgerRun> found = ledger.find_run(local_run_id);
+    if (!found) {
+      throw InputError("no run with local id '" + local_run_id + "' in ledger " + ledger.path());
+    }
+    ledger.set_run_status(found->id, "RUNNING", 0);
+    ledger.add_outbox(found->id, outbox_kind::kUpdateRun);
+    Statement s(ledger.db(), "SELECT key, value FROM params WHERE run = ?1");
+    s.bind(1, found->id);
+    while (s.step()) params.emplace(s.str(0), s.str(1));
+    return found->id;
+  });
+  if (impl_->sync) {
+    impl_->sync->add_run(run);
+    impl_->sync->notify();
+  }
+  return std::make_unique<TrackedRun>(impl_, run, local_run_id, std::move(params));
+}
+
+RunRecord Tracker::load_run(const std::string& local_run_id) {
+  impl_->open_writer().flush();
+  Ledger ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly);
+  const std::optional<LedgerRun> found = ledger.find_run(local_run_id);
+  if (!found) {
+    throw InputError("no run with local id '" + local_run_id + "' in ledger " + ledger.path());
+  }
+  const std::int64_t experiment = *ledger.find_experiment(found->experiment);
+  std::vector<RunRecord> records = ledger.read_records(experiment, impl_->artifact_store, found->id);
+  return std::move(records.front());
+}
+
+void Tracker::flush() { impl_->open_writer().flush(); }
+
+bool Tracker::wait_for_mlflow(std::chrono::milliseconds timeout) {
+  impl_->open_writer().flush();
+  return impl_->sync && impl_->sync->drain(timeout);
+}
+
+bool Tracker::mlflow_enabled() const { return impl_->mlflow.enabled(); }
+
+const std::string& Tracker::ledger_path() const { return impl_->options.ledger_path; }
+
+const std::string& Tracker::artifact_store() const { return impl_->artifact_store; }
+
+}  // namespace wmtp::tracking

@@ -1,0 +1,116 @@
+#include "trainer/dataset.h"
+
+#include <cmath>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "core/canonical_json.h"
+#include "core/errors.h"
+#include "core/metrics.h"
+#include "core/sha256.h"
+
+namespace wmtp::trainer {
+
+std::string data_hash(const std::vector<double>& values) {
+  Sha256 h;
+  h.update("dtype=float64;shape=[" + std::to_string(values.size()) + "];");
+  unsigned char bytes[8];
+  for (double v : values) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &v, sizeof bits);
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(bits >> (8 * i));
+    h.update(bytes, sizeof bytes);
+  }
+  return h.hex_digest().substr(0, 16);
+}
+
+StandardScaler StandardScaler::fit(const std::vector<double>& values, const std::string& unit,
+                                   const std::string& what) {
+  StandardScaler s;
+  double sum = 0.0;
+  for (double v : values) sum += v;
+  s.mean = sum / static_cast<double>(values.size());
+  s.scale = population_std(values);
+  if (!(s.scale > 1e-12)) {
+    throw InputError(what + ": the train split is constant; a standard scaler cannot be fitted");
+  }
+  s.fitted_on_hash = data_hash(values);
+  s.unit = unit;
+  return s;
+}
+
+std::string StandardScaler::signature() const {
+  const nlohmann::json payload = {{"kind", kKind},
+                                  {"params", {{"mean", mean}, {"scale", scale}}},
+                                  {"fitted_on", fitted_on_hash},
+                                  {"unit", unit}};
+  return content_hash16(payload);
+}
+
+SplitBounds split_bounds(std::size_t n) {
+  SplitBounds b;
+  const std::size_t n_train = n * 7 / 10;
+  const std::size_t n_test = n * 2 / 10;
+  b.train_end = n_train;
+  b.val_end = n - n_test;
+  b.size = n;
+  return b;
+}
+
+SeriesData SeriesData::prepare(Series series) {
+  SeriesData d;
+  d.series = std::move(series);
+  d.bounds = split_bounds(d.series.values.size());
+  const std::string what = "series '" + d.series.name + "' (" + d.series.source + ")";
+  if (d.bounds.train_end < 2 || d.bounds.val_end == d.bounds.train_end ||
+      d.bounds.size == d.bounds.val_end) {
+    throw InputError(what + ": " + std::to_string(d.bounds.size) +
+                     " points are too few for a 70/10/20 split");
+  }
+  const std::vector<double> train = d.split_values(0, d.bounds.train_end);
+  d.scaler = StandardScaler::fit(train, d.series.unit, what);
+  d.train_hash = data_hash(train);
+  d.val_hash = data_hash(d.split_values(d.bounds.train_end, d.bounds.val_end));
+  d.test_hash = data_hash(d.split_values(d.bounds.val_end, d.bounds.size));
+  d.standardized.reserve(d.series.values.size());
+  for (double v : d.series.values) d.standardized.push_back(d.scaler.transform(v));
+  return d;
+}
+
+std::vector<double> SeriesData::split_values(std::size_t begin, std::size_t end) const {
+  return std::vector<double>(series.values.begin() + static_cast<std::ptrdiff_t>(begin),
+                             series.values.begin() + static_cast<std::ptrdiff_t>(end));
+}
+
+WindowIndex window_index(const SeriesData& data, int seq_len, int pred_len) {
+  const auto L = static_cast<std::size_t>(seq_len);
+  const auto P = static_cast<std::size_t>(pred_len);
+  const SplitBounds& b = data.bounds;
+  const std::size_t val_len = b.val_end - b.train_end;
+  const std::size_t test_len = b.size - b.val_end;
+  if (b.train_end < L + P || val_len < P || test_len < P) {
+    throw InputError("series '" + data.series.name + "' (" + data.series.source + ") has " +
+                     std::to_string(b.size) + " points: the 70/10/20 split gives " +
+                     std::to_string(b.train_end) + "/" + std::to_string(val_len) + "/" +
+                     std::to_string(test_len) + ", too short for seq_len " +
+                     std::to_string(seq_len) + " and pred_len " + std::to_string(pred_len) +
+                     " (train needs seq_len + pred_len points, val and test pred_len each)");
+  }
+  WindowIndex w;
+  for (std::size_t s = 0; s + L + P <= b.train_end; ++s) w.train_starts.push_back(s);
+  for (std::size_t t = b.train_end; t + P <= b.val_end; ++t) w.val_starts.push_back(t - L);
+  for (std::size_t t = b.val_end; t + P <= b.size; ++t) w.test_starts.push_back(t - L);
+  return w;
+}
+
+int daily_period(const Series& series) {
+  if (series.spacing_s <= 0 || 86400 % series.spacing_s != 0) {
+    throw InputError("series '" + series.name + "' (" + series.source + "): spacing " +
+                     format_duration(series.spacing_s) +
+                     " does not divide a day; set window.seasonal_period in the recipe");
+  }
+  return static_cast<int>(86400 / series.spacing_s);
+}
+
+}  // namespace wmtp::trainer

@@ -1,0 +1,106 @@
+#include "gates/preregistration.h"
+
+#include <gtest/gtest.h>
+
+#include "core/canonical_json.h"
+#include "core/embedded.h"
+#include "core/errors.h"
+#include "core/metrics.h"
+#include "schema_check.h"
+
+namespace wmtp::gates {
+namespace {
+
+nlohmann::json smoke() { return nlohmann::json::parse(*embedded_file("configs/prereg/smoke.json")); }
+
+std::string error_of(const nlohmann::json& doc) {
+  try {
+    parse_preregistration(doc, "p.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Preregistration, EmbeddedSmokeHoldsThePreregisteredThresholds) {
+  const Preregistration p = embedded_preregistration();
+  EXPECT_EQ(p.name, "smoke");
+  EXPECT_EQ(p.origin, "embedded:configs/prereg/smoke.json");
+  EXPECT_EQ(p.hash, content_hash16(smoke()));
+  EXPECT_EQ(p.pape_definition_hash, pape_definition_hash());
+  EXPECT_EQ(p.train_loss_ceiling, 3.0);
+  EXPECT_EQ(p.val_divergence_ratio, 1.5);
+  EXPECT_EQ(p.initial_epoch_first, 1);
+  EXPECT_EQ(p.initial_epoch_last, 4);
+  EXPECT_EQ(p.final_window, 3);
+  EXPECT_EQ(p.min_epochs, 5);
+  EXPECT_EQ(p.nan_tolerance, 0);
+  EXPECT_EQ(p.codebook_util_warning, 0.05);
+  EXPECT_EQ(p.g5_fail_threshold, 2);
+  EXPECT_EQ(p.golden_atol, 1e-6);
+  EXPECT_EQ(p.allowed_units, (std::vector<std::string>{"standardized", "kW", "kWh_per_h"}));
+}
+
+TEST(Preregistration, HashChangesWithAnyThreshold) {
+  nlohmann::json doc = smoke();
+  doc["g5"]["train_loss_ceiling"] = 3.5;
+  EXPECT_NE(parse_preregistration(doc, "p.json").hash, embedded_preregistration().hash);
+}
+
+TEST(Preregistration, UnknownKeysNameTheirPath) {
+  nlohmann::json doc = smoke();
+  doc["g5"]["train_loss_cieling"] = 3.0;
+  EXPECT_EQ(error_of(doc),
+            "p.json: $.g5.train_loss_cieling: unknown key (expected one of: train_loss_ceiling, "
+            "val_divergence_ratio, initial_epochs, final_window, min_epochs, g5_fail_threshold)");
+  doc = smoke();
+  doc["thresholds"] = 1;
+  EXPECT_EQ(error_of(doc).rfind("p.json: $.thresholds: unknown key", 0), 0u) << error_of(doc);
+}
+
+TEST(Preregistration, WrongTypesNameTheirPath) {
+  nlohmann::json doc = smoke();
+  doc["g5"]["train_loss_ceiling"] = "3.0";
+  EXPECT_EQ(error_of(doc), "p.json: $.g5.train_loss_ceiling: expected a number, got string");
+  doc = smoke();
+  doc["g2"]["allowed_units"][1] = 7;
+  EXPECT_EQ(error_of(doc), "p.json: $.g2.allowed_units[1]: expected a string, got integer");
+  doc = smoke();
+  doc["g3"]["nan_tolerance"] = 0.5;
+  EXPECT_EQ(error_of(doc), "p.json: $.g3.nan_tolerance: expected an integer, got number");
+}
+
+TEST(Preregistration, MissingKeysAndBadRangesAreInputErrors) {
+  nlohmann::json doc = smoke();
+  doc["g3"].erase("codebook_util_warning");
+  EXPECT_EQ(error_of(doc), "p.json: $.g3: missing required key 'codebook_util_warning'");
+  doc = smoke();
+  doc["g5"]["min_epochs"] = 4;
+  EXPECT_EQ(error_of(doc), "p.json: $.g5.min_epochs: expected an integer >= 5, got 4");
+  doc = smoke();
+  doc["g5"]["initial_epochs"] = {1, 2, 3};
+  EXPECT_EQ(error_of(doc), "p.json: $.g5.initial_epochs: expected [first, last] (two epochs)");
+  doc = smoke();
+  doc["pape_definition_hash"] = "XYZ";
+  EXPECT_EQ(error_of(doc), "p.json: $.pape_definition_hash: expected 16 lowercase hex characters");
+  doc = smoke();
+  doc["schema_version"] = 2;
+  EXPECT_EQ(error_of(doc), "p.json: $.schema_version: unsupported schema_version (this auditor reads 1)");
+}
+
+// The schema and the C++ reader accept and refuse the same documents.
+TEST(Preregistration, SchemaAgreesWithTheReader) {
+  testing::TempDir dir;
+  testing::write_file(dir.file("ok.json"), smoke().dump());
+  const auto ok = fixtures::validate_against_schema(dir.file("ok.json"), "prereg.schema.json");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  nlohmann::json bad = smoke();
+  bad["g5"]["train_loss_cieling"] = 3.0;
+  testing::write_file(dir.file("bad.json"), bad.dump());
+  const auto refused = fixtures::validate_against_schema(dir.file("bad.json"), "prereg.schema.json");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("train_loss_cieling"), std::string::npos) << refused.err;
+}
+
+}  // namespace
+}  // namespace wmtp::gates

@@ -1,0 +1,133 @@
+#include "run_fixtures.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "core/canonical_json.h"
+#include "core/sha256.h"
+
+namespace wmtp::gates::fixtures {
+
+AuditInputs smoke_inputs() { return audit_inputs_for(embedded_preregistration()); }
+
+std::string data_hash(const std::string& split, const std::string& series, int seed) {
+  return sha256_hex16(split + "/" + series + "/" + std::to_string(seed));
+}
+
+std::map<std::string, std::string> passing_params(const RunSpec& spec, const AuditInputs& in) {
+  const std::string signature = sha256_hex16("scaler/" + spec.series + "/" + std::to_string(spec.seed));
+  std::map<std::string, std::string> p = {
+      {"cell", spec.cell},
+      {"series", spec.series},
+      {"seed", std::to_string(spec.seed)},
+      {"model", spec.vq ? "dlinear-vq" : "dlinear"},
+      {"weighting", spec.vq ? "peak-excess" : "uniform"},
+      {"use_vq", spec.vq ? "true" : "false"},
+      {"pape_definition_hash", in.definition_hash},
+      {"prereg_hash", in.prereg.hash},
+      {"recipe_hash", sha256_hex16("recipe/" + spec.cell)},
+      {"plan_hash", sha256_hex16("plan")},
+      {"golden_tensor_check", "pass"},
+      {"dlinear_output_unit", "standardized"},
+      {"dlinear_output_scaler_space_signature", signature},
+      {"train_data_hash", data_hash("train", spec.series, spec.seed)},
+      {"val_data_hash", data_hash("val", spec.series, spec.seed)},
+      {"test_data_hash", data_hash("test", spec.series, spec.seed)},
+  };
+  if (spec.vq) {
+    p["vq_input_unit"] = "standardized";
+    p["vq_scaler_space_signature"] = signature;
+  }
+  return p;
+}
+
+std::vector<Point> passing_metrics(const RunSpec& spec) {
+  std::vector<Point> points;
+  long step = 0;
+  for (int epoch = 1; epoch <= spec.epochs; ++epoch) {
+    for (int i = 0; i < spec.steps_per_epoch; ++i) {
+      ++step;
+      points.push_back({"train_loss", 1.2 / std::sqrt(static_cast<double>(step)) + 0.01 * (spec.seed % 7), step});
+    }
+    points.push_back({"val_loss", 1.0 / (1.0 + 0.1 * epoch), epoch});
+  }
+  points.push_back({"nan_step_count", 0.0, 0});
+  points.push_back({"n_nan_predictions", 0.0, 0});
+  points.push_back({"test_pape", 21.5 + spec.seed % 5, 0});
+  points.push_back({"test_hr", 0.6, 0});
+  points.push_back({"test_mse", 0.4, 0});
+  points.push_back({"test_mae", 0.3, 0});
+  if (spec.vq) {
+    points.push_back({"codebook_util", 0.4, 0});
+    points.push_back({"codebook_perplexity", 12.0, 0});
+  }
+  return points;
+}
+
+std::map<std::string, std::string> figure_text(const std::string& local_id, const std::string& experiment,
+                                               const std::map<std::string, std::string>& params) {
+  return {{"wmtp.run_id", local_id},
+          {"wmtp.experiment", experiment},
+          {"wmtp.pape_definition_hash", params.at("pape_definition_hash")},
+          {"wmtp.train_data_hash", params.at("train_data_hash")},
+          {"Software", "wmtp test"}};
+}
+
+RunRecord passing_run(const RunSpec& spec, const AuditInputs& in, const std::string& experiment) {
+  RunRecord run;
+  run.local_id = sha256_hex16("run/" + spec.cell + "/" + spec.series + "/" + std::to_string(spec.seed)) +
+                 sha256_hex16(experiment);
+  run.mlflow_run_id = sha256_hex16("mlflow/" + run.local_id);
+  run.experiment = experiment;
+  run.name = spec.cell + "-" + spec.series + "-" + std::to_string(spec.seed);
+  run.status = "FINISHED";
+  run.params = passing_params(spec, in);
+  std::int64_t t = 1700000000000;
+  for (const Point& p : passing_metrics(spec)) run.metrics[p.key].push_back({p.value, p.step, ++t});
+  const auto text = figure_text(run.local_id, experiment, run.params);
+  for (const char* figure : {"figures/forecast.png", "figures/loss.png"}) {
+    ArtifactRef a;
+    a.path = figure;
+    a.local_path = "/artifacts/" + run.local_id + "/" + figure;
+    a.png_text = text;
+    run.artifacts.push_back(a);
+  }
+  ArtifactRef checkpoint;
+  checkpoint.path = "checkpoints/last.pt";
+  run.artifacts.push_back(checkpoint);
+  return run;
+}
+
+RunSet passing_run_set(const AuditInputs& in) {
+  RunSet set;
+  set.experiment = "smoke";
+  set.source = "ledger:test";
+  for (const char* cell : {"B0", "A3"}) {
+    for (int seed : {42, 43}) {
+      RunSpec spec;
+      spec.cell = cell;
+      spec.seed = seed;
+      spec.vq = std::string(cell) == "A3";
+      set.runs.push_back(passing_run(spec, in, set.experiment));
+    }
+  }
+  return set;
+}
+
+AuditPlan passing_plan() {
+  AuditPlan plan;
+  plan.origin = "plan.json";
+  plan.series = {"house-1"};  // as a plan that names its series
+  plan.seeds = {"42", "43"};
+  plan.cells = {{"A3", "a3", "dlinear-vq", true}, {"B0", "b0", "dlinear", false}};
+  return plan;
+}
+
+RunRecord& run_named(RunSet& runs, const std::string& cell, int seed) {
+  for (RunRecord& run : runs.runs) {
+    if (*run.param("cell") == cell && *run.param("seed") == std::to_string(seed)) return run;
+  }
+  throw std::logic_error("no run " + cell + "/" + std::to_string(seed));
+}
+
+}  // namespace wmtp::gates::fixtures

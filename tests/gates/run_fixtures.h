@@ -1,0 +1,49 @@
+#pragma once
+// Hand-built runs for the gate tests and the audit benchmark: runs that satisfy the whole run
+// contract (DESIGN.md section 4), so a test breaks exactly one thing and sees which gate fails.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/run_record.h"
+#include "gates/gates.h"
+
+namespace wmtp::gates::fixtures {
+
+struct RunSpec {
+  std::string cell = "B0";
+  std::string series = "house-1";
+  int seed = 42;
+  bool vq = false;
+  int epochs = 8;
+  int steps_per_epoch = 4;
+};
+
+// The audit inputs of this build and the embedded pre-registration.
+AuditInputs smoke_inputs();
+// The data hash a passing run of (series, seed) logs for split "train"/"val"/"test".
+std::string data_hash(const std::string& split, const std::string& series, int seed);
+// Everything a passing run logs, except the artifacts' bytes.
+std::map<std::string, std::string> passing_params(const RunSpec& spec, const AuditInputs& in);
+// (key, value, step) of every metric point a passing run logs, in logging order.
+struct Point {
+  std::string key;
+  double value;
+  long step;
+};
+std::vector<Point> passing_metrics(const RunSpec& spec);
+// The PNG text chunks a figure of the run carries.
+std::map<std::string, std::string> figure_text(const std::string& local_id, const std::string& experiment,
+                                               const std::map<std::string, std::string>& params);
+
+// A complete passing run (artifacts figures/loss.png, figures/forecast.png, checkpoints/last.pt
+// with png_text filled, no bytes on disk).
+RunRecord passing_run(const RunSpec& spec, const AuditInputs& in, const std::string& experiment = "smoke");
+// B0 (dlinear) and A3 (dlinear-vq) x series house-1 x seeds 42, 43: four runs passing every gate.
+RunSet passing_run_set(const AuditInputs& in);
+// The plan those four runs follow.
+AuditPlan passing_plan();
+
+RunRecord& run_named(RunSet& runs, const std::string& cell, int seed);
+
+}  // namespace wmtp::gates::fixtures

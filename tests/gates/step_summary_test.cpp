@@ -1,0 +1,56 @@
+#include "report/step_summary.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "gates/gates.h"
+#include "gates/summary.h"
+#include "run_fixtures.h"
+#include "support/test_support.h"
+
+namespace wmtp::report {
+namespace {
+
+gates::Verdict failing_verdict() {
+  const gates::AuditInputs in = gates::fixtures::smoke_inputs();
+  RunSet runs = gates::fixtures::passing_run_set(in);
+  gates::fixtures::run_named(runs, "A3", 42).params["vq_scaler_space_signature"] = "x|y";
+  gates::fixtures::run_named(runs, "B0", 43).metrics["train_loss"].back().value = 3.5;
+  return gates::audit(runs, in, {"0.1.0", "2024-05-01T12:00:00Z", "prod", false});
+}
+
+TEST(StepSummary, AppendsToTheFileGithubNames) {
+  testing::TempDir dir;
+  const std::string path = dir.file("summary.md");
+  testing::write_file(path, "earlier step\n");
+  ASSERT_EQ(setenv("GITHUB_STEP_SUMMARY", path.c_str(), 1), 0);
+  EXPECT_TRUE(append_step_summary(failing_verdict()));
+  unsetenv("GITHUB_STEP_SUMMARY");
+  EXPECT_FALSE(append_step_summary(failing_verdict()));
+  const std::string text = testing::read_file(path);
+  EXPECT_EQ(text.rfind("earlier step\n### wmtp-audit: smoke — **FAIL**", 0), 0u) << text;
+  EXPECT_NE(text.find("| G2 units/scalers | FAIL | 1 |"), std::string::npos) << text;
+  EXPECT_NE(text.find("| G5 fail-fast loss | WARNING | 1 |"), std::string::npos) << text;
+  EXPECT_NE(text.find("- FAIL G2 A3-house-1-42: VQ scaler-space signature differs"), std::string::npos) << text;
+}
+
+TEST(StepSummary, ListsAtMostTheLimit) {
+  const std::string text = step_summary_markdown(failing_verdict(), 1);
+  EXPECT_NE(text.find("- ... and 1 more in the verdict file"), std::string::npos) << text;
+  EXPECT_EQ(text.find("- WARNING"), std::string::npos);
+}
+
+TEST(TerminalSummary, OneLinePerGateWithFailuresByRunName) {
+  const std::string text = gates::terminal_summary(failing_verdict());
+  EXPECT_NE(text.find("  G1 definition         PASS    4 pass\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  G2 units/scalers      FAIL    1 problem(s), 1 pass\n"
+                      "      FAIL A3-house-1-42: VQ scaler-space signature differs from the DLinear output "
+                      "signature (expected "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("      WARNING B0-house-1-43: final train_loss 3.5 exceeds the ceiling 3"), std::string::npos);
+  EXPECT_NE(text.find("overall: FAIL (exit 1)\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wmtp::report

@@ -1,0 +1,90 @@
+#include "gates/verdict.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "core/errors.h"
+#include "gates/gates.h"
+#include "run_fixtures.h"
+#include "schema_check.h"
+
+namespace wmtp::gates {
+namespace {
+
+Verdict sample(bool broken) {
+  const AuditInputs in = fixtures::smoke_inputs();
+  RunSet runs = fixtures::passing_run_set(in);
+  if (broken) {
+    fixtures::run_named(runs, "B0", 42).params["pape_definition_hash"] = "0000000000000000";
+    fixtures::run_named(runs, "A3", 43).metrics["test_pape"].back().value = std::numeric_limits<double>::quiet_NaN();
+  }
+  return audit(runs, in, {"0.1.0", "2024-05-01T12:00:00Z", "prod", false});
+}
+
+std::string error_of(const nlohmann::json& json) {
+  try {
+    verdict_from_json(json, "v.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Verdict, RoundTripsThroughJson) {
+  for (bool broken : {false, true}) {
+    const nlohmann::json json = to_json(sample(broken));
+    EXPECT_EQ(to_json(verdict_from_json(json)), json);
+  }
+}
+
+TEST(Verdict, WritesTheDocumentedFields) {
+  const nlohmann::json json = to_json(sample(true));
+  EXPECT_EQ(json["schema_version"], 1);
+  EXPECT_EQ(json["tool"]["name"], "wmtp-audit");
+  EXPECT_EQ(json["overall"], "CRITICAL FAIL");
+  EXPECT_EQ(json["exit_code"], 1);
+  EXPECT_EQ(json["policy"], "prod");
+  EXPECT_EQ(json["gates"][0]["id"], "G1");
+  EXPECT_EQ(json["gates"][0]["status"], "FAIL");
+  EXPECT_EQ(json["runs"][1]["run_name"], "A3-house-1-43");
+  EXPECT_TRUE(json["runs"][1]["final_metrics"]["test_pape"].is_null());  // NaN has no JSON number
+  const Verdict back = verdict_from_json(json);
+  EXPECT_TRUE(std::isnan(back.runs[1].final_metrics.at("test_pape")));
+}
+
+TEST(Verdict, ReadingNamesTheJsonPathOfWhatIsWrong) {
+  nlohmann::json json = to_json(sample(false));
+  json["gates"][2]["results"][0]["status"] = "OK";
+  EXPECT_EQ(error_of(json),
+            "v.json: $.gates[2].results[0].status: unknown value 'OK' (expected one of: PASS, WARNING, FAIL, SKIPPED)");
+  json = to_json(sample(false));
+  json["runs"][0].erase("use_vq");
+  EXPECT_EQ(error_of(json), "v.json: $.runs[0]: missing required key 'use_vq'");
+  json = to_json(sample(false));
+  json["verdict"] = "x";
+  EXPECT_EQ(error_of(json).rfind("v.json: $.verdict: unknown key", 0), 0u);
+  json = to_json(sample(false));
+  json["schema_version"] = 2;
+  EXPECT_EQ(error_of(json), "v.json: $.schema_version: unsupported schema_version (this build reads 1)");
+}
+
+TEST(Verdict, FilesValidateAgainstTheSchema) {
+  testing::TempDir dir;
+  for (bool broken : {false, true}) {
+    const std::string path = dir.file(broken ? "broken.json" : "pass.json");
+    testing::write_file(path, to_json(sample(broken)).dump(2));
+    const auto result = fixtures::validate_against_schema(path, "verdict.schema.json");
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+  }
+  nlohmann::json bad = to_json(sample(false));
+  bad["overall"] = "PASS";
+  testing::write_file(dir.file("bad.json"), bad.dump());
+  const auto refused = fixtures::validate_against_schema(dir.file("bad.json"), "verdict.schema.json");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("'PASS' is not one of"), std::string::npos) << refused.err;
+}
+
+}  // namespace
+}  // namespace wmtp::gates
