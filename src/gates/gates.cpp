@@ -386,7 +386,9 @@ GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in) {
       for (const auto& [epoch, value] : val) {
         if (epoch > p.initial_epoch_last) after.push_back(value);
       }
-      const auto epochs = static_cast<std::int64_t>(val.size());
+      // Epochs count from 1; a point at step 0 (before training) is not an epoch.
+      const auto epochs = static_cast<std::int64_t>(std::count_if(
+          val.begin(), val.end(), [](const std::pair<const std::int64_t, double>& e) { return e.first >= 1; }));
       if (epochs < p.min_epochs) {
         o.hard.emplace_back("only " + std::to_string(epochs) + " epoch(s) of val_loss",
                             ">= " + std::to_string(p.min_epochs) + " epochs", std::to_string(epochs));

@@ -25,14 +25,17 @@ std::string terminal_summary(const Verdict& verdict, std::size_t max_listed) {
       << verdict.runs.size() << " run(s), pre-registration " << verdict.prereg_hash
       << (verdict.policy == "debug" ? ", policy debug" : "") << "\n";
   for (const GateReport& g : verdict.gates) {
-    std::size_t problems = 0, passed = 0;
+    std::size_t problems = 0, passed = 0, skipped = 0;
     for (const GateRunResult& r : g.results) {
       if (r.status == Status::kFail || r.status == Status::kWarning) ++problems;
       if (r.status == Status::kPass) ++passed;
+      if (r.status == Status::kSkipped) ++skipped;
     }
     out << "  " << padded(g.id + " " + g.name, 22) << padded(to_string(g.status), 8);
     if (problems > 0) out << problems << " problem(s), ";
-    out << passed << " pass\n";
+    out << passed << " pass";
+    if (skipped > 0) out << ", " << skipped << " skipped";
+    out << "\n";
     std::size_t listed = 0;
     for (const GateRunResult& r : g.results) {
       if (r.status != Status::kFail && r.status != Status::kWarning) continue;

@@ -57,19 +57,20 @@ bool BackgroundSync::drain(std::chrono::milliseconds timeout) {
   return completed_ >= target && clean_;
 }
 
-std::int64_t BackgroundSync::left() const {
+std::vector<std::int64_t> BackgroundSync::runs() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return left_;
+  return {runs_.begin(), runs_.end()};
 }
 
-std::int64_t BackgroundSync::outbox_left(Ledger& ledger, std::vector<std::int64_t> runs) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    runs.erase(std::remove_if(runs.begin(), runs.end(),
-                              [&](std::int64_t run) { return refused_.count(run) > 0; }),
-               runs.end());
-  }
-  return runs.empty() ? 0 : ledger.outbox_size(runs);
+std::vector<std::int64_t> BackgroundSync::our_pending_runs(OutboxSync& sync) {
+  std::vector<std::int64_t> pending = sync.pending_runs();
+  std::lock_guard<std::mutex> lock(mutex_);
+  pending.erase(std::remove_if(pending.begin(), pending.end(),
+                               [&](std::int64_t run) {
+                                 return runs_.count(run) == 0 || refused_.count(run) > 0;
+                               }),
+                pending.end());
+  return pending;
 }
 
 void BackgroundSync::loop() {
@@ -88,14 +89,10 @@ void BackgroundSync::loop() {
     if (abort_) break;
     pending_ = false;
     const std::uint64_t generation = requested_;
-    std::vector<std::int64_t> runs;
-    for (std::int64_t run : runs_) {
-      if (refused_.count(run) == 0) runs.push_back(run);
-    }
     lock.unlock();
 
     bool clean = true;
-    std::int64_t left = 0;
+    bool left = false;
     try {
       if (!sync) {
         ledger = std::make_unique<Ledger>(ledger_path_);
@@ -104,26 +101,22 @@ void BackgroundSync::loop() {
         sync = std::make_unique<OutboxSync>(*ledger, *client, artifact_store_);
       }
       SyncReport report;
-      for (std::int64_t run : runs) {
+      for (std::int64_t run : our_pending_runs(*sync)) {
         try {
           sync->push_run(run, report);
-        } catch (const UnreachableError&) {
-          throw;
-        } catch (const MlflowError& e) {
-          if (e.exit_code() == kExitUnreachable) throw;  // 5xx through all retries
-          std::lock_guard<std::mutex> guard(mutex_);
-          refused_.insert(run);
-          warn_(std::string(e.what()) + "; this run's entries stay in the outbox (wmtp-sync retries)");
         } catch (const Error& e) {
-          std::lock_guard<std::mutex> guard(mutex_);
-          refused_.insert(run);
+          if (e.exit_code() == kExitUnreachable) throw;  // no connection, or 5xx through the retries
+          {
+            std::lock_guard<std::mutex> guard(mutex_);
+            refused_.insert(run);
+          }
           warn_(std::string(e.what()) + "; this run's entries stay in the outbox (wmtp-sync retries)");
         }
       }
       if (unreachable) warn_("MLflow at " + config_.tracking_uri + " is reachable again");
       unreachable = false;
       pause = kFirstPause;
-      left = outbox_left(*ledger, runs);
+      left = !our_pending_runs(*sync).empty();
     } catch (const Error& e) {
       clean = false;
       if (!abort_) {
@@ -134,17 +127,12 @@ void BackgroundSync::loop() {
         unreachable = true;
         pause = std::min(kLongestPause, pause * 2);
       }
-      try {
-        if (ledger) left = outbox_left(*ledger, runs);
-      } catch (const Error&) {
-      }
     }
 
     lock.lock();
     completed_ = generation;
-    settled_ = clean && left == 0;
+    settled_ = clean && !left;
     clean_ = settled_ && refused_.empty();
-    left_ = left;
     pushed_.notify_all();
   }
 }

@@ -18,7 +18,7 @@
 
 namespace wmtp::tracking {
 
-class Ledger;
+class OutboxSync;
 
 class BackgroundSync {
  public:
@@ -35,13 +35,13 @@ class BackgroundSync {
   // Waits until a push that started after this call left none of our runs' entries in the
   // outbox; false when the timeout passed first.
   bool drain(std::chrono::milliseconds timeout);
-  // Outbox entries of our runs still waiting (as of the last push).
-  std::int64_t left() const;
+  // The runs this thread pushes.
+  std::vector<std::int64_t> runs() const;
 
  private:
   void loop();
-  // Outbox entries of `runs` (those MLflow refused excluded).
-  std::int64_t outbox_left(Ledger& ledger, std::vector<std::int64_t> runs);
+  // Our runs with outbox entries, those MLflow refused left out.
+  std::vector<std::int64_t> our_pending_runs(OutboxSync& sync);
 
   MlflowConfig config_;
   std::string ledger_path_;
@@ -58,7 +58,6 @@ class BackgroundSync {
   std::uint64_t completed_ = 0;
   bool settled_ = false;  // the last push left nothing it could still send
   bool clean_ = false;    // ... and MLflow refused nothing
-  std::int64_t left_ = 0;
   std::atomic<bool> abort_{false};
   std::thread thread_;
 };

@@ -75,10 +75,10 @@ constexpr const char* kRunColumns =
 Ledger::Ledger(const std::string& path, Mode mode)
     : db_(path, mode == Mode::kReadOnly ? SqliteDb::Mode::kReadOnly : SqliteDb::Mode::kReadWrite) {
   if (mode == Mode::kReadOnly) {
-    db_.exec("PRAGMA busy_timeout = 10000;");
-    Statement check(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
     bool ok = false;
     try {
+      db_.exec("PRAGMA busy_timeout = 10000;");
+      Statement check(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
       ok = check.step();
     } catch (const Error&) {
       ok = false;

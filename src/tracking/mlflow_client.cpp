@@ -179,39 +179,36 @@ std::vector<LogBatch> split_log_batch(const LogBatch& all) {
   for (const auto& [k, v] : all.params) validate_param(k, v);
   for (const auto& [k, v] : all.tags) validate_tag(k, v);
   for (const MlflowMetric& m : all.metrics) validate_metric_key(m.key);
-  std::vector<LogBatch> out;
-  LogBatch current;
-  std::size_t bytes = 0;
+  // Each request takes as many params as it may, then tags, then fills up with metrics; every
+  // kind keeps its order across requests.
   constexpr std::size_t kEnvelope = 200;  // run_id and the JSON around the lists
-  auto fits = [&](std::size_t entity_bytes, std::size_t kind_count, std::size_t kind_limit) {
-    return current.size() < kMaxEntitiesPerBatch && kind_count < kind_limit &&
-           kEnvelope + bytes + entity_bytes <= kMaxBatchBodyBytes;
+  auto kv_bytes = [](const std::pair<std::string, std::string>& kv) {
+    return json{{"key", kv.first}, {"value", kv.second}}.dump().size() + 1;
   };
-  auto close = [&] {
-    if (current.size() > 0) out.push_back(std::move(current));
-    current = LogBatch();
-    bytes = 0;
-  };
-  for (const auto& kv : all.params) {
-    const std::size_t b = json{{"key", kv.first}, {"value", kv.second}}.dump().size() + 1;
-    if (!fits(b, current.params.size(), kMaxParamsPerBatch)) close();
-    current.params.push_back(kv);
-    bytes += b;
+  // key, a value of at most 24 characters, two int64 and the JSON around them.
+  auto metric_bytes = [](const MlflowMetric& m) { return json(m.key).dump().size() + 90; };
+  std::vector<LogBatch> out;
+  std::size_t p = 0, t = 0, m = 0;
+  while (p < all.params.size() || t < all.tags.size() || m < all.metrics.size()) {
+    LogBatch part;
+    std::size_t bytes = kEnvelope;
+    auto room = [&](std::size_t b) {
+      return part.size() < kMaxEntitiesPerBatch && (part.size() == 0 || bytes + b <= kMaxBatchBodyBytes);
+    };
+    for (; p < all.params.size() && part.params.size() < kMaxParamsPerBatch && room(kv_bytes(all.params[p])); ++p) {
+      bytes += kv_bytes(all.params[p]);
+      part.params.push_back(all.params[p]);
+    }
+    for (; t < all.tags.size() && part.tags.size() < kMaxTagsPerBatch && room(kv_bytes(all.tags[t])); ++t) {
+      bytes += kv_bytes(all.tags[t]);
+      part.tags.push_back(all.tags[t]);
+    }
+    for (; m < all.metrics.size() && part.metrics.size() < kMaxMetricsPerBatch && room(metric_bytes(all.metrics[m])); ++m) {
+      bytes += metric_bytes(all.metrics[m]);
+      part.metrics.push_back(all.metrics[m]);
+    }
+    out.push_back(std::move(part));
   }
-  for (const auto& kv : all.tags) {
-    const std::size_t b = json{{"key", kv.first}, {"value", kv.second}}.dump().size() + 1;
-    if (!fits(b, current.tags.size(), kMaxTagsPerBatch)) close();
-    current.tags.push_back(kv);
-    bytes += b;
-  }
-  for (const MlflowMetric& m : all.metrics) {
-    // key, value (at most 24 characters), two int64 and the JSON around them.
-    const std::size_t b = json(m.key).dump().size() + 90;
-    if (!fits(b, current.metrics.size(), kMaxMetricsPerBatch)) close();
-    current.metrics.push_back(m);
-    bytes += b;
-  }
-  close();
   return out;
 }
 

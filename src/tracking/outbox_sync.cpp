@@ -119,7 +119,7 @@ std::string OutboxSync::resolve_run(const LedgerRun& run, bool force_lookup, Syn
 
 void OutboxSync::push_run(std::int64_t run_id, SyncReport& report) {
   const std::optional<LedgerRun> run = ledger_.find_run(run_id);
-  if (!run) return;
+  if (!run || outbox_rows(ledger_, run_id).empty()) return;
   ++report.runs;
   std::string mlflow_id = resolve_run(*run, false, report);
   try {

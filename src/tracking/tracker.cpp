@@ -38,7 +38,7 @@ std::string new_local_run_id() {
   static const char* hex = "0123456789abcdef";
   std::random_device device;
   std::string id;
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 4; ++i) {  // 4 x 32 random bits
     std::uint32_t word = device();
     for (int j = 0; j < 4; ++j) {
       id += hex[(word >> 4) & 15];
@@ -136,12 +136,19 @@ struct Tracker::Impl {
     }
     writer.reset();
     if (sync) {
-      if (!sync->drain(options.mlflow_drain_timeout)) {
-        warn(std::to_string(sync->left()) + " outbox entries of " + options.ledger_path +
+      const bool drained = sync->drain(options.mlflow_drain_timeout);
+      const std::vector<std::int64_t> runs = sync->runs();
+      sync.reset();
+      if (!drained) {
+        std::string left = "some";
+        try {
+          left = std::to_string(Ledger(options.ledger_path, Ledger::Mode::kReadOnly).outbox_size(runs));
+        } catch (const Error&) {
+        }
+        warn(left + " outbox entries of " + options.ledger_path +
              " are not acknowledged by MLflow at " + mlflow.tracking_uri +
              "; run `wmtp-sync --ledger " + options.ledger_path + "` to push them");
       }
-      sync.reset();
     }
   }
 };

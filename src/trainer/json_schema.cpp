@@ -161,7 +161,7 @@ class Validator {
     if (s.contains("items")) {
       for (std::size_t i = 0; i < v.size(); ++i) check(v[i], s["items"], json_path_index(path, i));
     }
-    if (s.value("uniqueItems", false)) {
+    if (s.contains("uniqueItems") && s["uniqueItems"] == true) {
       for (std::size_t i = 0; i < v.size(); ++i) {
         for (std::size_t j = 0; j < i; ++j) {
           if (v[i] == v[j]) {

@@ -239,7 +239,7 @@ std::string format_iso8601(std::int64_t utc_seconds) {
   std::int64_t y = 0;
   unsigned m = 0, d = 0;
   civil_from_days(days, &y, &m, &d);
-  char buf[32];
+  char buf[80];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
                 static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
                 static_cast<long long>(rem % 3600 / 60), static_cast<long long>(rem % 60));

@@ -396,6 +396,11 @@ TEST_F(GateTest, G5FewerThanMinEpochsFailsAlone) {
   EXPECT_EQ(r.expected, ">= 5 epochs");
 }
 
+TEST_F(GateTest, G5AValLossBeforeTrainingIsNotAnEpoch) {
+  set_metric(b0, "val_loss", {1, 1, 1, 1, 1}, 0);  // steps 0..4
+  EXPECT_EQ(only(gate_fail_fast_loss(runs, in), Status::kFail).message, "only 4 epoch(s) of val_loss");
+}
+
 TEST_F(GateTest, G5MissingLossesFail) {
   b0.metrics.erase("train_loss");
   a3.metrics.erase("val_loss");

@@ -1,10 +1,12 @@
 #include "run_fixtures.h"
 
 #include <cmath>
+#include <fstream>
 #include <stdexcept>
 
 #include "core/canonical_json.h"
 #include "core/sha256.h"
+#include "png_fixture.h"
 
 namespace wmtp::gates::fixtures {
 
@@ -128,6 +130,23 @@ RunRecord& run_named(RunSet& runs, const std::string& cell, int seed) {
     if (*run.param("cell") == cell && *run.param("seed") == std::to_string(seed)) return run;
   }
   throw std::logic_error("no run " + cell + "/" + std::to_string(seed));
+}
+
+std::string log_passing_run(RunStore& store, const RunSpec& spec, const AuditInputs& in, const std::string& experiment,
+                            const std::string& scratch_dir) {
+  auto run = store.start_run({experiment, spec.cell + "-" + spec.series + "-" + std::to_string(spec.seed), {}});
+  const auto params = passing_params(spec, in);
+  for (const auto& [key, value] : params) run->log_param(key, value);
+  for (const Point& p : passing_metrics(spec)) run->log_metric(p.key, p.value, p.step);
+  const std::string figure = scratch_dir + "/loss.png";
+  const std::string checkpoint = scratch_dir + "/last.pt";
+  std::ofstream(figure, std::ios::binary | std::ios::trunc)
+      << png_with_text(figure_text(run->local_run_id(), experiment, params));
+  std::ofstream(checkpoint, std::ios::binary | std::ios::trunc) << std::string(256, 'c');
+  run->log_artifact(figure, "figures/loss.png");
+  run->log_artifact(checkpoint, "checkpoints/last.pt");
+  run->finish(RunStatus::kFinished);
+  return run->local_run_id();
 }
 
 }  // namespace wmtp::gates::fixtures

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/run_logger.h"
 #include "core/run_record.h"
 #include "gates/gates.h"
 
@@ -45,5 +46,10 @@ RunSet passing_run_set(const AuditInputs& in);
 AuditPlan passing_plan();
 
 RunRecord& run_named(RunSet& runs, const std::string& cell, int seed);
+
+// Logs a passing run through a RunStore (the Tracker): params, metrics, a figure whose text
+// chunks name the run, a checkpoint; files are staged in scratch_dir. Returns its local id.
+std::string log_passing_run(RunStore& store, const RunSpec& spec, const AuditInputs& in, const std::string& experiment,
+                            const std::string& scratch_dir);
 
 }  // namespace wmtp::gates::fixtures

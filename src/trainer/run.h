@@ -1,0 +1,104 @@
+#pragma once
+// One logged run of a plan (DESIGN.md section 4): the Trainer's numbers go to a RunStore as the
+// run contract's params, metrics, checkpoints and figures, and a killed run can be resumed from
+// its last checkpoint. Figures are produced as plot data and written by a FigureWriter, so this
+// library needs no drawing library (wmtp-train plugs in report::write_line_plot_png). No LibTorch
+// in this header.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/run_logger.h"
+#include "trainer/recipe.h"
+#include "trainer/trainer.h"
+
+namespace wmtp::trainer {
+
+struct PlotLine {
+  std::string label;
+  std::vector<double> x;
+  std::vector<double> y;
+  bool markers_only = false;
+};
+
+struct PlotData {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  std::vector<PlotLine> lines;
+  bool log_y = false;
+};
+
+// loss_curves is empty (no lines) for models that do not train.
+struct RunFigures {
+  PlotData loss_curves;  // train_loss per step, val_loss per epoch
+  PlotData forecast;     // a week of the test split: actual, forecast, reference, peaks marked
+};
+
+using PngTextChunks = std::vector<std::pair<std::string, std::string>>;
+// Writes plot as a PNG file at path with the given tEXt chunks; throws on failure.
+using FigureWriter = std::function<void(const PlotData& plot, const PngTextChunks& text, const std::string& path)>;
+
+struct Progress {
+  std::string run_name;
+  int epoch = 0;  // the epoch in progress, from 1
+  int epochs = 0;
+  std::int64_t step = 0;
+  std::int64_t total_steps = 0;
+  double loss = 0.0;
+  double samples_per_s = 0.0;
+  double eta_s = 0.0;
+};
+
+struct RunOptions {
+  std::string device = "cpu";
+  // Checkpoints and figures are written here before being logged; empty: a temporary directory,
+  // removed when the run ends.
+  std::string work_dir;
+  FigureWriter figure_writer;  // empty: the run logs no figures
+  std::function<void(const Progress&)> on_progress;  // every few steps and at each epoch end
+  // For tests: return after this global step without finishing the run, as a kill would.
+  std::int64_t stop_after_step = -1;
+};
+
+struct RunRequest {
+  std::string experiment;
+  std::string run_name;  // e.g. B2-household-01-s42
+  std::string cell;
+  Recipe recipe;         // with command-line overrides applied; recipe.hash is the file's
+  std::string plan_hash;
+  std::string prereg_hash;
+  DataSpec data;         // where series came from; logged so that --resume can reload it
+  Series series;
+  std::uint64_t seed = 0;
+};
+
+struct RunOutcome {
+  std::string local_run_id;
+  std::string run_name;
+  RunStatus status = RunStatus::kRunning;
+  bool interrupted = false;  // stopped by stop_after_step; the run is still RUNNING
+  std::map<std::string, double> final_metrics;  // test_*, val_*, ref_test_*, n_nan_predictions, nan_step_count
+  std::int64_t steps = 0;              // global steps at the end
+  double train_seconds = 0.0;          // this process's training time
+  double samples_per_s = 0.0;          // this process's training throughput
+  RunFigures figures;
+};
+
+// Trains one run of a plan and logs it. Input problems (data too short for the window, ...) are
+// raised before the run is created.
+RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options);
+
+// Continues a run that did not finish, from its latest checkpoint artifact (from the start when
+// it has none), with the recipe, data and seed it logged. Metric points the run already holds
+// are not logged again; points a kill lost are filled in from the checkpoint. InputError when
+// the run is finished, lacks what it needs, or its data no longer hashes the same.
+RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options);
+
+// The names of the metrics logged once at the end of a run.
+const std::vector<std::string>& final_metric_names();
+
+}  // namespace wmtp::trainer

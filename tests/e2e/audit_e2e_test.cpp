@@ -1,0 +1,402 @@
+// wmtp-audit end to end: wmtp-train trains a small plan into the ledger and the real MLflow
+// server once; the audit passes from both sources with the same verdict. Then each test copies
+// the runs into a new MLflow experiment with one thing broken and checks that the named gate
+// fails with the right verdict and exit code.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "gates/verdict.h"
+#include "mlflow_copy.h"
+#include "png_fixture.h"
+#include "schema_check.h"
+#include "support/test_support.h"
+#include "tracking/mlflow_config.h"
+
+namespace wmtp::e2e {
+namespace {
+
+using gates::Overall;
+using gates::Status;
+using testing::shell_quote;
+
+constexpr int kEpochs = 5;  // the fewest G5 accepts
+
+std::string binary(const std::string& name) { return std::string(WMTP_BIN_DIR) + "/" + name; }
+
+// A reduced plan: one synthetic household (120 days), three cells, two seeds.
+std::string reduced_plan(const std::string& experiment) {
+  return R"({
+  "name": "audit-e2e",
+  "experiment": ")" + experiment + R"(",
+  "data": {"kind": "synthetic", "households": 1, "days": 120, "seed": 20230101},
+  "series": ["household-01"],
+  "cells": [
+    {"name": "B0", "recipe": "B0", "use_vq": false},
+    {"name": "B2", "recipe": "B2", "use_vq": false},
+    {"name": "A3", "recipe": "A3", "use_vq": true}
+  ],
+  "seeds": [42, 43]
+})";
+}
+
+struct Audit {
+  testing::CommandResult command;
+  nlohmann::json json;
+  gates::Verdict verdict;
+  std::string junit;
+
+  const gates::GateReport& gate(const std::string& id) const {
+    for (const gates::GateReport& g : verdict.gates) {
+      if (g.id == id) return g;
+    }
+    throw std::runtime_error("no gate " + id);
+  }
+};
+
+class AuditE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    work_ = new testing::TempDir();
+    uri_ = testing::test_tracking_uri();
+    experiment_ = "audit-e2e-" + std::to_string(getpid()) + "-" +
+                  std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+    plan_ = work_->file("plan.json");
+    testing::write_file(plan_, reduced_plan(experiment_));
+    const testing::CommandResult trained = testing::run_command(
+        "cd " + shell_quote(work_->path()) + " && " + shell_quote(binary("wmtp-train")) + " --plan " +
+        shell_quote(plan_) + " --epochs " + std::to_string(kEpochs) + " --ledger " + shell_quote(ledger()) +
+        " --tracking-uri " + shell_quote(uri_) + " --quiet");
+    train_log_ = "exit " + std::to_string(trained.exit_code) + "\n" + trained.out + trained.err;
+    if (trained.exit_code != 0) return;
+    tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri_));
+    baseline_ = download_runs(client, experiment_);
+    trained_ = baseline_.size() == 6;
+    if (!trained_) train_log_ += "\nexpected 6 runs in MLflow, found " + std::to_string(baseline_.size());
+  }
+
+  static void TearDownTestSuite() {
+    delete work_;
+    work_ = nullptr;
+  }
+
+  void SetUp() override { ASSERT_TRUE(trained_) << "training the passing experiment failed:\n" << train_log_; }
+
+  static std::string ledger() { return work_->file("wmtp-ledger.sqlite"); }
+
+  // Runs wmtp-audit with `args` and reads back its verdict and JUnit XML.
+  static Audit audit(const std::string& args) {
+    testing::TempDir out;
+    Audit a;
+    a.command = testing::run_command(shell_quote(binary("wmtp-audit")) + " " + args + " --plan " + shell_quote(plan_) +
+                                     " --artifact-cache " + shell_quote(work_->file("cache")) + " --out " +
+                                     shell_quote(out.file("verdict.json")) + " --junit " +
+                                     shell_quote(out.file("junit.xml")));
+    const std::string text = testing::read_file(out.file("verdict.json"));
+    EXPECT_FALSE(text.empty()) << "no verdict written: " << a.command.err;
+    if (text.empty()) return a;
+    a.json = nlohmann::json::parse(text);
+    a.verdict = gates::verdict_from_json(a.json);
+    a.junit = testing::read_file(out.file("junit.xml"));
+    const auto valid = gates::fixtures::validate_against_schema(out.file("verdict.json"), "verdict.schema.json");
+    EXPECT_EQ(valid.exit_code, 0) << "verdict does not validate against schemas/verdict.schema.json:\n" << valid.err;
+    return a;
+  }
+
+  static Audit audit_mlflow(const std::string& experiment, const std::string& extra = "") {
+    return audit("--tracking-uri " + shell_quote(uri_) + " --experiment " + shell_quote(experiment) + " " + extra);
+  }
+
+  // Copies the passing runs, changed by `change`, into a new experiment and audits it from MLflow.
+  Audit audit_broken(const std::function<void(std::vector<RunCopy>&)>& change, const std::string& extra = "") {
+    std::vector<RunCopy> runs = baseline_;
+    change(runs);
+    const std::string name = experiment_ + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri_));
+    upload_runs(client, name, runs);
+    return audit_mlflow(name, extra);
+  }
+
+  // The broken gate has `status`, with a result of that status for `run_name` whose message
+  // contains `reason`; the verdict and exit code follow; the stderr summary names the run.
+  static void expect_verdict(const Audit& a, const std::string& gate, Status status, const std::string& run_name,
+                             const std::string& reason, Overall overall) {
+    ASSERT_FALSE(a.verdict.gates.empty()) << a.command.err;
+    EXPECT_EQ(a.gate(gate).status, status) << a.command.err;
+    bool found = false;
+    for (const gates::GateRunResult& r : a.gate(gate).results) {
+      found |= r.status == status && r.run_name == run_name && r.message.find(reason) != std::string::npos;
+    }
+    EXPECT_TRUE(found) << "no " << gates::to_string(status) << " result for " << run_name << " containing '" << reason
+                       << "' in " << gate << ":\n"
+                       << a.command.err;
+    EXPECT_EQ(a.verdict.overall, overall);
+    EXPECT_EQ(a.json["overall"], gates::to_string(overall));
+    const int exit_code = (overall == Overall::kFail || overall == Overall::kCriticalFail) ? 1 : 0;
+    EXPECT_EQ(a.command.exit_code, exit_code) << a.command.err;
+    EXPECT_EQ(a.verdict.exit_code, exit_code);
+    EXPECT_NE(a.command.err.find(std::string(gates::to_string(status)) + " " + run_name + ": "), std::string::npos)
+        << a.command.err;
+    // Every other gate still passes (or is skipped): exactly one thing was broken.
+    for (const gates::GateReport& g : a.verdict.gates) {
+      if (g.id != gate) {
+        EXPECT_TRUE(g.status == Status::kPass) << g.id << " is " << gates::to_string(g.status);
+      }
+    }
+  }
+
+  static std::string run_name(std::vector<RunCopy>& runs, const std::string& cell, int seed) {
+    return copy_of(runs, cell, seed).name;
+  }
+
+  static testing::TempDir* work_;
+  static std::string uri_, experiment_, plan_, train_log_;
+  static std::vector<RunCopy> baseline_;
+  static bool trained_;
+};
+
+testing::TempDir* AuditE2E::work_ = nullptr;
+std::string AuditE2E::uri_, AuditE2E::experiment_, AuditE2E::plan_, AuditE2E::train_log_;
+std::vector<RunCopy> AuditE2E::baseline_;
+bool AuditE2E::trained_ = false;
+
+// Figures are local files: their folder differs between the ledger's artifact store and the
+// MLflow cache; the part from the run's id on is the same.
+void normalize_for_comparison(nlohmann::json& verdict) {
+  verdict.erase("source");
+  verdict.erase("generated_at");
+  for (nlohmann::json& run : verdict["runs"]) {
+    const std::string id = run["run_id"];
+    for (nlohmann::json& figure : run["figures"]) {
+      const std::string path = figure;
+      const auto at = path.find("/" + id + "/");
+      figure = at == std::string::npos ? path : path.substr(at);
+    }
+  }
+}
+
+TEST_F(AuditE2E, TrainedPlanPassesFromLedgerAndMlflowWithTheSameVerdict) {
+  const Audit from_ledger = audit("--ledger " + shell_quote(ledger()) + " --experiment " + shell_quote(experiment_));
+  const Audit from_mlflow = audit_mlflow(experiment_);
+  for (const Audit* a : {&from_ledger, &from_mlflow}) {
+    EXPECT_EQ(a->command.exit_code, 0) << a->command.err;
+    EXPECT_EQ(a->json["overall"], "ALL PASS") << a->command.err;
+    EXPECT_EQ(a->verdict.runs.size(), 6u);
+    EXPECT_NE(a->command.err.find("overall: ALL PASS (exit 0)"), std::string::npos);
+  }
+  EXPECT_EQ(from_ledger.verdict.source, "ledger:" + ledger());
+  EXPECT_EQ(from_mlflow.verdict.source, "mlflow:" + uri_);
+  for (const gates::RunSummary& run : from_mlflow.verdict.runs) {
+    EXPECT_FALSE(run.mlflow_run_id.empty());
+    EXPECT_FALSE(run.figures.empty());
+    for (const std::string& figure : run.figures) {
+      EXPECT_EQ(testing::read_file(figure).substr(1, 3), "PNG") << figure;
+    }
+  }
+  nlohmann::json ledger_json = from_ledger.json, mlflow_json = from_mlflow.json;
+  normalize_for_comparison(ledger_json);
+  normalize_for_comparison(mlflow_json);
+  EXPECT_EQ(ledger_json.dump(1), mlflow_json.dump(1));
+  EXPECT_EQ(from_mlflow.json["gates"][1]["status"], "PASS");  // A3 is VQ: G2 is not skipped
+}
+
+TEST_F(AuditE2E, UnchangedCopyPasses) {
+  const Audit a = audit_broken([](std::vector<RunCopy>&) {});
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  EXPECT_EQ(a.command.exit_code, 0);
+}
+
+TEST_F(AuditE2E, ChangedDefinitionHashIsACriticalFail) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "B2", 43).params["pape_definition_hash"] = "0123456789abcdef";
+    name = run_name(runs, "B2", 43);
+  });
+  expect_verdict(a, "G1", Status::kFail, name, "differs from the auditor's metric definition", Overall::kCriticalFail);
+  EXPECT_NE(a.junit.find("<testcase classname=\"G1\" name=\"" + name + "\" time=\"0\">\n      <failure"),
+            std::string::npos)
+      << a.junit;
+}
+
+TEST_F(AuditE2E, ChangedPreregHashIsACriticalFail) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "B0", 42).params["prereg_hash"] = "fedcba9876543210";
+    name = run_name(runs, "B0", 42);
+  });
+  expect_verdict(a, "G1", Status::kFail, name, "differs from the auditor's pre-registration", Overall::kCriticalFail);
+}
+
+TEST_F(AuditE2E, VqUnitNotAllowedFailsG2) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "A3", 42);
+    run.params["vq_input_unit"] = "MW";
+    run.params["dlinear_output_unit"] = "MW";
+    name = run.name;
+  });
+  expect_verdict(a, "G2", Status::kFail, name, "vq_input_unit 'MW' is not an allowed unit", Overall::kFail);
+}
+
+TEST_F(AuditE2E, VqUnitDifferentFromDLinearOutputFailsG2) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "A3", 43);
+    run.params["vq_input_unit"] = run.params.at("dlinear_output_unit") == "kW" ? "standardized" : "kW";
+    name = run.name;
+  });
+  expect_verdict(a, "G2", Status::kFail, name, "VQ input unit differs from the DLinear output unit", Overall::kFail);
+}
+
+TEST_F(AuditE2E, ScalerSignatureMismatchFailsG2) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "A3", 42).params["vq_scaler_space_signature"] = "0000000000000000";
+    name = run_name(runs, "A3", 42);
+  });
+  expect_verdict(a, "G2", Status::kFail, name, "VQ scaler-space signature differs", Overall::kFail);
+}
+
+TEST_F(AuditE2E, VqRunWithoutVqInputUnitFailsG2) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "A3", 43).params.erase("vq_input_unit");
+    name = run_name(runs, "A3", 43);
+  });
+  expect_verdict(a, "G2", Status::kFail, name, "param vq_input_unit is missing", Overall::kFail);
+}
+
+TEST_F(AuditE2E, OneNanStepFailsG3) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    for (MetricPoint& p : copy_of(runs, "B0", 43).metrics.at("nan_step_count")) p.value = 1.0;
+    name = run_name(runs, "B0", 43);
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "nan_step_count is 1 (tolerance 0)", Overall::kFail);
+}
+
+TEST_F(AuditE2E, MissingFigureFailsG4) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "B2", 42);
+    for (auto it = run.artifacts.begin(); it != run.artifacts.end();) {
+      it = it->first.rfind("figures/", 0) == 0 ? run.artifacts.erase(it) : std::next(it);
+    }
+    name = run.name;
+  });
+  expect_verdict(a, "G4", Status::kFail, name, "no figures/*.png artifact", Overall::kFail);
+}
+
+TEST_F(AuditE2E, FigureNamingAnotherRunFailsG4) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "B0", 42);
+    const std::string other = copy_of(runs, "B2", 42).local_id();
+    for (auto& [path, bytes] : run.artifacts) {
+      if (path.rfind("figures/", 0) == 0) {
+        bytes = gates::fixtures::set_png_text(bytes, "wmtp.run_id", other);
+        break;
+      }
+    }
+    name = run.name;
+  });
+  expect_verdict(a, "G4", Status::kFail, name, "wmtp.run_id does not name this run's value", Overall::kFail);
+}
+
+void set_last(std::vector<MetricPoint>& history, double value) {
+  auto last = std::max_element(history.begin(), history.end(), [](const MetricPoint& a, const MetricPoint& b) {
+    return std::tie(a.step, a.timestamp_ms) < std::tie(b.step, b.timestamp_ms);
+  });
+  last->value = value;
+}
+
+// val_loss of epochs 5.. set to `ratio` times the mean of epochs 1-4.
+void diverge(RunCopy& run, double ratio) {
+  std::vector<MetricPoint>& val = run.metrics.at("val_loss");
+  double initial = 0.0;
+  for (const MetricPoint& p : val) {
+    if (p.step >= 1 && p.step <= 4) initial += p.value / 4.0;
+  }
+  for (MetricPoint& p : val) {
+    if (p.step >= 5) p.value = ratio * initial;
+  }
+}
+
+TEST_F(AuditE2E, FinalTrainLossOverTheCeilingWarns) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    set_last(copy_of(runs, "B2", 43).metrics.at("train_loss"), 3.5);
+    name = run_name(runs, "B2", 43);
+  });
+  expect_verdict(a, "G5", Status::kWarning, name, "final train_loss 3.5 exceeds the ceiling 3", Overall::kWarning);
+}
+
+TEST_F(AuditE2E, ValRatioInOneRunWarnsAndStrictFails) {
+  std::string name;
+  const auto change = [&](std::vector<RunCopy>& runs) {
+    diverge(copy_of(runs, "A3", 42), 1.6);
+    name = run_name(runs, "A3", 42);
+  };
+  const Audit a = audit_broken(change);
+  expect_verdict(a, "G5", Status::kWarning, name, "val_loss diverged", Overall::kWarning);
+  const Audit strict = audit_mlflow(experiment_ + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                    "--strict");
+  EXPECT_EQ(strict.command.exit_code, 1);
+  EXPECT_EQ(strict.verdict.exit_code, 1);
+}
+
+TEST_F(AuditE2E, ValRatioInTwoRunsFailsG5) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    diverge(copy_of(runs, "A3", 42), 1.6);
+    diverge(copy_of(runs, "B0", 43), 1.6);
+    name = run_name(runs, "B0", 43);
+  });
+  expect_verdict(a, "G5", Status::kFail, name, "val_loss diverged", Overall::kFail);
+}
+
+TEST_F(AuditE2E, TrainDataHashDifferingWithinASeedFailsG6) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    // As if the run had trained on other data: its figures name that data too.
+    RunCopy& run = copy_of(runs, "B2", 42);
+    run.params["train_data_hash"] = "0000000000000000";
+    for (auto& [path, bytes] : run.artifacts) {
+      if (path.rfind("figures/", 0) == 0) bytes = gates::fixtures::set_png_text(bytes, "wmtp.train_data_hash", "0000000000000000");
+    }
+    name = run.name;
+  });
+  expect_verdict(a, "G6", Status::kFail, name, "train_data_hash differs between the cells", Overall::kFail);
+  // The other cells of that seed hold the majority value and pass.
+  for (const gates::GateRunResult& r : a.gate("G6").results) {
+    if (r.run_name != name) {
+      EXPECT_EQ(r.status, Status::kPass) << r.run_name;
+    }
+  }
+}
+
+TEST_F(AuditE2E, MissingTestDataHashFailsG6) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "B0", 43).params.erase("test_data_hash");
+    name = run_name(runs, "B0", 43);
+  });
+  expect_verdict(a, "G6", Status::kFail, name, "param test_data_hash is missing", Overall::kFail);
+}
+
+TEST_F(AuditE2E, PlannedRunMissingFailsG6) {
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    runs.erase(std::find_if(runs.begin(), runs.end(), [](const RunCopy& r) {
+      return r.params.at("cell") == "B2" && r.params.at("seed") == "43";
+    }));
+  });
+  expect_verdict(a, "G6", Status::kFail, "B2/household-01/43", "planned run B2/household-01/43 is missing",
+                 Overall::kFail);
+  EXPECT_EQ(a.verdict.runs.size(), 5u);
+}
+
+}  // namespace
+}  // namespace wmtp::e2e

@@ -1,0 +1,71 @@
+#include "mlflow_copy.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "png_fixture.h"
+#include "support/test_support.h"
+
+namespace wmtp::e2e {
+
+std::vector<RunCopy> download_runs(tracking::MlflowClient& client, const std::string& experiment) {
+  const auto found = client.get_experiment_by_name(experiment);
+  if (!found) throw std::runtime_error("no MLflow experiment " + experiment);
+  testing::TempDir scratch;
+  std::vector<RunCopy> copies;
+  for (const tracking::MlflowRun& run : client.search_runs({found->experiment_id})) {
+    RunCopy copy;
+    copy.name = run.run_name;
+    copy.status = run.status;
+    copy.start_time_ms = run.start_time_ms;
+    copy.end_time_ms = run.end_time_ms;
+    copy.params = run.params;
+    copy.tags = run.tags;
+    for (const auto& latest : run.latest_metrics) {
+      copy.metrics[latest.first] = client.get_metric_history(run.run_id, latest.first);
+    }
+    for (const tracking::MlflowFileInfo& file : client.list_artifacts_recursive(run.run_id)) {
+      if (file.is_dir) continue;
+      const std::string local = scratch.file("artifact");
+      client.download_artifact(run.run_id, file.path, local);
+      copy.artifacts[file.path] = testing::read_file(local);
+    }
+    copies.push_back(std::move(copy));
+  }
+  std::sort(copies.begin(), copies.end(), [](const RunCopy& a, const RunCopy& b) { return a.name < b.name; });
+  return copies;
+}
+
+void upload_runs(tracking::MlflowClient& client, const std::string& experiment, const std::vector<RunCopy>& runs) {
+  const std::string experiment_id = client.create_experiment(experiment);
+  testing::TempDir scratch;
+  for (const RunCopy& copy : runs) {
+    tracking::KeyValues tags;
+    for (const auto& [key, value] : copy.tags) {
+      if (key != "mlflow.runName") tags.emplace_back(key, value);
+    }
+    const tracking::MlflowRun created = client.create_run(experiment_id, copy.name, copy.start_time_ms, tags);
+    tracking::LogBatch batch;
+    for (const auto& [key, value] : copy.params) batch.params.emplace_back(key, value);
+    for (const auto& [key, history] : copy.metrics) {
+      for (const MetricPoint& p : history) batch.metrics.push_back({key, p.value, p.step, p.timestamp_ms});
+    }
+    client.log_batch(created.run_id, batch);
+    for (const auto& [path, bytes] : copy.artifacts) {
+      const bool figure = path.rfind("figures/", 0) == 0 && path.size() > 4 && path.substr(path.size() - 4) == ".png";
+      testing::write_file(scratch.file("artifact"),
+                          figure ? gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment) : bytes);
+      client.upload_artifact(created.run_id, scratch.file("artifact"), path);
+    }
+    client.set_terminated(created.run_id, parse_run_status(copy.status), copy.end_time_ms);
+  }
+}
+
+RunCopy& copy_of(std::vector<RunCopy>& runs, const std::string& cell, int seed) {
+  for (RunCopy& run : runs) {
+    if (run.params.at("cell") == cell && run.params.at("seed") == std::to_string(seed)) return run;
+  }
+  throw std::runtime_error("no run of cell " + cell + ", seed " + std::to_string(seed));
+}
+
+}  // namespace wmtp::e2e

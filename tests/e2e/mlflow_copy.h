@@ -1,0 +1,38 @@
+#pragma once
+// Copies of MLflow runs held in memory: read an experiment once, change one thing, and upload
+// it as a new experiment through the real server (what a tampered or broken batch looks like).
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/run_record.h"
+#include "tracking/mlflow_client.h"
+
+namespace wmtp::e2e {
+
+struct RunCopy {
+  std::string name;
+  std::string status;
+  std::int64_t start_time_ms = 0;
+  std::int64_t end_time_ms = 0;
+  std::map<std::string, std::string> params;
+  std::map<std::string, std::string> tags;  // includes wmtp.local_run_id: the copy keeps its local id
+  std::map<std::string, std::vector<MetricPoint>> metrics;
+  std::map<std::string, std::string> artifacts;  // artifact path -> bytes
+
+  const std::string& local_id() const { return tags.at("wmtp.local_run_id"); }
+};
+
+// Every run of the experiment with full metric histories and artifact bytes, sorted by name.
+std::vector<RunCopy> download_runs(tracking::MlflowClient& client, const std::string& experiment);
+
+// Creates `experiment` with one run per copy (same local ids, params, tags, histories and
+// artifacts); each figure's wmtp.experiment text chunk is rewritten to the new experiment so
+// that an unchanged copy passes every gate.
+void upload_runs(tracking::MlflowClient& client, const std::string& experiment, const std::vector<RunCopy>& runs);
+
+// The copy whose params say (cell, seed) (first series).
+RunCopy& copy_of(std::vector<RunCopy>& runs, const std::string& cell, int seed);
+
+}  // namespace wmtp::e2e
