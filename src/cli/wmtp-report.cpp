@@ -1,16 +1,23 @@
 // wmtp-report: renders the smoke report (markdown on stdout) from a verdict, and writes the
 // report's overview figure. It never recomputes a verdict it was given.
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 
 #include "cli/cli_common.h"
 #include "core/errors.h"
+#include "core/version.h"
+#include "gates/gates.h"
 #include "gates/verdict.h"
 #include "report/markdown.h"
 #include "report/overview.h"
+#include "tracking/mlflow_config.h"
+#include "tracking/run_source.h"
 
 namespace {
 
@@ -21,7 +28,7 @@ struct Flags {
   std::string verdict_path;
   std::string experiment;
   std::string ledger;
-  std::string tracking_uri;
+  std::optional<std::string> tracking_uri;
   std::string format = "markdown";
   std::string figures_dir;
   std::string output_dir = ".";
@@ -47,10 +54,45 @@ wmtp::gates::Verdict read_verdict(const std::string& path) {
   }
 }
 
+std::string utc_now_iso8601() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+// The audit wmtp-audit runs by default (embedded pre-registration, policy prod, no plan), done
+// here when no verdict file is given. Figures fetched from MLflow land under the figures
+// directory, so that the report's links to them resolve.
+wmtp::gates::Verdict audit_here(const Flags& flags, const std::filesystem::path& figures_dir) {
+  if (!flags.ledger.empty() && flags.tracking_uri) {
+    throw wmtp::InputError("both --ledger and --tracking-uri given: audit one source");
+  }
+  wmtp::RunSet runs;
+  const wmtp::tracking::MlflowConfig config = wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri);
+  if (flags.ledger.empty() && config.enabled()) {
+    runs = wmtp::tracking::read_mlflow_runs(config, flags.experiment, (figures_dir / "mlflow-artifacts").string());
+  } else {
+    runs = wmtp::tracking::read_ledger_runs(flags.ledger.empty() ? "wmtp-ledger.sqlite" : flags.ledger, flags.experiment);
+  }
+  const auto inputs = wmtp::gates::audit_inputs_for(wmtp::gates::embedded_preregistration());
+  return wmtp::gates::audit(runs, inputs, {wmtp::kVersion, utc_now_iso8601(), "prod", false});
+}
+
 int run(const Flags& flags) {
   const auto format = wmtp::report::parse_report_format(flags.format);
-  const wmtp::gates::Verdict verdict = read_verdict(flags.verdict_path.empty() ? kDefaultVerdict : flags.verdict_path);
-  if (!flags.experiment.empty() && verdict.experiment != flags.experiment) {
+  const std::filesystem::path dir = flags.figures_dir.empty()
+                                        ? std::filesystem::path(flags.output_dir) / "report-figures"
+                                        : std::filesystem::path(flags.figures_dir);
+  const bool self_audit = flags.verdict_path.empty() && !flags.experiment.empty();
+  if (!self_audit && (!flags.ledger.empty() || flags.tracking_uri)) {
+    throw wmtp::InputError("--ledger and --tracking-uri choose what to audit: they need --experiment and no --verdict");
+  }
+  const wmtp::gates::Verdict verdict =
+      self_audit ? audit_here(flags, dir) : read_verdict(flags.verdict_path.empty() ? kDefaultVerdict : flags.verdict_path);
+  if (!self_audit && !flags.experiment.empty() && verdict.experiment != flags.experiment) {
     throw wmtp::InputError((flags.verdict_path.empty() ? kDefaultVerdict : flags.verdict_path) +
                            std::string(": the verdict is for experiment '") + verdict.experiment +
                            "', not '" + flags.experiment + "'");
@@ -60,9 +102,6 @@ int run(const Flags& flags) {
   options.format = format;
   options.output_dir = flags.output_dir;
   if (!verdict.runs.empty()) {
-    const std::filesystem::path dir = flags.figures_dir.empty()
-                                          ? std::filesystem::path(flags.output_dir) / "report-figures"
-                                          : std::filesystem::path(flags.figures_dir);
     const std::string figure = (dir / wmtp::report::overview_figure_name(verdict.experiment)).lexically_normal().string();
     wmtp::report::write_overview_figure(verdict, figure);
     options.overview_figure = figure;
@@ -76,11 +115,18 @@ int run(const Flags& flags) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Renders the markdown smoke report from an audit verdict (wmtp-audit's JSON).", kProgram};
+  app.footer(
+      "Input: the verdict file (default wmtp-verdict.json, written by wmtp-audit). With --experiment and no\n"
+      "  --verdict, the experiment is audited here first (embedded pre-registration, policy prod) from\n"
+      "  --ledger, --tracking-uri or MLFLOW_TRACKING_URI, else wmtp-ledger.sqlite.\n"
+      "Output: markdown on standard output (wmtp-report > smoke_report.md) and the overview figure\n"
+      "  (test PAPE by cell and seed) in the figures directory. The same verdict gives the same bytes.\n"
+      "Exit codes: 0 report written (whatever the verdict), 2 usage or input error, 3 source unreachable.");
   wmtp::cli::add_version_flag(app, kProgram);
   Flags flags;
   app.add_option("--verdict", flags.verdict_path, std::string("verdict JSON to render (default ") + kDefaultVerdict + ")");
   app.add_option("--experiment", flags.experiment,
-                 "experiment the report is about; without --verdict, audit it here first");
+                 "experiment the report is about; without --verdict, audit it here first (as wmtp-audit would)");
   app.add_option("--ledger", flags.ledger, "ledger to audit from with --experiment (default wmtp-ledger.sqlite)");
   app.add_option("--tracking-uri", flags.tracking_uri,
                  "MLflow server to audit from with --experiment (default MLFLOW_TRACKING_URI)");

@@ -1,14 +1,11 @@
 // wmtp-sync: pushes the ledger's outbox (what MLflow has not acknowledged) to MLflow, exactly
-// once. Exit 0 when the outbox is empty afterwards, 2 on bad input, 3 when MLflow or the ledger
-// cannot be reached.
+// once. Exit 0 when done, 2 on bad input, 3 when MLflow or the ledger cannot be reached.
 #include <iostream>
 #include <optional>
 #include <string>
 
 #include "cli/cli_common.h"
 #include "core/errors.h"
-#include "tracking/ledger.h"
-#include "tracking/mlflow_client.h"
 #include "tracking/outbox_sync.h"
 #include "tracking/tracker.h"
 
@@ -26,26 +23,17 @@ int main(int argc, char** argv) {
   if (const int rc = wmtp::cli::parse(app, argc, argv); rc >= 0) return rc;
 
   return wmtp::cli::guarded_main(program, [&] {
-    using namespace wmtp::tracking;
-    const MlflowConfig config = MlflowConfig::from_env(
-        tracking_uri.empty() ? std::nullopt : std::optional<std::string>(tracking_uri));
-    if (!config.enabled()) {
-      throw wmtp::InputError("no MLflow server to push to: pass --tracking-uri or set "
-                             "MLFLOW_TRACKING_URI");
-    }
-    Ledger probe(ledger_path, Ledger::Mode::kReadOnly);  // a missing ledger is not created
-    Ledger ledger(ledger_path);
-    MlflowClient client(config);
-    OutboxSync sync(ledger, client, artifact_store_for(ledger_path));
-    SyncReport report;
-    const std::optional<std::string> only =
-        experiment.empty() ? std::nullopt : std::optional<std::string>(experiment);
-    for (std::int64_t run : sync.pending_runs(only)) sync.push_run(run, report);
-    std::cout << "pushed " << report.runs << " run(s) (" << report.runs_created << " created), "
-              << report.metrics << " metric point(s), " << report.params << " param(s), "
-              << report.tags << " tag(s), " << report.artifacts << " artifact(s), "
-              << report.status_updates << " status update(s) to " << config.tracking_uri
-              << "; outbox entries left: " << ledger.outbox_size() << "\n";
+    using wmtp::tracking::MlflowConfig;
+    auto given = [](const std::string& s) {
+      return s.empty() ? std::nullopt : std::optional<std::string>(s);
+    };
+    const MlflowConfig config = MlflowConfig::from_env(given(tracking_uri));
+    const wmtp::tracking::SyncReport r =
+        wmtp::tracking::push_outbox(ledger_path, config, given(experiment));
+    std::cout << "pushed " << r.runs << " run(s) (" << r.runs_created << " created), " << r.metrics
+              << " metric point(s), " << r.params << " param(s), " << r.tags << " tag(s), "
+              << r.artifacts << " artifact(s), " << r.status_updates << " status update(s) to "
+              << config.tracking_uri << "; outbox entries left: " << r.left << "\n";
     return wmtp::kExitOk;
   });
 }

@@ -40,7 +40,7 @@ struct Flags {
   std::string prereg;
   int epochs = 0;
   std::string device = "cpu";
-  int threads = 0;
+  int threads = 1;  // these models are too small to gain from intra-op threads
   std::string shard;
   std::string resume;
   bool quiet = false;
@@ -160,11 +160,11 @@ class ProgressBar {
   std::chrono::steady_clock::time_point last_{};
 };
 
-std::string metric_text(const std::map<std::string, double>& m, const std::string& key, const char* format) {
+std::string metric_text(const std::map<std::string, double>& m, const std::string& key, int decimals) {
   auto it = m.find(key);
   if (it == m.end()) return "-";
   char buf[32];
-  std::snprintf(buf, sizeof buf, format, it->second);
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, it->second);
   return buf;
 }
 
@@ -173,9 +173,9 @@ std::string summary_line(const tr::RunOutcome& o) {
   s << o.run_name << "  " << wmtp::to_string(o.status) << "  run " << o.local_run_id << "  " << o.steps << " steps";
   if (o.samples_per_s > 0) s << " (" << static_cast<long long>(std::llround(o.samples_per_s)) << " samples/s)";
   const auto& m = o.final_metrics;
-  s << "  test PAPE " << metric_text(m, "test_pape", "%.2f") << " HR " << metric_text(m, "test_hr", "%.3f") << " MSE "
-    << metric_text(m, "test_mse", "%.4f") << "  | seasonal-naive PAPE " << metric_text(m, "ref_test_pape", "%.2f") << " HR "
-    << metric_text(m, "ref_test_hr", "%.3f") << " MSE " << metric_text(m, "ref_test_mse", "%.4f");
+  s << "  test PAPE " << metric_text(m, "test_pape", 2) << " HR " << metric_text(m, "test_hr", 3) << " MSE "
+    << metric_text(m, "test_mse", 4) << "  | seasonal-naive PAPE " << metric_text(m, "ref_test_pape", 2) << " HR "
+    << metric_text(m, "ref_test_hr", 3) << " MSE " << metric_text(m, "ref_test_mse", 4);
   return s.str();
 }
 
@@ -267,7 +267,9 @@ int main(int argc, char** argv) {
   app.add_option("--prereg", flags.prereg, "pre-registration whose hash runs log; default: the built-in smoke one");
   app.add_option("--epochs", flags.epochs, "override every recipe's training.epochs")->check(CLI::PositiveNumber);
   app.add_option("--device", flags.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  app.add_option("--threads", flags.threads, "LibTorch intra-op threads (default: LibTorch's)")->check(CLI::PositiveNumber);
+  app.add_option("--threads", flags.threads, "LibTorch intra-op threads (the models are small: more threads help only at large batch sizes)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--shard", flags.shard, "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based)");
   app.add_option("--resume", flags.resume, "continue the unfinished run with this local run id from its last checkpoint");
   app.add_flag("--quiet", flags.quiet, "no progress bar and no per-run lines");

@@ -41,9 +41,10 @@ class GateBuilder {
     report_.name = name;
   }
 
-  void experiment(Status status, const std::string& what, const std::string& message,
+  // A result about the experiment rather than one run; `subject` names what (a cell, a planned run).
+  void experiment(Status status, const std::string& subject, const std::string& message,
                   const std::string& expected = "", const std::string& observed = "") {
-    report_.results.push_back({"", what, status, message, expected, observed});
+    report_.results.push_back({"", subject, status, message, expected, observed});
   }
 
   void add(const RunRecord& run, Status status, const std::string& message,
@@ -86,7 +87,6 @@ class RunCheck {
             const std::string& observed = "") {
     issues_.push_back({Status::kWarning, message, expected, observed});
   }
-  bool clean() const { return issues_.empty(); }
 
   // A required param: FAIL when absent or empty; nullptr then.
   const std::string* require_param(const std::string& key) {
@@ -309,13 +309,12 @@ GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in) {
 GateReport gate_figures(const RunSet& runs, const AuditInputs& in) {
   GateBuilder gate("G4", "figures");
   for (const RunRecord& run : runs.runs) {
-    RunCheck check(gate, run);
     if (in.figures_disabled) {
-      check.fail("figures not verified: --no-figures (debug policy) disables Gate 4", "figures checked",
-                 "--no-figures");
-      check.done(Status::kPass, "");
+      gate.add(run, Status::kFail, "figures not verified: --no-figures (debug policy) disables Gate 4",
+               "figures checked", "--no-figures");
       continue;
     }
+    RunCheck check(gate, run);
     const std::vector<const ArtifactRef*> figures = figures_of(run);
     if (figures.empty()) check.fail("no figures/*.png artifact", ">= 1 figure", "0");
     const std::string experiment = run.experiment.empty() ? runs.experiment : run.experiment;

@@ -104,7 +104,7 @@ Ledger::Ledger(const std::string& path, Mode mode)
   } catch (const InputError&) {
     throw;
   } catch (const Error& e) {
-    throw UnreachableError(std::string("cannot open ledger: ") + e.what());
+    throw UnreachableError(std::string("cannot open ") + e.what());
   }
 }
 
@@ -134,14 +134,6 @@ std::optional<LedgerRun> Ledger::find_run(std::int64_t id) {
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   return run_from_row(s);
-}
-
-std::vector<LedgerRun> Ledger::runs(std::optional<std::int64_t> experiment_id) {
-  Statement s(db_, (std::string(kRunColumns) + "WHERE ?1 IS NULL OR r.experiment_id = ?1 ORDER BY r.id").c_str());
-  if (experiment_id) s.bind(1, *experiment_id);
-  std::vector<LedgerRun> out;
-  while (s.step()) out.push_back(run_from_row(s));
-  return out;
 }
 
 std::int64_t Ledger::insert_run(std::int64_t experiment_id, const std::string& local_id,

@@ -48,7 +48,6 @@ class Ledger {
   std::int64_t find_or_create_experiment(const std::string& name);
   std::optional<LedgerRun> find_run(const std::string& local_id);
   std::optional<LedgerRun> find_run(std::int64_t id);
-  std::vector<LedgerRun> runs(std::optional<std::int64_t> experiment_id);
 
   std::int64_t insert_run(std::int64_t experiment_id, const std::string& local_id,
                           const std::string& name, std::int64_t start_time_ms);

@@ -30,11 +30,14 @@ void LedgerWriter::push(Item&& item) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (error_) std::rethrow_exception(error_);
     if (stop_) throw Error("ledger " + path_ + ": the writer is closed");
-    if (queue_.empty()) oldest_ = std::chrono::steady_clock::now();
+    const bool first = queue_.empty();
+    if (first) oldest_ = std::chrono::steady_clock::now();
     if (item.kind == Kind::kTask) urgent_ = true;
     queue_.push_back(std::move(item));
     ++queued_total_;
-    if (!urgent_ && queue_.size() < max_items_) return;
+    // The writer needs waking for the first item (it then sleeps until the interval ends) and
+    // when the batch must go now; not for every item.
+    if (!first && !urgent_ && queue_.size() < max_items_) return;
   }
   wake_.notify_one();
 }
@@ -77,6 +80,16 @@ void LedgerWriter::add_artifact(std::int64_t run, const std::string& path,
   item.key = path;
   item.text = sha256;
   item.step = size;
+  push(std::move(item));
+}
+
+void LedgerWriter::set_status(std::int64_t run, const std::string& status,
+                              std::int64_t end_time_ms) {
+  Item item;
+  item.kind = Kind::kStatus;
+  item.run = run;
+  item.text = status;
+  item.timestamp_ms = end_time_ms;
   push(std::move(item));
 }
 
@@ -177,6 +190,10 @@ void LedgerWriter::commit_segment(Ledger& ledger, std::vector<Item>& items, std:
         case Kind::kArtifact:
           artifact.bind(1, item.run).bind(2, item.key).bind(3, item.text).bind(4, item.step).run();
           ledger.add_outbox(item.run, outbox_kind::kArtifact, item.key);
+          break;
+        case Kind::kStatus:
+          ledger.set_run_status(item.run, item.text, item.timestamp_ms);
+          ledger.add_outbox(item.run, outbox_kind::kUpdateRun);
           break;
         case Kind::kTask:
           break;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/errors.h"
+#include "tracking/tracker.h"
 
 namespace wmtp::tracking {
 namespace {
@@ -78,64 +79,94 @@ void OutboxSync::acknowledge(const std::vector<std::int64_t>& ids,
   txn.commit();
 }
 
-std::string OutboxSync::resolve_run(const LedgerRun& run, bool force_lookup, SyncReport& report) {
+void OutboxSync::requeue_whole_run(std::int64_t run) {
+  SqliteDb& db = ledger_.db();
+  Transaction txn(db);
+  Statement clear(db, "DELETE FROM outbox WHERE run = ?1");
+  clear.bind(1, run).run();
+  ledger_.add_outbox(run, outbox_kind::kCreateRun);
+  for (const char* sql :
+       {"INSERT INTO outbox(run, kind, key) SELECT run, 'param', key FROM params WHERE run = ?1",
+        "INSERT INTO outbox(run, kind, key) SELECT run, 'tag', key FROM tags WHERE run = ?1",
+        "INSERT INTO outbox(run, kind, key) SELECT run, 'artifact', path FROM artifacts WHERE run = ?1"}) {
+    Statement insert(db, sql);
+    insert.bind(1, run).run();
+  }
+  Statement range(db, "SELECT min(seq), max(seq) FROM metrics WHERE run = ?1");
+  range.bind(1, run);
+  if (range.step() && !range.is_null(0)) {
+    const std::int64_t first = range.int64(0);
+    const std::int64_t last = range.int64(1);
+    for (std::int64_t from = first; from <= last; from += kPointsPerRound) {
+      ledger_.add_outbox(run, outbox_kind::kMetrics, "", from, std::min(last, from + kPointsPerRound - 1));
+    }
+  }
+  range.reset();
+  ledger_.add_outbox(run, outbox_kind::kUpdateRun);
+  ledger_.set_mlflow_run_id(run, "");
+  txn.commit();
+}
+
+std::string OutboxSync::resolve_run(std::int64_t run_id, SyncReport& report) {
+  LedgerRun run = *ledger_.find_run(run_id);
   auto exp = experiment_ids_.find(run.experiment);
   if (exp == experiment_ids_.end()) {
     exp = experiment_ids_.emplace(run.experiment, client_.get_or_create_experiment(run.experiment)).first;
+  }
+  if (!run.mlflow_run_id.empty() && verified_.count(run.id) == 0) {
+    // Known from an earlier push, perhaps to another server: check that it is this run. If it
+    // is not there, everything the run holds is sent again (to the run found by its local id,
+    // or a new one): acknowledgements given by another server do not count here.
+    bool known = false;
+    try {
+      const MlflowRun found = client_.get_run(run.mlflow_run_id);
+      auto tag = found.tags.find(kLocalRunIdTag);
+      known = tag != found.tags.end() && tag->second == run.local_id;
+    } catch (const MlflowError& e) {
+      if (e.error_code() != "RESOURCE_DOES_NOT_EXIST") throw;
+    }
+    if (!known) {
+      requeue_whole_run(run.id);
+      run.mlflow_run_id.clear();
+    }
   }
   std::vector<std::int64_t> create_rows;
   for (const OutboxRow& row : outbox_rows(ledger_, run.id)) {
     if (row.kind == outbox_kind::kCreateRun) create_rows.push_back(row.id);
   }
-  std::string mlflow_id = force_lookup ? "" : run.mlflow_run_id;
-  if (!mlflow_id.empty() && create_rows.empty() && verified_.count(run.id) == 0) {
-    // Known from an earlier push, perhaps to another server: check it is this run.
-    try {
-      const MlflowRun found = client_.get_run(mlflow_id);
-      auto tag = found.tags.find(kLocalRunIdTag);
-      if (tag == found.tags.end() || tag->second != run.local_id) mlflow_id.clear();
-    } catch (const MlflowError& e) {
-      if (e.error_code() != "RESOURCE_DOES_NOT_EXIST") throw;
-      mlflow_id.clear();
-    }
-  }
+  std::string mlflow_id = run.mlflow_run_id;
   if (mlflow_id.empty() || !create_rows.empty()) {
-    KeyValues tags = all_tags(ledger_, run.id);
     bool created = false;
     mlflow_id = client_.find_or_create_run(exp->second, run.local_id, run.name, run.start_time_ms,
-                                           tags, &created).run_id;
+                                           all_tags(ledger_, run.id), &created).run_id;
     if (created) ++report.runs_created;
     Transaction txn(ledger_.db());
     ledger_.set_mlflow_run_id(run.id, mlflow_id);
-    Statement del(ledger_.db(), "DELETE FROM outbox WHERE id = ?1");
-    for (std::int64_t id : create_rows) del.bind(1, id).run();
+    Statement remove(ledger_.db(), "DELETE FROM outbox WHERE id = ?1");
+    for (std::int64_t id : create_rows) remove.bind(1, id).run();
     txn.commit();
-  } else if (mlflow_id != run.mlflow_run_id) {
-    ledger_.set_mlflow_run_id(run.id, mlflow_id);
   }
   verified_.insert(run.id);
   return mlflow_id;
 }
 
 void OutboxSync::push_run(std::int64_t run_id, SyncReport& report) {
-  const std::optional<LedgerRun> run = ledger_.find_run(run_id);
-  if (!run || outbox_rows(ledger_, run_id).empty()) return;
+  if (!ledger_.find_run(run_id) || outbox_rows(ledger_, run_id).empty()) return;
   ++report.runs;
-  std::string mlflow_id = resolve_run(*run, false, report);
   try {
-    push_entries(*run, mlflow_id, report);
+    push_entries(run_id, resolve_run(run_id, report), report);
   } catch (const MlflowError& e) {
-    // The run vanished from MLflow (deleted, or another server behind the same URI): look it
-    // up again by its local id, create it if needed, and push once more.
+    // The run vanished from MLflow while we pushed: send all of it again, as above.
     if (e.error_code() != "RESOURCE_DOES_NOT_EXIST") throw;
+    requeue_whole_run(run_id);
     verified_.erase(run_id);
-    mlflow_id = resolve_run(*run, true, report);
-    push_entries(*run, mlflow_id, report);
+    push_entries(run_id, resolve_run(run_id, report), report);
   }
 }
 
-void OutboxSync::push_entries(const LedgerRun& run, const std::string& mlflow_id,
+void OutboxSync::push_entries(std::int64_t run_id, const std::string& mlflow_id,
                               SyncReport& report) {
+  const LedgerRun run = *ledger_.find_run(run_id);
   const std::vector<OutboxRow> rows = outbox_rows(ledger_, run.id);
 
   // Params and tags (current values, one per key) and metric ranges go through log-batch.
@@ -227,11 +258,27 @@ void OutboxSync::push_entries(const LedgerRun& run, const std::string& mlflow_id
     ++report.artifacts;
   }
   if (!update_rows.empty()) {
-    const std::optional<LedgerRun> now = ledger_.find_run(run.id);
-    client_.update_run(mlflow_id, parse_run_status(now->status), now->end_time_ms);
+    // Read after the outbox rows: a finish committed meanwhile is sent now or by its own row.
+    const LedgerRun now = *ledger_.find_run(run_id);
+    client_.update_run(mlflow_id, parse_run_status(now.status), now.end_time_ms);
     acknowledge(update_rows);
     ++report.status_updates;
   }
+}
+
+SyncReport push_outbox(const std::string& ledger_path, const MlflowConfig& config,
+                       const std::optional<std::string>& experiment) {
+  if (!config.enabled()) {
+    throw InputError("no MLflow server to push to: pass --tracking-uri or set MLFLOW_TRACKING_URI");
+  }
+  Ledger(ledger_path, Ledger::Mode::kReadOnly);  // must exist: opening read-write would create it
+  Ledger ledger(ledger_path);
+  MlflowClient client(config);
+  OutboxSync sync(ledger, client, artifact_store_for(ledger_path));
+  SyncReport report;
+  for (std::int64_t run : sync.pending_runs(experiment)) sync.push_run(run, report);
+  report.left = ledger.outbox_size();
+  return report;
 }
 
 }  // namespace wmtp::tracking

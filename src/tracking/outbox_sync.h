@@ -25,6 +25,7 @@ struct SyncReport {
   std::int64_t tags = 0;
   std::int64_t artifacts = 0;
   std::int64_t status_updates = 0;
+  std::int64_t left = 0;  // outbox entries still waiting afterwards (all runs of the ledger)
 };
 
 class OutboxSync {
@@ -51,5 +52,12 @@ class OutboxSync {
   std::map<std::string, std::string> experiment_ids_;  // name -> MLflow experiment id
   std::set<std::int64_t> verified_;                     // runs whose MLflow id was checked
 };
+
+// What wmtp-sync (and wmtp-train --sync) does: pushes the outbox of the ledger at ledger_path
+// (only `experiment`'s runs when given) to the configured server; throws on the first failure
+// (InputError, UnreachableError, MlflowError), leaving what was not acknowledged in the outbox.
+// A ledger that does not exist is an UnreachableError, not a new empty ledger.
+SyncReport push_outbox(const std::string& ledger_path, const MlflowConfig& config,
+                       const std::optional<std::string>& experiment = std::nullopt);
 
 }  // namespace wmtp::tracking

@@ -226,14 +226,8 @@ class TrackedRun : public RunLogger {
   void flush() override { impl_->open_writer().flush(); }
 
   void finish(RunStatus status) override {
-    const std::string name = to_string(status);
-    const std::int64_t end = status == RunStatus::kRunning ? 0 : now_ms();
-    const std::int64_t run = run_;
-    impl_->open_writer().execute([&](Ledger& ledger) {
-      ledger.set_run_status(run, name, end);
-      ledger.add_outbox(run, outbox_kind::kUpdateRun);
-    });
-    if (impl_->sync) impl_->sync->notify();
+    impl_->open_writer().set_status(run_, to_string(status),
+                                    status == RunStatus::kRunning ? 0 : now_ms());
   }
 
  private:

@@ -25,7 +25,8 @@ struct TrackerOptions {
   // On destruction: how long to wait for MLflow to acknowledge the rest; leftovers stay in the
   // outbox for wmtp-sync.
   std::chrono::milliseconds mlflow_drain_timeout{30000};
-  // One-line warnings (MLflow unreachable, entries left in the outbox). Default: stderr.
+  // One-line warnings (MLflow unreachable or refusing a run, entries left in the outbox),
+  // called from the Tracker's threads. Default: "wmtp: warning: ..." on stderr.
   std::function<void(const std::string&)> warn;
 };
 
@@ -38,12 +39,19 @@ class Tracker : public wmtp::RunStore {
   Tracker(const Tracker&) = delete;
   Tracker& operator=(const Tracker&) = delete;
 
-  // Adds the system tags (mlflow.runName, mlflow.user, mlflow.source.name, mlflow.source.type,
-  // mlflow.source.git.commit when in a git checkout, wmtp.local_run_id). The run is durable in
-  // the ledger when this returns.
+  // Adds the system tags (mlflow.runName, mlflow.user, mlflow.source.name, mlflow.source.type =
+  // LOCAL, mlflow.source.git.commit when the working directory is in a git checkout,
+  // wmtp.local_run_id). The run is durable in the ledger when this returns. InputError for an
+  // empty experiment name or a reserved tag in start.tags.
   std::unique_ptr<RunLogger> start_run(const RunStart& start) override;
+  // Sets the run back to RUNNING; its params stay immutable. InputError for an unknown id.
   std::unique_ptr<RunLogger> resume_run(const std::string& local_run_id) override;
+  // Flushes, then reads the run back from the ledger (artifacts with local_path).
   RunRecord load_run(const std::string& local_run_id) override;
+  // The loggers: log_param, set_tag, log_metric and finish only queue (checked against
+  // MLflow's limits first, so an InputError comes at once); log_artifact copies the file into
+  // the artifact store, then queues; flush() waits for the ledger. Loggers must not be used after
+  // the Tracker is destroyed (they throw) nor concurrently with its destruction.
 
   // Blocks until everything logged so far (all runs) is durable in the ledger.
   void flush();

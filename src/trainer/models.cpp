@@ -225,8 +225,11 @@ class Codebook {
     const at::Tensor n = ema_count_.sum();
     const at::Tensor smoothed = (ema_count_ + kLaplace) / (n + static_cast<double>(K) * kLaplace) * n;
     codes_.copy_(ema_sum_ / smoothed.unsqueeze(1));
-    // Always draw K candidates so that the generator advances the same way every step.
-    const at::Tensor pick = at::randint(z.size(0), {K}, gen_, at::TensorOptions(at::kLong)).to(z.device());
+    // Distinct candidates (duplicated codes would tie in the argmin); the generator advances the
+    // same way every step, dead codes or not.
+    const at::Tensor pick = (K <= z.size(0) ? at::randperm(z.size(0), gen_, at::TensorOptions(at::kLong)).narrow(0, 0, K)
+                                            : at::randint(z.size(0), {K}, gen_, at::TensorOptions(at::kLong)))
+                                .to(z.device());
     const at::Tensor candidates = z.index_select(0, pick);
     const at::Tensor dead = at::lt(ema_count_, spec_.dead_code_threshold);
     const at::Tensor dead_rows = dead.unsqueeze(1);

@@ -287,6 +287,18 @@ TEST_F(GateTest, G3FailsOnAVqRunWithoutCodebookUtilization) {
             "metric codebook_util is missing (VQ run)");
 }
 
+TEST_F(GateTest, G3FailsOnANonFiniteCodebookUtilization) {
+  set_metric(a3, "codebook_util", {std::numeric_limits<double>::quiet_NaN()}, 0);
+  const GateRunResult r = only(gate_numerical_health(runs, in), Status::kFail);
+  EXPECT_EQ(r.message, "codebook_util is not finite");
+  EXPECT_EQ(r.observed, "NaN");
+}
+
+TEST_F(GateTest, G3DoesNotAskNonVqRunsForCodebookUtilization) {
+  ASSERT_EQ(b0.metrics.count("codebook_util"), 0u);
+  EXPECT_EQ(gate_numerical_health(runs, in).status, Status::kPass);
+}
+
 // ---- G4 figures ----
 
 TEST_F(GateTest, G4FailsWithoutFigures) {
@@ -339,6 +351,14 @@ TEST_P(G4MissingChunk, FailsNamingTheChunk) {
 INSTANTIATE_TEST_SUITE_P(Chunks, G4MissingChunk,
                          ::testing::Values("wmtp.run_id", "wmtp.experiment", "wmtp.pape_definition_hash",
                                            "wmtp.train_data_hash"));
+
+TEST_F(GateTest, G4FailsWhenTheRunHasNoTrainDataHashToTraceItsFigures) {
+  b0.params.erase("train_data_hash");
+  const auto fails = with_status(gate_figures(runs, in), Status::kFail);
+  ASSERT_EQ(fails.size(), 2u);  // each of its two figures
+  EXPECT_EQ(fails[0].message,
+            "figures/forecast.png: wmtp.train_data_hash cannot be traced: the run has no value to compare");
+}
 
 TEST_F(GateTest, G4FailsOnAFigureWithoutTextChunks) {
   b0.artifacts[0].png_text.clear();
@@ -417,6 +437,12 @@ TEST_F(GateTest, G5MissingInitialEpochFails) {
             "val_loss has no epoch 2 (initial window 1-4)");
 }
 
+TEST_F(GateTest, G5ARatioThatCannotBeComputedIsAFailingRun) {
+  set_metric(a3, "val_loss", {0, 0, 0, 0, 1, 1, 1, 1});
+  EXPECT_NE(only(gate_fail_fast_loss(runs, in), Status::kWarning).message.find("val_loss diverged"),
+            std::string::npos);
+}
+
 TEST_F(GateTest, G5NonFiniteLossIsAFailingRun) {
   b0.metrics["train_loss"].back().value = std::numeric_limits<double>::quiet_NaN();
   EXPECT_EQ(only(gate_fail_fast_loss(runs, in), Status::kWarning).observed, "NaN");
@@ -475,6 +501,19 @@ TEST_F(GateTest, G6FailsOnAPlannedRunThatIsMissing) {
   EXPECT_TRUE(r.run_id.empty());
   EXPECT_EQ(r.run_name, "B0/house-1/42");
   EXPECT_EQ(r.message, "planned run B0/house-1/42 is missing (plan plan.json)");
+}
+
+TEST_F(GateTest, G6ChecksTheSeriesCountOfAPlanThatNamesNone) {
+  in.plan = passing_plan();
+  in.plan->series.clear();
+  in.plan->data_series_count = 2;
+  const GateReport g = gate_data_pairing(runs, in);
+  const GateRunResult r = only(g, Status::kFail);
+  EXPECT_EQ(r.run_name, "series");
+  EXPECT_EQ(r.expected, "2 series");
+  EXPECT_EQ(r.observed, "house-1");
+  in.plan->data_series_count = 1;
+  EXPECT_EQ(gate_data_pairing(runs, in).status, Status::kPass);
 }
 
 TEST_F(GateTest, G6WarnsOnAnExtraRunAndOnDuplicates) {

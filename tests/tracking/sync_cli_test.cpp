@@ -91,6 +91,33 @@ TEST(SyncCli, ARunCreatedBeforeACrashIsFoundNotDuplicated) {
   EXPECT_EQ(client.get_metric_history(earlier, "a").size(), 750u);
 }
 
+TEST(SyncCli, ARunUnknownToTheServerIsSentAgainInFull) {
+  TempDir dir;
+  const std::string experiment = testing::unique_name("moved-");
+  const std::string local = log_offline(dir, experiment);
+  const std::string args = "--ledger " + shell_quote(dir.file("ledger.sqlite")) + " --tracking-uri " +
+                           shell_quote(testing::test_tracking_uri());
+  ASSERT_EQ(sync(args).exit_code, 0);
+  // As if the ledger had been pushed to another server before: its MLflow id means nothing
+  // here, and only a late tag is left in the outbox.
+  const CommandResult edit = testing::run_command(
+      "sqlite3 " + shell_quote(dir.file("ledger.sqlite")) +
+      " \"UPDATE runs SET mlflow_run_id = 'ffffffffffffffffffffffffffffffff'; "
+      "INSERT INTO tags(run, key, value) VALUES (1, 'late', 'yes'); "
+      "INSERT INTO outbox(run, kind, key) VALUES (1, 'tag', 'late');\"");
+  ASSERT_EQ(edit.exit_code, 0) << edit.err;
+  const CommandResult r = sync(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1500 metric point(s), 1 param(s)"), std::string::npos) << "everything again: " << r.out;
+  MlflowClient client(testing::real_server_config());
+  const std::vector<MlflowRun> runs = client.search_runs({client.get_experiment_by_name(experiment)->experiment_id});
+  ASSERT_EQ(runs.size(), 1u) << "found by its local id, not created twice";
+  EXPECT_EQ(runs[0].tags.at("wmtp.local_run_id"), local);
+  EXPECT_EQ(runs[0].tags.at("late"), "yes");
+  EXPECT_EQ(client.get_metric_history(runs[0].run_id, "a").size(), 750u) << "re-sent points are kept once";
+  EXPECT_EQ(testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM runs WHERE mlflow_run_id = '" + runs[0].run_id + "'"), 1);
+}
+
 TEST(SyncCli, UnknownExperimentIsAnInputError) {
   TempDir dir;
   log_offline(dir, "known");

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -211,6 +212,29 @@ TEST(TrackerMlflow, LedgerAndMlflowSourcesGiveTheSameRunSet) {
   MlflowConfig down = MlflowConfig::from_env(std::string("http://127.0.0.1:1"));
   down.max_retries = 0;
   EXPECT_THROW(read_mlflow_runs(down, experiment, dir.file("cache")), UnreachableError);
+}
+
+TEST(TrackerMlflow, PushesInTheBackgroundWhileTheRunGoesOn) {
+  TempDir dir;
+  Collected collected;
+  const std::string experiment = testing::unique_name("background-");
+  std::size_t seen = 0;
+  {
+    Tracker tracker(mirrored(dir, collected));
+    auto run = tracker.start_run({experiment, "live", {}});
+    for (int i = 0; i < 100; ++i) run->log_metric("loss", i, i);
+    // No flush, no wait: the points reach MLflow on their own while the run is still open.
+    MlflowClient client(testing::real_server_config());
+    for (int attempt = 0; attempt < 150 && seen < 100; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const auto exp = client.get_experiment_by_name(experiment);
+      if (!exp) continue;
+      const auto found = client.find_run_by_local_id(exp->experiment_id, run->local_run_id());
+      if (found) seen = client.get_metric_history(found->run_id, "loss").size();
+    }
+  }
+  EXPECT_EQ(seen, 100u);
+  EXPECT_TRUE(collected.warnings.empty());
 }
 
 TEST(TrackerMlflow, CredentialsNeverReachTheLedgerOrWarnings) {

@@ -1,0 +1,319 @@
+// The wmtp-train binary: defaults, bad input, a real SIGKILL and --resume, MLflow mirroring, and
+// the schemas checked by a second validator (Python's jsonschema).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "core/embedded.h"
+#include "support/test_support.h"
+#include "tracking/mlflow_config.h"
+#include "tracking/run_source.h"
+#include "trainer/recipe.h"
+#include "trainer/series.h"
+#include "trainer/synthetic.h"
+#include "trainer/trainer.h"
+
+namespace wmtp::trainer {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using wmtp::testing::CommandResult;
+using wmtp::testing::run_command;
+using wmtp::testing::shell_quote;
+using wmtp::testing::TempDir;
+using wmtp::testing::write_file;
+
+const std::string kTrain = WMTP_TRAIN_BINARY;
+
+CommandResult train(const TempDir& dir, const std::string& args) {
+  return run_command("cd " + shell_quote(dir.path()) + " && " + shell_quote(kTrain) + " " + args);
+}
+
+std::map<std::string, const RunRecord*> by_name(const RunSet& set) {
+  std::map<std::string, const RunRecord*> m;
+  for (const RunRecord& r : set.runs) m[r.name] = &r;
+  return m;
+}
+
+std::map<std::int64_t, double> history(const RunRecord& r, const std::string& key) {
+  std::map<std::int64_t, double> h;
+  for (const MetricPoint& p : r.metrics.at(key)) EXPECT_TRUE(h.emplace(p.step, p.value).second) << key << " step " << p.step << " twice";
+  return h;
+}
+
+// A plan of one run: A3 (VQ, so slow enough to kill mid-way) on household-01, seed 7.
+std::string write_one_run_plan(const TempDir& dir, int epochs) {
+  json recipe = embedded_json("configs/recipes/A3.json");
+  recipe["name"] = "K";
+  recipe["training"]["epochs"] = epochs;
+  recipe["training"]["checkpoint_every"] = 100;
+  write_file(dir.file("K.json"), recipe.dump(2));
+  json plan = {{"name", "one"},
+               {"experiment", "kill-test"},
+               {"series", {"household-01"}},
+               {"cells", {{{"name", "K"}, {"recipe", "K.json"}, {"use_vq", true}}}},
+               {"seeds", {7}}};
+  write_file(dir.file("plan.json"), plan.dump(2));
+  return dir.file("plan.json");
+}
+
+TEST(TrainCli, NoFlagsTrainsTheSmokePlanFromAnyDirectory) {
+  TempDir dir;
+  const CommandResult r = train(dir, "");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("18 run(s) finished, 0 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ledger:     " + fs::canonical(dir.path()).string() + "/wmtp-ledger.sqlite"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("experiment: wmtp-smoke"), std::string::npos);
+  EXPECT_NE(r.out.find("next:       wmtp-audit --experiment wmtp-smoke\n"), std::string::npos);
+  EXPECT_EQ(r.err.find('\r'), std::string::npos);  // no progress bar when stderr is not a terminal
+  const RunSet set = wmtp::tracking::read_ledger_runs(dir.file("wmtp-ledger.sqlite"), "wmtp-smoke");
+  ASSERT_EQ(set.runs.size(), 18u);
+  std::map<std::string, std::string> hashes;  // (series, seed) -> data hashes, across cells
+  for (const RunRecord& run : set.runs) {
+    SCOPED_TRACE(run.name);
+    EXPECT_EQ(run.status, "FINISHED");
+    EXPECT_NE(r.out.find(run.name + "  FINISHED  run " + run.local_id), std::string::npos);  // one line per run
+    const std::string key = *run.param("series") + "/" + *run.param("seed");
+    const std::string h = *run.param("train_data_hash") + *run.param("val_data_hash") + *run.param("test_data_hash");
+    EXPECT_EQ(hashes.emplace(key, h).first->second, h);
+    const std::vector<const ArtifactRef*> figures = run.artifacts_under("figures/");
+    ASSERT_EQ(figures.size(), 2u);
+    for (const ArtifactRef* f : figures) {
+      EXPECT_EQ(f->png_text.at("wmtp.run_id"), run.local_id);
+      EXPECT_EQ(f->png_text.at("wmtp.experiment"), "wmtp-smoke");
+      EXPECT_EQ(f->png_text.at("wmtp.train_data_hash"), *run.param("train_data_hash"));
+      EXPECT_EQ(f->png_text.at("wmtp.pape_definition_hash"), *run.param("pape_definition_hash"));
+    }
+    EXPECT_FALSE(run.artifacts_under("checkpoints/").empty());
+    EXPECT_EQ(*run.param("golden_tensor_check"), "pass");
+  }
+  EXPECT_EQ(hashes.size(), 6u);
+}
+
+TEST(TrainCli, ShardTrainsEveryNthRun) {
+  TempDir dir;
+  const CommandResult r = train(dir, "--shard 2/9 --epochs 5 --experiment sharded --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> names;
+  for (const RunRecord& run : wmtp::tracking::read_ledger_runs(dir.file("wmtp-ledger.sqlite"), "sharded").runs) {
+    names.insert(run.name);
+    EXPECT_EQ(*run.param("epochs"), "5");
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"B0-household-01-s43", "B0-household-02-s43"}));
+  EXPECT_EQ(r.out.find("FINISHED"), std::string::npos);  // --quiet: no per-run lines
+}
+
+struct BadInput {
+  const char* what;
+  std::string args;
+  std::string message;
+};
+
+TEST(TrainCli, BadInputExitsTwoWithOneClearLine) {
+  TempDir dir;
+  const std::string header = "timestamp,series,value\n";
+  const std::string rows = "2023-01-01T00:00:00Z,a,1\n2023-01-01T01:00:00Z,a,2\n";
+  write_file(dir.file("gap.csv"), header + rows + "2023-01-01T03:00:00Z,a,3\n");
+  write_file(dir.file("dup.csv"), header + rows + "2023-01-01T01:00:00Z,a,3\n");
+  write_file(dir.file("text.csv"), header + rows + "2023-01-01T02:00:00Z,a,high\n");
+  write_file(dir.file("nan.csv"), header + rows + "2023-01-01T02:00:00Z,a,NaN\n");
+  write_file(dir.file("time.csv"), header + rows + "01/01/2023 02:00,a,3\n");
+  write_file(dir.file("cols.csv"), "timestamp,value\n2023-01-01T00:00:00Z,1\n");
+  json recipe = embedded_json("configs/recipes/B0.json");
+  recipe["optimizer"]["lrr"] = 0.1;
+  write_file(dir.file("unknown-key.json"), recipe.dump());
+  recipe = embedded_json("configs/recipes/B0.json");
+  recipe["optimizer"]["lr"] = "fast";
+  write_file(dir.file("wrong-type.json"), recipe.dump());
+  json plan = embedded_json("configs/plans/smoke.json");
+  plan["seeds"][0] = "42";
+  write_file(dir.file("plan-type.json"), plan.dump());
+  plan = embedded_json("configs/plans/smoke.json");
+  plan["cell"] = plan["cells"];
+  write_file(dir.file("plan-key.json"), plan.dump());
+  plan = embedded_json("configs/plans/smoke.json");
+  plan["series"][1] = "household-09";
+  write_file(dir.file("plan-series.json"), plan.dump());
+
+  const std::vector<BadInput> cases = {
+      {"gap", "--data gap.csv", dir.file("gap.csv") + ":4: gap in series 'a'"},
+      {"duplicate", "--data dup.csv", dir.file("dup.csv") + ":4: duplicate timestamp 2023-01-01T01:00:00Z"},
+      {"non-numeric", "--data text.csv", dir.file("text.csv") + ":4: value 'high' is not a number"},
+      {"NaN", "--data nan.csv", dir.file("nan.csv") + ":4: value 'NaN' is not a finite number"},
+      {"bad timestamp", "--data time.csv", dir.file("time.csv") + ":4: bad timestamp '01/01/2023 02:00'"},
+      {"missing column", "--data cols.csv", dir.file("cols.csv") + ":1: missing column 'series'"},
+      {"missing file", "--data none.csv", dir.file("none.csv") + ": cannot open"},
+      {"recipe unknown key", "--recipe unknown-key.json", "unknown-key.json: $.optimizer.lrr: unknown key"},
+      {"recipe wrong type", "--recipe ./wrong-type.json", "wrong-type.json: $.optimizer.lr: expected a number, got string"},
+      {"plan wrong type", "--plan plan-type.json", "plan-type.json: $.seeds[0]: expected an integer, got string"},
+      {"plan unknown key", "--plan plan-key.json", "plan-key.json: $.cell: unknown key"},
+      {"plan unknown series", "--plan plan-series.json", "plan-series.json: $.series[1]: no series named 'household-09'"},
+      {"unknown recipe name", "--recipe B5", "no built-in recipe named 'B5'"},
+      {"bad device", "--device tpu", "--device"},
+      {"bad shard", "--shard 3/2", "--shard '3/2': expected i/n"},
+      {"bad epochs", "--epochs 0", "--epochs"},
+      {"resume with plan", "--resume abc --plan plan-type.json", "--resume continues a run"},
+      {"resume unknown run", "--resume no-such-run", "no-such-run"},
+  };
+  for (const BadInput& c : cases) {
+    SCOPED_TRACE(c.what);
+    const CommandResult r = train(dir, c.args + " --ledger bad.sqlite");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << "stderr: " << r.err;
+    EXPECT_EQ(r.err.find("wmtp-train: error:"), 0u) << r.err;
+    EXPECT_EQ(r.out, "");
+    if (std::string(c.what) != "resume unknown run") EXPECT_FALSE(fs::exists(dir.file("bad.sqlite"))) << "no ledger for bad input";
+  }
+}
+
+TEST(TrainCli, CudaWithoutCudaIsABadInput) {
+  TempDir dir;
+  const CommandResult r = train(dir, "--device cuda --epochs 5 --shard 1/18");
+  if (cuda_available()) {
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  } else {
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--device cuda: this LibTorch build has no CUDA support or sees no GPU"), std::string::npos) << r.err;
+  }
+}
+
+// Starts wmtp-train in the background; returns its pid.
+pid_t spawn_train(const TempDir& dir, const std::string& args) {
+  const std::string command = "cd " + shell_quote(dir.path()) + " && exec " + shell_quote(kTrain) + " " + args +
+                              " >" + shell_quote(dir.file("victim.out")) + " 2>&1";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+// The run of a ledger's experiment once it has a checkpoint artifact; nullopt before that.
+std::optional<RunRecord> checkpointed_run(const std::string& ledger, const std::string& experiment) {
+  try {
+    RunSet set = wmtp::tracking::read_ledger_runs(ledger, experiment);
+    if (set.runs.size() == 1 && !set.runs[0].artifacts_under("checkpoints/").empty()) return set.runs[0];
+  } catch (const Error&) {
+    // Not created yet.
+  }
+  return std::nullopt;
+}
+
+// Acceptance 4 with a real kill: SIGKILL wmtp-train at a random moment after its first
+// checkpoint, then `wmtp-train --resume ID`: the final numbers equal an uninterrupted run's.
+TEST(TrainCli, SigkilledRunResumesToTheSameNumbers) {
+  TempDir dir;
+  const std::string plan = write_one_run_plan(dir, 30);
+  const CommandResult straight = train(dir, "--plan " + shell_quote(plan) + " --ledger straight.sqlite --quiet");
+  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+
+  const pid_t pid = spawn_train(dir, "--plan " + shell_quote(plan) + " --ledger killed.sqlite");
+  std::optional<RunRecord> run;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!(run = checkpointed_run(dir.file("killed.sqlite"), "kill-test")) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(run.has_value()) << "no checkpoint within 60 s: " << wmtp::testing::read_file(dir.file("victim.out"));
+  std::mt19937 rng(std::random_device{}());
+  const int delay_ms = std::uniform_int_distribution<int>(0, 400)(rng);
+  std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before the kill (" << delay_ms << " ms after its first checkpoint)";
+  const RunRecord killed = wmtp::tracking::read_ledger_runs(dir.file("killed.sqlite"), "kill-test").runs.at(0);
+  ASSERT_EQ(killed.status, "RUNNING");
+  SCOPED_TRACE("killed " + std::to_string(delay_ms) + " ms after the first checkpoint, at step ~" +
+               std::to_string(killed.metrics.count("train_loss") ? killed.metrics.at("train_loss").size() : 0));
+
+  const CommandResult resumed = train(dir, "--ledger killed.sqlite --resume " + killed.local_id);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("K-household-01-s7  FINISHED  run " + killed.local_id), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("experiment: kill-test"), std::string::npos);
+
+  const RunRecord want = wmtp::tracking::read_ledger_runs(dir.file("straight.sqlite"), "kill-test").runs.at(0);
+  const RunRecord got = wmtp::tracking::read_ledger_runs(dir.file("killed.sqlite"), "kill-test").runs.at(0);
+  EXPECT_EQ(got.status, "FINISHED");
+  ASSERT_EQ(got.metrics.size(), want.metrics.size());
+  for (const auto& [key, points] : want.metrics) {
+    ASSERT_EQ(got.metrics.count(key), 1u) << key;
+    EXPECT_EQ(history(got, key), history(want, key)) << key;
+  }
+  for (const std::string& key : {"test_pape", "test_hr", "test_mse", "test_mae", "val_mse", "ref_test_pape"}) {
+    EXPECT_EQ(*got.last_metric(key), *want.last_metric(key)) << key;
+  }
+  EXPECT_EQ(got.artifacts_under("figures/").size(), 2u);
+}
+
+TEST(TrainCli, MirrorsRunsToMlflow) {
+  const std::string uri = wmtp::testing::test_tracking_uri();
+  TempDir dir;
+  const std::string experiment = "wmtp-train-cli-" + std::to_string(getpid()) + "-" +
+                                 std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  const CommandResult r =
+      train(dir, "--recipe B0 --epochs 5 --shard 1/3 --experiment " + experiment + " --tracking-uri " + shell_quote(uri));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("MLflow:     " + uri), std::string::npos) << r.out;
+  const RunSet local = wmtp::tracking::read_ledger_runs(dir.file("wmtp-ledger.sqlite"), experiment);
+  const RunSet remote = wmtp::tracking::read_mlflow_runs(wmtp::tracking::MlflowConfig::from_env(uri), experiment,
+                                                         dir.file("cache"));
+  ASSERT_EQ(local.runs.size(), 2u);  // B0 x 2 series x 3 seeds, every third run
+  ASSERT_EQ(remote.runs.size(), 2u);
+  const auto mine = by_name(local);
+  for (const RunRecord& run : remote.runs) {
+    SCOPED_TRACE(run.name);
+    const RunRecord& twin = *mine.at(run.name);
+    EXPECT_EQ(run.local_id, twin.local_id);
+    EXPECT_EQ(run.params, twin.params);
+    EXPECT_EQ(history(run, "train_loss"), history(twin, "train_loss"));
+    EXPECT_EQ(*run.last_metric("test_pape"), *twin.last_metric("test_pape"));
+    EXPECT_EQ(run.artifacts_under("figures/").size(), 2u);
+  }
+}
+
+// The schemas are real JSON Schema: Python's jsonschema agrees with wmtp-train about what is valid.
+TEST(Schemas, ShippedConfigsValidateWithJsonschema) {
+  TempDir dir;
+  json bad = embedded_json("configs/recipes/B0.json");
+  bad["optimizer"]["lr"] = "fast";
+  write_file(dir.file("bad-recipe.json"), bad.dump());
+  const std::string root = wmtp::testing::source_dir();
+  const std::string script =
+      "import glob, json, sys, jsonschema\n"
+      "root = sys.argv[1]\n"
+      "def check(schema, pattern):\n"
+      "    v = jsonschema.Draft202012Validator(json.load(open(root + '/schemas/' + schema)))\n"
+      "    v.check_schema(v.schema)\n"
+      "    files = sorted(glob.glob(root + '/configs/' + pattern))\n"
+      "    assert files, pattern\n"
+      "    for f in files:\n"
+      "        v.validate(json.load(open(f)))\n"
+      "        print('valid', f.split('/')[-1])\n"
+      "    return v\n"
+      "recipes = check('recipe.schema.json', 'recipes/*.json')\n"
+      "check('plan.schema.json', 'plans/*.json')\n"
+      "errors = list(recipes.iter_errors(json.load(open(sys.argv[2]))))\n"
+      "print('bad recipe errors:', [e.json_path for e in errors])\n";
+  write_file(dir.file("check.py"), script);
+  const CommandResult r = run_command(shell_quote(wmtp::testing::test_python()) + " " + shell_quote(dir.file("check.py")) + " " +
+                                      shell_quote(root) + " " + shell_quote(dir.file("bad-recipe.json")));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* f : {"valid A3.json", "valid B0.json", "valid B1.json", "valid B2.json", "valid smoke.json"}) {
+    EXPECT_NE(r.out.find(f), std::string::npos) << r.out;
+  }
+  EXPECT_NE(r.out.find("bad recipe errors: ['$.optimizer.lr']"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace wmtp::trainer

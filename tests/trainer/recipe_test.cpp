@@ -1,0 +1,223 @@
+#include "trainer/recipe.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/canonical_json.h"
+#include "core/embedded.h"
+#include "support/test_support.h"
+#include "test_util.h"
+#include "trainer/json_schema.h"
+#include "trainer/model.h"
+#include "trainer/weighting.h"
+
+namespace wmtp::trainer {
+namespace {
+
+using nlohmann::json;
+using wmtp::testing::expect_input_error;
+
+json b2() { return embedded_json("configs/recipes/B2.json"); }
+
+TEST(Recipes, BuiltInCellsAreWhatTheDesignSays) {
+  const Recipe b0 = load_recipe("B0");
+  EXPECT_EQ(b0.model.kind, "dlinear");
+  EXPECT_EQ(b0.weighting.kind, "uniform");
+  EXPECT_EQ(load_recipe("B1").weighting.kind, "peak-quantile");
+  const Recipe b2 = load_recipe("B2");
+  EXPECT_EQ(b2.model.kind, "dlinear");
+  EXPECT_EQ(b2.weighting.kind, "peak-excess");
+  const Recipe a3 = load_recipe("A3");
+  EXPECT_EQ(a3.model.kind, "dlinear-vq");
+  EXPECT_EQ(a3.weighting.kind, "peak-excess");
+  EXPECT_TRUE(a3.use_vq());
+  EXPECT_DOUBLE_EQ(a3.model.vq.beta, 0.25);
+  for (const Recipe& r : {b0, b2, a3}) {
+    EXPECT_EQ(r.window.seq_len, 168);
+    EXPECT_EQ(r.window.pred_len, 24);
+    EXPECT_EQ(r.model.moving_avg, 25);
+    EXPECT_GE(r.training.epochs, 5);  // Gate 5 needs at least 5 epochs
+  }
+  EXPECT_EQ(embedded_recipe_names(), (std::vector<std::string>{"A3", "B0", "B1", "B2"}));
+}
+
+TEST(Recipes, HashIsOfTheParsedJson) {
+  const Recipe r = load_recipe("B2");
+  EXPECT_EQ(r.hash, content_hash16(b2()));
+  // Formatting and key order do not matter; values do.
+  const json reparsed = json::parse(b2().dump(4));
+  EXPECT_EQ(parse_recipe(reparsed, "x.json").hash, r.hash);
+  json changed = b2();
+  changed["optimizer"]["lr"] = 0.002;
+  EXPECT_NE(parse_recipe(changed, "x.json").hash, r.hash);
+}
+
+TEST(Recipes, EffectiveJsonRoundTrips) {
+  for (const std::string& name : embedded_recipe_names()) {
+    const Recipe r = load_recipe(name);
+    EXPECT_EQ(parse_recipe(r.to_json(), "round.json").to_json(), r.to_json()) << name;
+  }
+}
+
+struct BadDoc {
+  const char* what;
+  std::function<void(json&)> edit;
+  std::string message;
+};
+
+TEST(Recipes, BadRecipesNameTheJsonPath) {
+  const std::vector<BadDoc> cases = {
+      {"unknown key", [](json& j) { j["optimizer"]["lrr"] = 1; }, "recipe.json: $.optimizer.lrr: unknown key (expected one of: beta1, beta2, eps, kind, lr)"},
+      {"wrong type", [](json& j) { j["optimizer"]["lr"] = "0.001"; }, "recipe.json: $.optimizer.lr: expected a number, got string"},
+      {"integer expected", [](json& j) { j["training"]["epochs"] = 2.5; }, "recipe.json: $.training.epochs: expected an integer, got number"},
+      {"missing key", [](json& j) { j["model"].erase("kind"); }, "recipe.json: $.model: missing required key 'kind'"},
+      {"unknown model", [](json& j) { j["model"]["kind"] = "dlinaer"; }, "recipe.json: $.model.kind: \"dlinaer\" is not one of: dlinear, dlinear-vq, seasonal-naive"},
+      {"unknown top-level", [](json& j) { j["epochs"] = 3; }, "recipe.json: $.epochs: unknown key"},
+      {"out of range", [](json& j) { j["optimizer"]["lr"] = -1; }, "recipe.json: $.optimizer.lr: must be > 0, got -1"},
+      {"even kernel", [](json& j) { j["model"]["moving_avg"] = 24; }, "recipe.json: $.model.moving_avg: must be odd, got 24"},
+      {"foreign weighting key", [](json& j) { j["weighting"] = {{"kind", "uniform"}, {"temperature", 2.0}}; },
+       "recipe.json: $.weighting.temperature: not a setting of weighting 'uniform' (only of: peak-excess)"},
+      {"vq on dlinear", [](json& j) { j["model"]["vq"] = json::object(); }, "recipe.json: $.model.vq: not a setting of model 'dlinear' (only of: dlinear-vq)"},
+      {"patch does not divide", [](json& j) { j["model"] = {{"kind", "dlinear-vq"}, {"vq", {{"patch_len", 50}}}}; },
+       "recipe.json: $.model.vq.patch_len: 50 does not divide window.seq_len 168"},
+      {"bad name", [](json& j) { j["name"] = "has space"; }, "recipe.json: $.name: 'has space' does not match the pattern"},
+      {"period longer than window", [](json& j) { j["window"]["seasonal_period"] = 200; }, "recipe.json: $.window.seasonal_period: must not exceed window.seq_len (168)"},
+      {"not an object", [](json& j) { j = json::array(); }, "recipe.json: $: expected an object, got array"},
+  };
+  for (const BadDoc& c : cases) {
+    SCOPED_TRACE(c.what);
+    json j = b2();
+    c.edit(j);
+    expect_input_error([&] { parse_recipe(j, "recipe.json"); }, {c.message});
+  }
+}
+
+TEST(Recipes, InvalidJsonNamesLineAndColumn) {
+  wmtp::testing::TempDir dir;
+  wmtp::testing::write_file(dir.file("r.json"), "{\n  \"name\": \"x\",\n  \"model\": {\"kind\": dlinear}\n}\n");
+  expect_input_error([&] { load_recipe(dir.file("r.json")); }, {dir.file("r.json") + ":3:", "invalid JSON"});
+}
+
+TEST(Recipes, UnknownBuiltInNameListsTheBuiltIns) {
+  expect_input_error([] { load_recipe("B9"); }, {"no built-in recipe named 'B9'", "A3, B0, B1, B2"});
+  expect_input_error([] { load_recipe("missing/B9.json"); }, {"missing/B9.json: cannot open"});
+}
+
+TEST(Recipes, SchemaEnumsAreTheRegistries) {
+  const json schema = embedded_json("schemas/recipe.schema.json");
+  const auto keys = [&](const char* def) {
+    auto v = schema["$defs"][def]["properties"]["kind"]["enum"].get<std::vector<std::string>>();
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(keys("model"), model_names());
+  EXPECT_EQ(keys("weighting"), weighting_names());
+}
+
+TEST(Recipes, HyperParamsAreLogged) {
+  const Recipe a3 = load_recipe("A3");
+  std::map<std::string, std::string> p;
+  for (const auto& [k, v] : a3.hyper_params()) p[k] = v;
+  EXPECT_EQ(p["epochs"], std::to_string(a3.training.epochs));
+  EXPECT_EQ(p["batch_size"], "32");
+  EXPECT_EQ(p["lr"], "0.001");
+  EXPECT_EQ(p["seq_len"], "168");
+  EXPECT_EQ(p["pred_len"], "24");
+  EXPECT_EQ(p["vq_beta"], "0.25");
+  EXPECT_EQ(p["weighting_w_max"], "5.0");
+  EXPECT_EQ(p.count("weighting_peak_weight"), 0u);
+}
+
+TEST(Plans, SmokePlanIsTwoSeriesThreeCellsThreeSeeds) {
+  const Plan p = load_plan("");
+  EXPECT_EQ(p.name, "smoke");
+  EXPECT_EQ(p.experiment, "wmtp-smoke");
+  EXPECT_EQ(p.series, (std::vector<std::string>{"household-01", "household-02"}));
+  ASSERT_EQ(p.cells.size(), 3u);
+  EXPECT_EQ(p.cells[0].name, "B0");
+  EXPECT_EQ(p.cells[1].name, "B2");
+  EXPECT_EQ(p.cells[2].name, "A3");
+  EXPECT_TRUE(p.cells[2].use_vq);
+  EXPECT_EQ(p.seeds, (std::vector<std::uint64_t>{42, 43, 123}));
+  EXPECT_EQ(p.data.kind, "synthetic");
+  EXPECT_EQ(p.hash, content_hash16(embedded_json("configs/plans/smoke.json")));
+  const std::vector<PlannedRun> runs = expand_plan(p, p.series);
+  ASSERT_EQ(runs.size(), 18u);
+  EXPECT_EQ(runs[0].run_name, "B0-household-01-s42");
+  EXPECT_EQ(runs[4].run_name, "B2-household-01-s43");
+  EXPECT_EQ(runs[17].run_name, "A3-household-02-s123");
+}
+
+TEST(Plans, ShardsTakeEveryNthRun) {
+  const Plan p = load_plan("");
+  const std::vector<PlannedRun> runs = expand_plan(p, p.series);
+  const std::vector<PlannedRun> shard = select_shard(runs, "2/4");
+  ASSERT_EQ(shard.size(), 5u);
+  EXPECT_EQ(shard[0].run_name, runs[1].run_name);
+  EXPECT_EQ(shard[1].run_name, runs[5].run_name);
+  std::size_t total = 0;
+  for (int i = 1; i <= 4; ++i) total += select_shard(runs, std::to_string(i) + "/4").size();
+  EXPECT_EQ(total, runs.size());
+  for (const char* bad : {"0/4", "5/4", "1/0", "x/2", "2", "1/2/3", "-1/2", "1/", ""}) {
+    expect_input_error([&] { select_shard(runs, bad); }, {"--shard", "expected i/n"});
+  }
+}
+
+TEST(Plans, BadPlansNameTheJsonPath) {
+  const json smoke = embedded_json("configs/plans/smoke.json");
+  const std::vector<BadDoc> cases = {
+      {"unknown key", [](json& j) { j["seed"] = 1; }, "plan.json: $.seed: unknown key"},
+      {"wrong type", [](json& j) { j["seeds"] = {42, "43"}; }, "plan.json: $.seeds[1]: expected an integer, got string"},
+      {"wrong cell type", [](json& j) { j["cells"][1]["use_vq"] = "no"; }, "plan.json: $.cells[1].use_vq: expected a boolean, got string"},
+      {"unknown cell key", [](json& j) { j["cells"][0]["vq"] = true; }, "plan.json: $.cells[0].vq: unknown key"},
+      {"use_vq disagrees", [](json& j) { j["cells"][2]["use_vq"] = false; },
+       "plan.json: $.cells[2].use_vq: is false but recipe 'A3' uses model dlinear-vq"},
+      {"unknown recipe", [](json& j) { j["cells"][0]["recipe"] = "B7"; }, "plan.json: $.cells[0].recipe: no built-in recipe named 'B7'"},
+      {"duplicate cell", [](json& j) { j["cells"][1]["name"] = "B0"; }, "plan.json: $.cells[1].name: cell 'B0' appears twice"},
+      {"duplicate seed", [](json& j) { j["seeds"] = {42, 42}; }, "plan.json: $.seeds[1]: 42 repeats item 0"},
+      {"no cells", [](json& j) { j["cells"] = json::array(); }, "plan.json: $.cells: expected at least 1 item(s), got 0"},
+      {"csv setting on synthetic", [](json& j) { j["data"]["path"] = "x.csv"; }, "plan.json: $.data.path: not a setting of data kind 'synthetic'"},
+  };
+  for (const BadDoc& c : cases) {
+    SCOPED_TRACE(c.what);
+    json j = smoke;
+    c.edit(j);
+    expect_input_error([&] { parse_plan(j, "plan.json", ""); }, {c.message});
+  }
+}
+
+TEST(Plans, RecipePathsAreRelativeToThePlan) {
+  wmtp::testing::TempDir dir;
+  json recipe = b2();
+  recipe["name"] = "mine";
+  wmtp::testing::write_file(dir.file("recipes/mine.json"), recipe.dump());
+  json plan = {{"name", "p"},
+               {"data", {{"kind", "csv"}, {"path", "data/load.csv"}}},
+               {"cells", {{{"name", "M"}, {"recipe", "recipes/mine.json"}, {"use_vq", false}}}},
+               {"seeds", {1}}};
+  wmtp::testing::write_file(dir.file("plan.json"), plan.dump());
+  const Plan p = load_plan(dir.file("plan.json"));
+  EXPECT_EQ(p.cells[0].recipe.name, "mine");
+  EXPECT_EQ(p.cells[0].recipe.label, dir.file("recipes/mine.json"));
+  EXPECT_EQ(p.data.csv_path, dir.file("data/load.csv"));
+  EXPECT_TRUE(p.series.empty());
+}
+
+TEST(Plans, DataSpecRoundTripsThroughJson) {
+  DataSpec d;
+  d.synthetic.seed = 7;
+  d.synthetic.days = 30;
+  const DataSpec back = DataSpec::from_json(json::parse(d.to_json().dump()), "x");
+  EXPECT_EQ(back.to_json(), d.to_json());
+  EXPECT_EQ(back.load()[0].values.size(), 30u * 24u);
+}
+
+TEST(JsonSchema, RefusesKeywordsItDoesNotImplement) {
+  // A schema keyword the validator would silently ignore is a bug, not a pass.
+  const json schema = {{"type", "object"}, {"oneOf", json::array()}};
+  EXPECT_THROW(validate_json(json::object(), schema, "x"), Error);
+}
+
+}  // namespace
+}  // namespace wmtp::trainer

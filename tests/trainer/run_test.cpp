@@ -1,0 +1,251 @@
+#include "trainer/run.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "core/golden.h"
+#include "core/metrics.h"
+#include "memory_store.h"
+#include "support/test_support.h"
+#include "test_util.h"
+#include "trainer/synthetic.h"
+
+namespace wmtp::trainer {
+namespace {
+
+using wmtp::testing::expect_input_error;
+using wmtp::testing::MemoryStore;
+
+struct RecordedFigure {
+  std::string title;
+  PngTextChunks text;
+  std::string path;
+};
+
+// Writes the plot's title as the "figure" and remembers what it was asked.
+struct RecordingWriter {
+  std::vector<RecordedFigure> figures;
+  FigureWriter writer() {
+    return [this](const PlotData& plot, const PngTextChunks& text, const std::string& path) {
+      std::ofstream(path) << plot.title;
+      figures.push_back({plot.title, text, path});
+    };
+  }
+};
+
+RunRequest request(const std::string& recipe, const std::string& series = "household-01", std::uint64_t seed = 42,
+                   int epochs = 5) {
+  static const std::vector<Series> all = synthetic_households(SyntheticOptions{});
+  RunRequest r;
+  r.experiment = "wmtp-test";
+  r.cell = recipe;
+  r.recipe = load_recipe(recipe);
+  r.recipe.training.epochs = epochs;
+  r.recipe.training.checkpoint_every = 200;
+  r.run_name = recipe + "-" + series + "-s" + std::to_string(seed);
+  r.plan_hash = "0123456789abcdef";
+  r.prereg_hash = "fedcba9876543210";
+  r.series = find_series(all, series, "test");
+  r.seed = seed;
+  return r;
+}
+
+std::vector<std::int64_t> steps_of(const RunRecord& rec, const std::string& key) {
+  std::vector<std::int64_t> steps;
+  for (const MetricPoint& p : rec.metrics.at(key)) steps.push_back(p.step);
+  return steps;
+}
+
+std::vector<std::int64_t> one_to(std::int64_t n) {
+  std::vector<std::int64_t> v;
+  for (std::int64_t i = 1; i <= n; ++i) v.push_back(i);
+  return v;
+}
+
+bool is_hex16(const std::string& s) {
+  return s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+TEST(Run, LogsTheRunContract) {
+  wmtp::testing::TempDir dir;
+  MemoryStore store(dir.file("artifacts"));
+  RecordingWriter figures;
+  RunOptions options;
+  options.figure_writer = figures.writer();
+  const RunRequest req = request("A3");
+  const RunOutcome out = train_run(store, req, options);
+  ASSERT_EQ(out.status, RunStatus::kFinished);
+  const RunRecord& rec = store.runs().at(out.local_run_id);
+  EXPECT_EQ(rec.status, "FINISHED");
+  EXPECT_EQ(rec.name, "A3-household-01-s42");
+  EXPECT_EQ(rec.experiment, "wmtp-test");
+
+  const SeriesData data = SeriesData::prepare(req.series);
+  const std::map<std::string, std::string> expected = {
+      {"cell", "A3"}, {"series", "household-01"}, {"seed", "42"}, {"model", "dlinear-vq"}, {"weighting", "peak-excess"},
+      {"use_vq", "true"}, {"pape_definition_hash", pape_definition_hash()}, {"prereg_hash", "fedcba9876543210"},
+      {"recipe_hash", req.recipe.hash}, {"plan_hash", "0123456789abcdef"}, {"dlinear_output_unit", "standardized"},
+      {"dlinear_output_scaler_space_signature", data.scaler.signature()}, {"vq_input_unit", "standardized"},
+      {"vq_scaler_space_signature", data.scaler.signature()}, {"train_data_hash", data.train_hash},
+      {"val_data_hash", data.val_hash}, {"test_data_hash", data.test_hash},
+      {"golden_tensor_check", check_golden(embedded_golden()).pass ? "pass" : "fail"}, {"epochs", "5"},
+      {"batch_size", "32"}, {"lr", "0.001"}, {"seq_len", "168"}, {"pred_len", "24"}, {"seasonal_period", "24"}};
+  for (const auto& [key, value] : expected) {
+    ASSERT_NE(rec.param(key), nullptr) << key;
+    EXPECT_EQ(*rec.param(key), value) << key;
+  }
+  EXPECT_EQ(*rec.param("golden_tensor_check"), "pass");
+  for (const char* key : {"pape_definition_hash", "recipe_hash", "train_data_hash", "dlinear_output_scaler_space_signature"}) {
+    EXPECT_TRUE(is_hex16(*rec.param(key))) << key;
+  }
+
+  const std::int64_t steps = out.steps;
+  EXPECT_EQ(steps, 5 * (5941 / 32));
+  EXPECT_EQ(steps_of(rec, "train_loss"), one_to(steps));
+  EXPECT_EQ(steps_of(rec, "val_loss"), one_to(5));
+  EXPECT_EQ(steps_of(rec, "codebook_util"), one_to(5));
+  EXPECT_EQ(steps_of(rec, "codebook_perplexity"), one_to(5));
+  for (const std::string& key : final_metric_names()) {
+    ASSERT_EQ(rec.metrics.count(key), 1u) << key;
+    EXPECT_EQ(rec.metrics.at(key).size(), 1u) << key;
+    EXPECT_EQ(*rec.last_metric(key), out.final_metrics.at(key)) << key;
+  }
+  EXPECT_EQ(*rec.last_metric("nan_step_count"), 0.0);
+  EXPECT_EQ(*rec.last_metric("n_nan_predictions"), 0.0);
+  EXPECT_LT(*rec.last_metric("test_mse"), *rec.last_metric("ref_test_mse"));
+
+  std::set<std::string> artifacts;
+  for (const ArtifactRef& a : rec.artifacts) artifacts.insert(a.path);
+  EXPECT_EQ(artifacts, (std::set<std::string>{"config/recipe.json", "checkpoints/step-00000200.pt", "checkpoints/step-00000400.pt",
+                                              "checkpoints/step-00000600.pt", "checkpoints/step-00000800.pt",
+                                              "checkpoints/step-00000925.pt", "figures/loss_curves.png", "figures/forecast.png"}));
+  ASSERT_EQ(figures.figures.size(), 2u);
+  for (const RecordedFigure& f : figures.figures) {
+    const std::map<std::string, std::string> text(f.text.begin(), f.text.end());
+    EXPECT_EQ(text.at("wmtp.run_id"), out.local_run_id);
+    EXPECT_EQ(text.at("wmtp.experiment"), "wmtp-test");
+    EXPECT_EQ(text.at("wmtp.pape_definition_hash"), pape_definition_hash());
+    EXPECT_EQ(text.at("wmtp.train_data_hash"), data.train_hash);
+  }
+  EXPECT_EQ(out.figures.loss_curves.lines[0].y.size(), static_cast<std::size_t>(steps));
+  EXPECT_EQ(out.figures.forecast.lines[0].y.size(), 168u);
+  EXPECT_FALSE(out.figures.forecast.lines[3].x.empty());  // peaks marked
+  EXPECT_TRUE(out.figures.forecast.lines[3].markers_only);
+}
+
+TEST(Run, EveryCellSeesTheSameDataHashes) {
+  wmtp::testing::TempDir dir;
+  MemoryStore store(dir.file("artifacts"));
+  std::map<std::string, std::string> first;
+  for (const char* cell : {"B0", "B1", "B2", "A3"}) {
+    const RunOutcome out = train_run(store, request(cell, "household-02", 43, 1), {});
+    const RunRecord& rec = store.runs().at(out.local_run_id);
+    for (const char* key : {"train_data_hash", "val_data_hash", "test_data_hash", "dlinear_output_scaler_space_signature"}) {
+      auto [it, inserted] = first.emplace(key, *rec.param(key));
+      EXPECT_EQ(*rec.param(key), it->second) << cell << " " << key;
+    }
+  }
+}
+
+// Acceptance 4 through the run store: a run stopped after step k (no finish, and the store lost
+// the last points as a kill may) and resumed ends with the uninterrupted run's numbers, each
+// metric point logged once.
+TEST(Run, ResumedRunEqualsUninterruptedRun) {
+  for (const char* cell : {"B2", "A3"}) {
+    SCOPED_TRACE(cell);
+    wmtp::testing::TempDir dir;
+    MemoryStore straight(dir.file("a"));
+    const RunOutcome full = train_run(straight, request(cell, "household-01", 43, 3), {});
+    const RunRecord& want = straight.runs().at(full.local_run_id);
+
+    MemoryStore store(dir.file("b"));
+    RunOptions stop;
+    stop.stop_after_step = 437;
+    const RunOutcome cut = train_run(store, request(cell, "household-01", 43, 3), stop);
+    ASSERT_TRUE(cut.interrupted);
+    RunRecord& partial = store.runs().at(cut.local_run_id);
+    EXPECT_EQ(partial.status, "RUNNING");  // never finished
+    EXPECT_EQ(partial.metrics.at("train_loss").size(), 437u);
+    // Points the store lost: some before the last checkpoint (step 400), some after it. The
+    // checkpoint brings back 391..400, training again brings back 421..437 and skips 401..420.
+    auto& losses = partial.metrics.at("train_loss");
+    losses.erase(std::remove_if(losses.begin(), losses.end(),
+                                [](const MetricPoint& p) { return (p.step > 390 && p.step <= 400) || p.step > 420; }),
+                 losses.end());
+
+    const RunOutcome resumed = resume_run(store, cut.local_run_id, {});
+    EXPECT_EQ(resumed.status, RunStatus::kFinished);
+    const RunRecord& got = store.runs().at(cut.local_run_id);
+    EXPECT_EQ(got.status, "FINISHED");
+    EXPECT_EQ(steps_of(got, "train_loss"), steps_of(want, "train_loss"));
+    for (const auto& [key, points] : want.metrics) {
+      ASSERT_EQ(got.metrics.count(key), 1u) << key;
+      std::map<std::int64_t, double> a, b;
+      for (const MetricPoint& p : points) a[p.step] = p.value;
+      for (const MetricPoint& p : got.metrics.at(key)) EXPECT_TRUE(b.emplace(p.step, p.value).second) << key << " step " << p.step << " logged twice";
+      EXPECT_EQ(a, b) << key;
+    }
+    EXPECT_EQ(resumed.final_metrics, full.final_metrics);
+  }
+}
+
+TEST(Run, ResumeRefusesFinishedRunsAndChangedData) {
+  wmtp::testing::TempDir dir;
+  MemoryStore store(dir.file("artifacts"));
+  const RunOutcome done = train_run(store, request("B0", "household-01", 42, 1), {});
+  expect_input_error([&] { resume_run(store, done.local_run_id, {}); }, {"already finished"});
+
+  // A CSV run whose file changes between the kill and the resume.
+  SyntheticOptions o;
+  o.days = 120;
+  write_csv({synthetic_household(o, 1)}, dir.file("data.csv"));
+  RunRequest r = request("B0", "household-01", 42, 2);
+  r.data.kind = "csv";
+  r.data.csv_path = dir.file("data.csv");
+  r.series = load_csv(dir.file("data.csv"))[0];
+  RunOptions stop;
+  stop.stop_after_step = 5;
+  const RunOutcome cut = train_run(store, r, stop);
+  std::vector<Series> edited = load_csv(dir.file("data.csv"));
+  edited[0].values[10] += 1.0;
+  write_csv(edited, dir.file("data.csv"));
+  expect_input_error([&] { resume_run(store, cut.local_run_id, {}); }, {"changed since the run started", "train_data_hash"});
+  expect_input_error([&] { resume_run(store, "no-such-run", {}); }, {"no run no-such-run"});
+}
+
+TEST(Run, NonFiniteLossFailsTheRunWithCounts) {
+  wmtp::testing::TempDir dir;
+  MemoryStore store(dir.file("artifacts"));
+  RunRequest r = request("B0", "household-01", 42, 2);
+  r.recipe.optimizer.lr = 1e30;
+  const RunOutcome out = train_run(store, r, {});
+  EXPECT_EQ(out.status, RunStatus::kFailed);
+  const RunRecord& rec = store.runs().at(out.local_run_id);
+  EXPECT_EQ(rec.status, "FAILED");
+  EXPECT_EQ(*rec.last_metric("nan_step_count"), 1.0);
+  EXPECT_GT(*rec.last_metric("n_nan_predictions"), 0.0);
+  EXPECT_FALSE(rec.artifacts_under("checkpoints/").empty());
+}
+
+TEST(Run, SeasonalNaiveRunLogsResultsWithoutTraining) {
+  wmtp::testing::TempDir dir;
+  MemoryStore store(dir.file("artifacts"));
+  RecordingWriter figures;
+  RunOptions options;
+  options.figure_writer = figures.writer();
+  RunRequest r = request("B0");
+  r.recipe.model.kind = "seasonal-naive";
+  const RunOutcome out = train_run(store, r, options);
+  const RunRecord& rec = store.runs().at(out.local_run_id);
+  EXPECT_EQ(rec.status, "FINISHED");
+  EXPECT_EQ(rec.metrics.count("train_loss"), 0u);
+  EXPECT_EQ(*rec.last_metric("test_pape"), *rec.last_metric("ref_test_pape"));
+  EXPECT_EQ(rec.artifacts_under("checkpoints/").size(), 1u);
+  ASSERT_EQ(figures.figures.size(), 1u);  // no losses to draw: the forecast only
+}
+
+}  // namespace
+}  // namespace wmtp::trainer

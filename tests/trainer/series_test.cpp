@@ -1,0 +1,138 @@
+#include "trainer/series.h"
+
+#include <gtest/gtest.h>
+
+#include "support/test_support.h"
+#include "test_util.h"
+#include "trainer/dataset.h"
+#include "trainer/synthetic.h"
+
+namespace wmtp::trainer {
+namespace {
+
+using wmtp::testing::expect_input_error;
+
+std::int64_t parse(const std::string& text) {
+  std::int64_t t = 0;
+  EXPECT_TRUE(parse_iso8601(text, &t)) << text;
+  return t;
+}
+
+TEST(Iso8601, AcceptsTheUsualForms) {
+  EXPECT_EQ(parse("2023-01-01T00:00:00Z"), 1672531200);
+  EXPECT_EQ(parse("2023-01-01T00:00:00"), 1672531200);
+  EXPECT_EQ(parse("2023-01-01 01:00"), 1672531200 + 3600);
+  EXPECT_EQ(parse("2023-01-01T02:00:00+01:00"), 1672531200 + 3600);
+  EXPECT_EQ(parse("2022-12-31T23:00:00-0100"), 1672531200);
+  EXPECT_EQ(parse("2023-01-01T00:00:00.000Z"), 1672531200);
+  EXPECT_EQ(parse("2023-01-02"), 1672531200 + 86400);
+  EXPECT_EQ(parse("2024-02-29T00:00:00Z"), 1709164800);
+}
+
+TEST(Iso8601, RejectsWhatIsNotADateTime) {
+  std::int64_t t = 0;
+  for (const char* bad : {"2023-13-01", "2023-02-29", "2023-01-01T24:00:00Z", "2023-01-01T00:00:00Zx", "yesterday",
+                          "2023/01/01 00:00", "2023-01-01T00:00:00.5Z", "1672531200", ""}) {
+    EXPECT_FALSE(parse_iso8601(bad, &t)) << bad;
+  }
+}
+
+TEST(Iso8601, FormatsRoundTrip) {
+  for (std::int64_t t : {0LL, 1672531200LL, 1709164800LL + 3723, -86400LL}) {
+    EXPECT_EQ(parse(format_iso8601(t)), t);
+  }
+  EXPECT_EQ(format_iso8601(1672531200 + 3723), "2023-01-01T01:02:03Z");
+}
+
+TEST(Csv, ReadsSeveralSeriesInAnyRowOrder) {
+  const std::string csv =
+      "series,timestamp,value\n"
+      "b,2023-01-01T01:00:00Z,2.5\n"
+      "a,2023-01-01T01:00:00Z,1\n"
+      "a,2023-01-01T00:00:00Z,0.5\n"
+      "\"b\",2023-01-01T00:00:00Z, 2 \n"
+      "a,2023-01-01T02:00:00Z,1e-1\r\n"
+      "b,2023-01-01T02:00:00Z,-3\n";
+  const std::vector<Series> s = parse_csv(csv, "mem.csv");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].name, "b");
+  EXPECT_EQ(s[1].name, "a");
+  EXPECT_EQ(s[1].values, (std::vector<double>{0.5, 1.0, 0.1}));
+  EXPECT_EQ(s[0].values, (std::vector<double>{2.0, 2.5, -3.0}));
+  EXPECT_EQ(s[1].spacing_s, 3600);
+  EXPECT_EQ(s[1].time_s.front(), 1672531200);
+  EXPECT_EQ(s[1].unit, "kW");
+}
+
+struct BadCsv {
+  const char* what;
+  std::string text;
+  std::vector<std::string> message;
+};
+
+TEST(Csv, EachBadInputNamesFileLineAndReason) {
+  const std::string h = "timestamp,series,value\n";
+  const std::string r1 = "2023-01-01T00:00:00Z,a,1\n";
+  const std::string r2 = "2023-01-01T01:00:00Z,a,2\n";
+  const std::string r3 = "2023-01-01T02:00:00Z,a,3\n";
+  const std::vector<BadCsv> cases = {
+      {"gap", h + r1 + r2 + r3 + "2023-01-01T05:00:00Z,a,4\n",
+       {"data.csv:5: gap in series 'a'", "2 missing point(s)", "2023-01-01T02:00:00Z (line 4)", "spacing 1h"}},
+      {"duplicate", h + r1 + r2 + "2023-01-01T01:00:00Z,a,7\n" + r3,
+       {"data.csv:4: duplicate timestamp 2023-01-01T01:00:00Z in series 'a' (first seen on line 3)"}},
+      {"non-numeric", h + r1 + "2023-01-01T01:00:00Z,a,1.2kW\n", {"data.csv:3: value '1.2kW' is not a number"}},
+      {"empty value", h + r1 + "2023-01-01T01:00:00Z,a,\n", {"data.csv:3: value '' is not a number"}},
+      {"NaN", h + r1 + "2023-01-01T01:00:00Z,a,nan\n", {"data.csv:3: value 'nan' is not a finite number"}},
+      {"Inf", h + r1 + "2023-01-01T01:00:00Z,a,-inf\n", {"data.csv:3: value '-inf' is not a finite number"}},
+      {"overflow", h + r1 + "2023-01-01T01:00:00Z,a,1e999\n", {"data.csv:3: value '1e999' is not a finite number"}},
+      {"bad timestamp", h + r1 + "2023-01-32T01:00:00Z,a,1\n",
+       {"data.csv:3: bad timestamp '2023-01-32T01:00:00Z'", "ISO-8601"}},
+      {"missing column", "timestamp,value\n" + std::string("2023-01-01T00:00:00Z,1\n"),
+       {"data.csv:1: missing column 'series'"}},
+      {"unknown column", "timestamp,series,value,unit\n", {"data.csv:1: unexpected column 'unit'"}},
+      {"repeated column", "timestamp,series,series\n", {"data.csv:1: column 'series' appears twice"}},
+      {"field count", h + r1 + "2023-01-01T01:00:00Z,a\n", {"data.csv:3: expected 3 fields", "got 2"}},
+      {"irregular", h + r1 + r2 + r3 + "2023-01-01T02:30:00Z,a,4\n",
+       {"data.csv:5: irregular spacing in series 'a'", "30min", "expected 1h"}},
+      {"single point", h + r1, {"data.csv:2: series 'a' has a single point"}},
+      {"no rows", h, {"data.csv: no data rows"}},
+      {"empty file", "", {"data.csv:1: empty file"}},
+      {"unterminated quote", h + "2023-01-01T00:00:00Z,\"a,1\n", {"data.csv:2: unterminated quoted field"}},
+  };
+  for (const BadCsv& c : cases) {
+    SCOPED_TRACE(c.what);
+    expect_input_error([&] { parse_csv(c.text, "data.csv"); }, c.message);
+  }
+}
+
+TEST(Csv, MissingFileIsAnInputError) {
+  expect_input_error([] { load_csv("/nonexistent/data.csv"); }, {"/nonexistent/data.csv: cannot open"});
+}
+
+TEST(Csv, WrittenSeriesReadBackWithTheSameHashes) {
+  wmtp::testing::TempDir dir;
+  SyntheticOptions o;
+  o.days = 30;
+  std::vector<Series> written = synthetic_households(o);
+  written[0].name = "quote\"and,comma";
+  write_csv(written, dir.file("data.csv"));
+  const std::vector<Series> read = load_csv(dir.file("data.csv"));
+  ASSERT_EQ(read.size(), written.size());
+  for (std::size_t i = 0; i < read.size(); ++i) {
+    EXPECT_EQ(read[i].name, written[i].name);
+    EXPECT_EQ(read[i].time_s, written[i].time_s);
+    EXPECT_EQ(read[i].values, written[i].values);
+    EXPECT_EQ(read[i].spacing_s, 3600);
+    EXPECT_EQ(data_hash(read[i].values), data_hash(written[i].values));
+  }
+}
+
+TEST(Csv, FindSeriesListsTheNamesThereAre) {
+  const std::vector<Series> s = parse_csv("timestamp,series,value\n2023-01-01,x,1\n2023-01-02,x,2\n2023-01-01,y,1\n2023-01-02,y,2\n", "m.csv");
+  EXPECT_EQ(find_series(s, "y", "plan.json").name, "y");
+  expect_input_error([&] { find_series(s, "z", "plan.json: $.series[0]"); },
+                     {"plan.json: $.series[0]: no series named 'z'", "(it has: x, y)"});
+}
+
+}  // namespace
+}  // namespace wmtp::trainer
