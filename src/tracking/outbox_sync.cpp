@@ -97,8 +97,9 @@ void OutboxSync::requeue_whole_run(std::int64_t run) {
   if (range.step() && !range.is_null(0)) {
     const std::int64_t first = range.int64(0);
     const std::int64_t last = range.int64(1);
-    for (std::int64_t from = first; from <= last; from += kPointsPerRound) {
-      ledger_.add_outbox(run, outbox_kind::kMetrics, "", from, std::min(last, from + kPointsPerRound - 1));
+    const auto span = static_cast<std::int64_t>(kPointsPerRound);
+    for (std::int64_t from = first; from <= last; from += span) {
+      ledger_.add_outbox(run, outbox_kind::kMetrics, "", from, std::min(last, from + span - 1));
     }
   }
   range.reset();

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/embedded.h"
+#include "core/errors.h"
 #include "support/test_support.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/run_source.h"
@@ -172,7 +173,9 @@ TEST(TrainCli, BadInputExitsTwoWithOneClearLine) {
     EXPECT_NE(r.err.find(c.message), std::string::npos) << "stderr: " << r.err;
     EXPECT_EQ(r.err.find("wmtp-train: error:"), 0u) << r.err;
     EXPECT_EQ(r.out, "");
-    if (std::string(c.what) != "resume unknown run") EXPECT_FALSE(fs::exists(dir.file("bad.sqlite"))) << "no ledger for bad input";
+    if (std::string(c.what) != "resume unknown run") {
+      EXPECT_FALSE(fs::exists(dir.file("bad.sqlite"))) << "no ledger for bad input";
+    }
   }
 }
 
@@ -250,7 +253,7 @@ TEST(TrainCli, SigkilledRunResumesToTheSameNumbers) {
     ASSERT_EQ(got.metrics.count(key), 1u) << key;
     EXPECT_EQ(history(got, key), history(want, key)) << key;
   }
-  for (const std::string& key : {"test_pape", "test_hr", "test_mse", "test_mae", "val_mse", "ref_test_pape"}) {
+  for (const char* key : {"test_pape", "test_hr", "test_mse", "test_mae", "val_mse", "ref_test_pape"}) {
     EXPECT_EQ(*got.last_metric(key), *want.last_metric(key)) << key;
   }
   EXPECT_EQ(got.artifacts_under("figures/").size(), 2u);

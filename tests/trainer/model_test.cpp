@@ -119,25 +119,3 @@ TEST(Vq, CodebookIsUsedAndRestartsDeadCodes) {
 
 }  // namespace
 }  // namespace wmtp::trainer
-namespace wmtp::trainer {
-TEST(Debug, Vq) {
-  Recipe r = load_recipe("A3");
-  const Fixture f(r);
-  at::Generator g1 = at::make_generator<at::CPUGeneratorImpl>(42);
-  at::Generator g2 = at::make_generator<at::CPUGeneratorImpl>(42);
-  auto fused = make_model(r, g1, at::Device(at::kCPU), Engine::kFused);
-  auto reference = make_model(r, g2, at::Device(at::kCPU), Engine::kAutograd);
-  const auto w = make_weighting(r.weighting, 1.0);
-  at::Generator order = at::make_generator<at::CPUGeneratorImpl>(1);
-  for (int step = 0; step < 30; ++step) {
-    const at::Tensor rows = at::randperm(f.train.size(), order, at::TensorOptions(at::kLong)).narrow(0, 0, 32);
-    fused->train_step(f.train, rows, *w);
-    reference->train_step(f.train, rows, *w);
-    auto a = fused->parameters(); auto b = reference->parameters();
-    double cb = (a.at("codebook") - b.at("codebook")).abs().max().item<double>();
-    double enc = (a.at("encoder.weight") - b.at("encoder.weight")).abs().max().item<double>();
-    double rowdiff = (a.at("codebook") - b.at("codebook")).abs().amax(1).gt(1e-4).sum().item<double>();
-    printf("step %d codebook %.3g (%g rows) encoder %.3g\n", step + 1, cb, rowdiff, enc);
-  }
-}
-}
