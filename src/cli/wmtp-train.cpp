@@ -16,6 +16,7 @@
 #include "core/canonical_json.h"
 #include "core/errors.h"
 #include "report/figures.h"
+#include "tracking/mlflow_config.h"
 #include "tracking/tracker.h"
 #include "trainer/recipe.h"
 #include "trainer/run.h"
@@ -223,6 +224,8 @@ int run(const Flags& flags) {
     for (const tr::RunRequest& r : job.runs) report(tr::train_run(tracker, r, run_options));
   }
   tracker.flush();
+  // The footer says where the runs are: in MLflow too only once it acknowledged them.
+  const bool mirrored = tracker.mlflow_enabled() && tracker.wait_for_mlflow(std::chrono::seconds(30));
 
   std::size_t failed = 0;
   for (const tr::RunOutcome& o : outcomes) failed += o.status == wmtp::RunStatus::kFinished ? 0 : 1;
@@ -233,8 +236,10 @@ int run(const Flags& flags) {
             << "  ledger:     " << fs::absolute(tracker.ledger_path()).lexically_normal().string() << "\n"
             << "  experiment: " << job.experiment << "\n"
             << "  MLflow:     "
-            << (tracker.mlflow_enabled() ? (flags.tracking_uri ? *flags.tracking_uri : std::string("MLFLOW_TRACKING_URI"))
-                                         : std::string("not configured (ledger only; set MLFLOW_TRACKING_URI to mirror runs)"))
+            << (!tracker.mlflow_enabled()
+                    ? std::string("not configured (ledger only; set MLFLOW_TRACKING_URI to mirror runs)")
+                    : wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri).tracking_uri +
+                          (mirrored ? "" : " (not all acknowledged yet: wmtp-sync pushes the rest)"))
             << "\n"
             << "  next:       wmtp-audit --experiment " << job.experiment
             << (default_ledger ? std::string() : " --ledger " + flags.ledger) << "\n"
@@ -253,6 +258,13 @@ int main(int argc, char** argv) {
       "Then: wmtp-audit --experiment wmtp-smoke. Exit codes: 0 all runs finished, 1 a run failed, 2 bad input,\n"
       "3 ledger or server unreachable."};
   app.name(kProgram);
+  app.footer(
+      "Examples:\n"
+      "  wmtp-train                                   the smoke plan on synthetic data (~10 s)\n"
+      "  wmtp-train --data load.csv --recipe B2       every series of a CSV x the plan's seeds, one recipe\n"
+      "  wmtp-train --plan grid.json --shard 3/8      the third of 8 shards (a scheduler's job array)\n"
+      "  wmtp-train --resume <run id>                 continue a killed run (ids are in each run's line)\n"
+      "Recipes and plans: schemas/recipe.schema.json, schemas/plan.schema.json; built-in: configs/.");
   wmtp::cli::add_version_flag(app, kProgram);
   Flags flags;
   app.add_option("--plan", flags.plan, "plan JSON (schemas/plan.schema.json); default: the built-in smoke plan");

@@ -126,9 +126,10 @@ std::vector<Tick> log_ticks(Range axis) {
         if (at >= axis.lo && at <= axis.hi) ticks.push_back({at, format_tick(v, std::pow(10.0, e))});
       }
     }
-    return ticks;
+    if (ticks.size() >= 4) return ticks;
+    ticks.clear();
   }
-  // Less than a decade: linear ticks in data space, placed on the log axis.
+  // About a decade or less: linear ticks in data space, placed on the log axis.
   const Range data{std::pow(10.0, axis.lo), std::pow(10.0, axis.hi)};
   for (const Tick& t : linear_ticks(data, 5)) {
     if (t.at > 0.0) ticks.push_back({std::log10(t.at), t.label});

@@ -104,8 +104,10 @@ void BackgroundSync::loop() {
       for (std::int64_t run : our_pending_runs(*sync)) {
         try {
           sync->push_run(run, report);
-        } catch (const Error& e) {
-          if (e.exit_code() == kExitUnreachable) throw;  // no connection, or 5xx through the retries
+        } catch (const std::exception& e) {
+          const auto* error = dynamic_cast<const Error*>(&e);
+          // No connection, or 5xx through the retries: the whole push waits.
+          if (error != nullptr && error->exit_code() == kExitUnreachable) throw;
           {
             std::lock_guard<std::mutex> guard(mutex_);
             refused_.insert(run);
@@ -117,7 +119,7 @@ void BackgroundSync::loop() {
       unreachable = false;
       pause = kFirstPause;
       left = !our_pending_runs(*sync).empty();
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       clean = false;
       if (!abort_) {
         if (!unreachable) {

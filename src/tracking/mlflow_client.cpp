@@ -225,6 +225,18 @@ MlflowClient::MlflowClient(MlflowConfig config)
 
 MlflowClient::~MlflowClient() = default;
 
+template <class F>
+auto MlflowClient::decoded(const char* what, F&& decode) -> decltype(decode()) {
+  try {
+    return decode();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {  // missing field, wrong type, a number that does not parse
+    throw Error("MLflow at " + config_.tracking_uri + ": unexpected answer to " + what + ": " +
+                e.what());
+  }
+}
+
 void MlflowClient::wait_before_retry(int attempt, std::optional<double> retry_after,
                                      const std::string& what) {
   double seconds =
@@ -322,9 +334,11 @@ json MlflowClient::call(const std::string& method, const std::string& endpoint, 
 std::optional<MlflowExperiment> MlflowClient::get_experiment_by_name(const std::string& name) {
   try {
     const json j = call("GET", "experiments/get-by-name", {{"experiment_name", name}});
-    const json& e = j.at("experiment");
-    return MlflowExperiment{string_field(e, "experiment_id"), string_field(e, "name"),
-                            string_field(e, "lifecycle_stage")};
+    return decoded("experiments/get-by-name", [&] {
+      const json& e = j.at("experiment");
+      return MlflowExperiment{string_field(e, "experiment_id"), string_field(e, "name"),
+                              string_field(e, "lifecycle_stage")};
+    });
   } catch (const MlflowError& e) {
     if (e.error_code() == "RESOURCE_DOES_NOT_EXIST") return std::nullopt;
     throw;
@@ -365,7 +379,7 @@ MlflowRun MlflowClient::create_run(const std::string& experiment_id, const std::
   }
   const std::string text = send("POST", std::string(kApi) + "runs/create", body.dump(),
                                 "application/json", false);
-  return run_from_json(json::parse(text).at("run"));
+  return decoded("runs/create", [&] { return run_from_json(json::parse(text).at("run")); });
 }
 
 std::optional<MlflowRun> MlflowClient::find_run_by_local_id(const std::string& experiment_id,
@@ -406,7 +420,8 @@ MlflowRun MlflowClient::find_or_create_run(const std::string& experiment_id,
 }
 
 MlflowRun MlflowClient::get_run(const std::string& run_id) {
-  return run_from_json(call("GET", "runs/get", {{"run_id", run_id}}).at("run"));
+  const json j = call("GET", "runs/get", {{"run_id", run_id}});
+  return decoded("runs/get", [&] { return run_from_json(j.at("run")); });
 }
 
 void MlflowClient::update_run(const std::string& run_id, RunStatus status,
@@ -433,9 +448,11 @@ std::vector<MlflowRun> MlflowClient::search_runs(const std::vector<std::string>&
     if (!filter.empty()) body["filter"] = filter;
     if (!token.empty()) body["page_token"] = token;
     const json page = call("POST", "runs/search", body);
-    if (auto list = page.find("runs"); list != page.end()) {
-      for (const json& r : *list) runs.push_back(run_from_json(r));
-    }
+    decoded("runs/search", [&] {
+      if (auto list = page.find("runs"); list != page.end()) {
+        for (const json& r : *list) runs.push_back(run_from_json(r));
+      }
+    });
     token = string_field(page, "next_page_token");
   } while (!token.empty());
   return runs;
@@ -463,12 +480,14 @@ std::vector<MetricPoint> MlflowClient::get_metric_history(const std::string& run
     json query = {{"run_id", run_id}, {"metric_key", key}, {"max_results", page_size}};
     if (!token.empty()) query["page_token"] = token;
     const json page = call("GET", "metrics/get-history", query);
-    if (auto list = page.find("metrics"); list != page.end()) {
-      for (const json& m : *list) {
-        points.push_back(MetricPoint{metric_value_from_json(m.at("value")), int64_field(m, "step"),
-                                     int64_field(m, "timestamp")});
+    decoded("metrics/get-history", [&] {
+      if (auto list = page.find("metrics"); list != page.end()) {
+        for (const json& m : *list) {
+          points.push_back(MetricPoint{metric_value_from_json(m.at("value")),
+                                       int64_field(m, "step"), int64_field(m, "timestamp")});
+        }
       }
-    }
+    });
     token = string_field(page, "next_page_token");
   } while (!token.empty());
   return points;
@@ -520,15 +539,17 @@ std::vector<MlflowFileInfo> MlflowClient::list_artifacts(const std::string& run_
   if (!path.empty()) query["path"] = path;
   const json j = call("GET", "artifacts/list", query);
   std::vector<MlflowFileInfo> files;
-  if (auto list = j.find("files"); list != j.end()) {
-    for (const json& f : *list) {
-      MlflowFileInfo info;
-      info.path = string_field(f, "path");
-      info.is_dir = f.value("is_dir", false);
-      info.file_size = int64_field(f, "file_size");
-      files.push_back(std::move(info));
+  decoded("artifacts/list", [&] {
+    if (auto list = j.find("files"); list != j.end()) {
+      for (const json& f : *list) {
+        MlflowFileInfo info;
+        info.path = string_field(f, "path");
+        info.is_dir = f.value("is_dir", false);
+        info.file_size = int64_field(f, "file_size");
+        files.push_back(std::move(info));
+      }
     }
-  }
+  });
   return files;
 }
 

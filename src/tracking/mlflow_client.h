@@ -149,6 +149,9 @@ class MlflowClient {
   std::string send(const std::string& method, const std::string& url_path, const std::string& body,
                    const std::string& content_type, bool retry);
   std::string artifact_url(const std::string& run_id, const std::string& artifact_path);
+  // Runs decode(); an answer of an unexpected shape becomes an Error naming the call.
+  template <class F>
+  auto decoded(const char* what, F&& decode) -> decltype(decode());
 
   MlflowConfig config_;
   const std::atomic<bool>* abort_ = nullptr;

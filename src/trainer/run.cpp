@@ -194,8 +194,7 @@ struct RunIdentity {
 
 // Trains what is left of the run, logs it and finishes it (unless options stop it early).
 RunOutcome drive(RunLogger& logger, Trainer& trainer, const RunIdentity& id, const RunOptions& options,
-                 MetricLog& metrics, std::int64_t last_checkpoint) {
-  ScratchDir scratch(options.work_dir, id.run_name);
+                 const ScratchDir& scratch, MetricLog& metrics, std::int64_t last_checkpoint) {
   RunOutcome out;
   out.local_run_id = logger.local_run_id();
   out.run_name = id.run_name;
@@ -323,12 +322,13 @@ RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOption
   std::unique_ptr<RunLogger> logger = store.start_run(start);
   return guarded(*logger, [&] {
     for (const auto& [key, value] : contract_params(request, data, trainer)) logger->log_param(key, value);
-    ScratchDir config(options.work_dir, request.run_name);
-    const std::string recipe_file = config.file(kRecipeArtifact);
+    const ScratchDir scratch(options.work_dir, request.run_name);
+    // What --resume reads back: the recipe as trained (overrides applied).
+    const std::string recipe_file = scratch.file(kRecipeArtifact);
     std::ofstream(recipe_file) << request.recipe.to_json().dump(2) << "\n";
     logger->log_artifact(recipe_file, kRecipeArtifact);
     MetricLog metrics(*logger, nullptr);
-    return drive(*logger, trainer, {request.experiment, request.run_name}, options, metrics, -1);
+    return drive(*logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1);
   });
 }
 
@@ -377,8 +377,9 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
   std::unique_ptr<RunLogger> logger = store.resume_run(local_run_id);
   return guarded(*logger, [&] {
     logger->set_tag("wmtp.device", options.device);
+    const ScratchDir scratch(options.work_dir, rec.name);
     MetricLog metrics(*logger, &rec);
-    return drive(*logger, trainer, {rec.experiment, rec.name}, options, metrics, checkpoint_at);
+    return drive(*logger, trainer, {rec.experiment, rec.name}, options, scratch, metrics, checkpoint_at);
   });
 }
 

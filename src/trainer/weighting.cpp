@@ -2,14 +2,26 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
+#include <tuple>
+#include <vector>
 
 #include "core/errors.h"
 
 namespace wmtp::trainer {
 namespace {
+
+std::vector<double> to_host(const at::Tensor& t) {
+  const at::Tensor c = t.to(at::kDouble).cpu().contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+at::Tensor from_host(const std::vector<double>& v, const at::Tensor& like) {
+  return at::tensor(v, at::TensorOptions(at::kDouble)).view(like.sizes()).to(like.device());
+}
 
 class UniformWeighting : public Weighting {
  public:
@@ -32,10 +44,15 @@ class PeakQuantileWeighting : public Weighting {
 class PeakExcessWeighting : public Weighting {
  public:
   explicit PeakExcessWeighting(const WeightingSpec& s) : spec_(s) {}
+  // The weights are constants of the step: computed on the host, where a few hundred to a few
+  // thousand points take microseconds, instead of dozens of tiny kernels and device syncs.
   at::Tensor weights(const at::Tensor& yhat, const at::Tensor& y, const at::Tensor& naive) const override {
-    const at::Tensor yd = y.to(at::kDouble);
-    const at::Tensor excess = (yhat.to(at::kDouble) - yd).square_() - (naive.to(at::kDouble) - yd).square_();
-    return peak_excess_weights(excess, spec_.temperature, spec_.eps, spec_.w_max);
+    const std::vector<double> f = to_host(yhat);
+    const std::vector<double> t = to_host(y);
+    const std::vector<double> r = to_host(naive);
+    std::vector<double> excess(f.size());
+    for (std::size_t i = 0; i < f.size(); ++i) excess[i] = (f[i] - t[i]) * (f[i] - t[i]) - (r[i] - t[i]) * (r[i] - t[i]);
+    return from_host(peak_excess_weights(excess, spec_.temperature, spec_.eps, spec_.w_max), yhat);
   }
   bool needs_reference() const override { return true; }
 
@@ -57,13 +74,23 @@ const std::map<std::string, Factory>& registry() {
   return r;
 }
 
-// Mean of clamp(s * w) and its slope in s, fetched in one transfer.
-std::pair<double, double> clipped_mean_and_slope(const at::Tensor& w, double s, double eps, double w_max) {
-  const at::Tensor sw = w * s;
-  const at::Tensor free = at::logical_and(at::gt(sw, eps), at::lt(sw, w_max));
-  const at::Tensor both = at::stack({sw.clamp(eps, w_max).mean(), (w * free).mean()}).cpu();
-  const double* p = both.data_ptr<double>();
-  return {p[0], p[1]};
+// Mean of clamp(s * w, eps, w_max) and its slope in s.
+std::pair<double, double> clipped_mean_and_slope(const std::vector<double>& w, double s, double eps, double w_max) {
+  double sum = 0.0;
+  double slope = 0.0;
+  for (double x : w) {
+    const double v = s * x;
+    if (v <= eps) {
+      sum += eps;
+    } else if (v >= w_max) {
+      sum += w_max;
+    } else {
+      sum += v;
+      slope += x;
+    }
+  }
+  const auto n = static_cast<double>(w.size());
+  return {sum / n, slope / n};
 }
 
 }  // namespace
@@ -80,46 +107,73 @@ std::vector<std::string> weighting_names() {
   return names;
 }
 
-at::Tensor scale_clip_to_mean_one(const at::Tensor& w_in, double eps, double w_max) {
+std::vector<double> scale_clip_to_mean_one(std::vector<double> w, double eps, double w_max) {
   if (!(eps > 0.0 && eps <= 1.0 && w_max >= 1.0)) {
     throw Error("scale_clip_to_mean_one: need 0 < eps <= 1 <= w_max");
   }
-  const at::Tensor w = w_in.to(at::kDouble);
   constexpr double kTolerance = 1e-12;
-  // mean(clamp(s * w)) grows with s from eps to the mean of (w > 0 ? w_max : eps).
-  const double reachable = at::where(at::gt(w, 0.0), at::full({}, w_max, w.options()),
-                                     at::full({}, eps, w.options())).mean().item<double>();
+  const auto n = static_cast<double>(w.size());
+  // mean(clamp(s * w)) grows with s from eps to `reachable`, the mean of (w > 0 ? w_max : eps).
+  double reachable = 0.0;
+  double min_positive = INFINITY;
+  for (double x : w) {
+    reachable += x > 0 ? w_max : eps;
+    if (x > 0) min_positive = std::min(min_positive, x);
+  }
+  reachable /= n;
   if (reachable >= 1.0 - kTolerance) {
     double lo = 0.0;
-    const double min_positive = at::where(at::gt(w, 0.0), w, at::full({}, INFINITY, w.options())).min().item<double>();
     double hi = w_max / min_positive;  // every positive weight at w_max
     double s = 1.0;
-    for (int iteration = 0; iteration < 200; ++iteration) {
-      const auto [f, slope] = clipped_mean_and_slope(w, s, eps, w_max);
-      if (std::fabs(f - 1.0) <= kTolerance) break;
+    auto [f, slope] = clipped_mean_and_slope(w, s, eps, w_max);
+    for (int iteration = 0; iteration < 200 && std::fabs(f - 1.0) > kTolerance; ++iteration) {
       (f < 1.0 ? lo : hi) = s;
       double next = slope > 0.0 ? s + (1.0 - f) / slope : NAN;
       if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);  // Newton left the bracket: bisect
       s = next;
+      std::tie(f, slope) = clipped_mean_and_slope(w, s, eps, w_max);
     }
-    return (w * s).clamp_(eps, w_max);
+    for (double& x : w) x = std::clamp(s * x, eps, w_max);
+    return w;
   }
-  at::Tensor v = w.clamp(eps, w_max);
+  for (double& x : w) x = std::clamp(x, eps, w_max);
   for (int iteration = 0; iteration < 100000; ++iteration) {
-    const double m = v.mean().item<double>();
+    double m = 0.0;
+    for (double x : w) m += x;
+    m /= n;
     if (std::fabs(m - 1.0) <= kTolerance) break;
-    v = v.div_(m).clamp_(eps, w_max);
+    for (double& x : w) x = std::clamp(x / m, eps, w_max);
   }
-  return v;
+  return w;
+}
+
+std::vector<double> peak_excess_weights(const std::vector<double>& excess, double temperature, double eps, double w_max) {
+  const auto n = static_cast<double>(excess.size());
+  double mean = 0.0;
+  for (double e : excess) mean += e;
+  mean /= n;
+  double var = 0.0;
+  for (double e : excess) var += (e - mean) * (e - mean);
+  const double sd = std::sqrt(var / n);
+  // Constant excess (sd ~ 0) has no z-scores: every point then weighs the same.
+  std::vector<double> w(excess.size());
+  double top = -INFINITY;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    w[i] = (sd > 1e-12 ? (excess[i] - mean) / sd : 0.0) / temperature;
+    top = std::max(top, w[i]);
+  }
+  double sum = 0.0;
+  for (double& x : w) sum += (x = std::exp(x - top));
+  for (double& x : w) x *= n / sum;  // softmax scaled to mean 1
+  return scale_clip_to_mean_one(std::move(w), eps, w_max);
+}
+
+at::Tensor scale_clip_to_mean_one(const at::Tensor& w, double eps, double w_max) {
+  return from_host(scale_clip_to_mean_one(to_host(w), eps, w_max), w);
 }
 
 at::Tensor peak_excess_weights(const at::Tensor& excess, double temperature, double eps, double w_max) {
-  const at::Tensor e = excess.to(at::kDouble);
-  const at::Tensor centered = e - e.mean();
-  const double sd = std::sqrt(centered.square().mean().item<double>());
-  const at::Tensor z = sd > 1e-12 ? centered / sd : at::zeros_like(centered);
-  const at::Tensor w = at::softmax(z.reshape({-1}) / temperature, 0) * static_cast<double>(e.numel());
-  return scale_clip_to_mean_one(w, eps, w_max).reshape(e.sizes());
+  return from_host(peak_excess_weights(to_host(excess), temperature, eps, w_max), excess);
 }
 
 }  // namespace wmtp::trainer

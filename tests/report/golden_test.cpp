@@ -1,6 +1,6 @@
 // Golden files: the exact bytes wmtp-report prints for fixed verdicts (tests/report/golden/).
 // After an intended change of the report, regenerate the expected files with
-//   WMTP_UPDATE_GOLDEN=1 ctest --test-dir <build> -R Golden
+//   WMTP_UPDATE_GOLDEN=1 scripts/test -R Golden
 // and review the diff before committing.
 #include <gtest/gtest.h>
 
