@@ -2,12 +2,19 @@
 // recipe, batch size and engine (fused: what wmtp-train uses; autograd: the textbook reference),
 // on household-01 of the synthetic data, after warm-up steps. The loss of the last step is
 // printed too, so that runs of both engines can be compared for equal numerics.
+// --dump DIR writes, per recipe and batch size, what bench/train_reference.py needs to replay the
+// same training in Python PyTorch: the standardized series and window starts, the initial
+// parameters, each epoch's batch order and the fused engine's loss curve (scripts/bench).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "trainer/synthetic.h"
@@ -26,58 +33,151 @@ std::vector<std::string> split(const std::string& text) {
 
 const char* const kUsage =
     "usage: wmtp_trainer_bench [--recipes B0,A3] [--batches 32,256,1024] [--engines fused,autograd]\n"
-    "                          [--samples N] [--threads N] [--device cpu|cuda]\n"
-    "Trains each recipe for about N samples (default 200000) per batch size and engine, after\n"
-    "20 warm-up steps, and prints samples/s.\n";
+    "                          [--samples N] [--reps N] [--threads N] [--device cpu|cuda] [--json]\n"
+    "                          [--dump DIR [--dump-steps N]]\n"
+    "Trains each recipe for about N samples (default 200000) per repetition (default 1), batch\n"
+    "size and engine, after 20 warm-up steps, and prints samples/s (median, min, max over the\n"
+    "repetitions); --json prints one JSON object per line instead. --dump writes DIR/<recipe>-<batch>.json\n"
+    "(data, initial parameters, batch order and the first N losses, default 50, of the fused engine)\n"
+    "and trains nothing else.\n";
 
-}  // namespace
+constexpr std::uint64_t kSeed = 42;
+constexpr int kWarmupSteps = 20;
 
-int main(int argc, char** argv) {
+struct Options {
   std::vector<std::string> recipes = {"B0", "B2", "A3"};
   std::vector<std::string> batches = {"32", "256", "1024"};
   std::vector<std::string> engines = {"fused", "autograd"};
   long samples = 200000;
+  int reps = 1;
   int threads = 1;
   std::string device = "cpu";
+  bool json = false;
+  std::string dump_dir;
+  long dump_steps = 50;
+};
+
+tr::Recipe bench_recipe(const std::string& name, const std::string& batch) {
+  tr::Recipe recipe = tr::load_recipe(name);
+  recipe.training.batch_size = std::atoi(batch.c_str());
+  recipe.training.epochs = 1000;  // never the end of training here
+  return recipe;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void time_engine(const Options& o, const std::string& name, const tr::Recipe& recipe, const std::string& engine,
+                 const tr::SeriesData& data) {
+  auto trainer = tr::make_trainer(recipe, data, kSeed, {o.device, engine == "autograd"});
+  const long batch = recipe.training.batch_size;
+  const long steps = std::max(20L, o.samples / batch);
+  trainer->train_steps(kWarmupSteps);
+  std::vector<double> rates;
+  for (int r = 0; r < o.reps; ++r) {
+    const auto begin = std::chrono::steady_clock::now();
+    trainer->train_steps(steps);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    rates.push_back(static_cast<double>(steps * batch) / s);
+  }
+  const double last_loss = trainer->loss_history().back();
+  if (o.json) {
+    const nlohmann::json line = {{"recipe", name},      {"model", recipe.model.kind}, {"batch", batch},
+                                 {"engine", engine},    {"steps_per_rep", steps},     {"samples_per_s", rates},
+                                 {"last_loss", last_loss}};
+    std::printf("%s\n", line.dump().c_str());
+  } else {
+    const double mid = median(rates);
+    std::printf("%-6s %-6ld %-9s %12.0f %10.0f %10.0f %10.1f %14.6f\n", name.c_str(), batch, engine.c_str(), mid,
+                *std::min_element(rates.begin(), rates.end()), *std::max_element(rates.begin(), rates.end()),
+                static_cast<double>(batch) / mid * 1e6, last_loss);
+  }
+  std::fflush(stdout);
+}
+
+// Everything needed to replay the fused engine's first steps elsewhere, as JSON.
+void dump_parity(const Options& o, const std::string& name, const tr::Recipe& recipe, const tr::SeriesData& data) {
+  auto trainer = tr::make_trainer(recipe, data, kSeed, {o.device, false});
+  nlohmann::json params = nlohmann::json::object();
+  for (const tr::NamedArray& p : trainer->parameters()) params[p.name] = {{"shape", p.shape}, {"values", p.values}};
+  nlohmann::json perms = nlohmann::json::array();
+  const std::int64_t per_epoch = trainer->steps_per_epoch();
+  trainer->train_steps(o.dump_steps, {[&](std::int64_t step, double) {
+                                        if ((step - 1) % per_epoch == 0) perms.push_back(trainer->epoch_permutation());
+                                      },
+                                      {},
+                                      {}});
+  const tr::WindowIndex index = tr::window_index(data, recipe.window.seq_len, recipe.window.pred_len);
+  const nlohmann::json out = {{"recipe", recipe.to_json()},
+                              {"seed", kSeed},
+                              {"batch", recipe.training.batch_size},
+                              {"seasonal_period", trainer->seasonal_period()},
+                              {"series", data.series.name},
+                              {"standardized", data.standardized},
+                              {"train_starts", index.train_starts},
+                              {"val_starts", index.val_starts},
+                              {"steps_per_epoch", per_epoch},
+                              {"initial_parameters", params},
+                              {"epoch_permutations", perms},
+                              {"loss", trainer->loss_history()},
+                              {"compute", tr::compute_info()}};
+  const std::string path = o.dump_dir + "/" + name + "-" + std::to_string(recipe.training.batch_size) + ".json";
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << out.dump() << "\n";
+  if (!file) throw wmtp::UnreachableError(path + ": cannot write the parity dump");
+  std::printf("wrote %s (%zu losses)\n", path.c_str(), trainer->loss_history().size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
+    if (flag == "--json") {
+      o.json = true;
+      continue;
+    }
     if (flag == "--help" || i + 1 >= argc) {
       std::fputs(kUsage, flag == "--help" ? stdout : stderr);
       return flag == "--help" ? 0 : 2;
     }
     const std::string value = argv[++i];
-    if (flag == "--recipes") recipes = split(value);
-    else if (flag == "--batches") batches = split(value);
-    else if (flag == "--engines") engines = split(value);
-    else if (flag == "--samples") samples = std::atol(value.c_str());
-    else if (flag == "--threads") threads = std::atoi(value.c_str());
-    else if (flag == "--device") device = value;
+    if (flag == "--recipes") o.recipes = split(value);
+    else if (flag == "--batches") o.batches = split(value);
+    else if (flag == "--engines") o.engines = split(value);
+    else if (flag == "--samples") o.samples = std::atol(value.c_str());
+    else if (flag == "--reps") o.reps = std::max(1, std::atoi(value.c_str()));
+    else if (flag == "--threads") o.threads = std::atoi(value.c_str());
+    else if (flag == "--device") o.device = value;
+    else if (flag == "--dump") o.dump_dir = value;
+    else if (flag == "--dump-steps") o.dump_steps = std::atol(value.c_str());
     else {
       std::fputs(kUsage, stderr);
       return 2;
     }
   }
   try {
-    tr::set_compute_threads(threads);
-    std::printf("# %s, device %s\n", tr::compute_info().c_str(), device.c_str());
-    std::printf("%-6s %-6s %-9s %12s %10s %14s\n", "recipe", "batch", "engine", "samples/s", "us/step", "last loss");
+    tr::set_compute_threads(o.threads);
+    if (!o.json) {
+      std::printf("# %s, device %s\n", tr::compute_info().c_str(), o.device.c_str());
+      if (o.dump_dir.empty()) {
+        std::printf("%-6s %-6s %-9s %12s %10s %10s %10s %14s\n", "recipe", "batch", "engine", "samples/s", "min", "max",
+                    "us/step", "last loss");
+      }
+    }
     const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(tr::SyntheticOptions{})[0]);
-    for (const std::string& name : recipes) {
-      for (const std::string& b : batches) {
-        tr::Recipe recipe = tr::load_recipe(name);
-        recipe.training.batch_size = std::atoi(b.c_str());
-        recipe.training.epochs = 1000;  // never the end of training here
-        for (const std::string& engine : engines) {
-          auto trainer = tr::make_trainer(recipe, data, 42, {device, engine == "autograd"});
-          const long steps = std::max(20L, samples / recipe.training.batch_size);
-          trainer->train_steps(20);
-          const auto begin = std::chrono::steady_clock::now();
-          trainer->train_steps(steps);
-          const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-          std::printf("%-6s %-6d %-9s %12.0f %10.1f %14.6f\n", name.c_str(), recipe.training.batch_size, engine.c_str(),
-                      static_cast<double>(steps * recipe.training.batch_size) / s, s / static_cast<double>(steps) * 1e6,
-                      trainer->loss_history().back());
+    for (const std::string& name : o.recipes) {
+      for (const std::string& b : o.batches) {
+        const tr::Recipe recipe = bench_recipe(name, b);
+        if (!o.dump_dir.empty()) {
+          dump_parity(o, name, recipe, data);
+          continue;
         }
+        for (const std::string& engine : o.engines) time_engine(o, name, recipe, engine, data);
       }
     }
   } catch (const wmtp::Error& e) {

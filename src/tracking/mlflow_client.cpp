@@ -63,35 +63,6 @@ std::int64_t int64_field(const json& object, const char* key) {
   return it != object.end() ? int64_from_json(*it) : 0;
 }
 
-MlflowRun run_from_json(const json& j) {
-  MlflowRun run;
-  const json& info = j.at("info");
-  run.run_id = string_field(info, "run_id");
-  run.experiment_id = string_field(info, "experiment_id");
-  run.run_name = string_field(info, "run_name");
-  run.status = string_field(info, "status");
-  run.artifact_uri = string_field(info, "artifact_uri");
-  run.lifecycle_stage = string_field(info, "lifecycle_stage");
-  run.start_time_ms = int64_field(info, "start_time");
-  run.end_time_ms = int64_field(info, "end_time");
-  auto data = j.find("data");
-  if (data != j.end()) {
-    for (const char* kind : {"params", "tags"}) {
-      auto list = data->find(kind);
-      if (list == data->end()) continue;
-      auto& target = std::string(kind) == "params" ? run.params : run.tags;
-      for (const json& kv : *list) target[string_field(kv, "key")] = string_field(kv, "value");
-    }
-    auto metrics = data->find("metrics");
-    if (metrics != data->end()) {
-      for (const json& m : *metrics) {
-        run.latest_metrics[string_field(m, "key")] = metric_value_from_json(m.at("value"));
-      }
-    }
-  }
-  return run;
-}
-
 json key_values_json(const KeyValues& kvs) {
   json out = json::array();
   for (const auto& [k, v] : kvs) out.push_back({{"key", k}, {"value", v}});
@@ -145,6 +116,40 @@ std::string escape_path(const std::string& path) {
 
 }  // namespace
 
+MlflowRun run_from_json(const json& j) {
+  MlflowRun run;
+  const json& info = j.at("info");
+  run.run_id = string_field(info, "run_id");
+  run.experiment_id = string_field(info, "experiment_id");
+  run.run_name = string_field(info, "run_name");
+  run.status = string_field(info, "status");
+  run.artifact_uri = string_field(info, "artifact_uri");
+  run.lifecycle_stage = string_field(info, "lifecycle_stage");
+  run.start_time_ms = int64_field(info, "start_time");
+  run.end_time_ms = int64_field(info, "end_time");
+  auto data = j.find("data");
+  if (data != j.end()) {
+    for (const char* kind : {"params", "tags"}) {
+      auto list = data->find(kind);
+      if (list == data->end()) continue;
+      auto& target = std::string(kind) == "params" ? run.params : run.tags;
+      for (const json& kv : *list) target[string_field(kv, "key")] = string_field(kv, "value");
+    }
+    auto metrics = data->find("metrics");
+    if (metrics != data->end()) {
+      for (const json& m : *metrics) {
+        run.latest_metrics[string_field(m, "key")] = metric_value_from_json(m.at("value"));
+      }
+    }
+  }
+  return run;
+}
+
+MetricPoint metric_point_from_json(const json& m) {
+  return MetricPoint{metric_value_from_json(m.at("value")), int64_field(m, "step"),
+                     int64_field(m, "timestamp")};
+}
+
 MlflowError::MlflowError(const std::string& what, long http_status, std::string error_code)
     : Error(what, http_status >= 500 ? kExitUnreachable : kExitInput),
       http_status_(http_status),
@@ -192,21 +197,20 @@ std::vector<LogBatch> split_log_batch(const LogBatch& all) {
   while (p < all.params.size() || t < all.tags.size() || m < all.metrics.size()) {
     LogBatch part;
     std::size_t bytes = kEnvelope;
-    auto room = [&](std::size_t b) {
-      return part.size() < kMaxEntitiesPerBatch && (part.size() == 0 || bytes + b <= kMaxBatchBodyBytes);
+    // Moves items from `from` (starting at `next`) into `to` while this request has room.
+    auto take = [&](const auto& from, std::size_t& next, auto& to, std::size_t limit,
+                    auto size_of) {
+      for (; next < from.size() && to.size() < limit && part.size() < kMaxEntitiesPerBatch;
+           ++next) {
+        const std::size_t b = size_of(from[next]);
+        if (part.size() > 0 && bytes + b > kMaxBatchBodyBytes) break;
+        bytes += b;
+        to.push_back(from[next]);
+      }
     };
-    for (; p < all.params.size() && part.params.size() < kMaxParamsPerBatch && room(kv_bytes(all.params[p])); ++p) {
-      bytes += kv_bytes(all.params[p]);
-      part.params.push_back(all.params[p]);
-    }
-    for (; t < all.tags.size() && part.tags.size() < kMaxTagsPerBatch && room(kv_bytes(all.tags[t])); ++t) {
-      bytes += kv_bytes(all.tags[t]);
-      part.tags.push_back(all.tags[t]);
-    }
-    for (; m < all.metrics.size() && part.metrics.size() < kMaxMetricsPerBatch && room(metric_bytes(all.metrics[m])); ++m) {
-      bytes += metric_bytes(all.metrics[m]);
-      part.metrics.push_back(all.metrics[m]);
-    }
+    take(all.params, p, part.params, kMaxParamsPerBatch, kv_bytes);
+    take(all.tags, t, part.tags, kMaxTagsPerBatch, kv_bytes);
+    take(all.metrics, m, part.metrics, kMaxMetricsPerBatch, metric_bytes);
     out.push_back(std::move(part));
   }
   return out;
@@ -483,8 +487,7 @@ std::vector<MetricPoint> MlflowClient::get_metric_history(const std::string& run
     decoded("metrics/get-history", [&] {
       if (auto list = page.find("metrics"); list != page.end()) {
         for (const json& m : *list) {
-          points.push_back(MetricPoint{metric_value_from_json(m.at("value")),
-                                       int64_field(m, "step"), int64_field(m, "timestamp")});
+          points.push_back(metric_point_from_json(m));
         }
       }
     });

@@ -164,5 +164,10 @@ class MlflowClient {
 // strings "NaN", "Infinity", "-Infinity".
 nlohmann::json metric_value_json(double value);
 double metric_value_from_json(const nlohmann::json& value);
+// MLflow's run and metric-point objects as the client decodes them (public for the fuzz
+// targets). An unexpected shape throws a std::exception subclass; MlflowClient reports it as a
+// wmtp::Error "unexpected answer to <call>".
+MlflowRun run_from_json(const nlohmann::json& run);
+MetricPoint metric_point_from_json(const nlohmann::json& metric);
 
 }  // namespace wmtp::tracking

@@ -32,9 +32,13 @@ std::vector<OutboxRow> outbox_rows(Ledger& ledger, std::int64_t run) {
 }
 
 std::string value_of(Ledger& ledger, const char* table, std::int64_t run, const std::string& key) {
-  Statement s(ledger.db(), (std::string("SELECT value FROM ") + table + " WHERE run = ?1 AND key = ?2").c_str());
+  Statement s(ledger.db(),
+              (std::string("SELECT value FROM ") + table + " WHERE run = ?1 AND key = ?2").c_str());
   s.bind(1, run).bind(2, key);
-  if (!s.step()) throw Error("ledger " + ledger.path() + ": outbox names " + table + " '" + key + "' that is not there");
+  if (!s.step()) {
+    throw Error("ledger " + ledger.path() + ": outbox names " + table + " '" + key +
+                "' that is not there");
+  }
   return s.str(0);
 }
 

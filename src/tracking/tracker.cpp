@@ -273,7 +273,8 @@ std::unique_ptr<RunLogger> Tracker::start_run(const RunStart& start) {
   std::map<std::string, std::string> tags = start.tags;
   for (const char* reserved : {kLocalRunIdTag, "mlflow.runName"}) {
     if (tags.count(reserved) != 0) {
-      throw InputError(std::string("tag '") + reserved + "' is set by the Tracker; do not pass it in RunStart::tags");
+      throw InputError(std::string("tag '") + reserved +
+                       "' is set by the Tracker; do not pass it in RunStart::tags");
     }
   }
   tags[kLocalRunIdTag] = local_id;

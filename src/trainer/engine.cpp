@@ -304,6 +304,11 @@ const Recipe& Trainer::recipe() const { return impl_->recipe; }
 const SeriesData& Trainer::data() const { return impl_->data; }
 const std::vector<double>& Trainer::loss_history() const { return impl_->loss_history; }
 const std::vector<EpochSummary>& Trainer::epoch_history() const { return impl_->epochs; }
+std::vector<std::int64_t> Trainer::epoch_permutation() const {
+  if (!impl_->perm.defined()) return {};
+  const at::Tensor p = impl_->perm.cpu().contiguous();
+  return std::vector<std::int64_t>(p.data_ptr<std::int64_t>(), p.data_ptr<std::int64_t>() + p.numel());
+}
 Evaluation Trainer::evaluate(int trace_points) const { return impl_->evaluate(trace_points); }
 void Trainer::save_checkpoint(const std::string& path) const { impl_->save(path); }
 void Trainer::load_checkpoint(const std::string& path) { impl_->load(path); }

@@ -297,7 +297,7 @@ RunOutcome guarded(RunLogger& logger, const std::function<RunOutcome()>& body) {
   }
 }
 
-const std::string& required_param(const RunRecord& rec, const std::string& key) {
+std::string required_param(const RunRecord& rec, const std::string& key) {
   const std::string* v = rec.param(key);
   if (v == nullptr) throw InputError("run " + rec.local_id + " has no param '" + key + "': cannot resume it");
   return *v;
@@ -354,7 +354,7 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
   const Recipe recipe = parse_recipe(read_json_file(recipe_artifact->local_path), recipe_artifact->local_path);
   const DataSpec source = DataSpec::from_json(parse_json_text(required_param(rec, "data_source"), "param data_source"),
                                               "param data_source");
-  const std::string& series_name = required_param(rec, "series");
+  const std::string series_name = required_param(rec, "series");
   const std::vector<Series> all = source.load();
   const SeriesData data = SeriesData::prepare(find_series(all, series_name, "run " + local_run_id));
   for (const auto& [key, value] : {std::make_pair("train_data_hash", data.train_hash),
@@ -365,7 +365,7 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
                        key + " was " + required_param(rec, key) + ", now " + value + ")");
     }
   }
-  const std::string& seed_text = required_param(rec, "seed");
+  const std::string seed_text = required_param(rec, "seed");
   std::uint64_t seed = 0;
   try {
     seed = std::stoull(seed_text);

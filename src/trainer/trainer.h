@@ -90,6 +90,9 @@ class Trainer {
   const SeriesData& data() const;
   const std::vector<double>& loss_history() const;          // steps 1..global_step()
   const std::vector<EpochSummary>& epoch_history() const;  // epochs 1..epochs_done()
+  // This epoch's order of the train windows (step k of the epoch trains rows [k*batch, (k+1)*batch));
+  // empty before the epoch's first step (read it from on_step to see the order of every step).
+  std::vector<std::int64_t> epoch_permutation() const;
 
   // Val and test metrics of the current weights, the reference's, and a forecast trace of
   // trace_points points.

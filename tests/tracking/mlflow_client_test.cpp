@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "core/errors.h"
-#include "fault_server.h"
+#include "support/fault_server.h"
 #include "support/test_support.h"
 #include "tracking/mlflow_client.h"
 #include "tracking_test_util.h"

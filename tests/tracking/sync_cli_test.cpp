@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/errors.h"
-#include "fault_server.h"
+#include "support/fault_server.h"
 #include "support/test_support.h"
 #include "tracking/mlflow_client.h"
 #include "tracking/tracker.h"

@@ -198,6 +198,35 @@ TEST(Trainer, BadSetupsAreInputErrors) {
   }
 }
 
+// On a machine with a GPU: the same loop on CUDA trains, checkpoints and resumes (exact equality
+// is promised on the CPU only). Without one, cuda is refused (BadSetupsAreInputErrors).
+TEST(Trainer, RunsOnCudaWhenLibTorchHasIt) {
+  if (!cuda_available()) {
+    expect_input_error([&] { make_trainer(load_recipe("B0"), household(1), 1, {"cuda", false}); }, {"--device cuda"});
+    return;
+  }
+  wmtp::testing::TempDir dir;
+  for (const char* name : {"B0", "B2", "A3"}) {
+    SCOPED_TRACE(name);
+    const Recipe r = quick(name, 2);
+    auto gpu = make_trainer(r, household(1), 42, {"cuda", false});
+    gpu->train_steps(250);
+    gpu->save_checkpoint(dir.file("gpu.pt"));
+    auto resumed = make_trainer(r, household(1), 42, {"cuda", false});
+    resumed->load_checkpoint(dir.file("gpu.pt"));
+    EXPECT_EQ(resumed->global_step(), 250);
+    resumed->train();
+    EXPECT_TRUE(resumed->done());
+    EXPECT_FALSE(resumed->failed());
+    auto cpu = make_trainer(r, household(1), 42);
+    cpu->train();
+    const Evaluation on_gpu = resumed->evaluate();
+    const Evaluation on_cpu = cpu->evaluate();
+    EXPECT_NEAR(on_gpu.test.mse, on_cpu.test.mse, 0.02 * on_cpu.test.mse);
+    EXPECT_LT(on_gpu.test.mse, on_gpu.ref_test.mse);
+  }
+}
+
 TEST(Trainer, ExposesParametersInLinearLayout) {
   auto t = make_trainer(load_recipe("B0"), household(1), 42);
   const std::vector<NamedArray> p = t->parameters();

@@ -1,0 +1,100 @@
+#include "fuzz_entries.h"
+
+#include <exception>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "core/png_text.h"
+#include "gates/json_fields.h"
+#include "gates/preregistration.h"
+#include "gates/verdict.h"
+#include "report/markdown.h"
+#include "tracking/mlflow_client.h"
+#include "trainer/json_schema.h"
+#include "trainer/recipe.h"
+#include "trainer/series.h"
+
+namespace wmtp::fuzz {
+namespace {
+
+using nlohmann::json;
+
+// A relative recipe path in a fuzzed plan must not reach real files: it resolves here.
+constexpr const char* kNoSuchDir = "/nonexistent-wmtp-fuzz";
+
+void csv(std::string_view input) { trainer::parse_csv(input, "fuzz.csv"); }
+
+void recipe(std::string_view input) {
+  const std::string label = "fuzz-recipe.json";
+  trainer::parse_recipe(trainer::parse_json_text(std::string(input), label), label);
+}
+
+void plan(std::string_view input) {
+  const std::string label = "fuzz-plan.json";
+  const trainer::Plan p = trainer::parse_plan(trainer::parse_json_text(std::string(input), label), label, kNoSuchDir);
+  trainer::expand_plan(p, p.series);
+}
+
+void prereg(std::string_view input) {
+  const std::string origin = "fuzz-prereg.json";
+  gates::parse_preregistration(gates::parse_json_text(std::string(input), origin), origin);
+}
+
+// As MlflowClient reads a 200 answer: JSON first (call()), then the run and metric objects of
+// runs/get, runs/create, runs/search and metrics/get-history, with decoded()'s rule that an
+// unexpected shape is a wmtp::Error.
+void mlflow_response(std::string_view input) {
+  const json answer = json::parse(input.begin(), input.end(), nullptr, false);
+  if (answer.is_discarded()) throw Error("MLflow answered 200 with a non-JSON body");
+  try {
+    if (auto run = answer.find("run"); run != answer.end()) tracking::run_from_json(*run);
+    if (auto runs = answer.find("runs"); runs != answer.end()) {
+      for (const json& r : *runs) tracking::run_from_json(r);
+    }
+    if (auto metrics = answer.find("metrics"); metrics != answer.end()) {
+      for (const json& m : *metrics) tracking::metric_point_from_json(m);
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(std::string("unexpected answer: ") + e.what());
+  }
+}
+
+void png_text(std::string_view input) { read_png_text(input, "fuzz.png"); }
+
+// As wmtp-report reads a verdict file and renders it, in both formats.
+void verdict(std::string_view input) {
+  const std::string origin = "fuzz-verdict.json";
+  const gates::Verdict v = gates::verdict_from_json(gates::parse_json_text(std::string(input), origin), origin);
+  report::ReportOptions options;
+  report::render_report(v, options);
+  options.format = report::ReportFormat::kGithub;
+  report::render_report(v, options);
+}
+
+}  // namespace
+
+const std::vector<Target>& targets() {
+  static const std::vector<Target> all = {
+      {"csv", csv, "trainer::parse_csv (wmtp-train --data)"},
+      {"recipe", recipe, "trainer::parse_recipe (wmtp-train --recipe)"},
+      {"plan", plan, "trainer::parse_plan + expand_plan (wmtp-train --plan)"},
+      {"prereg", prereg, "gates::parse_preregistration (wmtp-audit --prereg)"},
+      {"mlflow-response", mlflow_response, "tracking::run_from_json / metric_point_from_json (MLflow answers)"},
+      {"png-text", png_text, "read_png_text (figure metadata, Gate 4)"},
+      {"verdict", verdict, "gates::verdict_from_json + report::render_report (wmtp-report)"},
+  };
+  return all;
+}
+
+Entry find_entry(std::string_view name) {
+  for (const Target& t : targets()) {
+    if (name == t.name) return t.entry;
+  }
+  return nullptr;
+}
+
+}  // namespace wmtp::fuzz
