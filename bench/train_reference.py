@@ -82,7 +82,7 @@ class EmaCodebook(nn.Module):
     @torch.no_grad()
     def update(self, z, idx):
         K = self.codes.size(0)
-        counts = torch.zeros(K).index_add_(0, idx, torch.ones(idx.size(0)))
+        counts = torch.zeros(K, device=z.device).index_add_(0, idx, torch.ones(idx.size(0), device=z.device))
         sums = torch.zeros_like(self.codes).index_add_(0, idx, z)
         decay = self.spec["ema_decay"]
         self.ema_count.mul_(decay).add_(counts, alpha=1 - decay)

@@ -46,6 +46,8 @@ wmtp::gates::Verdict read_verdict(const std::string& path) {
     json = nlohmann::json::parse(text.str());
   } catch (const nlohmann::json::parse_error& e) {
     throw wmtp::InputError(path + ": not valid JSON at byte " + std::to_string(e.byte) + " (expected a verdict written by wmtp-audit)");
+  } catch (const nlohmann::json::exception& e) {  // out_of_range 406: a number beyond a double
+    throw wmtp::InputError(path + ": not valid JSON: " + e.what() + " (expected a verdict written by wmtp-audit)");
   }
   try {
     return wmtp::gates::verdict_from_json(json);

@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  wmtp-train                                   the smoke plan on synthetic data (~10 s)\n"
       "  wmtp-train --data load.csv --recipe B2       every series of a CSV x the plan's seeds, one recipe\n"
-      "  wmtp-train --plan grid.json --shard 3/8      the third of 8 shards (a scheduler's job array)\n"
+      "  wmtp-train --plan my-plan.json --shard 3/8   the third of 8 shards (a scheduler's job array)\n"
       "  wmtp-train --resume <run id>                 continue a killed run (ids are in each run's line)\n"
       "Recipes and plans: schemas/recipe.schema.json, schemas/plan.schema.json; built-in: configs/.");
   wmtp::cli::add_version_flag(app, kProgram);

@@ -48,7 +48,12 @@ std::string one_line(const std::string& text, std::size_t limit) {
 // protobuf's JSON mapping writes int64 as strings; older servers write numbers.
 std::int64_t int64_from_json(const json& v) {
   if (v.is_number_integer()) return v.get<std::int64_t>();
-  if (v.is_number()) return static_cast<std::int64_t>(v.get<double>());
+  if (v.is_number()) {
+    // A double outside int64's range would be undefined behaviour to convert.
+    const double d = v.get<double>();
+    if (!(d >= -9.2e18 && d <= 9.2e18)) throw std::out_of_range("number " + v.dump() + " is not an int64");
+    return static_cast<std::int64_t>(d);
+  }
   if (v.is_string()) return std::stoll(v.get<std::string>());
   return 0;
 }

@@ -234,6 +234,10 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& label
     if (colon != std::string::npos) what = what.substr(colon + 2);
     throw InputError(label + ":" + std::to_string(line) + ":" + std::to_string(column) +
                      ": invalid JSON: " + what);
+  } catch (const nlohmann::json::exception& e) {  // out_of_range 406: a number beyond a double
+    std::string what = e.what();
+    what = what.substr(what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2);
+    throw InputError(label + ": invalid JSON: " + what);
   }
 }
 

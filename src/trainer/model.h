@@ -17,7 +17,8 @@
 // (argmin of |c|^2 - 2 z.c), straight through (z + sg(q - z)); the seasonal head reads the
 // quantized patches, the trend head the trend. Loss adds beta * mean((z - sg(q))^2). After each
 // step the codebook follows its assignments by EMA (decay, Laplace smoothing 1e-5) and every code
-// whose EMA count is below dead_code_threshold restarts at a random encoder output of the batch.
+// whose EMA count is below dead_code_threshold restarts at one of K distinct random encoder
+// outputs of the batch (so the first step seeds the whole codebook from data).
 // Init order: We, be, Ws, bs, Wt, bt (as nn.Linear), then the codebook ~ N(0, 1).
 #include <ATen/core/Tensor.h>
 #include <ATen/core/Generator.h>

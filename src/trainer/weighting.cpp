@@ -47,11 +47,13 @@ class PeakExcessWeighting : public Weighting {
   // The weights are constants of the step: computed on the host, where a few hundred to a few
   // thousand points take microseconds, instead of dozens of tiny kernels and device syncs.
   at::Tensor weights(const at::Tensor& yhat, const at::Tensor& y, const at::Tensor& naive) const override {
-    const std::vector<double> f = to_host(yhat);
-    const std::vector<double> t = to_host(y);
-    const std::vector<double> r = to_host(naive);
-    std::vector<double> excess(f.size());
-    for (std::size_t i = 0; i < f.size(); ++i) excess[i] = (f[i] - t[i]) * (f[i] - t[i]) - (r[i] - t[i]) * (r[i] - t[i]);
+    const std::vector<double> all = to_host(at::stack({yhat.detach(), y, naive}));  // one transfer
+    const std::size_t n = all.size() / 3;
+    const double* f = all.data();
+    const double* t = f + n;
+    const double* r = t + n;
+    std::vector<double> excess(n);
+    for (std::size_t i = 0; i < n; ++i) excess[i] = (f[i] - t[i]) * (f[i] - t[i]) - (r[i] - t[i]) * (r[i] - t[i]);
     return from_host(peak_excess_weights(excess, spec_.temperature, spec_.eps, spec_.w_max), yhat);
   }
   bool needs_reference() const override { return true; }
