@@ -117,7 +117,15 @@ HttpResponse HttpSession::perform(const std::string& method, const std::string& 
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     const bool aborted = rc == CURLE_ABORTED_BY_CALLBACK;
-    throw TransportError(error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc), aborted);
+    std::string what = error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc);
+    // A certificate that is not trusted now will not be trusted on a retry.
+    const bool untrusted = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+                           rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_CERTPROBLEM;
+    if (untrusted) {
+      what += " (TLS certificate not trusted: set MLFLOW_TRACKING_SERVER_CERT_PATH to the server's CA bundle, or "
+              "MLFLOW_TRACKING_INSECURE_TLS=true to skip verification)";
+    }
+    throw TransportError(what, aborted, !untrusted);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

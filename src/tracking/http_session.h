@@ -20,12 +20,15 @@ struct HttpResponse {
 // The request did not get an HTTP answer (refused, reset, timed out, aborted).
 class TransportError : public std::runtime_error {
  public:
-  TransportError(const std::string& what, bool aborted)
-      : std::runtime_error(what), aborted_(aborted) {}
+  TransportError(const std::string& what, bool aborted, bool retryable = true)
+      : std::runtime_error(what), aborted_(aborted), retryable_(retryable) {}
   bool aborted() const { return aborted_; }
+  // False when asking again cannot help (an untrusted TLS certificate).
+  bool retryable() const { return retryable_; }
 
  private:
   bool aborted_;
+  bool retryable_;
 };
 
 class HttpSession {

@@ -278,7 +278,7 @@ std::string MlflowClient::send(const std::string& method, const std::string& url
                                         content_type, abort_);
     } catch (const TransportError& e) {
       if (e.aborted()) throw UnreachableError(where + ": " + what + " abandoned (shutting down)");
-      if (attempt < attempts) {
+      if (attempt < attempts && e.retryable()) {
         wait_before_retry(attempt, std::nullopt, what);
         continue;
       }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -45,6 +46,19 @@ void run_on_pool(const MlflowConfig& config,
   for (std::size_t i = 0; i < n; ++i) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
   if (error) std::rethrow_exception(error);
+}
+
+// A run's folder in the artifact cache: its wmtp.local_run_id, else its MLflow run id. Both
+// come from the server, so only a plain identifier may name a folder (no '/', no '..').
+std::string cache_folder(const std::string& local_id, const std::string& run_id) {
+  const auto plain = [](const std::string& s) {
+    return !s.empty() && s.size() <= 128 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+      return std::isalnum(c) != 0 || c == '-' || c == '_';
+    });
+  };
+  if (plain(local_id)) return local_id;
+  if (plain(run_id)) return run_id;
+  throw InputError("MLflow run id '" + run_id + "' is not a plain identifier: refusing it as a folder name");
 }
 
 }  // namespace
@@ -99,7 +113,7 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
         slot->second = c.get_metric_history(run_id, slot->first);
       });
     }
-    const std::string cache = artifact_cache_dir + "/" + (r.local_id.empty() ? run.run_id : r.local_id);
+    const std::string cache = artifact_cache_dir + "/" + cache_folder(r.local_id, run.run_id);
     tasks.push_back([&r, run_id = run.run_id, cache](MlflowClient& c) {
       for (const MlflowFileInfo& f : c.list_artifacts_recursive(run_id)) {
         ArtifactRef a;

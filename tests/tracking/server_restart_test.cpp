@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "support/mlflow_server.h"
 #include "support/test_support.h"
 #include "tracking/mlflow_client.h"
 #include "tracking/run_source.h"
@@ -16,31 +17,9 @@ namespace {
 
 using testing::shell_quote;
 
-// A private MLflow server (scripts/mlflow-server) whose store survives restarts.
-class PrivateServer {
- public:
-  explicit PrivateServer(const std::string& dir)
-      : env_("WMTP_MLFLOW_STATE=" + shell_quote(dir + "/state") +
-             " WMTP_MLFLOW_STORE=" + shell_quote(dir + "/store") + " bash " +
-             shell_quote(testing::source_dir() + "/scripts/mlflow-server")) {}
-  ~PrivateServer() { testing::run_command(env_ + " stop"); }
-
-  std::string start() {
-    const testing::CommandResult r = testing::run_command(env_ + " start");
-    if (r.exit_code != 0) ADD_FAILURE() << "mlflow-server start failed: " << r.err;
-    std::string uri = r.out;
-    while (!uri.empty() && (uri.back() == '\n' || uri.back() == ' ')) uri.pop_back();
-    return uri;
-  }
-  void stop() { testing::run_command(env_ + " stop"); }
-
- private:
-  std::string env_;
-};
-
 TEST(ServerRestart, SyncAfterRestartDeliversEveryPointExactlyOnce) {
   testing::TempDir dir;
-  PrivateServer server(dir.path());
+  testing::PrivateMlflowServer server(dir.path());
   const std::string first_uri = server.start();
   ASSERT_FALSE(first_uri.empty());
 

@@ -1,0 +1,68 @@
+#pragma once
+// Helpers for the hardening tests: the binaries under test, environment knobs for the size of
+// fault loops, scoped environment variables, and the "nothing lost, nothing twice" comparison
+// of a ledger with what MLflow holds.
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "tracking/mlflow_config.h"
+
+namespace wmtp::hardening {
+
+// Path of a wmtp binary of this build (src/cli/<name>).
+std::string binary(const std::string& name);
+// A loop size from the environment (e.g. WMTP_HARDENING_RESTARTS), `fallback` when unset.
+int knob(const char* name, int fallback);
+
+// Sets (or unsets, with nullopt) environment variables for its lifetime.
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(const std::map<std::string, std::optional<std::string>>& values);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::map<std::string, std::optional<std::string>> saved_;
+};
+
+// A command run in the background (through /bin/sh, stdout to a file); killed with its
+// process group when the object dies.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::string& command, const std::string& stdout_file);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  // The first line it printed, waiting up to timeout_s; "" when none came.
+  std::string first_line(double timeout_s) const;
+  int pid() const { return pid_; }
+
+ private:
+  int pid_ = -1;
+  std::string stdout_file_;
+};
+
+// The command prefix that runs a binary without root's power to ignore file permissions
+// (setpriv to nobody when this process is root; empty otherwise), so read-only files are
+// read-only for it.
+std::string as_unprivileged_user();
+
+// "ok" for a sound SQLite file, else what PRAGMA integrity_check (or opening it) said.
+std::string integrity_check(const std::string& sqlite_path);
+
+struct Delivered {
+  std::size_t runs = 0;
+  std::size_t points = 0;
+  std::size_t params = 0;
+  std::size_t artifacts = 0;
+};
+// Every run of the ledger's experiment exists exactly once in MLflow (by wmtp.local_run_id),
+// with the same status, params, every metric point exactly once (raw histories, not
+// de-duplicated) and the same artifact files. Adds gtest failures; returns what it compared.
+Delivered expect_mlflow_holds_ledger(const std::string& ledger_path, const std::string& experiment,
+                                     const tracking::MlflowConfig& mlflow);
+
+}  // namespace wmtp::hardening
