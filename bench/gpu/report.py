@@ -81,6 +81,10 @@ def main(paths):
                        f"{row['median_samples_per_s']:,.0f} | {row['us_per_step']:.1f} | {py_rate} | {py_us} | "
                        f"{ratio} | {fb / 1e6:.2f} MB | {floor_us:.2f} | {row['us_per_step'] / floor_us:.0f}x |")
         out.append("")
+        out.append("Floor: the bytes a step must move once (the batch's input and target rows, plus the reference "
+                   "rows for peak-excess; parameters and both Adam moments read and written; the codebook and its "
+                   "EMA state; the epoch's validation pass shared among its steps) over the measured copy bandwidth.")
+        out.append("")
         out.append(f"Data: household-01 of the synthetic households, {wmtp[0]['train_windows']} train and "
                    f"{wmtp[0]['val_windows']} val windows (seq_len {wmtp[0]['seq_len']}, pred_len "
                    f"{wmtp[0]['pred_len']}); every epoch ends with a validation pass, on both sides.")

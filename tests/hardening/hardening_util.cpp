@@ -71,18 +71,40 @@ BackgroundProcess::BackgroundProcess(const std::string& command, const std::stri
   pid_ = fork();
   if (pid_ == 0) {
     setpgid(0, 0);
-    const std::string full = "exec " + command + " >" + testing::shell_quote(stdout_file) + " 2>&1";
+    const std::string full = "( " + command + " ) >" + testing::shell_quote(stdout_file) + " 2>&1";
     execl("/bin/sh", "sh", "-c", full.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
 }
 
 BackgroundProcess::~BackgroundProcess() {
-  if (pid_ > 0) {
-    kill(-pid_, SIGKILL);
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+  if (status_ < 0) kill_hard();
+}
+
+bool BackgroundProcess::running() {
+  if (status_ >= 0 || pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+void BackgroundProcess::kill_hard() {
+  if (status_ >= 0 || pid_ <= 0) return;
+  kill(-pid_, SIGKILL);
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int BackgroundProcess::wait(double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(timeout_s * 1000));
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  return status_;
 }
 
 std::string BackgroundProcess::first_line(double timeout_s) const {

@@ -39,9 +39,16 @@ class BackgroundProcess {
   // The first line it printed, waiting up to timeout_s; "" when none came.
   std::string first_line(double timeout_s) const;
   int pid() const { return pid_; }
+  // Whether it is still running (reaps it when it ended).
+  bool running();
+  // SIGKILL to its process group, then reaps it.
+  void kill_hard();
+  // Waits for it to end: its exit code, 128 + signal when killed, -1 on timeout.
+  int wait(double timeout_s);
 
  private:
   int pid_ = -1;
+  int status_ = -1;  // exit code once reaped
   std::string stdout_file_;
 };
 
