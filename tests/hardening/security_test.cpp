@@ -224,7 +224,7 @@ TEST(ReportEscaping, HostileNamesAndParamsStayTextInTheRenderedReport) {
   const std::string md = testing::read_file(dir.file("report.md"));
   const CommandResult html = run_command("cmark-gfm --unsafe -e table " + shell_quote(dir.file("report.md")));
   ASSERT_EQ(html.exit_code, 0) << html.err;
-  for (const std::string& tag : {"<script", "<img", "<iframe", "<b>", "href=\"javascript:", "<h1>heading"}) {
+  for (const char* tag : {"<script", "<img", "<iframe", "<b>", "href=\"javascript:", "<h1>heading"}) {
     EXPECT_EQ(html.out.find(tag), std::string::npos) << tag << " became markup:\n" << html.out;
   }
   // The text is still there for a reader, as text.
