@@ -16,9 +16,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +37,8 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using wmtp::gates::fixtures::RunSpec;
+
+constexpr int kMlflowWriters = 8;  // Trackers pushing the MLflow setup in parallel
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -65,21 +70,48 @@ RunSpec spec_of(int index) {
   return spec;
 }
 
-// Writes `count` passing runs through a Tracker on `ledger` (mirrored to `tracking_uri` when not
-// empty, and waited for).
-void write_runs(const std::string& ledger, const std::string& tracking_uri, const std::string& experiment, int count,
+void write_runs(const std::string& ledger, const std::string& experiment, int count,
                 const wmtp::gates::AuditInputs& inputs, const fs::path& scratch) {
   fs::create_directories(scratch);
   wmtp::tracking::TrackerOptions options;
   options.ledger_path = ledger;
-  options.tracking_uri = tracking_uri;  // "": ledger only
+  options.tracking_uri = "";  // ledger only
   wmtp::tracking::Tracker tracker(options);
   for (int i = 0; i < count; ++i) {
     wmtp::gates::fixtures::log_passing_run(tracker, spec_of(i), inputs, experiment, scratch.string());
   }
   tracker.flush();
-  if (!tracking_uri.empty() && !tracker.wait_for_mlflow(std::chrono::minutes(30))) {
-    throw wmtp::UnreachableError("MLflow did not acknowledge the " + std::to_string(count) + " runs");
+}
+
+// MLflow setup: `writers` Trackers (own ledgers in `dir`) log a share of the runs each, so that
+// their background pushes to MLflow overlap; waits until MLflow has them all.
+void write_runs_to_mlflow(const fs::path& dir, const std::string& uri, const std::string& experiment, int count,
+                          const wmtp::gates::AuditInputs& inputs, int writers) {
+  std::vector<std::thread> threads;
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(writers));
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      try {
+        const fs::path own = dir / ("writer-" + std::to_string(w));
+        fs::create_directories(own);
+        wmtp::tracking::TrackerOptions options;
+        options.ledger_path = (own / "mirror.sqlite").string();
+        options.tracking_uri = uri;
+        wmtp::tracking::Tracker tracker(options);
+        for (int i = w; i < count; i += writers) {
+          wmtp::gates::fixtures::log_passing_run(tracker, spec_of(i), inputs, experiment, own.string());
+        }
+        if (!tracker.wait_for_mlflow(std::chrono::minutes(30))) {
+          throw wmtp::UnreachableError("MLflow did not acknowledge the runs of writer " + std::to_string(w));
+        }
+      } catch (...) {
+        errors[static_cast<std::size_t>(w)] = std::current_exception();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
   }
 }
 
@@ -97,12 +129,14 @@ double populate(const Options& o, const std::string& experiment, const wmtp::gat
   const auto start = Clock::now();
   if (!o.tracking_uri.empty()) {
     if (mlflow_has_runs(o.tracking_uri, experiment, o.count)) return 0.0;
-    write_runs((o.dir / "mirror.sqlite").string(), o.tracking_uri, experiment, o.count, inputs, o.dir / "scratch");
+    const fs::path stage = o.stage_dir.empty() ? o.dir / "writers" : o.stage_dir;
+    write_runs_to_mlflow(stage, o.tracking_uri, experiment, o.count, inputs, kMlflowWriters);
+    fs::remove_all(stage);
     return seconds_since(start);
   }
   if (fs::exists(o.dir / "bench.sqlite")) return 0.0;
   const fs::path stage = o.stage_dir.empty() ? o.dir : o.stage_dir;
-  write_runs((stage / "bench.sqlite").string(), "", experiment, o.count, inputs, stage / "scratch");
+  write_runs((stage / "bench.sqlite").string(), experiment, o.count, inputs, stage / "scratch");
   if (stage != o.dir) {
     fs::create_directories(o.dir);
     for (const char* name : {"bench.sqlite", "bench.artifacts"}) fs::copy(stage / name, o.dir / name, fs::copy_options::recursive);

@@ -11,7 +11,9 @@ It reads a parity dump of `wmtp_trainer_bench --dump DIR` (the series, window st
 parameters, batch order and wmtp's first losses) and either
   --check        replays the dumped steps from the same initial weights and batches and compares
                  the loss curve with wmtp's (exit 1 when it differs by more than --tolerance), or
-  --time         times --reps repetitions of about --samples samples after 20 warm-up steps.
+  --time         times --reps repetitions of about --samples samples after 20 warm-up steps,
+  --serve        the same, one repetition per line read from stdin (scripts/bench alternates them
+                 with wmtp's, so that a shared machine's load drifts hit both sides alike).
 Each mode prints one JSON object per line.
 """
 import argparse
@@ -291,17 +293,32 @@ def check(dump, tolerance):
             "ok": params_equal and perms_equal and rel[worst] < tolerance}
 
 
-def bench(dump, samples, reps):
+def timed_rep(run, steps):
+    begin = time.perf_counter()
+    run.steps(steps)
+    return steps * run.batch / (time.perf_counter() - begin)
+
+
+def bench(dump, samples, reps, serve):
     run = Run(dump)
     steps = max(20, samples // run.batch)
     run.steps(WARMUP_STEPS)
-    rates = []
-    for _ in range(reps):
-        begin = time.perf_counter()
-        run.steps(steps)
-        rates.append(steps * run.batch / (time.perf_counter() - begin))
-    return {"recipe": dump["recipe"]["name"], "model": dump["recipe"]["model"]["kind"], "batch": run.batch,
-            "engine": "python", "steps_per_rep": steps, "samples_per_s": rates, "last_loss": run.losses[-1]}
+    about = {"recipe": dump["recipe"]["name"], "model": dump["recipe"]["model"]["kind"], "batch": run.batch,
+             "engine": "python", "steps_per_rep": steps, "blas": mapped_blas(), "torch": torch.__version__,
+             "threads": torch.get_num_threads()}
+    if serve:  # driven by scripts/bench, which alternates repetitions with wmtp's
+        print(json.dumps(dict(about, ready=True)), flush=True)
+        for _ in sys.stdin:
+            print(json.dumps({"samples_per_s": timed_rep(run, steps), "last_loss": run.losses[-1]}), flush=True)
+        return None
+    return dict(about, samples_per_s=[timed_rep(run, steps) for _ in range(reps)], last_loss=run.losses[-1])
+
+
+def mapped_blas():
+    """The BLAS libraries mapped into this process: which BLAS torch really calls."""
+    with open("/proc/self/maps") as maps:
+        paths = [line[line.index("/"):].strip() for line in maps if "/" in line]
+    return sorted({p for p in paths if "blas" in p.rsplit("/", 2)[-2] + p.rsplit("/", 1)[-1]})
 
 
 def main():
@@ -310,6 +327,8 @@ def main():
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true")
     mode.add_argument("--time", action="store_true")
+    mode.add_argument("--serve", action="store_true",
+                      help="one dump: after the warm-up print a ready line, then time one repetition per stdin line")
     parser.add_argument("--tolerance", type=float, default=1e-5, help="max relative loss difference (--check)")
     parser.add_argument("--samples", type=int, default=200000, help="samples per repetition (--time)")
     parser.add_argument("--reps", type=int, default=5)
@@ -320,9 +339,10 @@ def main():
     for path in args.dumps:
         with open(path) as f:
             dump = json.load(f)
-        result = check(dump, args.tolerance) if args.check else bench(dump, args.samples, args.reps)
-        ok = ok and result.get("ok", True)
-        print(json.dumps(result), flush=True)
+        result = check(dump, args.tolerance) if args.check else bench(dump, args.samples, args.reps, args.serve)
+        if result is not None:
+            ok = ok and result.get("ok", True)
+            print(json.dumps(result), flush=True)
     return 0 if ok else 1
 
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -34,12 +35,13 @@ std::vector<std::string> split(const std::string& text) {
 const char* const kUsage =
     "usage: wmtp_trainer_bench [--recipes B0,A3] [--batches 32,256,1024] [--engines fused,autograd]\n"
     "                          [--samples N] [--reps N] [--threads N] [--device cpu|cuda] [--json]\n"
-    "                          [--dump DIR [--dump-steps N]]\n"
+    "                          [--dump DIR [--dump-steps N]] [--serve]\n"
     "Trains each recipe for about N samples (default 200000) per repetition (default 1), batch\n"
     "size and engine, after 20 warm-up steps, and prints samples/s (median, min, max over the\n"
     "repetitions); --json prints one JSON object per line instead. --dump writes DIR/<recipe>-<batch>.json\n"
     "(data, initial parameters, batch order and the first N losses, default 50, of the fused engine)\n"
-    "and trains nothing else.\n";
+    "and trains nothing else. --serve (one recipe, batch and engine): after the warm-up, prints a JSON\n"
+    "line {\"ready\": true, ...}, then times one repetition per line read from stdin.\n";
 
 constexpr std::uint64_t kSeed = 42;
 constexpr int kWarmupSteps = 20;
@@ -53,6 +55,7 @@ struct Options {
   int threads = 1;
   std::string device = "cpu";
   bool json = false;
+  bool serve = false;
   std::string dump_dir;
   long dump_steps = 50;
 };
@@ -64,10 +67,37 @@ tr::Recipe bench_recipe(const std::string& name, const std::string& batch) {
   return recipe;
 }
 
+// The BLAS libraries mapped into this process (realpaths from /proc/self/maps), e.g.
+// ".../openblas-pthread/libblas.so.3": which BLAS the alternatives system gave LibTorch.
+std::vector<std::string> mapped_blas() {
+  std::vector<std::string> out;
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    const std::size_t slash = line.find('/');
+    if (slash == std::string::npos || line.find("blas", slash) == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    if (std::find(out.begin(), out.end(), path) == out.end()) out.push_back(path);
+  }
+  return out;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Samples/s of one repetition of `steps` steps.
+double timed_rep(tr::Trainer& trainer, long steps) {
+  const auto begin = std::chrono::steady_clock::now();
+  trainer.train_steps(steps);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  return static_cast<double>(steps * trainer.recipe().training.batch_size) / s;
+}
+
+void print_json(const nlohmann::json& line) {
+  std::printf("%s\n", line.dump().c_str());
+  std::fflush(stdout);
 }
 
 void time_engine(const Options& o, const std::string& name, const tr::Recipe& recipe, const std::string& engine,
@@ -76,26 +106,35 @@ void time_engine(const Options& o, const std::string& name, const tr::Recipe& re
   const long batch = recipe.training.batch_size;
   const long steps = std::max(20L, o.samples / batch);
   trainer->train_steps(kWarmupSteps);
-  std::vector<double> rates;
-  for (int r = 0; r < o.reps; ++r) {
-    const auto begin = std::chrono::steady_clock::now();
-    trainer->train_steps(steps);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-    rates.push_back(static_cast<double>(steps * batch) / s);
+  const nlohmann::json about = {{"recipe", name},   {"model", recipe.model.kind}, {"batch", batch},
+                                {"engine", engine}, {"steps_per_rep", steps},     {"blas", mapped_blas()},
+                                {"compute", tr::compute_info()}};
+  if (o.serve) {
+    // Driven by scripts/bench, which alternates repetitions with the Python reference's.
+    nlohmann::json ready = about;
+    ready["ready"] = true;
+    print_json(ready);
+    for (std::string line; std::getline(std::cin, line);) {
+      const double rate = timed_rep(*trainer, steps);
+      print_json({{"samples_per_s", rate}, {"last_loss", trainer->loss_history().back()}});
+    }
+    return;
   }
+  std::vector<double> rates;
+  for (int r = 0; r < o.reps; ++r) rates.push_back(timed_rep(*trainer, steps));
   const double last_loss = trainer->loss_history().back();
   if (o.json) {
-    const nlohmann::json line = {{"recipe", name},      {"model", recipe.model.kind}, {"batch", batch},
-                                 {"engine", engine},    {"steps_per_rep", steps},     {"samples_per_s", rates},
-                                 {"last_loss", last_loss}};
-    std::printf("%s\n", line.dump().c_str());
+    nlohmann::json line = about;
+    line["samples_per_s"] = rates;
+    line["last_loss"] = last_loss;
+    print_json(line);
   } else {
     const double mid = median(rates);
     std::printf("%-6s %-6ld %-9s %12.0f %10.0f %10.0f %10.1f %14.6f\n", name.c_str(), batch, engine.c_str(), mid,
                 *std::min_element(rates.begin(), rates.end()), *std::max_element(rates.begin(), rates.end()),
                 static_cast<double>(batch) / mid * 1e6, last_loss);
+    std::fflush(stdout);
   }
-  std::fflush(stdout);
 }
 
 // Everything needed to replay the fused engine's first steps elsewhere, as JSON.
@@ -137,8 +176,8 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--json") {
-      o.json = true;
+    if (flag == "--json" || flag == "--serve") {
+      (flag == "--json" ? o.json : o.serve) = true;
       continue;
     }
     if (flag == "--help" || i + 1 >= argc) {
@@ -160,6 +199,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  o.json = o.json || o.serve;
   try {
     tr::set_compute_threads(o.threads);
     if (!o.json) {

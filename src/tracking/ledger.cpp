@@ -76,14 +76,17 @@ Ledger::Ledger(const std::string& path, Mode mode)
     : db_(path, mode == Mode::kReadOnly ? SqliteDb::Mode::kReadOnly : SqliteDb::Mode::kReadWrite) {
   if (mode == Mode::kReadOnly) {
     bool ok = false;
+    std::string why = "not a wmtp ledger";
     try {
       db_.exec("PRAGMA busy_timeout = 10000;");
       Statement check(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
       ok = check.step();
-    } catch (const Error&) {
+    } catch (const Error& e) {
+      // No meta table: another SQLite file. Anything else (I/O, permissions) is said as it is.
+      if (std::string(e.what()).find("no such table") == std::string::npos) why = e.what();
       ok = false;
     }
-    if (!ok) throw UnreachableError("cannot open ledger " + path + ": not a wmtp ledger");
+    if (!ok) throw UnreachableError("cannot open ledger " + path + ": " + why);
     return;
   }
   try {

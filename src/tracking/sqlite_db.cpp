@@ -1,15 +1,50 @@
 #include "tracking/sqlite_db.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/errors.h"
 
 namespace wmtp::tracking {
+namespace {
+
+// A WAL database in a directory this process cannot write (read-only storage) cannot get the
+// -shm file SQLite needs to read it, so it is read as an immutable file instead; not when a
+// -wal file holds data that only a normal open would replay.
+bool read_as_immutable(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  struct stat wal {};
+  const bool wal_data = stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0;
+  return access(dir.c_str(), W_OK) != 0 && !wal_data;
+}
+
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static const char* hex = "0123456789ABCDEF";
+      uri += '%';
+      uri += hex[static_cast<unsigned char>(c) >> 4];
+      uri += hex[c & 15];
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+}  // namespace
 
 SqliteDb::SqliteDb(const std::string& path, Mode mode) : path_(path) {
-  const int flags = mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY
-                                            : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  int flags = mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  std::string target = path;
+  if (mode == Mode::kReadOnly && read_as_immutable(path)) {
+    target = immutable_uri(path);
+    flags |= SQLITE_OPEN_URI;
+  }
+  const int rc = sqlite3_open_v2(target.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);

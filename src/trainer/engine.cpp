@@ -11,6 +11,7 @@
 #include "core/canonical_json.h"
 #include "core/errors.h"
 #include "core/metrics.h"
+#include "trainer/cuda_graph.h"
 #include "trainer/model.h"
 #include "trainer/trainer.h"
 #include "trainer/weighting.h"
@@ -79,6 +80,7 @@ struct Trainer::Impl {
   at::Generator gen;
   std::unique_ptr<ForecastModel> model;
   std::unique_ptr<Weighting> weighting;
+  std::unique_ptr<StepGraph> graph;  // the step as a CUDA graph, where device, model and weighting allow
   std::int64_t batch;
   std::int64_t steps_per_epoch;
 
@@ -120,6 +122,9 @@ struct Trainer::Impl {
     }
     // The last partial batch is dropped (as LTSF-Linear does): every logged loss averages a full batch.
     steps_per_epoch = model->trainable() ? train.size() / batch : 0;
+    if (device.is_cuda() && options.cuda_graphs && model->trainable() && model->graph_safe() && weighting->graph_safe()) {
+      graph = make_step_graph([this](const at::Tensor& rows) { return model->train_step(train, rows, *weighting); });
+    }
   }
 
   std::int64_t total_steps() const { return steps_per_epoch * recipe.training.epochs; }
@@ -138,25 +143,40 @@ struct Trainer::Impl {
     if (hooks.on_epoch) hooks.on_epoch(e);
   }
 
-  std::int64_t train_steps(std::int64_t max_steps, const Hooks& hooks) {
-    std::int64_t taken = 0;
-    while (taken < max_steps && !done()) {
-      if (!perm.defined()) perm = at::randperm(train.size(), gen, at::TensorOptions(at::kLong)).to(device);
-      const std::int64_t start = step_in_epoch * batch;
-      const at::Tensor rows = perm.narrow(0, start, batch);
-      const double loss = model->train_step(train, rows, *weighting).item<double>();
-      ++global_step;
-      ++step_in_epoch;
-      ++taken;
+  // Records the losses of the last pending.size() steps (on the host now) and fires their on_step.
+  void record(std::vector<at::Tensor>* pending, const Hooks& hooks) {
+    const std::vector<double> losses =
+        pending->size() == 1 ? std::vector<double>{pending->front().item<double>()} : to_doubles(at::stack(*pending));
+    pending->clear();
+    std::int64_t step = global_step - static_cast<std::int64_t>(losses.size());
+    for (double loss : losses) {
       loss_history.push_back(loss);
       if (!std::isfinite(loss)) {
         ++nan_steps;
         failed = true;
       }
-      if (hooks.on_step) hooks.on_step(global_step, loss);
-      if (failed) break;
-      if (step_in_epoch == steps_per_epoch) end_epoch(hooks);
-      if (global_step % recipe.training.checkpoint_every == 0 && hooks.on_checkpoint) hooks.on_checkpoint(global_step);
+      if (hooks.on_step) hooks.on_step(++step, loss);
+    }
+  }
+
+  std::int64_t train_steps(std::int64_t max_steps, const Hooks& hooks) {
+    std::int64_t taken = 0;
+    std::vector<at::Tensor> pending;  // losses still on the device (cuda only; see Trainer::Hooks)
+    while (taken < max_steps && !done()) {
+      if (!perm.defined()) perm = to_device_async(at::randperm(train.size(), gen, at::TensorOptions(at::kLong)), device);
+      const at::Tensor rows = perm.narrow(0, step_in_epoch * batch, batch);
+      pending.push_back(graph ? graph->step(rows) : model->train_step(train, rows, *weighting));
+      ++global_step;
+      ++step_in_epoch;
+      ++taken;
+      const bool epoch_end = step_in_epoch == steps_per_epoch;
+      const bool checkpoint = global_step % recipe.training.checkpoint_every == 0;
+      if (!device.is_cuda() || epoch_end || checkpoint || taken == max_steps) {
+        record(&pending, hooks);
+        if (failed) break;
+      }
+      if (epoch_end) end_epoch(hooks);
+      if (checkpoint && hooks.on_checkpoint) hooks.on_checkpoint(global_step);
     }
     return taken;
   }

@@ -70,6 +70,9 @@ class ForecastModel {
   virtual std::map<std::string, at::Tensor> parameters() const = 0;
   // Metrics of the epoch that just ended (codebook_util, codebook_perplexity); resets them.
   virtual std::map<std::string, double> end_epoch() { return {}; }
+  // Whether train_step is device work alone, with no host state or host copies per step, so that
+  // a CUDA graph captured once may replay it (cuda_graph.h).
+  virtual bool graph_safe() const { return false; }
 };
 
 // Builds the model of recipe.model.kind (InputError for an unknown key); parameters are drawn
@@ -78,6 +81,9 @@ std::unique_ptr<ForecastModel> make_model(const Recipe& recipe, at::Generator& g
                                           Engine engine = Engine::kFused);
 // The registry keys, sorted.
 std::vector<std::string> model_names();
+
+// A host tensor on `device`; to a GPU through pinned memory without waiting for the device.
+at::Tensor to_device_async(const at::Tensor& host, const at::Device& device);
 
 // Weighted MSE mean(w (yhat - y)^2) (w undefined: uniform) and its gradient wrt yhat.
 struct LossAndGrad {

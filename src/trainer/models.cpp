@@ -48,13 +48,22 @@ class FlatParams {
   std::int64_t offset_ = 0;
 };
 
-// Adam exactly as torch::optim::Adam computes it (no weight decay, no amsgrad), in place.
+// Adam exactly as torch::optim::Adam computes it (no weight decay, no amsgrad), in place. On a GPU
+// it is LibTorch's fused Adam kernel with the step count on the device (float, as torch.optim's
+// fused Adam keeps it): one launch and no host state per step, so a CUDA graph can replay it.
 class FusedAdam {
  public:
   FusedAdam(const at::Tensor& params, const OptimizerSpec& spec)
       : m_(at::zeros_like(params)), v_(at::zeros_like(params)), denom_(at::empty_like(params)),
-        step_(at::zeros({}, at::kLong)), spec_(spec) {}
+        step_(params.is_cuda() ? at::zeros({}, params.options()) : at::zeros({}, at::kLong)), spec_(spec) {}
+  bool on_device() const { return step_.is_cuda(); }
   void step(at::Tensor& params, const at::Tensor& grads) {
+    if (on_device()) {
+      step_.add_(1);
+      at::_fused_adam_({params}, {grads}, {m_}, {v_}, {}, {step_}, spec_.lr, spec_.beta1, spec_.beta2, 0.0, spec_.eps,
+                       /*amsgrad=*/false, /*maximize=*/false);
+      return;
+    }
     std::int64_t& t = *step_.data_ptr<std::int64_t>();
     ++t;
     m_.mul_(spec_.beta1).add_(grads, 1 - spec_.beta1);
@@ -138,6 +147,7 @@ class DLinearFused : public ForecastModel {
     adam_->add_state(&s);
     return s;
   }
+  bool graph_safe() const override { return adam_->on_device(); }
   std::map<std::string, at::Tensor> parameters() const override {
     return {{"seasonal.weight", W_.narrow(0, 0, L_).t()},
             {"seasonal.bias", bs_},
@@ -227,9 +237,10 @@ class Codebook {
     codes_.copy_(ema_sum_ / smoothed.unsqueeze(1));
     // Distinct candidates (duplicated codes would tie in the argmin); the generator advances the
     // same way every step, dead codes or not.
-    const at::Tensor pick = (K <= z.size(0) ? at::randperm(z.size(0), gen_, at::TensorOptions(at::kLong)).narrow(0, 0, K)
-                                            : at::randint(z.size(0), {K}, gen_, at::TensorOptions(at::kLong)))
-                                .to(z.device());
+    const at::Tensor pick = to_device_async(
+        K <= z.size(0) ? at::randperm(z.size(0), gen_, at::TensorOptions(at::kLong)).narrow(0, 0, K)
+                       : at::randint(z.size(0), {K}, gen_, at::TensorOptions(at::kLong)),
+        z.device());
     const at::Tensor candidates = z.index_select(0, pick);
     const at::Tensor dead = at::lt(ema_count_, spec_.dead_code_threshold);
     const at::Tensor dead_rows = dead.unsqueeze(1);
@@ -440,6 +451,11 @@ const std::map<std::string, Factory>& registry() {
 }
 
 }  // namespace
+
+at::Tensor to_device_async(const at::Tensor& host, const at::Device& device) {
+  if (!device.is_cuda()) return host.to(device);
+  return host.pin_memory().to(at::TensorOptions().device(device), /*non_blocking=*/true);
+}
 
 at::Tensor moving_average(const at::Tensor& x, int kernel) {
   const std::int64_t pad = (kernel - 1) / 2;

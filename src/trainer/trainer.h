@@ -26,6 +26,7 @@ namespace wmtp::trainer {
 struct TrainerOptions {
   std::string device = "cpu";  // "cpu" or "cuda"; InputError when this LibTorch has no CUDA device
   bool autograd_reference = false;  // train with the autograd reference engine (no checkpoints)
+  bool cuda_graphs = true;  // on cuda: replay each fused step as one CUDA graph where model and weighting allow
 };
 
 struct EpochSummary {
@@ -63,6 +64,11 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  // On cuda the step losses stay on the device and reach the host together at each epoch end,
+  // checkpoint step and return of train_steps (one device sync there, none per step): on_step
+  // then fires for each of those steps in order, before on_epoch / on_checkpoint as on the cpu,
+  // and a non-finite loss stops training at that point (the steps up to it were all taken and
+  // are all recorded). On the cpu every step is recorded and hooked as it is taken.
   struct Hooks {
     std::function<void(std::int64_t step, double loss)> on_step;  // after every step
     std::function<void(const EpochSummary&)> on_epoch;            // after each epoch's validation

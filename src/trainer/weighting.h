@@ -27,6 +27,8 @@ class Weighting {
   virtual at::Tensor weights(const at::Tensor& yhat, const at::Tensor& y, const at::Tensor& naive) const = 0;
   // Whether weights() reads the reference forecast (so the step gathers it).
   virtual bool needs_reference() const { return false; }
+  // Whether weights() is device work alone (no host round trip), so a CUDA graph may replay it.
+  virtual bool graph_safe() const { return false; }
 };
 
 // peak_threshold: the train split's weighting.quantile in the standardized space (peak-quantile).
@@ -44,5 +46,13 @@ std::vector<double> peak_excess_weights(const std::vector<double>& excess, doubl
 // The same on tensors (any shape and device; float64 result on the same device).
 at::Tensor scale_clip_to_mean_one(const at::Tensor& w, double eps, double w_max);
 at::Tensor peak_excess_weights(const at::Tensor& excess, double temperature, double eps, double w_max);
+// The same as tensor operations on excess's device, no host round trip (what a GPU step uses):
+// the scale s solves mean(clamp(s * w)) = 1 exactly on the piecewise-linear mean through its sorted
+// breakpoints instead of by iteration; equal to the host version up to rounding. Requires every
+// softmax weight to be positive (so that mean 1 is reachable): softmax_cannot_underflow.
+at::Tensor peak_excess_weights_exact(const at::Tensor& excess, double temperature, double eps, double w_max);
+// Whether no softmax weight of n z-scored values at this temperature can underflow to 0 in float64
+// (|z| <= sqrt(n - 1), so every weight is at least exp(-2 sqrt(n - 1) / temperature)).
+bool softmax_cannot_underflow(std::int64_t n, double temperature);
 
 }  // namespace wmtp::trainer

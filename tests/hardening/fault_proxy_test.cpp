@@ -54,7 +54,7 @@ class FaultPlan {
     std::lock_guard<std::mutex> lock(mutex_);
     ++requests_;
     if (std::uniform_real_distribution<double>(0, 1)(rng_) >= rate_) return forward();
-    const int kind = std::uniform_int_distribution<int>(0, 5)(rng_);
+    const int kind = faults_++ % 6;  // every kind in turn, so that a short run sees each one
     Fault f;
     switch (kind) {
       case 0: return respond("500", {500, R"({"error_code":"INTERNAL_ERROR","message":"injected"})", "application/json", {}});
@@ -114,6 +114,7 @@ class FaultPlan {
   int max_slow_each_;
   int requests_ = 0;
   int forwarded_ = 0;
+  int faults_ = 0;
   std::map<std::string, int> injected_;
 };
 
@@ -189,6 +190,7 @@ TEST(FaultProxy, LiveLoggingAndSyncThroughFaultsLoseNothingAndDuplicateNothing) 
   for (const char* ledger : {"live.sqlite", "offline.sqlite"}) {
     SCOPED_TRACE(ledger);
     const Delivered d = expect_mlflow_holds_ledger(dir.file(ledger), experiment, direct);
+    EXPECT_EQ(d.mlflow_runs, 2u);
     EXPECT_EQ(d.runs, 1u);
     EXPECT_EQ(d.points, static_cast<std::size_t>(points));
     EXPECT_EQ(d.artifacts, 1u);
@@ -255,6 +257,7 @@ TEST(FaultProxy, PersistentErrorsGiveUpAfterTheRetriesAndKeepTheOutbox) {
   const CommandResult ok = testing::run_command(binary("wmtp-sync") + " " + args + " --tracking-uri " + shell_quote(upstream));
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment, tracking::MlflowConfig::from_env(upstream));
+  EXPECT_EQ(d.mlflow_runs, 1u);
   EXPECT_EQ(d.points, 300u);
 }
 

@@ -153,7 +153,7 @@ Delivered expect_mlflow_holds_ledger(const std::string& ledger_path, const std::
     return d;
   }
   const std::vector<tracking::MlflowRun> remote = client.search_runs({found->experiment_id});
-  EXPECT_EQ(remote.size(), ledger.runs.size()) << "MLflow runs of " << experiment;
+  d.mlflow_runs = remote.size();
   for (const RunRecord& run : ledger.runs) {
     SCOPED_TRACE(run.name + " (" + run.local_id + ")");
     std::vector<const tracking::MlflowRun*> twins;

@@ -61,7 +61,8 @@ std::string as_unprivileged_user();
 std::string integrity_check(const std::string& sqlite_path);
 
 struct Delivered {
-  std::size_t runs = 0;
+  std::size_t mlflow_runs = 0;  // runs of the experiment in MLflow, from any ledger
+  std::size_t runs = 0;         // the ledger's runs found there exactly once
   std::size_t points = 0;
   std::size_t params = 0;
   std::size_t artifacts = 0;

@@ -106,6 +106,7 @@ TEST(TrainFaults, MlflowKilledAndRestartedWhileTrainingThenSyncDeliversEverythin
   ASSERT_EQ(sync.exit_code, 0) << sync.err;
   EXPECT_NE(sync.out.find("outbox entries left: 0"), std::string::npos) << sync.out;
   const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment, tracking::MlflowConfig::from_env(uri));
+  EXPECT_EQ(d.mlflow_runs, 2u);
   EXPECT_EQ(d.runs, 2u);
   std::cout << "[ faults   ] MLflow SIGKILLed and restarted " << done << " time(s) during training; outbox entries left "
             << "for wmtp-sync: " << left << "; compared " << d.runs << " runs, " << d.points << " metric points, "
@@ -171,6 +172,7 @@ TEST(TrainFaults, TrainerSigkilledRepeatedlyResumesToTheNumbersOfAnUninterrupted
   const CommandResult sync = run_command(binary("wmtp-sync") + " --ledger " + shell_quote(dir.file("killed.sqlite")) + mirror);
   ASSERT_EQ(sync.exit_code, 0) << sync.err;
   const Delivered d = expect_mlflow_holds_ledger(dir.file("killed.sqlite"), experiment, tracking::MlflowConfig::from_env(uri));
+  EXPECT_EQ(d.mlflow_runs, 1u);
   EXPECT_EQ(d.runs, 1u);
   std::string points;
   for (const std::string& p : kill_points) points += (points.empty() ? "" : ", ") + p;

@@ -1,0 +1,77 @@
+// See cuda_graph.h. All CUDA-specific code of the trainer is here, behind WMTP_WITH_CUDA.
+#include "trainer/cuda_graph.h"
+
+#if defined(WMTP_WITH_CUDA)
+#include <ATen/ATen.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/cuda.h>
+#endif
+
+#include <utility>
+
+namespace wmtp::trainer {
+
+#if defined(WMTP_WITH_CUDA)
+namespace {
+
+// Eager steps before the capture: they create the cuBLAS handle and workspace of the capture
+// stream and the allocator's blocks, which must not happen during a capture.
+constexpr int kWarmupSteps = 3;
+
+class CudaStepGraph : public StepGraph {
+ public:
+  explicit CudaStepGraph(std::function<at::Tensor(const at::Tensor&)> step)
+      : step_(std::move(step)), side_(c10::cuda::getStreamFromPool()) {}
+
+  at::Tensor step(const at::Tensor& rows) override {
+    if (!captured_) return warm_up_or_capture(rows);
+    rows_.copy_(rows);
+    graph_.replay();
+    return loss_.clone();
+  }
+
+ private:
+  // Warm-up and capture run on a side stream (a capture cannot use the default stream), fenced by
+  // device syncs on both sides: a few syncs per trainer, none per step.
+  at::Tensor warm_up_or_capture(const at::Tensor& rows) {
+    torch::cuda::synchronize();
+    at::Tensor loss;
+    if (warmup_left_ > 0) {
+      --warmup_left_;
+      c10::cuda::CUDAStreamGuard guard(side_);
+      loss = step_(rows);
+    } else {
+      rows_ = rows.clone();
+      c10::cuda::CUDAStreamGuard guard(side_);
+      graph_.capture_begin();
+      loss_ = step_(rows_);
+      graph_.capture_end();
+    }
+    torch::cuda::synchronize();
+    if (loss.defined()) return loss;
+    captured_ = true;
+    graph_.replay();  // a capture records the step without running it
+    return loss_.clone();
+  }
+
+  std::function<at::Tensor(const at::Tensor&)> step_;
+  c10::cuda::CUDAStream side_;
+  at::cuda::CUDAGraph graph_;
+  at::Tensor rows_;  // the graph's input: this step's rows are copied here
+  at::Tensor loss_;  // the graph's output
+  int warmup_left_ = kWarmupSteps;
+  bool captured_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Tensor& rows)> step) {
+  return std::make_unique<CudaStepGraph>(std::move(step));
+}
+#else
+std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Tensor& rows)>) { return nullptr; }
+#endif
+
+}  // namespace wmtp::trainer
