@@ -7,6 +7,8 @@
 //                          val_loss per epoch) to a ledger-backed Tracker vs no hook, alternated
 // The points are those of bench/mlflow_log_reference.py: point i is key i % K of
 // kKeys, value 1 / (i + 1), step i / K, timestamp kTimestamp0 + i.
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -132,11 +134,29 @@ void bench_tracker_mlflow(const Options& o) {
   }
 }
 
-// Seconds for `steps` training steps, with `hooks`.
-double time_steps(tr::Trainer& trainer, long steps, const tr::Trainer::Hooks& hooks) {
+// CPU seconds of the whole process (every thread: the training loop, the ledger writer).
+double process_cpu_s() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+struct StepTimes {
+  double wall_s = 0.0;
+  double cpu_s = 0.0;
+};
+
+// Wall and process CPU seconds of `steps` training steps with `hooks`; with `run`, until what the
+// hooks logged is durable (so the writer's CPU counts where it was caused).
+StepTimes time_steps(tr::Trainer& trainer, long steps, const tr::Trainer::Hooks& hooks, wmtp::RunLogger* run) {
+  const double cpu = process_cpu_s();
   const auto begin = Clock::now();
   trainer.train_steps(steps, hooks);
-  return seconds_since(begin);
+  StepTimes t;
+  t.wall_s = seconds_since(begin);
+  if (run != nullptr) run->flush();
+  t.cpu_s = process_cpu_s() - cpu;
+  return t;
 }
 
 void bench_overhead(const Options& o) {
@@ -162,27 +182,27 @@ void bench_overhead(const Options& o) {
   without->train_steps(50);
   for (int rep = 0; rep < o.reps; ++rep) {
     // Alternate which goes first, so that drifts of a shared machine hit both alike.
-    double on = 0.0;
-    double off = 0.0;
+    StepTimes on;
+    StepTimes off;
     in_hook_s = 0.0;
     if (rep % 2 == 0) {
-      off = time_steps(*without, o.steps, {});
-      on = time_steps(*with_log, o.steps, logging);
+      off = time_steps(*without, o.steps, {}, nullptr);
+      on = time_steps(*with_log, o.steps, logging, run.get());
     } else {
-      on = time_steps(*with_log, o.steps, logging);
-      off = time_steps(*without, o.steps, {});
+      on = time_steps(*with_log, o.steps, logging, run.get());
+      off = time_steps(*without, o.steps, {}, nullptr);
     }
-    const auto flush_begin = Clock::now();
-    run->flush();
+    const double per_step = 1e6 / static_cast<double>(o.steps);
     const nlohmann::json line = {{"what", o.what},
                                  {"recipe", o.recipe},
                                  {"batch", o.batch},
                                  {"steps", o.steps},
-                                 {"off_us_per_step", off / static_cast<double>(o.steps) * 1e6},
-                                 {"on_us_per_step", on / static_cast<double>(o.steps) * 1e6},
-                                 {"overhead", on / off - 1.0},
-                                 {"hook_us_per_step", in_hook_s / static_cast<double>(o.steps) * 1e6},
-                                 {"flush_after_s", seconds_since(flush_begin)},
+                                 {"off_us_per_step", off.wall_s * per_step},
+                                 {"on_us_per_step", on.wall_s * per_step},
+                                 {"overhead", on.wall_s / off.wall_s - 1.0},
+                                 {"hook_us_per_step", in_hook_s * per_step},
+                                 {"cpu_off_us_per_step", off.cpu_s * per_step},
+                                 {"cpu_on_us_per_step", on.cpu_s * per_step},
                                  {"same_loss", with_log->loss_history() == without->loss_history()}};
     std::printf("%s\n", line.dump().c_str());
     std::fflush(stdout);

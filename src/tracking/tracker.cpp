@@ -5,8 +5,10 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -217,7 +219,14 @@ class TrackedRun : public RunLogger {
         out.write(buffer.data(), n);
         size += n;
       }
-      if (in.bad() || !out) throw Error("cannot copy " + local_file + " to " + tmp);
+      // close() flushes: a write that fails there (a full disk) must not pass for a copy.
+      out.close();
+      if (in.bad() || !out) {
+        const std::string reason = std::strerror(errno);
+        std::error_code ignored;
+        fs::remove(tmp, ignored);
+        throw Error("cannot copy " + local_file + " to " + tmp + ": " + reason);
+      }
     }
     fs::rename(tmp, dest);
     writer.add_artifact(run_, artifact_path, sha.hex_digest(), size);
