@@ -19,6 +19,7 @@ Each mode prints one JSON object per line.
 import argparse
 import json
 import math
+import re
 import sys
 import time
 
@@ -306,7 +307,8 @@ def bench(dump, samples, reps, serve):
     run.steps(WARMUP_STEPS)
     about = {"recipe": dump["recipe"]["name"], "model": dump["recipe"]["model"]["kind"], "batch": run.batch,
              "engine": "python", "steps_per_rep": steps, "blas": mapped_blas(), "torch": torch.__version__,
-             "threads": torch.get_num_threads()}
+             "threads": torch.get_num_threads(),
+             "config_blas": ", ".join(re.findall(r"(?:BLAS|LAPACK)_INFO=\w+", torch.__config__.show()))}
     if serve:  # driven by scripts/bench, which alternates repetitions with wmtp's
         # This process idles while the other runs: each repetition first trains a spare run for
         # SPIN_UP_S (untimed), so that the timed steps run on an awake core and stay those of an

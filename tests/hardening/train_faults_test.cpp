@@ -294,6 +294,8 @@ TEST(Credentials, NeverAppearInOutputsLedgersVerdictsReportsOrMlflow) {
     EXPECT_EQ(req.target.find("Pa55w0rd"), std::string::npos) << req.target;
   }
   EXPECT_GT(basic, 0u) << "the credentials were never sent";
+  // The checks below look at real text: the outputs name the server (without credentials).
+  EXPECT_NE(outputs.find(proxy.uri()), std::string::npos) << outputs;
   const std::string files = all_bytes_under(dir.path());
   std::string mlflow_side;
   tracking::MlflowClient client(tracking::MlflowConfig::from_env(upstream));
@@ -304,11 +306,25 @@ TEST(Credentials, NeverAppearInOutputsLedgersVerdictsReportsOrMlflow) {
     for (const auto& [k, v] : r.tags) mlflow_side += k + "=" + v + "\n";
   }
   EXPECT_FALSE(mlflow_side.empty());
+  EXPECT_NE(files.find("SQLite format 3"), std::string::npos) << "the ledger is among the files";
   for (const std::string& secret : {uri_secret, env_secret, token_secret, std::string("alice:"), std::string("carol:")}) {
     EXPECT_EQ(outputs.find(secret), std::string::npos) << secret << " in the output:\n" << outputs;
     EXPECT_EQ(files.find(secret), std::string::npos) << secret << " in a file under " << dir.path();
     EXPECT_EQ(mlflow_side.find(secret), std::string::npos) << secret << " in MLflow params or tags";
   }
+}
+
+// What the recipe fuzzer found, through the binary: an integer beyond the field's range is an
+// input error naming the JSON path, not a silent wrap-around or undefined behaviour.
+TEST(FuzzFindings, WmtpTrainRefusesIntegersBeyondTheirField) {
+  TempDir dir;
+  json recipe = json::parse(*embedded_file("configs/recipes/B0.json"));
+  recipe["model"]["moving_avg"] = 4294967297.0;  // 2^32 + 1: wraps to 1 in an int
+  testing::write_file(dir.file("big.json"), recipe.dump());
+  const CommandResult r = run_command(train_command(dir, "--recipe big.json --quiet --tracking-uri ''"));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("$.model.moving_avg"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.file("wmtp-ledger.sqlite"))) << "refused before the ledger is touched";
 }
 
 }  // namespace
