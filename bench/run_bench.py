@@ -114,10 +114,14 @@ WHY_VQ = ("dlinear-vq: the nearest-code search is ~28% of a wmtp step (perf, 1 t
           "argmin and EMA update, so this shared work caps the ratio near 2-2.5x at large batches. What would "
           "close it (the trainer's files, src/trainer/models.cpp and weighting.cpp): a plain loop for the CPU "
           "argmin in Codebook::assign and fewer host passes in the weights.")
-WHY_THREADS = ("2 threads on this shared 2-core machine: every parallel region waits for its slower thread, and "
-               "with other processes running one of the two is often descheduled; wmtp's steps are short and lose "
-               "proportionally more (repetitions spread widely, see min-max). The 1-thread rows (wmtp-train's "
-               "default) are the stable comparison.")
+WHY_THREADS = ("2 threads on this shared 2-core machine: a step's small parallel regions each wake and put to "
+               "sleep a worker (OMP_WAIT_POLICY=PASSIVE, since spinning workers made both sides 20x slower here): "
+               "perf stat of wmtp's dlinear-vq batch 1024 showed 42k context switches for 480 steps and 2.4x the "
+               "CPU time of 1 thread for a slower step, and the result swings with the other processes (1.2x to "
+               "3.4x in runs of this day, see min-max). wmtp's steps are short, so they lose proportionally more. "
+               "The 1-thread rows (wmtp-train's default) are the stable comparison. What would close it (the "
+               "trainer's files): intra-op threads only for the batch-sized matrix products, the small ops of a "
+               "step serial.")
 WHY_OVERHEAD = ("the training thread spends only the hook time in logging (row below); the rest is the ledger "
                 "writer thread's CPU (SQLite inserts, ~1 us per point, a commit every 50 ms), which competes "
                 "for a core when none is free, plus run-to-run noise of a shared machine. With a free core the "
@@ -356,7 +360,7 @@ def write_results(args, machine, rows, checks, details, notes, elapsed):
     lines = [
         "# wmtp benchmarks",
         "",
-        f"Written by `{args.command}` on {machine['date']} ({elapsed / 60:.1f} min). Rerun with `scripts/bench` "
+        f"Written by `{args.command.strip()}` on {machine['date']} ({elapsed / 60:.1f} min). Rerun with `scripts/bench` "
         "(`scripts/bench --quick`: fewer repetitions, 200 MLflow runs).",
         "",
         "## CPU",
