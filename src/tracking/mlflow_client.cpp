@@ -156,7 +156,7 @@ MetricPoint metric_point_from_json(const json& m) {
 }
 
 MlflowError::MlflowError(const std::string& what, long http_status, std::string error_code)
-    : Error(what, http_status >= 500 ? kExitUnreachable : kExitInput),
+    : Error(what, is_transient_status(http_status) ? kExitUnreachable : kExitInput),
       http_status_(http_status),
       error_code_(std::move(error_code)) {}
 

@@ -22,7 +22,8 @@
 namespace wmtp::tracking {
 
 // MLflow answered with something other than 200. exit_code(): 2 for 4xx (the request or the
-// credentials are wrong), 3 for 5xx that persisted through the retries.
+// credentials are wrong), 3 for a transient status (408, 429, 5xx) that persisted through the
+// retries: the server is there but not taking work now, so callers wait, not refuse.
 class MlflowError : public Error {
  public:
   MlflowError(const std::string& what, long http_status, std::string error_code);

@@ -155,10 +155,17 @@ TEST(FaultProxy, LiveLoggingAndSyncThroughFaultsLoseNothingAndDuplicateNothing) 
     tracking::TrackerOptions options;
     options.ledger_path = dir.file("live.sqlite");
     options.tracking_uri = proxy.uri();
-    options.warn = [](const std::string&) {};
+    std::mutex warnings_mutex;
+    std::string warnings;
+    options.warn = [&](const std::string& w) {
+      std::lock_guard<std::mutex> lock(warnings_mutex);
+      warnings += "  warning: " + w + "\n";
+    };
     tracking::Tracker tracker(options);
     log_run(tracker, dir, experiment, "live", points);
-    EXPECT_TRUE(tracker.wait_for_mlflow(std::chrono::seconds(120))) << plan.summary();
+    const bool drained = tracker.wait_for_mlflow(std::chrono::seconds(120));
+    std::lock_guard<std::mutex> lock(warnings_mutex);
+    EXPECT_TRUE(drained) << plan.summary() << "\n" << warnings;
   }
   {
     // Offline, then wmtp-sync through the proxy.
@@ -256,6 +263,55 @@ TEST(FaultProxy, PersistentErrorsGiveUpAfterTheRetriesAndKeepTheOutbox) {
 
   const CommandResult ok = testing::run_command(binary("wmtp-sync") + " " + args + " --tracking-uri " + shell_quote(upstream));
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment, tracking::MlflowConfig::from_env(upstream));
+  EXPECT_EQ(d.mlflow_runs, 1u);
+  EXPECT_EQ(d.points, 300u);
+}
+
+// A rate limit that outlasts one request's retries (the live push retries each request only
+// twice) is the server saying "later", not "no": the live push pauses and delivers the run once
+// the limit lifts, instead of setting it aside for wmtp-sync. (Found by the seeded fault run
+// WMTP_HARDENING_SEED=3593800484, where runs/create met 429 three times in a row.)
+TEST(FaultProxy, ARateLimitOutlastingTheRetriesPausesTheLivePushAndDeliversLater) {
+  const std::string upstream = testing::test_tracking_uri();
+  int limited = 0;
+  std::mutex mutex;
+  FaultServer proxy(
+      upstream,
+      [&](const ReceivedRequest& r) {
+        std::lock_guard<std::mutex> lock(mutex);
+        Fault f;
+        if (r.target.find("/runs/create") != std::string::npos && limited < 4) {
+          ++limited;
+          f.kind = Fault::kRespond;
+          f.response = {429, R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})", "application/json", {}};
+        }
+        return f;
+      },
+      kStallS);
+  TempDir dir;
+  const std::string experiment = testing::unique_name("fault-429-");
+  std::string warnings;
+  {
+    ScopedEnv env(client_env());
+    tracking::TrackerOptions options;
+    options.ledger_path = dir.file("ledger.sqlite");
+    options.tracking_uri = proxy.uri();
+    std::mutex warnings_mutex;
+    options.warn = [&](const std::string& w) {
+      std::lock_guard<std::mutex> lock(warnings_mutex);
+      warnings += "  warning: " + w + "\n";
+    };
+    tracking::Tracker tracker(options);
+    log_run(tracker, dir, experiment, "limited", 300);
+    const bool drained = tracker.wait_for_mlflow(std::chrono::seconds(60));
+    std::lock_guard<std::mutex> lock(warnings_mutex);
+    EXPECT_TRUE(drained) << warnings;
+  }
+  EXPECT_EQ(limited, 4) << "the first three attempts (1 + 2 retries) and one more after the pause";
+  EXPECT_NE(warnings.find("HTTP 429"), std::string::npos) << warnings;
+  EXPECT_EQ(warnings.find("wmtp-sync retries"), std::string::npos) << "the run was set aside:\n" << warnings;
+  EXPECT_EQ(testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox"), 0);
   const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment, tracking::MlflowConfig::from_env(upstream));
   EXPECT_EQ(d.mlflow_runs, 1u);
   EXPECT_EQ(d.points, 300u);
