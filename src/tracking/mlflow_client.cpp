@@ -501,6 +501,11 @@ std::vector<MetricPoint> MlflowClient::get_metric_history(const std::string& run
   return points;
 }
 
+void MlflowClient::remember_artifact_uri(const std::string& run_id, const std::string& artifact_uri) {
+  const std::string root = proxied_artifact_root(artifact_uri);
+  if (!root.empty()) artifact_roots_[run_id] = root;  // otherwise artifact_url() explains
+}
+
 std::string MlflowClient::artifact_url(const std::string& run_id, const std::string& artifact_path) {
   validate_artifact_path(artifact_path);
   auto it = artifact_roots_.find(run_id);

@@ -129,7 +129,10 @@ class MlflowClient {
   std::vector<MetricPoint> get_metric_history(const std::string& run_id, const std::string& key,
                                               int page_size = 25000);
 
-  // Artifacts through the server's proxy (the run's artifact_uri must be mlflow-artifacts:).
+  // Artifacts through the server's proxy (the run's artifact_uri must be mlflow-artifacts:). The
+  // first transfer for a run asks runs/get for its artifact_uri, unless a caller that already has
+  // it (from search_runs) passes it here first.
+  void remember_artifact_uri(const std::string& run_id, const std::string& artifact_uri);
   void upload_artifact(const std::string& run_id, const std::string& local_file,
                        const std::string& artifact_path);
   void download_artifact(const std::string& run_id, const std::string& artifact_path,

@@ -114,7 +114,8 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
       });
     }
     const std::string cache = artifact_cache_dir + "/" + cache_folder(r.local_id, run.run_id);
-    tasks.push_back([&r, run_id = run.run_id, cache](MlflowClient& c) {
+    tasks.push_back([&r, run_id = run.run_id, artifact_uri = run.artifact_uri, cache](MlflowClient& c) {
+      c.remember_artifact_uri(run_id, artifact_uri);
       for (const MlflowFileInfo& f : c.list_artifacts_recursive(run_id)) {
         ArtifactRef a;
         a.path = f.path;

@@ -4,6 +4,7 @@
 #include <torch/cuda.h>
 #include <torch/serialize/archive.h>
 #include <torch/version.h>
+#include <dlfcn.h>
 
 #include <cmath>
 #include <limits>
@@ -348,7 +349,14 @@ std::unique_ptr<Trainer> make_trainer(const Recipe& recipe, const SeriesData& da
 }
 
 void set_compute_threads(int threads) {
-  if (threads > 0) at::set_num_threads(threads);
+  if (threads <= 0) return;
+  at::set_num_threads(threads);
+  // OpenBLAS (Debian's libblas.so.3) keeps a thread pool of its own that at::set_num_threads
+  // does not reach; without this, --threads 1 still ran large matmuls on every core.
+  using SetBlasThreads = void (*)(int);
+  if (void* symbol = dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) {
+    reinterpret_cast<SetBlasThreads>(symbol)(threads);
+  }
 }
 
 bool cuda_available() { return torch::cuda::is_available(); }

@@ -48,6 +48,8 @@ struct WindowTensors {
 at::Tensor moving_average(const at::Tensor& x, int kernel);
 // Seasonal-naive forecast: yhat[h] = x[L - period * ceil((h + 1) / period) + h].
 at::Tensor seasonal_naive(const at::Tensor& x, int pred_len, int period);
+// argmin(1) of a 2-D tensor, the same indices as LibTorch's (first minimum; first NaN if any).
+at::Tensor row_argmin(const at::Tensor& d);
 // Windows starting at `starts` of a standardized series; moving_avg 0 skips the features.
 WindowTensors make_windows(const std::vector<double>& standardized, const std::vector<std::size_t>& starts,
                            int seq_len, int pred_len, int period, int moving_avg, const at::Device& device);

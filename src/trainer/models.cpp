@@ -10,6 +10,39 @@
 #include "trainer/weighting.h"
 
 namespace wmtp::trainer {
+
+// On the CPU a plain loop over rows: LibTorch 1.13's reduction took ~28% of a dlinear-vq step at
+// batch 1024 (a 7168 x 64 matrix).
+at::Tensor row_argmin(const at::Tensor& d) {
+  if (!d.device().is_cpu() || d.scalar_type() != at::kFloat || d.dim() != 2) return d.argmin(1);
+  const at::Tensor c = d.contiguous();
+  const std::int64_t rows = c.size(0);
+  const std::int64_t cols = c.size(1);
+  at::Tensor out = at::empty({rows}, at::TensorOptions(at::kLong));
+  if (cols == 0) return d.argmin(1);  // LibTorch's error for an empty reduction
+  const float* x = c.data_ptr<float>();
+  std::int64_t* idx = out.data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const float* row = x + i * cols;
+    std::int64_t best = 0;
+    float least = row[0];
+    if (!std::isnan(least)) {
+      for (std::int64_t k = 1; k < cols; ++k) {
+        if (std::isnan(row[k])) {
+          best = k;
+          break;
+        }
+        if (row[k] < least) {
+          least = row[k];
+          best = k;
+        }
+      }
+    }
+    idx[i] = best;
+  }
+  return out;
+}
+
 namespace {
 
 // torch.nn.Linear's init: weight [out, in] then bias [out], both U(-1/sqrt(in), 1/sqrt(in)),
@@ -222,7 +255,7 @@ class Codebook {
   const at::Tensor& codes() const { return codes_; }
   // Index of the nearest code of each row of z: argmin over codes of |c|^2 - 2 z.c.
   at::Tensor assign(const at::Tensor& z) const {
-    return at::addmm(codes_.square().sum(1), z, codes_.t(), 1, -2).argmin(1);
+    return row_argmin(at::addmm(codes_.square().sum(1), z, codes_.t(), 1, -2));
   }
   // EMA update from this step's assignments, then dead-code restart from rows of z.
   void update(const at::Tensor& z, const at::Tensor& idx) {

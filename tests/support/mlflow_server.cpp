@@ -6,6 +6,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
 #include "support/test_support.h"
 
 namespace wmtp::testing {
@@ -24,6 +31,17 @@ int free_loopback_port() {
   }
   close(fd);
   return port;
+}
+
+bool loopback_port_accepts(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool accepted = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return accepted;
 }
 
 }  // namespace
@@ -47,10 +65,22 @@ std::string PrivateMlflowServer::start() {
 void PrivateMlflowServer::stop() { run_command(env_ + " stop"); }
 
 void PrivateMlflowServer::kill() {
-  const std::string pid_file = shell_quote(dir_ + "/state/pid");
-  run_command("[ -f " + pid_file + " ] && kill -KILL -- -$(cat " + pid_file + ")");
+  // In C++ rather than through sh: dash's kill builtin refuses `kill -KILL -- -PGID`, and the
+  // server then lived on, answering the "restarted" one's health checks.
+  const std::string uri = read_file(dir_ + "/state/uri");
+  const pid_t group = static_cast<pid_t>(std::stol(read_file(dir_ + "/state/pid")));
+  const int port = std::stoi(uri.substr(uri.rfind(':') + 1));
+  if (::kill(-group, SIGKILL) != 0) {
+    ADD_FAILURE() << "SIGKILL to MLflow's process group " << group << ": " << std::strerror(errno);
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (loopback_port_accepts(port) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (loopback_port_accepts(port)) ADD_FAILURE() << "port " << port << " still accepts 10 s after SIGKILL";
   // The next start must not take the killed server's URI file for a live server.
-  run_command("rm -f " + shell_quote(dir_ + "/state/uri"));
+  std::remove((dir_ + "/state/uri").c_str());
 }
 
 }  // namespace wmtp::testing

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
+
 #include <cmath>
 #include <random>
 
@@ -238,4 +241,21 @@ TEST(Trainer, ExposesParametersInLinearLayout) {
 }
 
 }  // namespace
+// --threads N caps LibTorch's pool and OpenBLAS's own one (scripts/setup installs OpenBLAS, and
+// LibTorch reaches it as libblas.so.3).
+TEST(ComputeThreads, CapLibTorchAndOpenBlas) {
+  using GetBlasThreads = int (*)();
+  void* symbol = dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
+  ASSERT_NE(symbol, nullptr) << "OpenBLAS is not loaded: LibTorch runs on the reference BLAS (run scripts/setup)";
+  const auto blas_threads = reinterpret_cast<GetBlasThreads>(symbol);
+  const int before = at::get_num_threads();
+  set_compute_threads(1);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  EXPECT_EQ(blas_threads(), 1);
+  set_compute_threads(2);
+  EXPECT_EQ(at::get_num_threads(), 2);
+  EXPECT_EQ(blas_threads(), 2);
+  set_compute_threads(before);
+}
+
 }  // namespace wmtp::trainer

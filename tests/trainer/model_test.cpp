@@ -28,6 +28,22 @@ TEST(Decomposition, SeasonalNaiveRepeatsTheLastSeason) {
   EXPECT_TRUE(at::equal(naive, at::tensor(std::vector<float>{6, 7, 8, 9, 6, 7}).view({1, 6})));
 }
 
+TEST(Decomposition, RowArgminGivesLibTorchsIndices) {
+  at::manual_seed(7);
+  // Random rows, rows with ties (the first minimum wins), rows with NaN (the first NaN wins),
+  // a non-contiguous view, and the shapes of a dlinear-vq step.
+  at::Tensor d = at::randn({7168, 64});
+  d.narrow(0, 0, 100).copy_(at::randint(0, 3, {100, 64}).to(at::kFloat));
+  d[200][5] = NAN;
+  d[201][0] = NAN;
+  d[202][63] = NAN;
+  d[202][10] = NAN;
+  d[203].fill_(-INFINITY);
+  for (const at::Tensor& t : {d, d.t().contiguous().t(), d.narrow(1, 3, 17), at::randn({1, 1})}) {
+    EXPECT_TRUE(at::equal(row_argmin(t), t.argmin(1)));
+  }
+}
+
 TEST(Models, RegistryHasTheThreeKinds) {
   EXPECT_EQ(model_names(), (std::vector<std::string>{"dlinear", "dlinear-vq", "seasonal-naive"}));
 }
