@@ -279,7 +279,7 @@ int main(int argc, char** argv) {
   app.add_option("--prereg", flags.prereg, "pre-registration whose hash runs log; default: the built-in smoke one");
   app.add_option("--epochs", flags.epochs, "override every recipe's training.epochs")->check(CLI::PositiveNumber);
   app.add_option("--device", flags.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  app.add_option("--threads", flags.threads, "LibTorch intra-op threads (the models are small: more threads help only at large batch sizes)")
+  app.add_option("--threads", flags.threads, "CPU threads for LibTorch and OpenBLAS (the models are small: more threads help only at large batch sizes)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--shard", flags.shard, "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based)");

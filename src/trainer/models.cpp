@@ -15,11 +15,11 @@ namespace wmtp::trainer {
 // batch 1024 (a 7168 x 64 matrix).
 at::Tensor row_argmin(const at::Tensor& d) {
   if (!d.device().is_cpu() || d.scalar_type() != at::kFloat || d.dim() != 2) return d.argmin(1);
+  if (d.size(1) == 0) return d.argmin(1);  // LibTorch's error for an empty reduction
   const at::Tensor c = d.contiguous();
   const std::int64_t rows = c.size(0);
   const std::int64_t cols = c.size(1);
   at::Tensor out = at::empty({rows}, at::TensorOptions(at::kLong));
-  if (cols == 0) return d.argmin(1);  // LibTorch's error for an empty reduction
   const float* x = c.data_ptr<float>();
   std::int64_t* idx = out.data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < rows; ++i) {

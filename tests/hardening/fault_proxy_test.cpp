@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <random>
@@ -118,6 +119,25 @@ class FaultPlan {
   std::map<std::string, int> injected_;
 };
 
+// The Tracker's warnings, collected from its push thread for failure messages.
+class Warnings {
+ public:
+  std::function<void(const std::string&)> sink() {
+    return [this](const std::string& warning) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      text_ += "  warning: " + warning + "\n";
+    };
+  }
+  std::string text() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return text_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::string text_;
+};
+
 unsigned seed_from_env() {
   const int s = knob("WMTP_HARDENING_SEED", 0);
   return s != 0 ? static_cast<unsigned>(s) : std::random_device{}();
@@ -155,17 +175,11 @@ TEST(FaultProxy, LiveLoggingAndSyncThroughFaultsLoseNothingAndDuplicateNothing) 
     tracking::TrackerOptions options;
     options.ledger_path = dir.file("live.sqlite");
     options.tracking_uri = proxy.uri();
-    std::mutex warnings_mutex;
-    std::string warnings;
-    options.warn = [&](const std::string& w) {
-      std::lock_guard<std::mutex> lock(warnings_mutex);
-      warnings += "  warning: " + w + "\n";
-    };
+    Warnings warnings;
+    options.warn = warnings.sink();
     tracking::Tracker tracker(options);
     log_run(tracker, dir, experiment, "live", points);
-    const bool drained = tracker.wait_for_mlflow(std::chrono::seconds(120));
-    std::lock_guard<std::mutex> lock(warnings_mutex);
-    EXPECT_TRUE(drained) << plan.summary() << "\n" << warnings;
+    EXPECT_TRUE(tracker.wait_for_mlflow(std::chrono::seconds(120))) << plan.summary() << "\n" << warnings.text();
   }
   {
     // Offline, then wmtp-sync through the proxy.
@@ -291,23 +305,18 @@ TEST(FaultProxy, ARateLimitOutlastingTheRetriesPausesTheLivePushAndDeliversLater
       kStallS);
   TempDir dir;
   const std::string experiment = testing::unique_name("fault-429-");
-  std::string warnings;
+  Warnings log;
   {
     ScopedEnv env(client_env());
     tracking::TrackerOptions options;
     options.ledger_path = dir.file("ledger.sqlite");
     options.tracking_uri = proxy.uri();
-    std::mutex warnings_mutex;
-    options.warn = [&](const std::string& w) {
-      std::lock_guard<std::mutex> lock(warnings_mutex);
-      warnings += "  warning: " + w + "\n";
-    };
+    options.warn = log.sink();
     tracking::Tracker tracker(options);
     log_run(tracker, dir, experiment, "limited", 300);
-    const bool drained = tracker.wait_for_mlflow(std::chrono::seconds(60));
-    std::lock_guard<std::mutex> lock(warnings_mutex);
-    EXPECT_TRUE(drained) << warnings;
+    EXPECT_TRUE(tracker.wait_for_mlflow(std::chrono::seconds(60))) << log.text();
   }
+  const std::string warnings = log.text();
   EXPECT_EQ(limited, 4) << "the first three attempts (1 + 2 retries) and one more after the pause";
   EXPECT_NE(warnings.find("HTTP 429"), std::string::npos) << warnings;
   EXPECT_EQ(warnings.find("wmtp-sync retries"), std::string::npos) << "the run was set aside:\n" << warnings;
