@@ -1,6 +1,11 @@
 #include "tracking/outbox_sync.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <limits>
 
@@ -49,6 +54,27 @@ KeyValues all_tags(Ledger& ledger, std::int64_t run) {
   while (s.step()) tags.emplace_back(s.str(0), s.str(1));
   return tags;
 }
+
+// One pusher at a time per ledger, across processes and threads (wmtp-sync from cron and by
+// hand, a training run's live push): two could otherwise both find no MLflow run for a local id
+// and both create one. flock(2) on "<ledger>-sync-lock", released when the file is closed.
+class PushLock {
+ public:
+  explicit PushLock(const std::string& ledger_path)
+      : fd_(::open((ledger_path + "-sync-lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    // A folder that refuses the file refuses the ledger's writes too; that error says why.
+    while (fd_ >= 0 && ::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~PushLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  PushLock(const PushLock&) = delete;
+  PushLock& operator=(const PushLock&) = delete;
+
+ private:
+  int fd_;
+};
 
 }  // namespace
 
@@ -156,6 +182,7 @@ std::string OutboxSync::resolve_run(std::int64_t run_id, SyncReport& report) {
 }
 
 void OutboxSync::push_run(std::int64_t run_id, SyncReport& report) {
+  const PushLock lock(ledger_.path());
   if (!ledger_.find_run(run_id) || outbox_rows(ledger_, run_id).empty()) return;
   ++report.runs;
   try {

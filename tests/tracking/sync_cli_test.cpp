@@ -2,6 +2,8 @@
 // and exit code 2 (input) or 3 (unreachable).
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/errors.h"
 #include "support/fault_server.h"
 #include "support/test_support.h"
@@ -71,6 +73,43 @@ TEST(SyncCli, PushesAnOfflineLedgerExactlyOnce) {
   EXPECT_EQ(client.get_metric_history(runs[0].run_id, "a").size(), 750u);
   EXPECT_EQ(client.get_metric_history(runs[0].run_id, "b").size(), 750u);
   EXPECT_EQ(client.list_artifacts_recursive(runs[0].run_id).size(), 1u);
+}
+
+// Two wmtp-sync processes started together on one ledger (a cron job and a user, say): every
+// run exists once in MLflow, whichever process created it.
+TEST(SyncCli, ConcurrentSyncsOfOneLedgerCreateEachRunOnce) {
+  TempDir dir;
+  const std::string experiment = testing::unique_name("concurrent-");
+  constexpr int kRuns = 8;
+  {
+    TrackerOptions options;
+    options.ledger_path = dir.file("ledger.sqlite");
+    options.tracking_uri = "";
+    Tracker tracker(options);
+    for (int i = 0; i < kRuns; ++i) {
+      auto run = tracker.start_run({experiment, "run-" + std::to_string(i), {}});
+      run->log_metric("loss", 1.0 / (i + 1), 0);
+      run->finish(RunStatus::kFinished);
+    }
+  }
+  const std::string one = std::string(WMTP_SYNC_BINARY) + " --ledger " + shell_quote(dir.file("ledger.sqlite")) +
+                          " --tracking-uri " + shell_quote(testing::test_tracking_uri());
+  const CommandResult both = testing::run_command("(" + one + " >" + shell_quote(dir.file("a.out")) + " 2>&1; echo a=$?) & (" +
+                                                  one + " >" + shell_quote(dir.file("b.out")) + " 2>&1; echo b=$?) & wait");
+  EXPECT_NE(both.out.find("a=0"), std::string::npos) << both.out << testing::read_file(dir.file("a.out"));
+  EXPECT_NE(both.out.find("b=0"), std::string::npos) << both.out << testing::read_file(dir.file("b.out"));
+
+  MlflowClient client(testing::real_server_config());
+  const auto exp = client.get_experiment_by_name(experiment);
+  ASSERT_TRUE(exp.has_value());
+  std::map<std::string, int> per_local_id;
+  for (const MlflowRun& run : client.search_runs({exp->experiment_id})) ++per_local_id[run.tags.at("wmtp.local_run_id")];
+  EXPECT_EQ(per_local_id.size(), static_cast<std::size_t>(kRuns));
+  for (const auto& [local_id, count] : per_local_id) EXPECT_EQ(count, 1) << local_id;
+  const std::string a = testing::read_file(dir.file("a.out"));
+  const std::string b = testing::read_file(dir.file("b.out"));
+  EXPECT_NE(a.find("outbox entries left: 0"), std::string::npos) << a;
+  EXPECT_NE(b.find("outbox entries left: 0"), std::string::npos) << b;
 }
 
 TEST(SyncCli, ARunCreatedBeforeACrashIsFoundNotDuplicated) {
