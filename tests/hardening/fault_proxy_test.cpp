@@ -99,10 +99,7 @@ class FaultPlan {
     return {};
   }
   Fault respond(const std::string& name, testing::ScriptedResponse response) {
-    Fault f;
-    f.kind = Fault::kRespond;
-    f.response = std::move(response);
-    return count(name, f);
+    return count(name, Fault::respond(std::move(response)));
   }
   Fault count(const std::string& name, Fault f) {
     ++injected_[name];
@@ -183,10 +180,7 @@ TEST(FaultProxy, LiveLoggingAndSyncThroughFaultsLoseNothingAndDuplicateNothing) 
   }
   {
     // Offline, then wmtp-sync through the proxy.
-    tracking::TrackerOptions options;
-    options.ledger_path = dir.file("offline.sqlite");
-    options.tracking_uri = "";
-    tracking::Tracker tracker(options);
+    tracking::Tracker tracker(testing::ledger_only(dir.file("offline.sqlite")));
     log_run(tracker, dir, experiment, "offline", points);
   }
   const std::string args = "--ledger " + shell_quote(dir.file("offline.sqlite")) + " --tracking-uri " + shell_quote(proxy.uri());
@@ -246,19 +240,13 @@ TEST(FaultProxy, PersistentErrorsGiveUpAfterTheRetriesAndKeepTheOutbox) {
       [&](const ReceivedRequest&) {
         std::lock_guard<std::mutex> lock(mutex);
         ++answered;
-        Fault f;
-        f.kind = Fault::kRespond;
-        f.response = {503, "Service Unavailable", "text/plain", {}};
-        return f;
+        return Fault::respond({503, "Service Unavailable", "text/plain", {}});
       },
       kStallS);
   TempDir dir;
   const std::string experiment = testing::unique_name("fault-503-");
   {
-    tracking::TrackerOptions options;
-    options.ledger_path = dir.file("ledger.sqlite");
-    options.tracking_uri = "";
-    tracking::Tracker tracker(options);
+    tracking::Tracker tracker(testing::ledger_only(dir.file("ledger.sqlite")));
     log_run(tracker, dir, experiment, "waiting", 300);
   }
   const std::int64_t outbox = testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox");
@@ -294,13 +282,9 @@ TEST(FaultProxy, ARateLimitOutlastingTheRetriesPausesTheLivePushAndDeliversLater
       upstream,
       [&](const ReceivedRequest& r) {
         std::lock_guard<std::mutex> lock(mutex);
-        Fault f;
-        if (r.target.find("/runs/create") != std::string::npos && limited < 4) {
-          ++limited;
-          f.kind = Fault::kRespond;
-          f.response = {429, R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})", "application/json", {}};
-        }
-        return f;
+        if (r.target.find("/runs/create") == std::string::npos || limited >= 4) return Fault{};
+        ++limited;
+        return Fault::respond({429, R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})", "application/json", {}});
       },
       kStallS);
   TempDir dir;
@@ -338,10 +322,7 @@ TEST(FaultProxy, AStalledServerTimesOutWithinTheConfiguredTimeout) {
       30.0);
   TempDir dir;
   {
-    tracking::TrackerOptions options;
-    options.ledger_path = dir.file("ledger.sqlite");
-    options.tracking_uri = "";
-    tracking::Tracker tracker(options);
+    tracking::Tracker tracker(testing::ledger_only(dir.file("ledger.sqlite")));
     log_run(tracker, dir, testing::unique_name("fault-stall-"), "stalled", 30);
   }
   const auto start = std::chrono::steady_clock::now();

@@ -96,10 +96,7 @@ TEST_F(Tls, TheServersCertificateOrInsecureTlsLetsTheClientIn) {
 TEST_F(Tls, WmtpSyncPushesOverVerifiedTlsOnly) {
   TempDir ledger_dir;
   {
-    tracking::TrackerOptions options;
-    options.ledger_path = ledger_dir.file("ledger.sqlite");
-    options.tracking_uri = "";
-    tracking::Tracker tracker(options);
+    tracking::Tracker tracker(testing::ledger_only(ledger_dir.file("ledger.sqlite")));
     auto run = tracker.start_run({experiment_, "over-tls", {}});
     for (int i = 0; i < 100; ++i) run->log_metric("loss", 1.0 / (1 + i), i);
     run->finish(RunStatus::kFinished);
@@ -120,10 +117,7 @@ TEST_F(Tls, WmtpSyncPushesOverVerifiedTlsOnly) {
 TEST(ArtifactPaths, LoggingRefusesPathsThatLeaveTheRunsFolder) {
   TempDir dir;
   testing::write_file(dir.file("fig.png"), testing::tiny_png({{"k", "v"}}));
-  tracking::TrackerOptions options;
-  options.ledger_path = dir.file("store/ledger.sqlite");
-  options.tracking_uri = "";
-  tracking::Tracker tracker(options);
+  tracking::Tracker tracker(testing::ledger_only(dir.file("store/ledger.sqlite")));
   auto run = tracker.start_run({"paths", "victim", {}});
   for (const std::string bad : {"../escape.png", "figures/../../escape.png", "/tmp/escape.png", "figures//x.png", "./x.png",
                                 "figures\\..\\x.png", ""}) {
@@ -180,12 +174,10 @@ TEST(ArtifactPaths, RunsReadFromMlflowCannotWriteOutsideTheCache) {
 
   // A listing that names a figure outside the run is refused, not downloaded.
   testing::FaultServer proxy(testing::test_tracking_uri(), [](const testing::ReceivedRequest& r) {
-    testing::Fault f;
-    if (r.target.find("/artifacts/list") != std::string::npos) {
-      f.kind = testing::Fault::kRespond;
-      f.response.body = R"({"files":[{"path":"figures/../../../outside.png","is_dir":false,"file_size":10}]})";
-    }
-    return f;
+    if (r.target.find("/artifacts/list") == std::string::npos) return testing::Fault{};
+    testing::ScriptedResponse listing;
+    listing.body = R"({"files":[{"path":"figures/../../../outside.png","is_dir":false,"file_size":10}]})";
+    return testing::Fault::respond(listing);
   }, 1.0);
   try {
     tracking::read_mlflow_runs(tracking::MlflowConfig::from_env(proxy.uri()), experiment, dir.file("cache2"));
@@ -204,10 +196,7 @@ TEST(ReportEscaping, HostileNamesAndParamsStayTextInTheRenderedReport) {
   const std::string img = "<img src=x onerror=alert(2)>";
   const std::string link = "[click](javascript:alert(3))";
   {
-    tracking::TrackerOptions options;
-    options.ledger_path = dir.file("ledger.sqlite");
-    options.tracking_uri = "";
-    tracking::Tracker tracker(options);
+    tracking::Tracker tracker(testing::ledger_only(dir.file("ledger.sqlite")));
     auto run = tracker.start_run({experiment, script + " | **bold** `tick`", {}});
     run->log_param("cell", img + " | col");
     run->log_param("series", link);
@@ -255,10 +244,7 @@ TEST(ReadOnlyLedger, AuditAndReportReadItSyncAndTrainRefuseWithoutDamage) {
   TempDir dir;
   const std::string experiment = "read-only";
   {
-    tracking::TrackerOptions options;
-    options.ledger_path = dir.file("ro/ledger.sqlite");
-    options.tracking_uri = "";
-    tracking::Tracker tracker(options);
+    tracking::Tracker tracker(testing::ledger_only(dir.file("ro/ledger.sqlite")));
     auto run = tracker.start_run({experiment, "kept", {}});
     for (int i = 0; i < 50; ++i) run->log_metric("train_loss", 1.0 / (1 + i), i);
     run->finish(RunStatus::kFinished);

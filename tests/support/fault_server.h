@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace wmtp::testing {
@@ -39,6 +40,14 @@ struct Fault {
   };
   Kind kind = kForward;
   ScriptedResponse response;  // kRespond only
+
+  // kRespond with `answer`.
+  static Fault respond(ScriptedResponse answer) {
+    Fault f;
+    f.kind = kRespond;
+    f.response = std::move(answer);
+    return f;
+  }
 };
 using FaultPolicy = std::function<Fault(const ReceivedRequest&)>;
 

@@ -91,10 +91,7 @@ TEST(LedgerCrash, SigkillKeepsEveryReportedFlushAndNeverCorrupts) {
     const RunSet set = read_ledger_runs(ledger, "crash");
     ASSERT_EQ(set.runs.size(), 1u);
     EXPECT_EQ(static_cast<std::int64_t>(set.runs[0].metrics.at("loss").size()), stored);
-    TrackerOptions options;
-    options.ledger_path = ledger;
-    options.tracking_uri = "";
-    Tracker tracker(options);
+    Tracker tracker(testing::ledger_only(ledger));
     tracker.start_run({"crash", "after", {}})->finish(RunStatus::kFinished);
   }
 }

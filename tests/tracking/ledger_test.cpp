@@ -21,12 +21,7 @@ namespace {
 
 using testing::TempDir;
 
-TrackerOptions ledger_only(const TempDir& dir) {
-  TrackerOptions options;
-  options.ledger_path = dir.file("ledger.sqlite");
-  options.tracking_uri = "";
-  return options;
-}
+TrackerOptions ledger_only(const TempDir& dir) { return testing::ledger_only(dir.file("ledger.sqlite")); }
 
 TEST(LedgerTracker, RunReadsBackThroughLoadRunAndLedgerSource) {
   TempDir dir;

@@ -21,10 +21,7 @@ using testing::shell_quote;
 // Logs one finished run with a param, 1,500 points and a figure into a ledger, offline.
 std::string log_offline(const TempDir& dir, const std::string& experiment, const std::string& lr = "0.1") {
   testing::write_file(dir.file("fig.png"), testing::tiny_png({{"k", "v"}}));
-  TrackerOptions options;
-  options.ledger_path = dir.file("ledger.sqlite");
-  options.tracking_uri = "";
-  Tracker tracker(options);
+  Tracker tracker(testing::ledger_only(dir.file("ledger.sqlite")));
   auto run = tracker.start_run({experiment, "offline", {}});
   run->log_param("lr", lr);
   for (int i = 0; i < 1500; ++i) run->log_metric(i % 2 ? "a" : "b", i, i / 2);
@@ -82,10 +79,7 @@ TEST(SyncCli, ConcurrentSyncsOfOneLedgerCreateEachRunOnce) {
   const std::string experiment = testing::unique_name("concurrent-");
   constexpr int kRuns = 8;
   {
-    TrackerOptions options;
-    options.ledger_path = dir.file("ledger.sqlite");
-    options.tracking_uri = "";
-    Tracker tracker(options);
+    Tracker tracker(testing::ledger_only(dir.file("ledger.sqlite")));
     for (int i = 0; i < kRuns; ++i) {
       auto run = tracker.start_run({experiment, "run-" + std::to_string(i), {}});
       run->log_metric("loss", 1.0 / (i + 1), 0);

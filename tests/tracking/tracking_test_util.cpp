@@ -32,6 +32,13 @@ std::string chunk(const std::string& type, const std::string& data) {
 
 }  // namespace
 
+tracking::TrackerOptions ledger_only(const std::string& ledger_path) {
+  tracking::TrackerOptions options;
+  options.ledger_path = ledger_path;
+  options.tracking_uri = "";
+  return options;
+}
+
 std::string unique_name(const std::string& prefix) {
   static const char* hex = "0123456789abcdef";
   std::random_device device;

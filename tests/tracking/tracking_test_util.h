@@ -8,9 +8,13 @@
 
 #include "core/run_record.h"
 #include "tracking/mlflow_client.h"
+#include "tracking/tracker.h"
 
 namespace wmtp::testing {
 
+// Options for a Tracker that logs into the ledger at `ledger_path` only, whatever
+// MLFLOW_TRACKING_URI says.
+tracking::TrackerOptions ledger_only(const std::string& ledger_path);
 // prefix + 12 random hex characters, so reruns against one server never collide.
 std::string unique_name(const std::string& prefix);
 // The real server of the suite (test_tracking_uri()), with the default retry policy.
