@@ -280,4 +280,13 @@ std::vector<RunRecord> Ledger::read_records(std::int64_t experiment_id,
   return records;
 }
 
+std::string artifact_store_for(const std::string& ledger_path) {
+  const std::string suffix = ".sqlite";
+  if (ledger_path.size() > suffix.size() &&
+      ledger_path.compare(ledger_path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    return ledger_path.substr(0, ledger_path.size() - suffix.size()) + ".artifacts";
+  }
+  return ledger_path + ".artifacts";
+}
+
 }  // namespace wmtp::tracking

@@ -67,4 +67,7 @@ class Ledger {
   SqliteDb db_;
 };
 
+// For ledger "X.sqlite": "X.artifacts" (other names: "<path>.artifacts").
+std::string artifact_store_for(const std::string& ledger_path);
+
 }  // namespace wmtp::tracking

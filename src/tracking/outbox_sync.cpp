@@ -10,7 +10,6 @@
 #include <limits>
 
 #include "core/errors.h"
-#include "tracking/tracker.h"
 
 namespace wmtp::tracking {
 namespace {

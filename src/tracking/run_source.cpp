@@ -14,7 +14,6 @@
 #include "tracking/ledger.h"
 #include "tracking/mlflow_client.h"
 #include "tracking/run_normalize.h"
-#include "tracking/tracker.h"
 
 namespace wmtp::tracking {
 namespace {

@@ -18,6 +18,7 @@
 #include "core/errors.h"
 #include "core/sha256.h"
 #include "tracking/background_sync.h"
+#include "tracking/ledger.h"
 #include "tracking/ledger_writer.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/mlflow_limits.h"
@@ -87,15 +88,6 @@ std::string shown_value(const std::string& value) {
 }
 
 }  // namespace
-
-std::string artifact_store_for(const std::string& ledger_path) {
-  const std::string suffix = ".sqlite";
-  if (ledger_path.size() > suffix.size() &&
-      ledger_path.compare(ledger_path.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    return ledger_path.substr(0, ledger_path.size() - suffix.size()) + ".artifacts";
-  }
-  return ledger_path + ".artifacts";
-}
 
 struct Tracker::Impl {
   TrackerOptions options;

@@ -71,7 +71,4 @@ class Tracker : public wmtp::RunStore {
   std::shared_ptr<Impl> impl_;
 };
 
-// For ledger "X.sqlite": "X.artifacts" (other names: "<path>.artifacts").
-std::string artifact_store_for(const std::string& ledger_path);
-
 }  // namespace wmtp::tracking
