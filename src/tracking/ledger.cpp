@@ -70,6 +70,18 @@ constexpr const char* kRunColumns =
     "SELECT r.id, r.local_id, e.name, r.name, r.status, r.start_time_ms, r.end_time_ms, "
     "coalesce(r.mlflow_run_id, '') FROM runs r JOIN experiments e ON e.id = r.experiment_id ";
 
+// The current value of `key` in a per-run key/value table (params, tags).
+std::string value_of(SqliteDb& db, const char* table, std::int64_t run, const std::string& key) {
+  Statement s(db,
+              (std::string("SELECT value FROM ") + table + " WHERE run = ?1 AND key = ?2").c_str());
+  s.bind(1, run).bind(2, key);
+  if (!s.step()) {
+    throw Error("ledger " + db.path() + ": outbox names " + table + " '" + key +
+                "' that is not there");
+  }
+  return s.str(0);
+}
+
 }  // namespace
 
 Ledger::Ledger(const std::string& path, Mode mode)
@@ -164,29 +176,77 @@ void Ledger::set_mlflow_run_id(std::int64_t run, const std::string& mlflow_run_i
   s.run();
 }
 
-void Ledger::add_outbox(std::int64_t run, const char* kind, const std::string& key,
-                        std::int64_t first_seq, std::int64_t last_seq) {
-  Statement s(db_,
-              "INSERT INTO outbox(run, kind, key, first_seq, last_seq) VALUES (?1, ?2, ?3, ?4, ?5)");
-  s.bind(1, run).bind(2, std::string_view(kind)).bind(3, key).bind(4, first_seq).bind(5, last_seq);
-  s.run();
+void Ledger::insert_tags(std::int64_t run, const std::map<std::string, std::string>& tags) {
+  Statement insert(db_, "INSERT INTO tags(run, key, value) VALUES (?1, ?2, ?3)");
+  for (const auto& [k, v] : tags) insert.bind(1, run).bind(2, k).bind(3, v).run();
 }
 
-std::int64_t Ledger::outbox_size(const std::vector<std::int64_t>& runs) {
-  if (runs.empty()) {
-    Statement s(db_, "SELECT count(*) FROM outbox");
-    s.step();
-    return s.int64(0);
-  }
-  Statement s(db_, "SELECT count(*) FROM outbox WHERE run = ?1");
-  std::int64_t total = 0;
-  for (std::int64_t run : runs) {
-    s.bind(1, run);
-    s.step();
-    total += s.int64(0);
-    s.reset();
-  }
-  return total;
+std::map<std::string, std::string> Ledger::params_of(std::int64_t run) {
+  Statement s(db_, "SELECT key, value FROM params WHERE run = ?1");
+  s.bind(1, run);
+  std::map<std::string, std::string> params;
+  while (s.step()) params.emplace(s.str(0), s.str(1));
+  return params;
+}
+
+std::vector<std::pair<std::string, std::string>> Ledger::tags_of(std::int64_t run) {
+  Statement s(db_, "SELECT key, value FROM tags WHERE run = ?1 ORDER BY key");
+  s.bind(1, run);
+  std::vector<std::pair<std::string, std::string>> tags;
+  while (s.step()) tags.emplace_back(s.str(0), s.str(1));
+  return tags;
+}
+
+std::string Ledger::param_value(std::int64_t run, const std::string& key) {
+  return value_of(db_, "params", run, key);
+}
+
+std::string Ledger::tag_value(std::int64_t run, const std::string& key) {
+  return value_of(db_, "tags", run, key);
+}
+
+std::int64_t Ledger::next_metric_seq(std::int64_t run) {
+  Statement s(db_, "SELECT coalesce(max(seq), 0) + 1 FROM metrics WHERE run = ?1");
+  s.bind(1, run);
+  s.step();
+  return s.int64(0);
+}
+
+Ledger::WriteBatch::WriteBatch(Ledger& ledger)
+    : db_(ledger.db()),
+      txn_(db_),
+      metric_(db_,
+              "INSERT INTO metrics(run, seq, key, value, step, timestamp_ms) "
+              "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+      param_(db_, "INSERT OR IGNORE INTO params(run, key, value) VALUES (?1, ?2, ?3)"),
+      tag_(db_,
+           "INSERT INTO tags(run, key, value) VALUES (?1, ?2, ?3) ON CONFLICT(run, key) "
+           "DO UPDATE SET value = excluded.value WHERE value <> excluded.value"),
+      artifact_(db_,
+                "INSERT OR REPLACE INTO artifacts(run, path, sha256, size) "
+                "VALUES (?1, ?2, ?3, ?4)") {}
+
+void Ledger::WriteBatch::add_metric(std::int64_t run, std::int64_t seq, const std::string& key,
+                                    double value, std::int64_t step, std::int64_t timestamp_ms) {
+  metric_.bind(1, run).bind(2, seq).bind(3, key).bind(4, value);
+  metric_.bind(5, step).bind(6, timestamp_ms).run();
+}
+
+bool Ledger::WriteBatch::add_param(std::int64_t run, const std::string& key,
+                                   const std::string& value) {
+  param_.bind(1, run).bind(2, key).bind(3, value).run();
+  return db_.changes() > 0;
+}
+
+bool Ledger::WriteBatch::set_tag(std::int64_t run, const std::string& key,
+                                 const std::string& value) {
+  tag_.bind(1, run).bind(2, key).bind(3, value).run();
+  return db_.changes() > 0;
+}
+
+void Ledger::WriteBatch::set_artifact(std::int64_t run, const std::string& path,
+                                      const std::string& sha256, std::int64_t size) {
+  artifact_.bind(1, run).bind(2, path).bind(3, sha256).bind(4, size).run();
 }
 
 std::vector<RunRecord> Ledger::read_records(std::int64_t experiment_id,

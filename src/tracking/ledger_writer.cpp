@@ -142,53 +142,37 @@ void LedgerWriter::write_batch(std::vector<Item>& items) {
 
 std::int64_t LedgerWriter::next_seq(Ledger& ledger, std::int64_t run) {
   auto it = next_seqs_.find(run);
-  if (it == next_seqs_.end()) {
-    Statement s(ledger.db(), "SELECT coalesce(max(seq), 0) + 1 FROM metrics WHERE run = ?1");
-    s.bind(1, run);
-    s.step();
-    it = next_seqs_.emplace(run, s.int64(0)).first;
-  }
+  if (it == next_seqs_.end()) it = next_seqs_.emplace(run, ledger.next_metric_seq(run)).first;
   return it->second++;
 }
 
 void LedgerWriter::commit_segment(Ledger& ledger, std::vector<Item>& items, std::size_t begin,
                                   std::size_t end) {
   try {
-    SqliteDb& db = ledger.db();
-    Transaction txn(db);
-    Statement metric(db,
-                     "INSERT INTO metrics(run, seq, key, value, step, timestamp_ms) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    // A param is immutable: the same value again changes nothing and sends nothing.
-    Statement param(db, "INSERT OR IGNORE INTO params(run, key, value) VALUES (?1, ?2, ?3)");
-    Statement tag(db,
-                  "INSERT INTO tags(run, key, value) VALUES (?1, ?2, ?3) ON CONFLICT(run, key) "
-                  "DO UPDATE SET value = excluded.value WHERE value <> excluded.value");
-    Statement artifact(db,
-                       "INSERT OR REPLACE INTO artifacts(run, path, sha256, size) "
-                       "VALUES (?1, ?2, ?3, ?4)");
+    Ledger::WriteBatch batch(ledger);
     std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> metric_ranges;
     for (std::size_t i = begin; i < end; ++i) {
       const Item& item = items[i];
       switch (item.kind) {
         case Kind::kMetric: {
           const std::int64_t seq = next_seq(ledger, item.run);
-          metric.bind(1, item.run).bind(2, seq).bind(3, item.key).bind(4, item.value);
-          metric.bind(5, item.step).bind(6, item.timestamp_ms).run();
+          batch.add_metric(item.run, seq, item.key, item.value, item.step, item.timestamp_ms);
           auto [range, inserted] = metric_ranges.emplace(item.run, std::make_pair(seq, seq));
           if (!inserted) range->second.second = seq;
           break;
         }
         case Kind::kParam:
-          param.bind(1, item.run).bind(2, item.key).bind(3, item.text).run();
-          if (db.changes() > 0) ledger.add_outbox(item.run, outbox_kind::kParam, item.key);
+          if (batch.add_param(item.run, item.key, item.text)) {
+            ledger.add_outbox(item.run, outbox_kind::kParam, item.key);
+          }
           break;
         case Kind::kTag:
-          tag.bind(1, item.run).bind(2, item.key).bind(3, item.text).run();
-          if (db.changes() > 0) ledger.add_outbox(item.run, outbox_kind::kTag, item.key);
+          if (batch.set_tag(item.run, item.key, item.text)) {
+            ledger.add_outbox(item.run, outbox_kind::kTag, item.key);
+          }
           break;
         case Kind::kArtifact:
-          artifact.bind(1, item.run).bind(2, item.key).bind(3, item.text).bind(4, item.step).run();
+          batch.set_artifact(item.run, item.key, item.text, item.step);
           ledger.add_outbox(item.run, outbox_kind::kArtifact, item.key);
           break;
         case Kind::kStatus:
@@ -202,7 +186,7 @@ void LedgerWriter::commit_segment(Ledger& ledger, std::vector<Item>& items, std:
     for (const auto& [run, range] : metric_ranges) {
       ledger.add_outbox(run, outbox_kind::kMetrics, "", range.first, range.second);
     }
-    txn.commit();
+    batch.commit();
   } catch (...) {
     // Sequence numbers handed out in the failed transaction are re-read from the ledger.
     next_seqs_.clear();

@@ -4,10 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <cmath>
-#include <limits>
 
 #include "core/errors.h"
 
@@ -18,40 +15,155 @@ constexpr const char* kLocalRunIdTag = "wmtp.local_run_id";
 // Metric points loaded from the ledger per round of log-batch requests (bounds memory).
 constexpr std::size_t kPointsPerRound = 50000;
 
-struct OutboxRow {
-  std::int64_t id = 0;
-  std::string kind;
-  std::string key;
-  std::int64_t first_seq = 0;
-  std::int64_t last_seq = 0;
+using RowsByKey = std::map<std::string, std::vector<std::int64_t>>;  // key -> outbox row ids
+using SeqAdvance = std::pair<std::int64_t, std::int64_t>;             // outbox row id, first_seq
+
+// Appends to acked the outbox rows of the keys sent[from, from + count).
+void add_rows_of_keys(const RowsByKey& rows, const KeyValues& sent, std::size_t from,
+                      std::size_t count, std::vector<std::int64_t>& acked) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::vector<std::int64_t>& ids = rows.at(sent[from + i].first);
+    acked.insert(acked.end(), ids.begin(), ids.end());
+  }
+}
+
+// Metric rows cover ascending seq ranges: those ending at or before the last point sent are
+// done; the one it falls inside starts after it from now on.
+void settle_metric_rows(const std::vector<const OutboxEntry*>& rows, std::int64_t sent_through,
+                        std::vector<std::int64_t>& acked, std::vector<SeqAdvance>& advanced) {
+  for (const OutboxEntry* row : rows) {
+    if (row->last_seq <= sent_through) {
+      acked.push_back(row->id);
+    } else if (row->first_seq <= sent_through) {
+      advanced.emplace_back(row->id, sent_through + 1);
+    }
+  }
+}
+
+// One push of a run's outbox entries (which must outlive it) to its MLflow run. Each entry is
+// acknowledged, deleted from the outbox, only once MLflow answered 200 for it.
+class EntryPush {
+ public:
+  EntryPush(Ledger& ledger, MlflowClient& client, const std::string& mlflow_id,
+            SyncReport& report, const std::vector<OutboxEntry>& entries);
+  // Params and tags (current values, one per key) and metric ranges, through log-batch.
+  void send_log_batches(std::int64_t run);
+  // The files under run_folder (the run's folder of the artifact store).
+  void send_artifacts(const std::string& run_folder);
+  // The run's status and end time as the ledger holds them now.
+  void send_status(std::int64_t run);
+
+ private:
+  // Loads the points of the next metric rows (whole rows, until a round holds kPointsPerRound)
+  // into pending_ and their seqs into seqs; returns the rows loaded.
+  std::vector<const OutboxEntry*> load_points(Ledger::MetricCursor& points, std::int64_t run,
+                                              std::vector<std::int64_t>& seqs);
+  // Sends pending_ in as many requests as MLflow's limits ask, acknowledging each as answered.
+  void send_round(const std::vector<const OutboxEntry*>& round_rows,
+                  const std::vector<std::int64_t>& seqs);
+
+  Ledger& ledger_;
+  MlflowClient& client_;
+  const std::string& mlflow_id_;
+  SyncReport& report_;
+  RowsByKey param_rows_;
+  RowsByKey tag_rows_;
+  std::vector<const OutboxEntry*> metric_rows_;
+  std::size_t next_metric_row_ = 0;
+  RowsByKey artifact_rows_;  // by path
+  std::vector<std::int64_t> update_rows_;
+  LogBatch pending_;
 };
 
-std::vector<OutboxRow> outbox_rows(Ledger& ledger, std::int64_t run) {
-  Statement s(ledger.db(),
-              "SELECT id, kind, key, first_seq, last_seq FROM outbox WHERE run = ?1 ORDER BY id");
-  s.bind(1, run);
-  std::vector<OutboxRow> rows;
-  while (s.step()) rows.push_back({s.int64(0), s.str(1), s.str(2), s.int64(3), s.int64(4)});
-  return rows;
-}
-
-std::string value_of(Ledger& ledger, const char* table, std::int64_t run, const std::string& key) {
-  Statement s(ledger.db(),
-              (std::string("SELECT value FROM ") + table + " WHERE run = ?1 AND key = ?2").c_str());
-  s.bind(1, run).bind(2, key);
-  if (!s.step()) {
-    throw Error("ledger " + ledger.path() + ": outbox names " + table + " '" + key +
-                "' that is not there");
+EntryPush::EntryPush(Ledger& ledger, MlflowClient& client, const std::string& mlflow_id,
+                     SyncReport& report, const std::vector<OutboxEntry>& entries)
+    : ledger_(ledger), client_(client), mlflow_id_(mlflow_id), report_(report) {
+  for (const OutboxEntry& row : entries) {
+    if (row.kind == outbox_kind::kParam) {
+      param_rows_[row.key].push_back(row.id);
+    } else if (row.kind == outbox_kind::kTag) {
+      tag_rows_[row.key].push_back(row.id);
+    } else if (row.kind == outbox_kind::kMetrics) {
+      metric_rows_.push_back(&row);
+    } else if (row.kind == outbox_kind::kArtifact) {
+      artifact_rows_[row.key].push_back(row.id);
+    } else if (row.kind == outbox_kind::kUpdateRun) {
+      update_rows_.push_back(row.id);
+    }
   }
-  return s.str(0);
 }
 
-KeyValues all_tags(Ledger& ledger, std::int64_t run) {
-  Statement s(ledger.db(), "SELECT key, value FROM tags WHERE run = ?1 ORDER BY key");
-  s.bind(1, run);
-  KeyValues tags;
-  while (s.step()) tags.emplace_back(s.str(0), s.str(1));
-  return tags;
+void EntryPush::send_log_batches(std::int64_t run) {
+  for (const auto& [key, ids] : param_rows_) {
+    pending_.params.emplace_back(key, ledger_.param_value(run, key));
+  }
+  for (const auto& [key, ids] : tag_rows_) {
+    pending_.tags.emplace_back(key, ledger_.tag_value(run, key));
+  }
+  Ledger::MetricCursor points(ledger_);
+  do {
+    // One round: params and tags (first round only) and up to kPointsPerRound points.
+    std::vector<std::int64_t> seqs;
+    const std::vector<const OutboxEntry*> round_rows = load_points(points, run, seqs);
+    send_round(round_rows, seqs);
+    pending_ = LogBatch();
+  } while (next_metric_row_ < metric_rows_.size());
+}
+
+std::vector<const OutboxEntry*> EntryPush::load_points(Ledger::MetricCursor& points,
+                                                       std::int64_t run,
+                                                       std::vector<std::int64_t>& seqs) {
+  std::vector<const OutboxEntry*> round_rows;
+  while (next_metric_row_ < metric_rows_.size() && pending_.metrics.size() < kPointsPerRound) {
+    const OutboxEntry* row = metric_rows_[next_metric_row_++];
+    round_rows.push_back(row);
+    points.open(run, row->first_seq, row->last_seq);
+    while (points.next()) {
+      seqs.push_back(points.seq());
+      pending_.metrics.push_back(
+          {points.key(), points.value(), points.step(), points.timestamp_ms()});
+    }
+  }
+  return round_rows;
+}
+
+void EntryPush::send_round(const std::vector<const OutboxEntry*>& round_rows,
+                           const std::vector<std::int64_t>& seqs) {
+  std::size_t params_done = 0, tags_done = 0, metrics_done = 0;
+  for (const LogBatch& part : split_log_batch(pending_)) {
+    client_.log_batch_request(mlflow_id_, part);
+    std::vector<std::int64_t> acked;
+    add_rows_of_keys(param_rows_, pending_.params, params_done, part.params.size(), acked);
+    add_rows_of_keys(tag_rows_, pending_.tags, tags_done, part.tags.size(), acked);
+    params_done += part.params.size();
+    tags_done += part.tags.size();
+    metrics_done += part.metrics.size();
+    report_.params += static_cast<std::int64_t>(part.params.size());
+    report_.tags += static_cast<std::int64_t>(part.tags.size());
+    report_.metrics += static_cast<std::int64_t>(part.metrics.size());
+    std::vector<SeqAdvance> advanced;
+    if (!part.metrics.empty()) {
+      settle_metric_rows(round_rows, seqs[metrics_done - 1], acked, advanced);
+    }
+    ledger_.acknowledge_outbox(acked, advanced);
+  }
+}
+
+void EntryPush::send_artifacts(const std::string& run_folder) {
+  for (const auto& [path, ids] : artifact_rows_) {
+    client_.upload_artifact(mlflow_id_, run_folder + "/" + path, path);
+    ledger_.acknowledge_outbox(ids);
+    ++report_.artifacts;
+  }
+}
+
+void EntryPush::send_status(std::int64_t run) {
+  if (update_rows_.empty()) return;
+  // Read after the outbox rows: a finish committed meanwhile is sent now or by its own row.
+  const LedgerRun now = *ledger_.find_run(run);
+  client_.update_run(mlflow_id_, parse_run_status(now.status), now.end_time_ms);
+  ledger_.acknowledge_outbox(update_rows_);
+  ++report_.status_updates;
 }
 
 // One pusher at a time per ledger, across processes and threads (wmtp-sync from cron and by
@@ -88,53 +200,11 @@ std::vector<std::int64_t> OutboxSync::pending_runs(const std::optional<std::stri
       throw InputError("experiment '" + *experiment + "' not found in ledger:" + ledger_.path());
     }
   }
-  Statement s(ledger_.db(),
-              "SELECT DISTINCT o.run FROM outbox o JOIN runs r ON r.id = o.run "
-              "WHERE ?1 IS NULL OR r.experiment_id = ?1 ORDER BY o.run");
-  if (experiment_id) s.bind(1, *experiment_id);
-  std::vector<std::int64_t> runs;
-  while (s.step()) runs.push_back(s.int64(0));
-  return runs;
-}
-
-void OutboxSync::acknowledge(const std::vector<std::int64_t>& ids,
-                             const std::vector<std::pair<std::int64_t, std::int64_t>>& advanced) {
-  if (ids.empty() && advanced.empty()) return;
-  Transaction txn(ledger_.db());
-  Statement remove(ledger_.db(), "DELETE FROM outbox WHERE id = ?1");
-  for (std::int64_t id : ids) remove.bind(1, id).run();
-  Statement advance(ledger_.db(), "UPDATE outbox SET first_seq = ?2 WHERE id = ?1");
-  for (const auto& [id, first_seq] : advanced) advance.bind(1, id).bind(2, first_seq).run();
-  txn.commit();
+  return ledger_.runs_with_outbox(experiment_id);
 }
 
 void OutboxSync::requeue_whole_run(std::int64_t run) {
-  SqliteDb& db = ledger_.db();
-  Transaction txn(db);
-  Statement clear(db, "DELETE FROM outbox WHERE run = ?1");
-  clear.bind(1, run).run();
-  ledger_.add_outbox(run, outbox_kind::kCreateRun);
-  for (const char* sql :
-       {"INSERT INTO outbox(run, kind, key) SELECT run, 'param', key FROM params WHERE run = ?1",
-        "INSERT INTO outbox(run, kind, key) SELECT run, 'tag', key FROM tags WHERE run = ?1",
-        "INSERT INTO outbox(run, kind, key) SELECT run, 'artifact', path FROM artifacts WHERE run = ?1"}) {
-    Statement insert(db, sql);
-    insert.bind(1, run).run();
-  }
-  Statement range(db, "SELECT min(seq), max(seq) FROM metrics WHERE run = ?1");
-  range.bind(1, run);
-  if (range.step() && !range.is_null(0)) {
-    const std::int64_t first = range.int64(0);
-    const std::int64_t last = range.int64(1);
-    const auto span = static_cast<std::int64_t>(kPointsPerRound);
-    for (std::int64_t from = first; from <= last; from += span) {
-      ledger_.add_outbox(run, outbox_kind::kMetrics, "", from, std::min(last, from + span - 1));
-    }
-  }
-  range.reset();
-  ledger_.add_outbox(run, outbox_kind::kUpdateRun);
-  ledger_.set_mlflow_run_id(run, "");
-  txn.commit();
+  ledger_.requeue_run(run, static_cast<std::int64_t>(kPointsPerRound));
 }
 
 std::string OutboxSync::resolve_run(std::int64_t run_id, SyncReport& report) {
@@ -161,20 +231,16 @@ std::string OutboxSync::resolve_run(std::int64_t run_id, SyncReport& report) {
     }
   }
   std::vector<std::int64_t> create_rows;
-  for (const OutboxRow& row : outbox_rows(ledger_, run.id)) {
+  for (const OutboxEntry& row : ledger_.outbox_entries(run.id)) {
     if (row.kind == outbox_kind::kCreateRun) create_rows.push_back(row.id);
   }
   std::string mlflow_id = run.mlflow_run_id;
   if (mlflow_id.empty() || !create_rows.empty()) {
     bool created = false;
     mlflow_id = client_.find_or_create_run(exp->second, run.local_id, run.name, run.start_time_ms,
-                                           all_tags(ledger_, run.id), &created).run_id;
+                                           ledger_.tags_of(run.id), &created).run_id;
     if (created) ++report.runs_created;
-    Transaction txn(ledger_.db());
-    ledger_.set_mlflow_run_id(run.id, mlflow_id);
-    Statement remove(ledger_.db(), "DELETE FROM outbox WHERE id = ?1");
-    for (std::int64_t id : create_rows) remove.bind(1, id).run();
-    txn.commit();
+    ledger_.acknowledge_run_created(run.id, mlflow_id, create_rows);
   }
   verified_.insert(run.id);
   return mlflow_id;
@@ -182,7 +248,7 @@ std::string OutboxSync::resolve_run(std::int64_t run_id, SyncReport& report) {
 
 void OutboxSync::push_run(std::int64_t run_id, SyncReport& report) {
   const PushLock lock(ledger_.path());
-  if (!ledger_.find_run(run_id) || outbox_rows(ledger_, run_id).empty()) return;
+  if (!ledger_.find_run(run_id) || ledger_.outbox_entries(run_id).empty()) return;
   ++report.runs;
   try {
     push_entries(run_id, resolve_run(run_id, report), report);
@@ -198,103 +264,11 @@ void OutboxSync::push_run(std::int64_t run_id, SyncReport& report) {
 void OutboxSync::push_entries(std::int64_t run_id, const std::string& mlflow_id,
                               SyncReport& report) {
   const LedgerRun run = *ledger_.find_run(run_id);
-  const std::vector<OutboxRow> rows = outbox_rows(ledger_, run.id);
-
-  // Params and tags (current values, one per key) and metric ranges go through log-batch.
-  LogBatch pending;
-  std::map<std::string, std::vector<std::int64_t>> param_rows;
-  std::map<std::string, std::vector<std::int64_t>> tag_rows;
-  std::vector<const OutboxRow*> metric_rows;
-  std::map<std::string, std::vector<std::int64_t>> artifact_rows;
-  std::vector<std::int64_t> update_rows;
-  for (const OutboxRow& row : rows) {
-    if (row.kind == outbox_kind::kParam) {
-      param_rows[row.key].push_back(row.id);
-    } else if (row.kind == outbox_kind::kTag) {
-      tag_rows[row.key].push_back(row.id);
-    } else if (row.kind == outbox_kind::kMetrics) {
-      metric_rows.push_back(&row);
-    } else if (row.kind == outbox_kind::kArtifact) {
-      artifact_rows[row.key].push_back(row.id);
-    } else if (row.kind == outbox_kind::kUpdateRun) {
-      update_rows.push_back(row.id);
-    }
-  }
-  for (const auto& [key, ids] : param_rows) {
-    pending.params.emplace_back(key, value_of(ledger_, "params", run.id, key));
-  }
-  for (const auto& [key, ids] : tag_rows) {
-    pending.tags.emplace_back(key, value_of(ledger_, "tags", run.id, key));
-  }
-
-  Statement points(ledger_.db(),
-                   "SELECT seq, key, value, step, timestamp_ms FROM metrics "
-                   "WHERE run = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq");
-  std::size_t next_metric_row = 0;
-  do {
-    // One round: params and tags (first round only) and up to kPointsPerRound points.
-    std::vector<std::int64_t> seqs;
-    std::vector<const OutboxRow*> round_rows;
-    while (next_metric_row < metric_rows.size() && pending.metrics.size() < kPointsPerRound) {
-      const OutboxRow* row = metric_rows[next_metric_row++];
-      round_rows.push_back(row);
-      points.bind(1, run.id).bind(2, row->first_seq).bind(3, row->last_seq);
-      while (points.step()) {
-        seqs.push_back(points.int64(0));
-        const double value =
-            points.is_null(2) ? std::numeric_limits<double>::quiet_NaN() : points.real(2);
-        pending.metrics.push_back({points.str(1), value, points.int64(3), points.int64(4)});
-      }
-      points.reset();
-    }
-    std::size_t params_done = 0, tags_done = 0, metrics_done = 0;
-    for (const LogBatch& part : split_log_batch(pending)) {
-      client_.log_batch_request(mlflow_id, part);
-      std::vector<std::int64_t> acked;
-      for (std::size_t i = 0; i < part.params.size(); ++i) {
-        const auto& ids = param_rows[pending.params[params_done + i].first];
-        acked.insert(acked.end(), ids.begin(), ids.end());
-      }
-      for (std::size_t i = 0; i < part.tags.size(); ++i) {
-        const auto& ids = tag_rows[pending.tags[tags_done + i].first];
-        acked.insert(acked.end(), ids.begin(), ids.end());
-      }
-      params_done += part.params.size();
-      tags_done += part.tags.size();
-      metrics_done += part.metrics.size();
-      report.params += static_cast<std::int64_t>(part.params.size());
-      report.tags += static_cast<std::int64_t>(part.tags.size());
-      report.metrics += static_cast<std::int64_t>(part.metrics.size());
-      // Metric rows cover ascending seq ranges: those ending at or before the last point sent
-      // are done; the one it falls inside starts after it from now on.
-      std::vector<std::pair<std::int64_t, std::int64_t>> advanced;
-      if (!part.metrics.empty()) {
-        const std::int64_t sent_through = seqs[metrics_done - 1];
-        for (const OutboxRow* row : round_rows) {
-          if (row->last_seq <= sent_through) {
-            acked.push_back(row->id);
-          } else if (row->first_seq <= sent_through) {
-            advanced.emplace_back(row->id, sent_through + 1);
-          }
-        }
-      }
-      acknowledge(acked, advanced);
-    }
-    pending = LogBatch();
-  } while (next_metric_row < metric_rows.size());
-
-  for (const auto& [path, ids] : artifact_rows) {
-    client_.upload_artifact(mlflow_id, artifact_store_ + "/" + run.local_id + "/" + path, path);
-    acknowledge(ids);
-    ++report.artifacts;
-  }
-  if (!update_rows.empty()) {
-    // Read after the outbox rows: a finish committed meanwhile is sent now or by its own row.
-    const LedgerRun now = *ledger_.find_run(run_id);
-    client_.update_run(mlflow_id, parse_run_status(now.status), now.end_time_ms);
-    acknowledge(update_rows);
-    ++report.status_updates;
-  }
+  const std::vector<OutboxEntry> entries = ledger_.outbox_entries(run.id);
+  EntryPush push(ledger_, client_, mlflow_id, report, entries);
+  push.send_log_batches(run.id);
+  push.send_artifacts(artifact_store_ + "/" + run.local_id);
+  push.send_status(run_id);
 }
 
 SyncReport push_outbox(const std::string& ledger_path, const MlflowConfig& config,

@@ -45,9 +45,6 @@ class OutboxSync {
   void push_entries(std::int64_t run, const std::string& mlflow_run_id, SyncReport& report);
   // Puts everything the run holds back into the outbox (its MLflow run is gone).
   void requeue_whole_run(std::int64_t run);
-  // Deletes the acknowledged outbox rows and moves first_seq of partly sent metric rows.
-  void acknowledge(const std::vector<std::int64_t>& ids,
-                   const std::vector<std::pair<std::int64_t, std::int64_t>>& advanced = {});
 
   Ledger& ledger_;
   MlflowClient& client_;

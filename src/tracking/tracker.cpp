@@ -291,8 +291,7 @@ std::unique_ptr<RunLogger> Tracker::start_run(const RunStart& start) {
   const std::int64_t run = impl_->open_writer().execute([&](Ledger& ledger) {
     const std::int64_t experiment = ledger.find_or_create_experiment(start.experiment);
     const std::int64_t id = ledger.insert_run(experiment, local_id, name, start_time);
-    Statement insert(ledger.db(), "INSERT INTO tags(run, key, value) VALUES (?1, ?2, ?3)");
-    for (const auto& [k, v] : tags) insert.bind(1, id).bind(2, k).bind(3, v).run();
+    ledger.insert_tags(id, tags);
     ledger.add_outbox(id, outbox_kind::kCreateRun);
     return id;
   });
@@ -312,9 +311,7 @@ std::unique_ptr<RunLogger> Tracker::resume_run(const std::string& local_run_id) 
     }
     ledger.set_run_status(found->id, "RUNNING", 0);
     ledger.add_outbox(found->id, outbox_kind::kUpdateRun);
-    Statement s(ledger.db(), "SELECT key, value FROM params WHERE run = ?1");
-    s.bind(1, found->id);
-    while (s.step()) params.emplace(s.str(0), s.str(1));
+    params = ledger.params_of(found->id);
     return found->id;
   });
   if (impl_->sync) {
