@@ -82,6 +82,115 @@ std::string value_of(SqliteDb& db, const char* table, std::int64_t run, const st
   return s.str(0);
 }
 
+// Which runs read_records reads: one run, or all of an experiment's. Rows of every per-run
+// table are keyed (run, ...) and clustered by run, so each query is a few range scans.
+struct RecordScope {
+  std::optional<std::int64_t> only_run;
+  std::int64_t value = 0;  // bound to ?1: the run, or the experiment
+
+  std::string runs_filter() const {
+    return only_run ? "WHERE r.id = ?1" : "WHERE r.experiment_id = ?1";
+  }
+  std::string rows_filter() const {
+    return only_run ? "run = ?1" : "run IN (SELECT id FROM runs WHERE experiment_id = ?1)";
+  }
+};
+
+// The records being read, found by run row id; rows of one run come in a row, so a lookup is
+// done once per run and table.
+class RecordIndex {
+ public:
+  void add(std::int64_t run, RunRecord record) {
+    index_.emplace(run, records_.size());
+    records_.push_back(std::move(record));
+  }
+  // Null for a run outside the scope.
+  RunRecord* find(std::int64_t run) {
+    if (run != cached_run_) {
+      auto it = index_.find(run);
+      cached_run_ = run;
+      cached_ = it == index_.end() ? nullptr : &records_[it->second];
+    }
+    return cached_;
+  }
+  std::vector<RunRecord> take() { return std::move(records_); }
+
+ private:
+  std::vector<RunRecord> records_;
+  std::unordered_map<std::int64_t, std::size_t> index_;
+  std::int64_t cached_run_ = -1;
+  RunRecord* cached_ = nullptr;
+};
+
+void read_runs(SqliteDb& db, const RecordScope& scope, RecordIndex& index) {
+  Statement s(db, (kRunColumns + scope.runs_filter() + " ORDER BY r.id").c_str());
+  s.bind(1, scope.value);
+  while (s.step()) {
+    LedgerRun row = run_from_row(s);
+    RunRecord r;
+    r.local_id = row.local_id;
+    r.mlflow_run_id = row.mlflow_run_id;
+    r.experiment = row.experiment;
+    r.name = row.name;
+    r.status = row.status;
+    r.start_time_ms = row.start_time_ms;
+    r.end_time_ms = row.end_time_ms;
+    index.add(row.id, std::move(r));
+  }
+}
+
+void read_key_values(SqliteDb& db, const RecordScope& scope, const char* table,
+                     std::map<std::string, std::string> RunRecord::*member, RecordIndex& index) {
+  Statement s(db, (std::string("SELECT run, key, value FROM ") + table + " WHERE " +
+                   scope.rows_filter()).c_str());
+  s.bind(1, scope.value);
+  while (s.step()) {
+    if (RunRecord* r = index.find(s.int64(0))) (r->*member).emplace(s.str(1), s.str(2));
+  }
+}
+
+void read_metric_histories(SqliteDb& db, const RecordScope& scope, RecordIndex& index) {
+  Statement s(db, ("SELECT run, key, value, step, timestamp_ms FROM metrics WHERE " +
+                   scope.rows_filter()).c_str());
+  s.bind(1, scope.value);
+  std::vector<MetricPoint>* history = nullptr;
+  std::string history_key;
+  std::int64_t history_run = -1;
+  while (s.step()) {
+    const std::int64_t run = s.int64(0);
+    RunRecord* r = index.find(run);
+    if (r == nullptr) continue;
+    const std::string_view key = s.text(1);
+    if (history == nullptr || run != history_run || key != history_key) {
+      history_key.assign(key.data(), key.size());
+      history_run = run;
+      history = &r->metrics[history_key];
+    }
+    const double value = s.is_null(2) ? std::numeric_limits<double>::quiet_NaN() : s.real(2);
+    history->push_back(MetricPoint{value, s.int64(3), s.int64(4)});
+  }
+}
+
+void read_artifacts(SqliteDb& db, const RecordScope& scope, const std::string& artifact_store,
+                    RecordIndex& index) {
+  Statement s(db, ("SELECT run, path, sha256, size FROM artifacts WHERE " +
+                   scope.rows_filter()).c_str());
+  s.bind(1, scope.value);
+  while (s.step()) {
+    RunRecord* r = index.find(s.int64(0));
+    if (r == nullptr) continue;
+    ArtifactRef a;
+    a.path = s.str(1);
+    a.sha256 = s.str(2);
+    a.size = s.int64(3);
+    const std::string local = artifact_store + "/" + r->local_id + "/" + a.path;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(local, ec)) a.local_path = local;
+    fill_png_text(a);
+    r->artifacts.push_back(std::move(a));
+  }
+}
+
 }  // namespace
 
 Ledger::Ledger(const std::string& path, Mode mode)
@@ -252,87 +361,14 @@ void Ledger::WriteBatch::set_artifact(std::int64_t run, const std::string& path,
 std::vector<RunRecord> Ledger::read_records(std::int64_t experiment_id,
                                             const std::string& artifact_store,
                                             std::optional<std::int64_t> only_run) {
-  // Rows of every per-run table are keyed (run, ...) and clustered by run, so each query is a
-  // few range scans; rows are attached to their record through this index.
-  std::vector<RunRecord> records;
-  std::unordered_map<std::int64_t, std::size_t> index;
-  const std::string scope = only_run ? "run = ?1" : "run IN (SELECT id FROM runs WHERE experiment_id = ?1)";
-  const std::int64_t scope_value = only_run ? *only_run : experiment_id;
-  {
-    Statement s(db_, (std::string(kRunColumns) +
-                      (only_run ? "WHERE r.id = ?1" : "WHERE r.experiment_id = ?1") + " ORDER BY r.id")
-                         .c_str());
-    s.bind(1, scope_value);
-    while (s.step()) {
-      LedgerRun row = run_from_row(s);
-      RunRecord r;
-      r.local_id = row.local_id;
-      r.mlflow_run_id = row.mlflow_run_id;
-      r.experiment = row.experiment;
-      r.name = row.name;
-      r.status = row.status;
-      r.start_time_ms = row.start_time_ms;
-      r.end_time_ms = row.end_time_ms;
-      index.emplace(row.id, records.size());
-      records.push_back(std::move(r));
-    }
-  }
-  std::int64_t cached_run = -1;
-  RunRecord* cached = nullptr;
-  auto record_of = [&](std::int64_t run) -> RunRecord* {
-    if (run != cached_run) {
-      auto it = index.find(run);
-      cached_run = run;
-      cached = it == index.end() ? nullptr : &records[it->second];
-    }
-    return cached;
-  };
-  auto read_key_values = [&](const char* table, auto member) {
-    Statement s(db_, (std::string("SELECT run, key, value FROM ") + table + " WHERE " + scope).c_str());
-    s.bind(1, scope_value);
-    while (s.step()) {
-      if (RunRecord* r = record_of(s.int64(0))) (r->*member).emplace(s.str(1), s.str(2));
-    }
-  };
-  read_key_values("params", &RunRecord::params);
-  read_key_values("tags", &RunRecord::tags);
-  {
-    Statement s(db_, ("SELECT run, key, value, step, timestamp_ms FROM metrics WHERE " + scope).c_str());
-    s.bind(1, scope_value);
-    std::vector<MetricPoint>* history = nullptr;
-    std::string history_key;
-    std::int64_t history_run = -1;
-    while (s.step()) {
-      const std::int64_t run = s.int64(0);
-      RunRecord* r = record_of(run);
-      if (r == nullptr) continue;
-      const std::string_view key = s.text(1);
-      if (history == nullptr || run != history_run || key != history_key) {
-        history_key.assign(key.data(), key.size());
-        history_run = run;
-        history = &r->metrics[history_key];
-      }
-      const double value = s.is_null(2) ? std::numeric_limits<double>::quiet_NaN() : s.real(2);
-      history->push_back(MetricPoint{value, s.int64(3), s.int64(4)});
-    }
-  }
-  {
-    Statement s(db_, ("SELECT run, path, sha256, size FROM artifacts WHERE " + scope).c_str());
-    s.bind(1, scope_value);
-    while (s.step()) {
-      RunRecord* r = record_of(s.int64(0));
-      if (r == nullptr) continue;
-      ArtifactRef a;
-      a.path = s.str(1);
-      a.sha256 = s.str(2);
-      a.size = s.int64(3);
-      const std::string local = artifact_store + "/" + r->local_id + "/" + a.path;
-      std::error_code ec;
-      if (std::filesystem::is_regular_file(local, ec)) a.local_path = local;
-      fill_png_text(a);
-      r->artifacts.push_back(std::move(a));
-    }
-  }
+  const RecordScope scope{only_run, only_run ? *only_run : experiment_id};
+  RecordIndex index;
+  read_runs(db_, scope, index);
+  read_key_values(db_, scope, "params", &RunRecord::params, index);
+  read_key_values(db_, scope, "tags", &RunRecord::tags, index);
+  read_metric_histories(db_, scope, index);
+  read_artifacts(db_, scope, artifact_store, index);
+  std::vector<RunRecord> records = index.take();
   for (RunRecord& r : records) {
     normalize_histories(r);
     normalize_artifacts(r);
