@@ -112,7 +112,7 @@ WHY_VQ = ("dlinear-vq: the nearest-code search is ~28% of a wmtp step (perf, 1 t
           "of it LibTorch 1.13's CPU argmin over the 64 codes (~1.9 ns per element); the codebook's EMA update "
           "(index_add, randperm) ~13%, the peak-excess weights on the host ~12%. The reference runs the same "
           "argmin and EMA update, so this shared work caps the ratio near 2-2.5x at large batches. What would "
-          "close it (the trainer's files, src/trainer/models.cpp and weighting.cpp): a plain loop for the CPU "
+          "close it (the trainer's files, src/trainer/codebook.cpp and weighting.cpp): a plain loop for the CPU "
           "argmin in Codebook::assign and fewer host passes in the weights.")
 WHY_THREADS = ("2 threads on this shared 2-core machine: a step's small parallel regions each wake and put to "
                "sleep a worker (OMP_WAIT_POLICY=PASSIVE, since spinning workers made both sides 20x slower here): "

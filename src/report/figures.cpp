@@ -15,6 +15,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/errors.h"
@@ -201,8 +202,28 @@ bool usable(double x, double y, bool log_y) {
   return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0.0);
 }
 
-void render(const LinePlot& plot, Canvas& canvas) {
-  const bool categorical = !plot.x_tick_labels.empty();
+constexpr Rgb kGrid{0.90, 0.90, 0.90};
+constexpr Rgb kInk{0.15, 0.15, 0.15};
+
+// The axes, their ticks, and where the plot area sits on the canvas.
+struct Frame {
+  Range x_axis, y_axis;  // in axis units (log10 for a log y axis)
+  bool log_y = false;
+  std::vector<Tick> x_ticks, y_ticks;
+  bool rotate_x = false;  // x tick labels at 45 degrees, as they would overlap flat
+  double top = 0.0;       // the margin above the plot area, where the title goes
+  // The plot area, in pixels.
+  double px0 = 0.0, px1 = 0.0, py0 = 0.0, py1 = 0.0;
+
+  double to_px(double x) const { return px0 + (x - x_axis.lo) / (x_axis.hi - x_axis.lo) * (px1 - px0); }
+  double axis_py(double axis_value) const {
+    return py1 - (axis_value - y_axis.lo) / (y_axis.hi - y_axis.lo) * (py1 - py0);
+  }
+  double to_py(double y) const { return axis_py(log_y ? std::log10(y) : y); }
+};
+
+// Ranges of the usable points of every series.
+std::pair<Range, Range> data_ranges(const LinePlot& plot) {
   Range x_data, y_data;
   for (const PlotSeries& s : plot.series) {
     const std::size_t n = std::min(s.x.size(), s.y.size());
@@ -212,122 +233,163 @@ void render(const LinePlot& plot, Canvas& canvas) {
       y_data.add(s.y[i]);
     }
   }
-  const Range x_axis = categorical
-                           ? Range{-0.5, static_cast<double>(plot.x_tick_labels.size()) - 0.5}
-                           : pad_range(x_data, false);
-  const Range y_axis = pad_range(y_data, plot.log_y);
-  const std::vector<Tick> y_ticks = plot.log_y ? log_ticks(y_axis) : linear_ticks(y_axis, 6);
+  return {x_data, y_data};
+}
 
-  // Margins follow the widest tick label and whether x labels must be rotated.
+// Axes and ticks from the data; margins follow the widest tick label and whether x labels must
+// be rotated.
+Frame layout(const LinePlot& plot, Canvas& canvas) {
+  const bool categorical = !plot.x_tick_labels.empty();
+  const auto [x_data, y_data] = data_ranges(plot);
+  Frame f;
+  f.log_y = plot.log_y;
+  f.x_axis = categorical ? Range{-0.5, static_cast<double>(plot.x_tick_labels.size()) - 0.5}
+                         : pad_range(x_data, false);
+  f.y_axis = pad_range(y_data, plot.log_y);
+  f.y_ticks = plot.log_y ? log_ticks(f.y_axis) : linear_ticks(f.y_axis, 6);
+
   canvas.font(kTickSize);
   double y_tick_width = 0.0;
-  for (const Tick& t : y_ticks) y_tick_width = std::max(y_tick_width, canvas.text_width(t.label));
+  for (const Tick& t : f.y_ticks) y_tick_width = std::max(y_tick_width, canvas.text_width(t.label));
   const double left = 28.0 + y_tick_width + 12.0 + (plot.y_label.empty() ? 0.0 : kLabelSize + 6.0);
   const double right = 24.0;
-  const double top = plot.title.empty() ? 20.0 : 48.0;
+  f.top = plot.title.empty() ? 20.0 : 48.0;
   double x_label_room = kTickSize + 8.0;
-  bool rotate_x = false;
-  std::vector<Tick> x_ticks;
   if (categorical) {
     double widest = 0.0;
     for (std::size_t i = 0; i < plot.x_tick_labels.size(); ++i) {
-      x_ticks.push_back({static_cast<double>(i), plot.x_tick_labels[i]});
+      f.x_ticks.push_back({static_cast<double>(i), plot.x_tick_labels[i]});
       widest = std::max(widest, canvas.text_width(plot.x_tick_labels[i]));
     }
-    const double slot = (plot.width - left - right) / std::max<std::size_t>(1, x_ticks.size());
+    const double slot = (plot.width - left - right) / static_cast<double>(std::max<std::size_t>(1, f.x_ticks.size()));
     if (widest + 6.0 > slot) {
-      rotate_x = true;
+      f.rotate_x = true;
       x_label_room = std::min(widest * 0.75 + 12.0, plot.height * 0.3);
     }
   } else {
-    x_ticks = linear_ticks(x_axis, 8);
+    f.x_ticks = linear_ticks(f.x_axis, 8);
   }
   const double bottom = 16.0 + x_label_room + (plot.x_label.empty() ? 0.0 : kLabelSize + 12.0);
-  const double px0 = left, px1 = plot.width - right, py0 = top, py1 = plot.height - bottom;
-  auto to_px = [&](double x) { return px0 + (x - x_axis.lo) / (x_axis.hi - x_axis.lo) * (px1 - px0); };
-  auto to_py = [&](double y) {
-    const double v = plot.log_y ? std::log10(y) : y;
-    return py1 - (v - y_axis.lo) / (y_axis.hi - y_axis.lo) * (py1 - py0);
-  };
-  auto axis_py = [&](double axis_value) {
-    return py1 - (axis_value - y_axis.lo) / (y_axis.hi - y_axis.lo) * (py1 - py0);
-  };
+  f.px0 = left;
+  f.px1 = plot.width - right;
+  f.py0 = f.top;
+  f.py1 = plot.height - bottom;
+  return f;
+}
 
-  cairo_t* cr = canvas.cr();
-  const Rgb grid{0.90, 0.90, 0.90}, ink{0.15, 0.15, 0.15};
-  // Grid and ticks.
+// Grid lines, tick marks and tick labels, then the frame around the plot area.
+void draw_axes(const Frame& f, Canvas& canvas) {
   canvas.font(kTickSize);
-  for (const Tick& t : y_ticks) {
-    const double y = axis_py(t.at);
-    canvas.color(grid);
-    canvas.line(px0, y, px1, y, 1.0);
-    canvas.color(ink);
-    canvas.line(px0 - 5.0, y, px0, y, 1.0);
-    canvas.text(t.label, px0 - 8.0, y, 1.0);
+  for (const Tick& t : f.y_ticks) {
+    const double y = f.axis_py(t.at);
+    canvas.color(kGrid);
+    canvas.line(f.px0, y, f.px1, y, 1.0);
+    canvas.color(kInk);
+    canvas.line(f.px0 - 5.0, y, f.px0, y, 1.0);
+    canvas.text(t.label, f.px0 - 8.0, y, 1.0);
   }
-  for (const Tick& t : x_ticks) {
-    const double x = to_px(t.at);
-    canvas.color(grid);
-    canvas.line(x, py0, x, py1, 1.0);
-    canvas.color(ink);
-    canvas.line(x, py1, x, py1 + 5.0, 1.0);
-    if (rotate_x) {
-      canvas.text(t.label, x, py1 + 12.0, 1.0, -M_PI / 4.0);
+  for (const Tick& t : f.x_ticks) {
+    const double x = f.to_px(t.at);
+    canvas.color(kGrid);
+    canvas.line(x, f.py0, x, f.py1, 1.0);
+    canvas.color(kInk);
+    canvas.line(x, f.py1, x, f.py1 + 5.0, 1.0);
+    if (f.rotate_x) {
+      canvas.text(t.label, x, f.py1 + 12.0, 1.0, -M_PI / 4.0);
     } else {
-      canvas.text(t.label, x, py1 + 8.0 + kTickSize / 2.0, 0.5);
+      canvas.text(t.label, x, f.py1 + 8.0 + kTickSize / 2.0, 0.5);
     }
   }
-  canvas.color(ink);
+  canvas.color(kInk);
+  cairo_t* cr = canvas.cr();
   cairo_set_line_width(cr, 1.2);
-  cairo_rectangle(cr, px0, py0, px1 - px0, py1 - py0);
+  cairo_rectangle(cr, f.px0, f.py0, f.px1 - f.px0, f.py1 - f.py0);
   cairo_stroke(cr);
+}
 
-  // Data, clipped to the plot area.
+// The usable points of s joined in order; a skipped point breaks the line.
+void draw_line(const PlotSeries& s, const Frame& f, Canvas& canvas) {
+  cairo_t* cr = canvas.cr();
+  cairo_set_line_width(cr, 1.8);
+  bool pen_down = false;
+  for (std::size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
+    if (!usable(s.x[i], s.y[i], f.log_y)) {
+      pen_down = false;
+      continue;
+    }
+    if (pen_down) {
+      cairo_line_to(cr, f.to_px(s.x[i]), f.to_py(s.y[i]));
+    } else {
+      cairo_move_to(cr, f.to_px(s.x[i]), f.to_py(s.y[i]));
+      pen_down = true;
+    }
+  }
+  cairo_stroke(cr);
+}
+
+// Every series in its palette colour, clipped to the plot area; markers on short series.
+void draw_series(const LinePlot& plot, const Frame& f, Canvas& canvas) {
+  cairo_t* cr = canvas.cr();
   cairo_save(cr);
-  cairo_rectangle(cr, px0, py0, px1 - px0, py1 - py0);
+  cairo_rectangle(cr, f.px0, f.py0, f.px1 - f.px0, f.py1 - f.py0);
   cairo_clip(cr);
   cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
   for (std::size_t si = 0; si < plot.series.size(); ++si) {
     const PlotSeries& s = plot.series[si];
     const std::size_t n = std::min(s.x.size(), s.y.size());
     canvas.color(kPalette[si % kPalette.size()]);
-    if (!s.markers_only) {
-      cairo_set_line_width(cr, 1.8);
-      bool pen_down = false;  // a skipped point breaks the line
-      for (std::size_t i = 0; i < n; ++i) {
-        if (!usable(s.x[i], s.y[i], plot.log_y)) {
-          pen_down = false;
-          continue;
-        }
-        if (pen_down) {
-          cairo_line_to(cr, to_px(s.x[i]), to_py(s.y[i]));
-        } else {
-          cairo_move_to(cr, to_px(s.x[i]), to_py(s.y[i]));
-          pen_down = true;
-        }
-      }
-      cairo_stroke(cr);
-    }
+    if (!s.markers_only) draw_line(s, f, canvas);
     const bool draw_markers = s.markers_only || n <= 60;
     if (draw_markers) {
       for (std::size_t i = 0; i < n; ++i) {
-        if (usable(s.x[i], s.y[i], plot.log_y)) canvas.marker(to_px(s.x[i]), to_py(s.y[i]), s.markers_only ? 4.0 : 3.0);
+        if (!usable(s.x[i], s.y[i], f.log_y)) continue;
+        canvas.marker(f.to_px(s.x[i]), f.to_py(s.y[i]), s.markers_only ? 4.0 : 3.0);
       }
     }
   }
   cairo_restore(cr);
+}
 
-  // Title and axis labels.
-  canvas.color(ink);
+// The title above the plot area, the axis labels below and left of it.
+void draw_titles(const LinePlot& plot, const Frame& f, Canvas& canvas) {
+  canvas.color(kInk);
   if (!plot.title.empty()) {
     canvas.font(kTitleSize, true);
-    canvas.text(plot.title, (px0 + px1) / 2.0, top / 2.0, 0.5);
+    canvas.text(plot.title, (f.px0 + f.px1) / 2.0, f.top / 2.0, 0.5);
   }
   canvas.font(kLabelSize);
-  if (!plot.x_label.empty()) canvas.text(plot.x_label, (px0 + px1) / 2.0, plot.height - 16.0, 0.5);
-  if (!plot.y_label.empty()) canvas.text(plot.y_label, 18.0, (py0 + py1) / 2.0, 0.5, -M_PI / 2.0);
+  if (!plot.x_label.empty()) canvas.text(plot.x_label, (f.px0 + f.px1) / 2.0, plot.height - 16.0, 0.5);
+  if (!plot.y_label.empty()) canvas.text(plot.y_label, 18.0, (f.py0 + f.py1) / 2.0, 0.5, -M_PI / 2.0);
+}
 
-  // Legend, top right inside the plot area, for labelled series.
+// Top-left corner of a legend box of box_w x box_h inside the plot area: the corner that hides
+// the fewest data points, preferring top right.
+std::pair<double, double> legend_corner(const LinePlot& plot, const Frame& f, double box_w, double box_h) {
+  const std::array<std::pair<double, double>, 4> corners{{{f.px1 - box_w - 8.0, f.py0 + 8.0},
+                                                          {f.px0 + 8.0, f.py0 + 8.0},
+                                                          {f.px1 - box_w - 8.0, f.py1 - box_h - 8.0},
+                                                          {f.px0 + 8.0, f.py1 - box_h - 8.0}}};
+  std::size_t best_hidden = std::numeric_limits<std::size_t>::max();
+  std::pair<double, double> best = corners[0];
+  for (const auto& [cx, cy] : corners) {
+    std::size_t hidden = 0;
+    for (const PlotSeries& s : plot.series) {
+      for (std::size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
+        if (!usable(s.x[i], s.y[i], plot.log_y)) continue;
+        const double x = f.to_px(s.x[i]), y = f.to_py(s.y[i]);
+        if (x >= cx - 6.0 && x <= cx + box_w + 6.0 && y >= cy - 6.0 && y <= cy + box_h + 6.0) ++hidden;
+      }
+    }
+    if (hidden < best_hidden) {
+      best_hidden = hidden;
+      best = {cx, cy};
+    }
+  }
+  return best;
+}
+
+// A swatch and the label of every labelled series; nothing when no series has a label.
+void draw_legend(const LinePlot& plot, const Frame& f, Canvas& canvas) {
   std::vector<std::size_t> labelled;
   for (std::size_t si = 0; si < plot.series.size(); ++si) {
     if (!plot.series[si].label.empty()) labelled.push_back(si);
@@ -339,28 +401,8 @@ void render(const LinePlot& plot, Canvas& canvas) {
   const double row = kLegendSize + 7.0, swatch = 22.0;
   const double box_w = 10.0 + swatch + 6.0 + widest + 10.0;
   const double box_h = 8.0 + row * static_cast<double>(labelled.size());
-  // The corner that hides the fewest data points, preferring top right.
-  const std::array<std::pair<double, double>, 4> corners{{{px1 - box_w - 8.0, py0 + 8.0},
-                                                          {px0 + 8.0, py0 + 8.0},
-                                                          {px1 - box_w - 8.0, py1 - box_h - 8.0},
-                                                          {px0 + 8.0, py1 - box_h - 8.0}}};
-  std::size_t best_hidden = std::numeric_limits<std::size_t>::max();
-  double bx = corners[0].first, by = corners[0].second;
-  for (const auto& [cx, cy] : corners) {
-    std::size_t hidden = 0;
-    for (const PlotSeries& s : plot.series) {
-      for (std::size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
-        if (!usable(s.x[i], s.y[i], plot.log_y)) continue;
-        const double x = to_px(s.x[i]), y = to_py(s.y[i]);
-        if (x >= cx - 6.0 && x <= cx + box_w + 6.0 && y >= cy - 6.0 && y <= cy + box_h + 6.0) ++hidden;
-      }
-    }
-    if (hidden < best_hidden) {
-      best_hidden = hidden;
-      bx = cx;
-      by = cy;
-    }
-  }
+  const auto [bx, by] = legend_corner(plot, f, box_w, box_h);
+  cairo_t* cr = canvas.cr();
   cairo_set_source_rgba(cr, 1.0, 1.0, 1.0, 0.85);
   cairo_rectangle(cr, bx, by, box_w, box_h);
   cairo_fill_preserve(cr);
@@ -376,9 +418,17 @@ void render(const LinePlot& plot, Canvas& canvas) {
     } else {
       canvas.line(bx + 10.0, cy, bx + 10.0 + swatch, cy, 2.0);
     }
-    canvas.color(ink);
+    canvas.color(kInk);
     canvas.text(s.label, bx + 10.0 + swatch + 6.0, cy, 0.0);
   }
+}
+
+void render(const LinePlot& plot, Canvas& canvas) {
+  const Frame frame = layout(plot, canvas);
+  draw_axes(frame, canvas);
+  draw_series(plot, frame, canvas);
+  draw_titles(plot, frame, canvas);
+  draw_legend(plot, frame, canvas);
 }
 
 // tEXt keywords: 1-79 Latin-1 printable characters, no leading/trailing/double spaces.

@@ -1,4 +1,6 @@
 // Trainer: the step loop, evaluation and checkpoints over the models of model.h.
+#include "trainer/trainer.h"
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
@@ -14,7 +16,6 @@
 #include "core/metrics.h"
 #include "trainer/cuda_graph.h"
 #include "trainer/model.h"
-#include "trainer/trainer.h"
 #include "trainer/weighting.h"
 
 namespace wmtp::trainer {

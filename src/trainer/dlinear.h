@@ -1,0 +1,16 @@
+#pragma once
+// DLinear (registry key dlinear), behind the ForecastModel interface of model.h.
+#include <ATen/core/Generator.h>
+
+#include <memory>
+
+#include "trainer/model.h"
+#include "trainer/recipe.h"
+
+namespace wmtp::trainer {
+
+// The fused model or, for Engine::kAutograd, the reference; parameters are drawn from gen.
+std::unique_ptr<ForecastModel> make_dlinear(const Recipe& recipe, at::Generator& gen, const at::Device& device,
+                                            Engine engine);
+
+}  // namespace wmtp::trainer
