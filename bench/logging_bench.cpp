@@ -32,6 +32,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace tr = wmtp::trainer;
+namespace experiment = wmtp::experiment;
 using Clock = std::chrono::steady_clock;
 
 const char* const kKeys[] = {"train_loss", "val_loss", "lr", "grad_norm"};
@@ -161,8 +162,8 @@ StepTimes time_steps(tr::Trainer& trainer, long steps, const tr::Trainer::Hooks&
 
 void bench_overhead(const Options& o) {
   tr::set_compute_threads(o.threads);
-  const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(tr::SyntheticOptions{})[0]);
-  tr::Recipe recipe = tr::load_recipe(o.recipe);
+  const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(experiment::SyntheticOptions{})[0]);
+  experiment::Recipe recipe = experiment::load_recipe(o.recipe);
   recipe.training.batch_size = o.batch;
   recipe.training.epochs = 100000;  // never the end of training here
   // Two trainers in the same state: one trains with logging on, the other with it off.

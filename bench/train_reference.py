@@ -184,7 +184,7 @@ def scale_clip_to_mean_one(w, eps, w_max, tol=1e-12):
 def peak_excess_weights(yhat, y, naive, spec):
     """w = B*P softmax(zscore(excess) / T), clipped to [eps, w_max] at mean 1; constants of the step."""
     f, t, r = yhat.double(), y.double(), naive.double()
-    excess = (f - t).square() - (r - t).square()
+    excess = ((f - t).square() - (r - t).square()).abs()  # |err_model - err_ref| (Rho-1)
     mean = excess.mean()
     sd = (excess - mean).square().mean().sqrt().item()
     z = (excess - mean) / sd / spec["temperature"] if sd > 1e-12 else torch.zeros_like(excess)

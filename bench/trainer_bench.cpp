@@ -24,6 +24,7 @@
 namespace {
 
 namespace tr = wmtp::trainer;
+namespace experiment = wmtp::experiment;
 
 std::vector<std::string> split(const std::string& text) {
   std::vector<std::string> out;
@@ -61,8 +62,8 @@ struct Options {
   long dump_steps = 50;
 };
 
-tr::Recipe bench_recipe(const std::string& name, const std::string& batch) {
-  tr::Recipe recipe = tr::load_recipe(name);
+experiment::Recipe bench_recipe(const std::string& name, const std::string& batch) {
+  experiment::Recipe recipe = experiment::load_recipe(name);
   recipe.training.batch_size = std::atoi(batch.c_str());
   recipe.training.epochs = 1000;  // never the end of training here
   return recipe;
@@ -101,7 +102,7 @@ void print_json(const nlohmann::json& line) {
   std::fflush(stdout);
 }
 
-void time_engine(const Options& o, const std::string& name, const tr::Recipe& recipe, const std::string& engine,
+void time_engine(const Options& o, const std::string& name, const experiment::Recipe& recipe, const std::string& engine,
                  const tr::SeriesData& data) {
   auto trainer = tr::make_trainer(recipe, data, kSeed, {o.device, engine == "autograd"});
   const long batch = recipe.training.batch_size;
@@ -145,7 +146,7 @@ void time_engine(const Options& o, const std::string& name, const tr::Recipe& re
 }
 
 // Everything needed to replay the fused engine's first steps elsewhere, as JSON.
-void dump_parity(const Options& o, const std::string& name, const tr::Recipe& recipe, const tr::SeriesData& data) {
+void dump_parity(const Options& o, const std::string& name, const experiment::Recipe& recipe, const tr::SeriesData& data) {
   auto trainer = tr::make_trainer(recipe, data, kSeed, {o.device, false});
   nlohmann::json params = nlohmann::json::object();
   for (const tr::NamedArray& p : trainer->parameters()) params[p.name] = {{"shape", p.shape}, {"values", p.values}};
@@ -216,10 +217,10 @@ int main(int argc, char** argv) {
                     "us/step", "last loss");
       }
     }
-    const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(tr::SyntheticOptions{})[0]);
+    const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(experiment::SyntheticOptions{})[0]);
     for (const std::string& name : o.recipes) {
       for (const std::string& b : o.batches) {
-        const tr::Recipe recipe = bench_recipe(name, b);
+        const experiment::Recipe recipe = bench_recipe(name, b);
         if (!o.dump_dir.empty()) {
           dump_parity(o, name, recipe, data);
           continue;

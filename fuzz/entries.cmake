@@ -1,18 +1,12 @@
 # wmtp_fuzz_entries: the parsers of untrusted input behind one entry each (fuzz_entries.h), used
 # by the libFuzzer targets (fuzz/) and the corpus replay test (tests/hardening/). The trainer's
-# data and recipe files are compiled in directly: they need wmtp_core only, not LibTorch, so the
-# sanitizer and fuzz builds stay free of it.
+# data files are compiled in directly: they need wmtp_core and wmtp_experiment only, not LibTorch,
+# so the sanitizer and fuzz builds stay free of it.
 include_guard(GLOBAL)
 add_library(wmtp_fuzz_entries STATIC
   ${CMAKE_CURRENT_LIST_DIR}/fuzz_entries.cpp
   ${PROJECT_SOURCE_DIR}/src/trainer/series.cpp
-  ${PROJECT_SOURCE_DIR}/src/trainer/synthetic.cpp
-  ${PROJECT_SOURCE_DIR}/src/trainer/json_schema.cpp
-  ${PROJECT_SOURCE_DIR}/src/trainer/recipe.cpp)
+  ${PROJECT_SOURCE_DIR}/src/trainer/synthetic.cpp)
 target_include_directories(wmtp_fuzz_entries PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(wmtp_fuzz_entries PUBLIC wmtp_core wmtp_gates wmtp_tracking wmtp_report)
+target_link_libraries(wmtp_fuzz_entries PUBLIC wmtp_core wmtp_experiment wmtp_gates wmtp_tracking wmtp_report)
 wmtp_target_defaults(wmtp_fuzz_entries)
-if(WMTP_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  # GCC's -Wmaybe-uninitialized misfires inside <regex> (json_schema.cpp) under ASan.
-  target_compile_options(wmtp_fuzz_entries PRIVATE -Wno-maybe-uninitialized)
-endif()

@@ -7,13 +7,12 @@
 
 #include "core/errors.h"
 #include "core/png_text.h"
-#include "gates/json_fields.h"
-#include "gates/preregistration.h"
+#include "core/json_field.h"
+#include "experiment/preregistration.h"
 #include "gates/verdict.h"
 #include "report/markdown.h"
 #include "tracking/mlflow_client.h"
-#include "trainer/json_schema.h"
-#include "trainer/recipe.h"
+#include "experiment/plan.h"
 #include "trainer/series.h"
 
 namespace wmtp::fuzz {
@@ -28,18 +27,18 @@ void csv(std::string_view input) { trainer::parse_csv(input, "fuzz.csv"); }
 
 void recipe(std::string_view input) {
   const std::string label = "fuzz-recipe.json";
-  trainer::parse_recipe(trainer::parse_json_text(std::string(input), label), label);
+  experiment::parse_recipe(wmtp::parse_json_text(std::string(input), label), label);
 }
 
 void plan(std::string_view input) {
   const std::string label = "fuzz-plan.json";
-  const trainer::Plan p = trainer::parse_plan(trainer::parse_json_text(std::string(input), label), label, kNoSuchDir);
-  trainer::expand_plan(p, p.series);
+  const experiment::Plan p = experiment::parse_plan(wmtp::parse_json_text(std::string(input), label), label, kNoSuchDir);
+  experiment::expand_plan(p, p.series);
 }
 
 void prereg(std::string_view input) {
   const std::string origin = "fuzz-prereg.json";
-  gates::parse_preregistration(gates::parse_json_text(std::string(input), origin), origin);
+  experiment::parse_preregistration(wmtp::parse_json_text(std::string(input), origin), origin);
 }
 
 // As MlflowClient reads a 200 answer: JSON first (call()), then the run and metric objects of
@@ -68,7 +67,7 @@ void png_text(std::string_view input) { read_png_text(input, "fuzz.png"); }
 // As wmtp-report reads a verdict file and renders it, in both formats.
 void verdict(std::string_view input) {
   const std::string origin = "fuzz-verdict.json";
-  const gates::Verdict v = gates::verdict_from_json(gates::parse_json_text(std::string(input), origin), origin);
+  const gates::Verdict v = gates::verdict_from_json(wmtp::parse_json_text(std::string(input), origin), origin);
   report::ReportOptions options;
   report::render_report(v, options);
   options.format = report::ReportFormat::kGithub;
@@ -80,9 +79,9 @@ void verdict(std::string_view input) {
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
       {"csv", csv, "trainer::parse_csv (wmtp-train --data)"},
-      {"recipe", recipe, "trainer::parse_recipe (wmtp-train --recipe)"},
-      {"plan", plan, "trainer::parse_plan + expand_plan (wmtp-train --plan)"},
-      {"prereg", prereg, "gates::parse_preregistration (wmtp-audit --prereg)"},
+      {"recipe", recipe, "experiment::parse_recipe (wmtp-train --recipe)"},
+      {"plan", plan, "experiment::parse_plan + expand_plan (wmtp-train --plan)"},
+      {"prereg", prereg, "experiment::parse_preregistration (wmtp-audit --prereg)"},
       {"mlflow-response", mlflow_response, "tracking::run_from_json / metric_point_from_json (MLflow answers)"},
       {"png-text", png_text, "read_png_text (figure metadata, Gate 4)"},
       {"verdict", verdict, "gates::verdict_from_json + report::render_report (wmtp-report)"},

@@ -30,6 +30,7 @@
 namespace {
 
 namespace tr = wmtp::trainer;
+namespace experiment = wmtp::experiment;
 
 const char* const kUsage =
     "usage: wmtp_gpu_bench --check [--recipes B0,A3] [--batches 256,4096] [--steps N]\n"
@@ -64,8 +65,8 @@ struct Options {
   std::string device = "cuda";
 };
 
-tr::Recipe bench_recipe(const std::string& name, const std::string& batch) {
-  tr::Recipe recipe = tr::load_recipe(name);
+experiment::Recipe bench_recipe(const std::string& name, const std::string& batch) {
+  experiment::Recipe recipe = experiment::load_recipe(name);
   recipe.training.batch_size = std::atoi(batch.c_str());
   recipe.training.epochs = 100000;  // never the end of training here
   return recipe;
@@ -101,7 +102,7 @@ std::int64_t first_step_over(const std::vector<double>& a, const std::vector<dou
   return 0;
 }
 
-bool check(const Options& o, const std::string& name, const tr::Recipe& recipe, const tr::SeriesData& data) {
+bool check(const Options& o, const std::string& name, const experiment::Recipe& recipe, const tr::SeriesData& data) {
   auto cpu = tr::make_trainer(recipe, data, kSeed, {"cpu", false});
   auto gpu = tr::make_trainer(recipe, data, kSeed, {"cuda", false});
   std::vector<double> gpu_hook_losses;
@@ -154,7 +155,7 @@ bool check(const Options& o, const std::string& name, const tr::Recipe& recipe, 
   return ok;
 }
 
-void time_engine(const Options& o, const std::string& name, const tr::Recipe& recipe, const std::string& engine,
+void time_engine(const Options& o, const std::string& name, const experiment::Recipe& recipe, const std::string& engine,
                  const tr::SeriesData& data) {
   // fused: what wmtp-train runs (CUDA graphs where the step allows); fused-nograph: the same
   // kernels launched one by one; autograd: the textbook reference.
@@ -239,11 +240,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(tr::SyntheticOptions{})[0]);
+    const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(experiment::SyntheticOptions{})[0]);
     bool ok = true;
     for (const std::string& name : o.recipes) {
       for (const std::string& b : o.batches) {
-        const tr::Recipe recipe = bench_recipe(name, b);
+        const experiment::Recipe recipe = bench_recipe(name, b);
         if (o.check) {
           ok = check(o, name, recipe, data) && ok;
           continue;

@@ -14,22 +14,29 @@
 
 #include "cli/cli_common.h"
 #include "core/canonical_json.h"
+#include "core/environment.h"
 #include "core/errors.h"
+#include "core/golden.h"
 #include "report/figures.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/tracker.h"
-#include "trainer/recipe.h"
+#include "core/json_field.h"
+#include "experiment/plan.h"
+#include "experiment/preregistration.h"
+#include "experiment/run_contract.h"
 #include "trainer/run.h"
+#include "trainer/synthetic.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 namespace tr = wmtp::trainer;
+namespace ex = wmtp::experiment;
+namespace metric = wmtp::contract::metric;
 using wmtp::InputError;
 
 constexpr const char* kProgram = "wmtp-train";
 constexpr const char* kDefaultExperiment = "wmtp-smoke";
-constexpr const char* kDefaultPrereg = "configs/prereg/smoke.json";
 
 struct Flags {
   std::string plan;
@@ -45,6 +52,7 @@ struct Flags {
   std::string shard;
   std::string resume;
   bool quiet = false;
+  std::string policy = "prod";
 };
 
 // The runs to train, with everything they log besides their own numbers.
@@ -55,27 +63,36 @@ struct Job {
 };
 
 Job plan_job(const Flags& flags) {
-  tr::Plan plan = tr::load_plan(flags.plan);
+  ex::Plan plan = ex::load_plan(flags.plan);
   if (!flags.recipe.empty()) {
-    tr::Cell cell;
-    cell.recipe = tr::load_recipe(flags.recipe, fs::current_path().string());
+    ex::Cell cell;
+    cell.recipe = ex::load_recipe(flags.recipe, fs::current_path().string());
     cell.name = cell.recipe.name;
     cell.recipe_ref = flags.recipe;
     cell.use_vq = cell.recipe.use_vq();
     plan.cells = {cell};
   }
   if (flags.epochs > 0) {
-    for (tr::Cell& c : plan.cells) c.recipe.training.epochs = flags.epochs;
+    for (ex::Cell& c : plan.cells) c.recipe.training.epochs = flags.epochs;
   }
-  tr::DataSpec data = plan.data;
+  // --recipe and --data make another plan: the document the runs record says what was trained.
+  if (!flags.recipe.empty()) {
+    plan.document["cells"] = nlohmann::json::array(
+        {{{"name", plan.cells[0].name}, {"recipe", flags.recipe}, {"use_vq", plan.cells[0].use_vq}}});
+  }
+  ex::DataSpec data = plan.data;
   std::vector<std::string> series = plan.series;
   if (!flags.data.empty()) {
-    data = tr::DataSpec{};
+    data = ex::DataSpec{};
     data.kind = "csv";
     data.csv_path = fs::absolute(flags.data).lexically_normal().string();
     if (flags.plan.empty()) series.clear();  // the built-in plan's households are not in the CSV
+    plan.document["data"] = data.to_json();
+    if (series.empty()) plan.document.erase("series");
   }
-  const std::vector<tr::Series> all = data.load();
+  plan.data = data;
+  plan.hash = wmtp::content_hash16(plan.document);
+  const std::vector<tr::Series> all = tr::load_data(data);
   if (series.empty()) {
     for (const tr::Series& s : all) series.push_back(s.name);
   }
@@ -85,29 +102,48 @@ Job plan_job(const Flags& flags) {
   // Every (series, recipe) pair must window before the first run starts: no half-trained plans.
   for (const std::string& name : series) {
     const tr::SeriesData prepared = tr::SeriesData::prepare(tr::find_series(all, name, plan.label));
-    for (const tr::Cell& c : plan.cells) tr::window_index(prepared, c.recipe.window.seq_len, c.recipe.window.pred_len);
+    for (const ex::Cell& c : plan.cells) tr::window_index(prepared, c.recipe.window.seq_len, c.recipe.window.pred_len);
   }
 
-  const nlohmann::json prereg = flags.prereg.empty() ? tr::embedded_json(kDefaultPrereg) : tr::read_json_file(flags.prereg);
-  std::vector<tr::PlannedRun> planned = tr::expand_plan(plan, series);
+  // Checked now as the audit will read it: a bad pre-registration fails here, not after training.
+  const ex::Preregistration prereg =
+      flags.prereg.empty() ? ex::embedded_preregistration()
+                           : ex::parse_preregistration(wmtp::read_json_file(flags.prereg), flags.prereg);
+  const nlohmann::json trained_plan = ex::trained_plan_document(plan, series);
+  std::vector<ex::PlannedRun> planned = ex::expand_plan(plan, series);
   Job job;
   job.planned = planned.size();
-  if (!flags.shard.empty()) planned = tr::select_shard(planned, flags.shard);
+  if (!flags.shard.empty()) planned = ex::select_shard(planned, flags.shard);
   job.experiment = !flags.experiment.empty() ? flags.experiment : !plan.experiment.empty() ? plan.experiment : kDefaultExperiment;
-  for (const tr::PlannedRun& p : planned) {
+  for (const ex::PlannedRun& p : planned) {
     tr::RunRequest r;
     r.experiment = job.experiment;
     r.run_name = p.run_name;
     r.cell = p.cell->name;
     r.recipe = p.cell->recipe;
     r.plan_hash = plan.hash;
-    r.prereg_hash = wmtp::content_hash16(prereg);
+    r.plan_name = plan.name;
+    r.trained_plan = trained_plan;
+    r.prereg_hash = prereg.hash;
     r.data = data;
     r.series = tr::find_series(all, p.series, plan.label);
     r.seed = p.seed;
     job.runs.push_back(std::move(r));
   }
   return job;
+}
+
+// The metric definition must reproduce the frozen golden tensors before anything trains; only
+// --policy debug (never under CI=true) trains on, and its runs then log golden_tensor_check=fail.
+void check_golden_tensors(const Flags& flags) {
+  const wmtp::GoldenCheck golden = wmtp::check_golden(wmtp::embedded_golden());
+  if (golden.pass) return;
+  const std::string what = "golden tensors do not reproduce with this build (" + golden.summary() + ")";
+  if (flags.policy == "debug") {
+    std::cerr << kProgram << ": warning: " << what << "; training anyway (--policy debug)\n";
+    return;
+  }
+  throw wmtp::Error(what + ": refusing to train (--policy debug trains anyway, never under CI=true)");
 }
 
 void write_figure(const tr::PlotData& plot, const tr::PngTextChunks& text, const std::string& path) {
@@ -174,9 +210,9 @@ std::string summary_line(const tr::RunOutcome& o) {
   s << o.run_name << "  " << wmtp::to_string(o.status) << "  run " << o.local_run_id << "  " << o.steps << " steps";
   if (o.samples_per_s > 0) s << " (" << static_cast<long long>(std::llround(o.samples_per_s)) << " samples/s)";
   const auto& m = o.final_metrics;
-  s << "  test PAPE " << metric_text(m, "test_pape", 2) << " HR " << metric_text(m, "test_hr", 3) << " MSE "
-    << metric_text(m, "test_mse", 4) << "  | seasonal-naive PAPE " << metric_text(m, "ref_test_pape", 2) << " HR "
-    << metric_text(m, "ref_test_hr", 3) << " MSE " << metric_text(m, "ref_test_mse", 4);
+  s << "  test PAPE " << metric_text(m, metric::kTestPape, 2) << " HR " << metric_text(m, metric::kTestHr, 3) << " MSE "
+    << metric_text(m, metric::kTestMse, 4) << "  | seasonal-naive PAPE " << metric_text(m, metric::kRefTestPape, 2) << " HR "
+    << metric_text(m, metric::kRefTestHr, 3) << " MSE " << metric_text(m, metric::kRefTestMse, 4);
   return s.str();
 }
 
@@ -190,7 +226,11 @@ int run(const Flags& flags) {
     throw InputError("--device cuda: this LibTorch build has no CUDA support or sees no GPU (" + tr::compute_info() +
                      "); use --device cpu");
   }
+  if (flags.policy == "debug" && wmtp::ci_environment()) {
+    throw InputError("--policy debug is refused when CI=true: in CI the golden tensors must reproduce");
+  }
   tr::set_compute_threads(flags.threads);
+  check_golden_tensors(flags);
   Job job;
   if (flags.resume.empty()) job = plan_job(flags);  // all input checked before the ledger is touched
 
@@ -242,7 +282,8 @@ int run(const Flags& flags) {
                           (mirrored ? "" : " (not all acknowledged yet: wmtp-sync pushes the rest)"))
             << "\n"
             << "  next:       wmtp-audit --experiment " << job.experiment
-            << (default_ledger ? std::string() : " --ledger " + flags.ledger) << "\n"
+            << (default_ledger ? std::string() : " --ledger " + flags.ledger)
+            << (flags.prereg.empty() ? std::string() : " --prereg " + flags.prereg) << "\n"
             << std::flush;
   return failed == 0 ? wmtp::kExitOk : wmtp::kExitFail;
 }
@@ -285,6 +326,10 @@ int main(int argc, char** argv) {
   app.add_option("--shard", flags.shard, "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based)");
   app.add_option("--resume", flags.resume, "continue the unfinished run with this local run id from its last checkpoint");
   app.add_flag("--quiet", flags.quiet, "no progress bar and no per-run lines");
+  app.add_option("--policy", flags.policy,
+                 "prod, or debug to train even when the golden tensors do not reproduce (refused when CI=true)")
+      ->check(CLI::IsMember({"prod", "debug"}))
+      ->capture_default_str();
   if (const int rc = wmtp::cli::parse(app, argc, argv); rc >= 0) return rc;
   return wmtp::cli::guarded_main(kProgram, [&] { return run(flags); });
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The peak metrics of the project, defined once (DESIGN.md section 5). The trainer and the
+// The peak metrics of the project, defined once (docs/ARCHITECTURE.md, "Metric definitions"). The trainer and the
 // auditor link this code, so their definitions cannot drift; pape_definition_hash() names it.
 #include <nlohmann/json.hpp>
 #include <string>

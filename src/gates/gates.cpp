@@ -7,10 +7,18 @@
 #include <set>
 #include <tuple>
 
+#include "core/canonical_json.h"
 #include "core/metrics.h"
+#include "core/sha256.h"
+#include "experiment/seal.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::gates {
 namespace {
+
+namespace param = contract::param;
+namespace metric = contract::metric;
+namespace artifact = contract::artifact;
 
 // Numbers in messages: shortest form that is still exact enough to compare by eye.
 std::string num(double v) {
@@ -123,7 +131,7 @@ class RunCheck {
 
 // use_vq as logged: true, false, or nullopt when missing or not a boolean word.
 std::optional<bool> uses_vq(const RunRecord& run) {
-  const std::string* v = run.param("use_vq");
+  const std::string* v = run.param(param::kUseVq);
   if (v == nullptr) return std::nullopt;
   if (*v == "true") return true;
   if (*v == "false") return false;
@@ -141,8 +149,8 @@ bool has_suffix(const std::string& s, const std::string& suffix) {
 
 std::vector<const ArtifactRef*> figures_of(const RunRecord& run) {
   std::vector<const ArtifactRef*> out;
-  for (const ArtifactRef* a : run.artifacts_under("figures/")) {
-    if (has_suffix(a->path, ".png")) out.push_back(a);
+  for (const ArtifactRef* a : run.artifacts_under(artifact::kFigureDir)) {
+    if (has_suffix(a->path, artifact::kFigureSuffix)) out.push_back(a);
   }
   std::sort(out.begin(), out.end(),
             [](const ArtifactRef* a, const ArtifactRef* b) { return a->path < b->path; });
@@ -185,9 +193,209 @@ double mean(const std::vector<double>& values) {
   return sum / static_cast<double>(values.size());
 }
 
+// What a run's seal says about it: problems with the seal itself, and the fields edited since.
+struct SealFindings {
+  std::vector<std::tuple<Status, std::string, std::string, std::string>> seal;  // status, message, expected, observed
+  std::vector<experiment::SealBreach> breaches;
+};
+
+SealFindings seal_findings(const RunRecord& run, const AuditInputs& in) {
+  SealFindings f;
+  auto tag = run.tags.find(contract::tag::kSealSha256);
+  const bool has_tag = tag != run.tags.end();
+  const bool has_file = std::any_of(run.artifacts.begin(), run.artifacts.end(),
+                                    [](const ArtifactRef& a) { return a.path == contract::artifact::kSeal; });
+  auto text = in.seal_texts.find(run.local_id);
+  if (!has_tag && !has_file) {
+    if (in.seals_expected) {
+      f.seal.emplace_back(Status::kWarning, "run is not sealed: edits after the fact cannot be detected",
+                          std::string("tag ") + contract::tag::kSealSha256, "none");
+    }
+    return f;
+  }
+  if (!has_tag) {
+    f.seal.emplace_back(Status::kFail, std::string("the seal's tag ") + contract::tag::kSealSha256 + " is missing",
+                        "present", "missing");
+    return f;
+  }
+  if (!has_file || text == in.seal_texts.end()) {
+    f.seal.emplace_back(Status::kFail, std::string("the seal artifact ") + contract::artifact::kSeal + " is missing",
+                        "present", has_file ? "unreadable" : "missing");
+    return f;
+  }
+  const std::string actual = sha256_hex(text->second);
+  if (actual != tag->second) {
+    f.seal.emplace_back(Status::kFail, "the seal artifact does not match its tag", tag->second, actual);
+    return f;
+  }
+  try {
+    const experiment::Seal seal = experiment::Seal::from_json(nlohmann::json::parse(text->second), contract::artifact::kSeal);
+    f.breaches = experiment::compare_with_seal(run, seal);
+  } catch (const std::exception& e) {
+    f.seal.emplace_back(Status::kFail, std::string("the seal cannot be read: ") + e.what(), "a seal", "unreadable");
+  }
+  return f;
+}
+
+bool is_figure_path(const std::string& path) {
+  return path.rfind(contract::artifact::kFigureDir, 0) == 0;
+}
+
+// G3 reports the seal itself and every breach but figures'; G4 the figures'.
+void check_seal(RunCheck& check, const SealFindings& f, bool figures) {
+  if (!figures) {
+    for (const auto& [status, message, expected, observed] : f.seal) {
+      if (status == Status::kFail) {
+        check.fail(message, expected, observed);
+      } else {
+        check.warn(message, expected, observed);
+      }
+    }
+  }
+  for (const experiment::SealBreach& b : f.breaches) {
+    const bool figure = b.kind == experiment::SealBreach::Kind::kArtifact && is_figure_path(b.field);
+    if (figure == figures) check.fail(b.message, b.expected, b.observed);
+  }
+}
+
+// A pre-registered range for a final metric; outside it (or NaN, or missing) the wire trips.
+void check_trip_wire(RunCheck& check, const RunRecord& run, const experiment::TripWire& wire) {
+  if (!wire.series.empty() && param_or_empty(run, param::kSeries) != wire.series) return;
+  const std::string range = "[" + (wire.min ? num(*wire.min) : std::string("-inf")) + ", " +
+                            (wire.max ? num(*wire.max) : std::string("inf")) + "]";
+  const std::optional<double> value = run.last_metric(wire.metric);
+  const bool inside = value && std::isfinite(*value) && (!wire.min || *value >= *wire.min) &&
+                      (!wire.max || *value <= *wire.max);
+  if (inside) return;
+  const std::string observed = value ? num(*value) : "missing";
+  const std::string message = "trip-wire: " + wire.metric + " " + observed + " is outside " + range +
+                              (wire.why.empty() ? "" : " (" + wire.why + ")");
+  if (wire.fail) {
+    check.fail(message, range, observed);
+  } else {
+    check.warn(message, range, observed);
+  }
+}
+
+// A model that trains (G5 applies); an absent model param counts as one.
+bool trains(const RunRecord& run) {
+  const std::string* model = run.param(param::kModel);
+  return model == nullptr || experiment::model_trains(*model);
+}
+
+// G1: the logged definition payload hashes to the logged definition hash, so a producer that
+// computes the hash its own way is caught.
+void check_definition_payload(RunCheck& check, const RunRecord& run) {
+  const std::string* payload = check.require_param(param::kPapeDefinitionPayload);
+  const std::string* hash = run.param(param::kPapeDefinitionHash);
+  if (payload == nullptr || hash == nullptr) return;
+  nlohmann::json parsed;
+  try {
+    parsed = nlohmann::json::parse(*payload);
+  } catch (const nlohmann::json::exception&) {
+    check.fail(std::string(param::kPapeDefinitionPayload) + " is not JSON", "canonical JSON", payload->substr(0, 60));
+    return;
+  }
+  const std::string recomputed = content_hash16(parsed);
+  if (recomputed != *hash) {
+    check.fail(std::string(param::kPapeDefinitionPayload) + " does not hash to the logged " +
+                   param::kPapeDefinitionHash,
+               *hash, recomputed);
+  }
+}
+
+// One cell is one recipe: runs of a cell that name different recipe hashes are not one cell.
+void check_cell_recipes(GateBuilder& gate, const RunSet& runs) {
+  std::map<std::string, std::map<std::string, std::string>> recipes;  // cell -> recipe_hash -> a run
+  for (const RunRecord& run : runs.runs) {
+    const std::string* cell = run.param(param::kCell);
+    const std::string* hash = run.param(param::kRecipeHash);
+    if (cell != nullptr && hash != nullptr) recipes[*cell].emplace(*hash, run_label(run));
+  }
+  for (const auto& [cell, hashes] : recipes) {
+    if (hashes.size() < 2) continue;
+    std::string observed;
+    for (const auto& [hash, run] : hashes) observed += (observed.empty() ? "" : ", ") + hash + " (" + run + ")";
+    gate.experiment(Status::kFail, cell,
+                    "cell " + cell + " mixes " + std::to_string(hashes.size()) + " recipes: " + observed,
+                    "one recipe_hash per cell", observed);
+  }
+}
+
+// G6's view of the runs: per (series, seed) and hash kind, how many runs carry each value; runs
+// per (cell, series, seed).
+using RunKey = std::tuple<std::string, std::string, std::string>;  // cell, series, seed
+struct DataTallies {
+  std::map<std::pair<std::string, std::string>, std::map<std::string, std::map<std::string, int>>> hashes;
+  std::map<RunKey, int> per_cell;
+};
+
+DataTallies tally_data(const RunSet& runs) {
+  DataTallies t;
+  for (const RunRecord& run : runs.runs) {
+    const std::pair<std::string, std::string> group{param_or_empty(run, param::kSeries), param_or_empty(run, param::kSeed)};
+    for (const char* key : param::kDataHashes) {
+      const std::string value = param_or_empty(run, key);
+      if (!value.empty()) ++t.hashes[group][key][value];
+    }
+    ++t.per_cell[{param_or_empty(run, param::kCell), group.first, group.second}];
+  }
+  return t;
+}
+
+// FAIL for every planned (cell, series, seed) without a run; returns the planned set. A plan
+// whose series are not known without its data (a CSV) takes the runs' series.
+std::set<RunKey> check_planned_runs(GateBuilder& gate, const RunSet& runs, const experiment::Plan& plan,
+                                    const DataTallies& tallies) {
+  std::vector<std::string> series = plan.planned_series();
+  if (series.empty()) {
+    std::set<std::string> observed;
+    for (const RunRecord& run : runs.runs) {
+      if (run.param(param::kSeries) != nullptr) observed.insert(*run.param(param::kSeries));
+    }
+    series.assign(observed.begin(), observed.end());
+  }
+  std::set<RunKey> planned;
+  for (const experiment::PlannedRun& r : experiment::expand_plan(plan, series)) {
+    const RunKey key{r.cell->name, r.series, std::to_string(r.seed)};
+    planned.insert(key);
+    if (tallies.per_cell.count(key) == 0) {
+      gate.experiment(Status::kFail, r.label(), "planned run " + r.label() + " is missing (plan " + plan.label + ")",
+                      "a run of cell " + r.cell->name + ", series " + r.series + ", seed " + std::to_string(r.seed),
+                      "missing");
+    }
+  }
+  return planned;
+}
+
+// Each data hash present and equal to the value most cells of its (series, seed) share; without a
+// strict majority every run of the group fails.
+void check_data_hashes(RunCheck& check, const RunRecord& run, const DataTallies& tallies, const std::string* series,
+                       const std::string* seed) {
+  const std::pair<std::string, std::string> group{param_or_empty(run, param::kSeries), param_or_empty(run, param::kSeed)};
+  for (const char* key : param::kDataHashes) {
+    const std::string* value = check.require_param(key);
+    if (value == nullptr || series == nullptr || seed == nullptr) continue;
+    const auto g = tallies.hashes.find(group);
+    if (g == tallies.hashes.end() || g->second.count(key) == 0) continue;
+    const std::map<std::string, int>& counts = g->second.at(key);
+    int total = 0;
+    for (const auto& entry : counts) total += entry.second;
+    if (counts.size() <= 1) continue;
+    auto majority = std::max_element(counts.begin(), counts.end(),
+                                     [](const auto& x, const auto& y) { return x.second < y.second; });
+    const bool has_majority = 2 * majority->second > total;
+    if (!has_majority || *value != majority->first) {
+      check.fail(std::string(key) + " differs between the cells of series " + *series + ", seed " + *seed + " (" +
+                     std::to_string(counts.size()) + " distinct values in " + std::to_string(total) + " runs)",
+                 has_majority ? majority->first : "one value for every cell", *value);
+    }
+  }
+}
+
 }  // namespace
 
-AuditInputs audit_inputs_for(Preregistration prereg) {
+AuditInputs audit_inputs_for(experiment::Preregistration prereg) {
   AuditInputs in;
   in.definition_hash = pape_definition_hash();
   in.golden = check_golden(embedded_golden(), prereg.golden_atol);
@@ -210,12 +418,14 @@ GateReport gate_definition(const RunSet& runs, const AuditInputs& in) {
   }
   for (const RunRecord& run : runs.runs) {
     RunCheck check(gate, run);
-    check.expect_param("pape_definition_hash", in.definition_hash,
+    check.expect_param(param::kPapeDefinitionHash, in.definition_hash,
                        "differs from the auditor's metric definition");
-    check.expect_param("prereg_hash", in.prereg.hash,
+    check.expect_param(param::kPreregHash, in.prereg.hash,
                        "differs from the auditor's pre-registration (" + in.prereg.origin + ")");
-    check.expect_param("golden_tensor_check", "pass", "is not pass: the golden check failed at training");
-    check.done(Status::kPass, "definition hash, prereg hash and golden check match");
+    check.expect_param(param::kGoldenTensorCheck, "pass", "is not pass: the golden check failed at training");
+    const std::string* logged = run.param(param::kPapeDefinitionHash);
+    if (logged != nullptr && *logged == in.definition_hash) check_definition_payload(check, run);
+    check.done(Status::kPass, "definition hash (recomputed from its payload), prereg hash and golden check match");
   }
   return gate.finish();
 }
@@ -228,13 +438,13 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
 
   std::set<std::string> cells_with_vq_runs;
   for (const RunRecord& run : runs.runs) {
-    if (uses_vq(run) == std::optional<bool>(true)) cells_with_vq_runs.insert(param_or_empty(run, "cell"));
+    if (uses_vq(run) == std::optional<bool>(true)) cells_with_vq_runs.insert(param_or_empty(run, param::kCell));
   }
   if (in.plan) {
-    for (const PlannedCell& cell : in.plan->cells) {
-      if (cell.uses_vq && cells_with_vq_runs.count(cell.cell) == 0) {
-        gate.experiment(Status::kFail, cell.cell,
-                        "the plan makes cell " + cell.cell + " a VQ cell (model " + cell.model +
+    for (const experiment::Cell& cell : in.plan->cells) {
+      if (cell.use_vq && cells_with_vq_runs.count(cell.name) == 0) {
+        gate.experiment(Status::kFail, cell.name,
+                        "the plan makes cell " + cell.name + " a VQ cell (model " + cell.recipe.model.kind +
                             ") but no run of it has use_vq=true",
                         "use_vq=true", "no VQ run");
       }
@@ -246,21 +456,22 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
     const std::optional<bool> vq = uses_vq(run);
     if (!vq) {
       check.fail("param use_vq must be true or false", "true|false",
-                 run.param("use_vq") ? *run.param("use_vq") : "missing");
+                 run.param(param::kUseVq) ? *run.param(param::kUseVq) : "missing");
     }
-    const PlannedCell* planned = in.plan ? in.plan->find_cell(param_or_empty(run, "cell")) : nullptr;
-    if (planned != nullptr && vq && *vq != planned->uses_vq) {
-      check.fail(std::string("the plan makes cell ") + planned->cell + (planned->uses_vq ? " a" : " not a") +
-                     " VQ cell (model " + planned->model + ") but the run has use_vq=" + (*vq ? "true" : "false"),
-                 planned->uses_vq ? "use_vq=true" : "use_vq=false", *vq ? "use_vq=true" : "use_vq=false");
+    const experiment::Cell* planned = in.plan ? in.plan->find_cell(param_or_empty(run, param::kCell)) : nullptr;
+    if (planned != nullptr && vq && *vq != planned->use_vq) {
+      check.fail(std::string("the plan makes cell ") + planned->name + (planned->use_vq ? " a" : " not a") +
+                     " VQ cell (model " + planned->recipe.model.kind + ") but the run has use_vq=" +
+                     (*vq ? "true" : "false"),
+                 planned->use_vq ? "use_vq=true" : "use_vq=false", *vq ? "use_vq=true" : "use_vq=false");
     }
     if (vq == std::optional<bool>(true)) {
-      const std::string* vq_unit = check.require_param("vq_input_unit");
-      const std::string* dl_unit = check.require_param("dlinear_output_unit");
-      const std::string* vq_sig = check.require_param("vq_scaler_space_signature");
-      const std::string* dl_sig = check.require_param("dlinear_output_scaler_space_signature");
-      for (const auto& [key, unit] : {std::make_pair("vq_input_unit", vq_unit),
-                                      std::make_pair("dlinear_output_unit", dl_unit)}) {
+      const std::string* vq_unit = check.require_param(param::kVqInputUnit);
+      const std::string* dl_unit = check.require_param(param::kDlinearOutputUnit);
+      const std::string* vq_sig = check.require_param(param::kVqInputSignature);
+      const std::string* dl_sig = check.require_param(param::kDlinearOutputSignature);
+      for (const auto& [key, unit] : {std::make_pair(param::kVqInputUnit, vq_unit),
+                                      std::make_pair(param::kDlinearOutputUnit, dl_unit)}) {
         if (unit != nullptr && allowed.count(*unit) == 0) {
           check.fail(std::string(key) + " '" + *unit + "' is not an allowed unit", allowed_text, *unit);
         }
@@ -284,13 +495,26 @@ GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in) {
   GateBuilder gate("G3", "numerical health");
   for (const RunRecord& run : runs.runs) {
     RunCheck check(gate, run);
-    check_count(check, run, "nan_step_count", in.prereg.nan_tolerance);
-    check_count(check, run, "n_nan_predictions", in.prereg.nan_tolerance);
+    if (run.status != to_string(RunStatus::kFinished)) {
+      check.fail("run status is " + run.status + ", not FINISHED", "FINISHED", run.status);
+    }
+    for (const char* key : metric::kHeadline) {
+      const std::optional<double> value = run.last_metric(key);
+      if (!value) {
+        check.fail("headline metric " + std::string(key) + " is missing", "a finite number", "missing");
+      } else if (!std::isfinite(*value)) {
+        check.fail("headline metric " + std::string(key) + " is " + num(*value), "a finite number", num(*value));
+      }
+    }
+    for (const experiment::TripWire& wire : in.prereg.trip_wires) check_trip_wire(check, run, wire);
+    check_seal(check, seal_findings(run, in), false);
+    check_count(check, run, metric::kNanStepCount, in.prereg.nan_tolerance);
+    check_count(check, run, metric::kNanPredictions, in.prereg.nan_tolerance);
     bool has_checkpoint = false;
-    for (const ArtifactRef* a : run.artifacts_under("checkpoints/")) has_checkpoint |= has_suffix(a->path, ".pt");
+    for (const ArtifactRef* a : run.artifacts_under(artifact::kCheckpointDir)) has_checkpoint |= has_suffix(a->path, artifact::kCheckpointSuffix);
     if (!has_checkpoint) check.fail("no checkpoints/*.pt artifact", "checkpoints/*.pt", "none");
     if (uses_vq(run) == std::optional<bool>(true)) {
-      const std::optional<double> util = run.last_metric("codebook_util");
+      const std::optional<double> util = run.last_metric(metric::kCodebookUtil);
       if (!util) {
         check.fail("metric codebook_util is missing (VQ run)", "present", "missing");
       } else if (!std::isfinite(*util)) {
@@ -301,7 +525,7 @@ GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in) {
                    ">= " + num(in.prereg.codebook_util_warning), num(*util));
       }
     }
-    check.done(Status::kPass, "no NaN steps or predictions; checkpoint present");
+    check.done(Status::kPass, "FINISHED, finite headline metrics, no NaN steps or predictions; checkpoint present");
   }
   return gate.finish();
 }
@@ -317,13 +541,14 @@ GateReport gate_figures(const RunSet& runs, const AuditInputs& in) {
     RunCheck check(gate, run);
     const std::vector<const ArtifactRef*> figures = figures_of(run);
     if (figures.empty()) check.fail("no figures/*.png artifact", ">= 1 figure", "0");
+    check_seal(check, seal_findings(run, in), true);
     const std::string experiment = run.experiment.empty() ? runs.experiment : run.experiment;
-    const std::string* train_hash = run.param("train_data_hash");
+    const std::string* train_hash = run.param(param::kTrainDataHash);
     const std::vector<std::pair<std::string, std::string>> required = {
-        {"wmtp.run_id", run.local_id},
-        {"wmtp.experiment", experiment},
-        {"wmtp.pape_definition_hash", in.definition_hash},
-        {"wmtp.train_data_hash", train_hash ? *train_hash : std::string()},
+        {contract::figure::kRunId, run.local_id},
+        {contract::figure::kExperiment, experiment},
+        {contract::figure::kPapeDefinitionHash, in.definition_hash},
+        {contract::figure::kTrainDataHash, train_hash ? *train_hash : std::string()},
     };
     for (const ArtifactRef* figure : figures) {
       if (figure->png_text.empty()) {
@@ -350,7 +575,7 @@ GateReport gate_figures(const RunSet& runs, const AuditInputs& in) {
 
 GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in) {
   GateBuilder gate("G5", "fail-fast loss");
-  const Preregistration& p = in.prereg;
+  const experiment::Preregistration& p = in.prereg;
   struct Outcome {
     std::vector<std::tuple<std::string, std::string, std::string>> hard, soft;  // message, expected, observed
   };
@@ -359,14 +584,15 @@ GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in) {
   for (std::size_t i = 0; i < runs.runs.size(); ++i) {
     const RunRecord& run = runs.runs[i];
     Outcome& o = outcomes[i];
-    const std::optional<double> train = run.last_metric("train_loss");
+    if (!trains(run)) continue;
+    const std::optional<double> train = run.last_metric(metric::kTrainLossEpoch);
     if (!train) {
-      o.hard.emplace_back("metric train_loss is missing", "<= " + num(p.train_loss_ceiling), "missing");
+      o.hard.emplace_back("metric train_loss_epoch is missing", "<= " + num(p.train_loss_ceiling), "missing");
     } else if (!std::isfinite(*train) || *train > p.train_loss_ceiling) {
-      o.soft.emplace_back("final train_loss " + num(*train) + " exceeds the ceiling " + num(p.train_loss_ceiling),
+      o.soft.emplace_back("final train_loss_epoch " + num(*train) + " exceeds the ceiling " + num(p.train_loss_ceiling),
                           "<= " + num(p.train_loss_ceiling), num(*train));
     }
-    auto val_it = run.metrics.find("val_loss");
+    auto val_it = run.metrics.find(metric::kValLoss);
     if (val_it == run.metrics.end() || val_it->second.empty()) {
       o.hard.emplace_back("metric val_loss is missing", ">= " + std::to_string(p.min_epochs) + " epochs", "missing");
     } else {
@@ -411,6 +637,11 @@ GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in) {
   const std::string tally = " [" + std::to_string(failing_runs) + " run(s) fail G5; FAIL from " +
                             std::to_string(p.g5_fail_threshold) + "]";
   for (std::size_t i = 0; i < runs.runs.size(); ++i) {
+    if (!trains(runs.runs[i])) {
+      gate.add(runs.runs[i], Status::kSkipped,
+               "reference model " + param_or_empty(runs.runs[i], param::kModel) + " trains nothing: no losses to judge");
+      continue;
+    }
     RunCheck check(gate, runs.runs[i]);
     for (const auto& [message, expected, observed] : outcomes[i].hard) check.fail(message, expected, observed);
     for (const auto& [message, expected, observed] : outcomes[i].soft) {
@@ -428,79 +659,38 @@ GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in) {
 GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in) {
   GateBuilder gate("G6", "data pairing");
   if (runs.runs.empty()) gate.experiment(Status::kFail, runs.experiment, "the experiment has no runs", ">= 1 run", "0");
-  static const char* const kHashes[] = {"train_data_hash", "val_data_hash", "test_data_hash"};
-
-  // Per (series, seed) and hash kind: how many runs carry each value.
-  using Group = std::pair<std::string, std::string>;
-  std::map<Group, std::map<std::string, std::map<std::string, int>>> tallies;
-  std::map<std::tuple<std::string, std::string, std::string>, int> per_cell;
-  for (const RunRecord& run : runs.runs) {
-    const Group group{param_or_empty(run, "series"), param_or_empty(run, "seed")};
-    for (const char* key : kHashes) {
-      const std::string value = param_or_empty(run, key);
-      if (!value.empty()) ++tallies[group][key][value];
-    }
-    ++per_cell[{param_or_empty(run, "cell"), group.first, group.second}];
+  const DataTallies tallies = tally_data(runs);
+  for (const std::string& problem : in.plan_problems) gate.experiment(Status::kFail, "plan", problem);
+  if (!in.plan && in.plan_expected && in.plan_problems.empty() && !runs.runs.empty()) {
+    gate.experiment(Status::kWarning, "plan",
+                    "plan vs actual not checked: no run carries its plan (" + std::string(contract::artifact::kPlan) +
+                        ") and no --plan was given",
+                    "a plan", "none");
   }
-
-  std::set<std::tuple<std::string, std::string, std::string>> planned;
-  if (in.plan) {
-    std::set<std::string> observed_series;
-    for (const RunRecord& run : runs.runs) {
-      if (run.param("series") != nullptr) observed_series.insert(*run.param("series"));
-    }
-    // A plan that trains "every series of its data" names no series: the runs' series stand in,
-    // and their number must match the data's.
-    if (in.plan->series.empty() && in.plan->data_series_count > 0 &&
-        static_cast<int>(observed_series.size()) != in.plan->data_series_count) {
-      std::string names;
-      for (const std::string& s : observed_series) names += (names.empty() ? "" : ", ") + s;
-      gate.experiment(Status::kFail, "series",
-                      "the plan trains every series of its data (" + std::to_string(in.plan->data_series_count) +
-                          ") but the runs cover " + std::to_string(observed_series.size()),
-                      std::to_string(in.plan->data_series_count) + " series", names.empty() ? "none" : names);
-    }
-    for (const PlannedRun& r : in.plan->expected_runs(observed_series)) {
-      planned.insert({r.cell, r.series, r.seed});
-      if (per_cell.count({r.cell, r.series, r.seed}) == 0) {
-        gate.experiment(Status::kFail, r.label(), "planned run " + r.label() + " is missing (plan " +
-                                                      in.plan->origin + ")",
-                        "a run of cell " + r.cell + ", series " + r.series + ", seed " + r.seed, "missing");
-      }
-    }
-  }
-
+  check_cell_recipes(gate, runs);
+  const std::set<RunKey> planned = in.plan ? check_planned_runs(gate, runs, *in.plan, tallies) : std::set<RunKey>{};
   for (const RunRecord& run : runs.runs) {
     RunCheck check(gate, run);
-    const std::string* cell = check.require_param("cell");
-    const std::string* series = check.require_param("series");
-    const std::string* seed = check.require_param("seed");
-    const Group group{param_or_empty(run, "series"), param_or_empty(run, "seed")};
-    for (const char* key : kHashes) {
-      const std::string* value = check.require_param(key);
-      if (value == nullptr || series == nullptr || seed == nullptr) continue;
-      const std::map<std::string, int>& counts = tallies[group][key];
-      int total = 0;
-      for (const auto& entry : counts) total += entry.second;
-      if (counts.size() <= 1) continue;
-      // The value most cells share is the reference; without a strict majority every run fails.
-      auto majority = std::max_element(counts.begin(), counts.end(),
-                                       [](const auto& a, const auto& b) { return a.second < b.second; });
-      const bool has_majority = 2 * majority->second > total;
-      if (!has_majority || *value != majority->first) {
-        check.fail(std::string(key) + " differs between the cells of series " + *series + ", seed " + *seed +
-                       " (" + std::to_string(counts.size()) + " distinct values in " + std::to_string(total) + " runs)",
-                   has_majority ? majority->first : "one value for every cell", *value);
-      }
-    }
+    const std::string* cell = check.require_param(param::kCell);
+    const std::string* series = check.require_param(param::kSeries);
+    const std::string* seed = check.require_param(param::kSeed);
+    check_data_hashes(check, run, tallies, series, seed);
     if (cell != nullptr && series != nullptr && seed != nullptr) {
-      const int copies = per_cell[{*cell, *series, *seed}];
+      const RunKey key{*cell, *series, *seed};
+      const int copies = tallies.per_cell.at(key);
       if (copies > 1) {
         check.warn(std::to_string(copies) + " runs of cell " + *cell + ", series " + *series + ", seed " + *seed,
                    "1", std::to_string(copies));
       }
-      if (in.plan && planned.count({*cell, *series, *seed}) == 0) {
-        check.warn("run " + *cell + "/" + *series + "/" + *seed + " is not in the plan (" + in.plan->origin + ")",
+      const experiment::Cell* planned_cell = in.plan ? in.plan->find_cell(*cell) : nullptr;
+      const std::string* model = run.param(param::kModel);
+      if (planned_cell != nullptr && model != nullptr && *model != planned_cell->recipe.model.kind) {
+        check.fail("the plan trains cell " + *cell + " with model " + planned_cell->recipe.model.kind +
+                       ", the run has model " + *model,
+                   planned_cell->recipe.model.kind, *model);
+      }
+      if (in.plan && planned.count(key) == 0) {
+        check.warn("run " + *cell + "/" + *series + "/" + *seed + " is not in the plan (" + in.plan->label + ")",
                    "a planned (cell, series, seed)", *cell + "/" + *series + "/" + *seed);
       }
     }
@@ -543,11 +733,11 @@ RunSummary summarize_run(const RunRecord& run) {
   s.run_name = run_label(run);
   s.mlflow_run_id = run.mlflow_run_id;
   s.status = run.status;
-  s.cell = param_or_empty(run, "cell");
-  s.series = param_or_empty(run, "series");
-  s.seed = param_or_empty(run, "seed");
-  s.model = param_or_empty(run, "model");
-  s.weighting = param_or_empty(run, "weighting");
+  s.cell = param_or_empty(run, param::kCell);
+  s.series = param_or_empty(run, param::kSeries);
+  s.seed = param_or_empty(run, param::kSeed);
+  s.model = param_or_empty(run, param::kModel);
+  s.weighting = param_or_empty(run, param::kWeighting);
   s.use_vq = uses_vq(run) == std::optional<bool>(true);
   for (const auto& entry : run.metrics) {
     const std::optional<double> last = run.last_metric(entry.first);
@@ -559,8 +749,49 @@ RunSummary summarize_run(const RunRecord& run) {
   return s;
 }
 
-Verdict audit(const RunSet& runs, const AuditInputs& in, const VerdictOptions& options) {
+AttemptSelection select_attempts(const RunSet& runs) {
+  AttemptSelection out;
+  out.gated.experiment = runs.experiment;
+  out.gated.source = runs.source;
+  std::map<RunKey, std::vector<const RunRecord*>> attempts;
+  for (const RunRecord& run : runs.runs) {
+    const std::string* cell = run.param(param::kCell);
+    const std::string* series = run.param(param::kSeries);
+    const std::string* seed = run.param(param::kSeed);
+    if (cell == nullptr || series == nullptr || seed == nullptr) {
+      out.gated.runs.push_back(run);
+    } else {
+      attempts[{*cell, *series, *seed}].push_back(&run);
+    }
+  }
+  const std::string finished = to_string(RunStatus::kFinished);
+  // Later wins: FINISHED before anything else, then the later start, then the later end.
+  const auto earlier = [&](const RunRecord* a, const RunRecord* b) {
+    return std::make_tuple(a->status == finished, a->start_time_ms, a->end_time_ms, std::cref(a->local_id)) <
+           std::make_tuple(b->status == finished, b->start_time_ms, b->end_time_ms, std::cref(b->local_id));
+  };
+  for (auto& [key, group] : attempts) {
+    const RunRecord* chosen = *std::max_element(group.begin(), group.end(), earlier);
+    out.gated.runs.push_back(*chosen);
+    for (const RunRecord* r : group) {
+      if (r != chosen) out.superseded.push_back({r->local_id, run_label(*r), r->status, chosen->local_id});
+    }
+  }
+  std::sort(out.gated.runs.begin(), out.gated.runs.end(), [](const RunRecord& a, const RunRecord& b) {
+    return std::tie(a.name, a.local_id, a.mlflow_run_id) < std::tie(b.name, b.local_id, b.mlflow_run_id);
+  });
+  std::sort(out.superseded.begin(), out.superseded.end(), [](const SupersededRun& a, const SupersededRun& b) {
+    return std::tie(a.run_name, a.run_id) < std::tie(b.run_name, b.run_id);
+  });
+  return out;
+}
+
+Verdict audit(const RunSet& all_runs, const AuditInputs& in, const VerdictOptions& options) {
+  const AttemptSelection selection = select_attempts(all_runs);
+  const RunSet& runs = selection.gated;
   Verdict v;
+  v.superseded = selection.superseded;
+  v.caveats = in.prereg.caveats;
   v.tool_version = options.tool_version;
   v.experiment = runs.experiment;
   v.source = runs.source;
@@ -575,6 +806,7 @@ Verdict audit(const RunSet& runs, const AuditInputs& in, const VerdictOptions& o
     return std::tie(a.run_name, a.run_id) < std::tie(b.run_name, b.run_id);
   });
   v.counts["runs"] = static_cast<int>(v.runs.size());
+  v.counts["superseded"] = static_cast<int>(v.superseded.size());
   for (const char* key : {"pass", "warning", "fail", "skipped", "results_warning", "results_fail"}) v.counts[key] = 0;
   for (const GateReport& g : v.gates) {
     switch (g.status) {

@@ -1,28 +1,45 @@
 #pragma once
-// Gates G1..G6 (DESIGN.md section 6): pure functions from a RunSet and the audit inputs to a
+// Gates G1..G6 (docs/ARCHITECTURE.md, "Gates"): pure functions from a RunSet and the audit inputs to a
 // GateReport with one result per (gate, run) and per problem found; no I/O.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/golden.h"
 #include "core/run_record.h"
-#include "gates/plan.h"
-#include "gates/preregistration.h"
+#include "experiment/plan.h"
+#include "experiment/preregistration.h"
 #include "gates/verdict.h"
 
 namespace wmtp::gates {
 
 struct AuditInputs {
-  Preregistration prereg;
+  experiment::Preregistration prereg;
   std::string definition_hash;   // this build's pape_definition_hash()
   GoldenCheck golden;            // this build's golden tensor check at prereg.golden_atol
-  std::optional<AuditPlan> plan; // plan vs actual only when given
+  std::optional<experiment::Plan> plan;  // plan vs actual only when given
+  // The audit expects a plan (wmtp-audit): without one G6 WARNs that plan vs actual went unchecked.
+  bool plan_expected = false;
+  // Why the runs' recorded plans could not be used (e.g. two plan hashes): each a G6 FAIL.
+  std::vector<std::string> plan_problems;
   bool figures_disabled = false; // --no-figures (debug): G4 FAILs, never SKIPPED
+  // Each run's seal file (wmtp/seal.json) as read, by local run id; read by the audit session.
+  std::map<std::string, std::string> seal_texts;
+  // The audit verifies seals (wmtp-audit): an unsealed run is then a G3 WARNING.
+  bool seals_expected = false;
 };
 
+// The runs of one (cell, series, seed): the attempt to gate (the latest FINISHED one, else the
+// latest) and the attempts it supersedes. Runs lacking those params are gated as they are.
+struct AttemptSelection {
+  RunSet gated;
+  std::vector<SupersededRun> superseded;
+};
+AttemptSelection select_attempts(const RunSet& runs);
+
 // The inputs this build produces for a pre-registration: core's definition hash and golden check.
-AuditInputs audit_inputs_for(Preregistration prereg);
+AuditInputs audit_inputs_for(experiment::Preregistration prereg);
 
 GateReport gate_definition(const RunSet& runs, const AuditInputs& in);        // G1
 GateReport gate_units(const RunSet& runs, const AuditInputs& in);             // G2

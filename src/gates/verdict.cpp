@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "core/errors.h"
-#include "gates/json_fields.h"
+#include "core/json_field.h"
 
 namespace wmtp::gates {
 namespace {
@@ -133,6 +133,11 @@ nlohmann::json to_json(const Verdict& verdict) {
                     {"final_metrics", metrics},
                     {"figures", s.figures}});
   }
+  nlohmann::json superseded = nlohmann::json::array();
+  for (const SupersededRun& s : verdict.superseded) {
+    superseded.push_back(
+        {{"run_id", s.run_id}, {"run_name", s.run_name}, {"status", s.status}, {"superseded_by", s.superseded_by}});
+  }
   return {{"schema_version", verdict.schema_version},
           {"tool", {{"name", verdict.tool_name}, {"version", verdict.tool_version}}},
           {"experiment", verdict.experiment},
@@ -144,7 +149,9 @@ nlohmann::json to_json(const Verdict& verdict) {
           {"exit_code", verdict.exit_code},
           {"counts", verdict.counts},
           {"gates", gates},
-          {"runs", runs}};
+          {"runs", runs},
+          {"superseded", superseded},
+          {"caveats", verdict.caveats}};
 }
 
 Verdict verdict_from_json(const nlohmann::json& json) { return verdict_from_json(json, kOrigin); }
@@ -152,11 +159,11 @@ Verdict verdict_from_json(const nlohmann::json& json) { return verdict_from_json
 Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin) {
   const JsonField root(json, origin);
   root.reject_unknown({"schema_version", "tool", "experiment", "source", "generated_at", "prereg_hash", "policy",
-                       "overall", "exit_code", "counts", "gates", "runs"});
+                       "overall", "exit_code", "counts", "gates", "runs", "superseded", "caveats"});
   Verdict v;
   const JsonField version = root.at("schema_version");
   v.schema_version = as_int(version);
-  if (v.schema_version != 1) version.fail("unsupported schema_version (this build reads 1)");
+  if (v.schema_version != 1 && v.schema_version != 2) version.fail("unsupported schema_version (this build reads 1 and 2)");
   const JsonField tool = root.at("tool");
   tool.reject_unknown({"name", "version"});
   v.tool_name = tool.at("name").as_string();
@@ -173,6 +180,18 @@ Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin)
   for (const auto& [key, value] : root.at("counts").members()) v.counts[key] = as_int(value);
   for (const JsonField& g : root.at("gates").elements()) v.gates.push_back(gate_from_json(g));
   for (const JsonField& r : root.at("runs").elements()) v.runs.push_back(run_from_json(r));
+  if (v.schema_version >= 2) {
+    for (const JsonField& s : root.at("superseded").elements()) {
+      s.reject_unknown({"run_id", "run_name", "status", "superseded_by"});
+      v.superseded.push_back({s.at("run_id").as_string(), s.at("run_name").as_string(), s.at("status").as_string(),
+                              s.at("superseded_by").as_string()});
+    }
+    for (const JsonField& c : root.at("caveats").elements()) v.caveats.push_back(c.as_string());
+  } else {
+    for (const char* key : {"superseded", "caveats"}) {
+      if (root.has(key)) root.at(key).fail("not a field of schema_version 1");
+    }
+  }
   return v;
 }
 

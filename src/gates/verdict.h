@@ -42,8 +42,16 @@ struct RunSummary {
   std::vector<std::string> figures;             // local paths of the run's figures
 };
 
+// A run that was not gated because a later attempt of the same (cell, series, seed) was.
+struct SupersededRun {
+  std::string run_id;
+  std::string run_name;
+  std::string status;
+  std::string superseded_by;  // local id of the gated attempt
+};
+
 struct Verdict {
-  int schema_version = 1;
+  int schema_version = 2;  // 2: superseded attempts listed; 1 is still read (none listed)
   std::string tool_name = "wmtp-audit";
   std::string tool_version;
   std::string experiment;
@@ -55,7 +63,9 @@ struct Verdict {
   int exit_code = 0;
   std::map<std::string, int> counts;  // runs, pass, warning, fail, skipped, ...
   std::vector<GateReport> gates;
-  std::vector<RunSummary> runs;
+  std::vector<RunSummary> runs;          // the gated runs: one attempt per (cell, series, seed)
+  std::vector<SupersededRun> superseded;  // earlier attempts, never gated or pooled
+  std::vector<std::string> caveats;       // the pre-registration's, for every report's footer
 };
 
 nlohmann::json to_json(const Verdict& verdict);

@@ -20,6 +20,7 @@
 
 #include "core/errors.h"
 #include "core/version.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::report {
 namespace {
@@ -508,8 +509,8 @@ void write_png(cairo_surface_t* surface, const PngText& text, const std::string&
 
   PngText chunks = text;
   const bool has_software = std::any_of(chunks.begin(), chunks.end(),
-                                        [](const auto& kv) { return kv.first == "Software"; });
-  if (!has_software) chunks.emplace_back("Software", std::string("wmtp ") + kVersion);
+                                        [](const auto& kv) { return kv.first == contract::figure::kSoftware; });
+  if (!has_software) chunks.emplace_back(contract::figure::kSoftware, std::string("wmtp ") + kVersion);
   std::vector<png_text> png_chunks(chunks.size());
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     check_keyword(chunks[i].first, path);

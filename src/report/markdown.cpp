@@ -12,13 +12,17 @@
 
 #include "core/errors.h"
 #include "report/run_view.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::report {
+
+namespace metric = contract::metric;
 
 using gates::GateReport;
 using gates::GateRunResult;
 using gates::RunSummary;
 using gates::Status;
+using gates::SupersededRun;
 using gates::Verdict;
 
 ReportFormat parse_report_format(const std::string& text) {
@@ -180,9 +184,9 @@ std::vector<CellSummary> summarise_cells(const Verdict& verdict) {
   for (const auto* run : ordered_runs(verdict)) {
     for (auto& c : cells) {
       if (c.series != run->series || c.cell != run->cell) continue;
-      add(c.pape, final_metric(*run, "test_pape"));
-      add(c.hr, final_metric(*run, "test_hr"));
-      add(c.reference_pape, final_metric(*run, "ref_test_pape"));
+      add(c.pape, final_metric(*run, metric::kTestPape));
+      add(c.hr, final_metric(*run, metric::kTestHr));
+      add(c.reference_pape, final_metric(*run, metric::kRefTestPape));
     }
   }
   return cells;
@@ -333,9 +337,9 @@ class Writer {
     for (const auto* run : ordered_runs(v_)) {
       table.row({escape_markdown(display_name(*run)), escape_markdown(run->cell), escape_markdown(run->series),
                  escape_markdown(run->seed), escape_markdown(run->status), run_gates(v_, run->run_id),
-                 metric_cell(*run, "train_loss", 4), metric_cell(*run, "val_loss", 4),
-                 metric_cell(*run, "test_pape", 2), metric_cell(*run, "test_hr", 3),
-                 metric_cell(*run, "test_mse", 4), metric_cell(*run, "ref_test_pape", 2)});
+                 metric_cell(*run, metric::kTrainLossEpoch, 4), metric_cell(*run, metric::kValLoss, 4),
+                 metric_cell(*run, metric::kTestPape, 2), metric_cell(*run, metric::kTestHr, 3),
+                 metric_cell(*run, metric::kTestMse, 4), metric_cell(*run, metric::kRefTestPape, 2)});
     }
     out_ << (table.empty() ? std::string("No runs.\n") : table.str()) << "\n";
     end_section();
@@ -391,7 +395,12 @@ class Writer {
 
   std::vector<std::string> footer_warnings() const {
     std::vector<std::string> list;
+    for (const std::string& caveat : v_.caveats) list.push_back("Caveat (pre-registration): " + escape_markdown(caveat));
     if (v_.runs.empty()) list.push_back("The verdict has no runs: nothing was compared.");
+    for (const SupersededRun& s : v_.superseded) {
+      list.push_back("Run " + escape_markdown(s.run_name) + " (" + escape_markdown(s.status) +
+                     ") was superseded by a later attempt and is not in the tables.");
+    }
     std::vector<std::string> series_seen;
     for (const auto& c : cells_) {
       if (std::find(series_seen.begin(), series_seen.end(), c.series) != series_seen.end()) continue;
@@ -413,7 +422,7 @@ class Writer {
         list.push_back("Run " + name + " is " + escape_markdown(run->status.empty() ? kMissing : run->status) +
                        ", not FINISHED.");
       }
-      const auto pape = final_metric(*run, "test_pape");
+      const auto pape = final_metric(*run, metric::kTestPape);
       if (!pape) {
         list.push_back("Run " + name + " logged no test\\_pape: it is left out of the means.");
       } else if (!std::isfinite(*pape)) {

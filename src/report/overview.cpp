@@ -7,8 +7,11 @@
 
 #include "report/figures.h"
 #include "report/run_view.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::report {
+
+namespace metric = contract::metric;
 namespace {
 
 std::string join(const std::vector<std::string>& items, const std::string& separator) {
@@ -64,11 +67,11 @@ std::vector<std::string> write_overview_figure(const gates::Verdict& verdict, co
     const double offset = seeds.size() > 1
                               ? -spread / 2 + spread * static_cast<double>(s) / static_cast<double>(seeds.size() - 1)
                               : 0.0;
-    const double pape = final_metric(*run, "test_pape").value_or(std::numeric_limits<double>::quiet_NaN());
+    const double pape = final_metric(*run, metric::kTestPape).value_or(std::numeric_limits<double>::quiet_NaN());
     plot.series[s].x.push_back(static_cast<double>(x) + offset);
     plot.series[s].y.push_back(pape);
     source_runs.push_back(run->run_id);
-    if (const auto ref = final_metric(*run, "ref_test_pape"); ref && std::isfinite(*ref)) {
+    if (const auto ref = final_metric(*run, metric::kRefTestPape); ref && std::isfinite(*ref)) {
       reference[x].first += *ref;
       reference[x].second += 1;
     }
@@ -86,9 +89,9 @@ std::vector<std::string> write_overview_figure(const gates::Verdict& verdict, co
   }
 
   PngText text{{"Title", plot.title},
-               {"wmtp.experiment", verdict.experiment},
-               {"wmtp.source_runs", join(source_runs, ",")}};
-  if (!verdict.prereg_hash.empty()) text.emplace_back("wmtp.prereg_hash", verdict.prereg_hash);
+               {contract::figure::kExperiment, verdict.experiment},
+               {contract::figure::kSourceRuns, join(source_runs, ",")}};
+  if (!verdict.prereg_hash.empty()) text.emplace_back(contract::figure::kPreregHash, verdict.prereg_hash);
   write_line_plot_png(plot, text, path);
   return source_runs;
 }

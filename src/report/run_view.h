@@ -9,7 +9,7 @@
 
 namespace wmtp::report {
 
-// The cell every other cell is compared against (DESIGN.md: B0 = dlinear + uniform).
+// The cell every other cell is compared against (docs/ARCHITECTURE.md: B0 = dlinear + uniform).
 inline constexpr const char* kReferenceCell = "B0";
 
 // Runs ordered by series, cell (reference first), seed (numerically), name.

@@ -14,6 +14,9 @@
 
 namespace wmtp::tracking {
 
+// Where wmtp-train, wmtp-sync, wmtp-audit and wmtp-report find the ledger when no --ledger is given.
+inline constexpr char kDefaultLedgerPath[] = "wmtp-ledger.sqlite";
+
 // Outbox entry kinds; each row names a run and what of it MLflow still has to receive.
 namespace outbox_kind {
 constexpr const char* kCreateRun = "create-run";  // the run itself (with its tags at start)

@@ -14,6 +14,7 @@
 
 #include "tracking/http_session.h"
 #include "tracking/mlflow_limits.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::tracking {
 namespace {
@@ -384,7 +385,7 @@ MlflowRun MlflowClient::create_run(const std::string& experiment_id, const std::
                {"tags", key_values_json(tags)}};
   if (!run_name.empty()) body["run_name"] = run_name;
   for (const auto& [k, v] : tags) {
-    if (k == "mlflow.user") body["user_id"] = v;
+    if (k == contract::tag::kUser) body["user_id"] = v;
   }
   const std::string text = send("POST", std::string(kApi) + "runs/create", body.dump(),
                                 "application/json", false);
@@ -400,7 +401,7 @@ std::optional<MlflowRun> MlflowClient::find_run_by_local_id(const std::string& e
     }
   }
   std::vector<MlflowRun> found =
-      search_runs({experiment_id}, "tags.\"wmtp.local_run_id\" = '" + local_run_id + "'", 10);
+      search_runs({experiment_id}, "tags.\"" + std::string(contract::tag::kLocalRunId) + "\" = '" + local_run_id + "'", 10);
   if (found.empty()) return std::nullopt;
   // Should two exist (a create raced elsewhere), the oldest is the one everybody converges on.
   std::sort(found.begin(), found.end(), [](const MlflowRun& a, const MlflowRun& b) {

@@ -7,11 +7,12 @@
 #include <cerrno>
 
 #include "core/errors.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::tracking {
 namespace {
 
-constexpr const char* kLocalRunIdTag = "wmtp.local_run_id";
+constexpr const char* kLocalRunIdTag = contract::tag::kLocalRunId;
 // Metric points loaded from the ledger per round of log-batch requests (bounds memory).
 constexpr std::size_t kPointsPerRound = 50000;
 

@@ -53,7 +53,7 @@ class OutboxSync {
   std::set<std::int64_t> verified_;                     // runs whose MLflow id was checked
 };
 
-// What wmtp-sync (and wmtp-train --sync) does: pushes the outbox of the ledger at ledger_path
+// What wmtp-sync does: pushes the outbox of the ledger at ledger_path
 // (only `experiment`'s runs when given) to the configured server; throws on the first failure
 // (InputError, UnreachableError, MlflowError), leaving what was not acknowledged in the outbox.
 // A ledger that does not exist is an UnreachableError, not a new empty ledger.

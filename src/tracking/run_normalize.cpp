@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "core/png_text.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::tracking {
 namespace {
@@ -48,7 +49,7 @@ void sort_runs(std::vector<RunRecord>& runs) {
 }
 
 bool is_figure(const std::string& artifact_path) {
-  const std::string prefix = "figures/";
+  const std::string prefix = contract::artifact::kFigureDir;
   const std::string suffix = ".png";
   return artifact_path.size() > prefix.size() + suffix.size() &&
          artifact_path.compare(0, prefix.size(), prefix) == 0 &&

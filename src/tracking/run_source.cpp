@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cctype>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -14,11 +15,12 @@
 #include "tracking/ledger.h"
 #include "tracking/mlflow_client.h"
 #include "tracking/run_normalize.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::tracking {
 namespace {
 
-constexpr const char* kLocalRunIdTag = "wmtp.local_run_id";
+constexpr const char* kLocalRunIdTag = contract::tag::kLocalRunId;
 constexpr std::size_t kConnections = 8;
 
 // Runs every task on up to kConnections threads, each with its own MlflowClient (connection).
@@ -70,6 +72,14 @@ wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string&
   const std::optional<std::int64_t> id = ledger.find_experiment(experiment);
   if (!id) throw InputError("experiment '" + experiment + "' not found in " + set.source);
   set.runs = ledger.read_records(*id, artifact_store_for(ledger_path));
+  // The bytes as they are now, not as the ledger recorded them: a replaced file must show.
+  for (RunRecord& run : set.runs) {
+    for (ArtifactRef& a : run.artifacts) {
+      std::error_code ec;
+      a.sha256 = !a.local_path.empty() && std::filesystem::is_regular_file(a.local_path, ec) ? sha256_file_hex(a.local_path) : "";
+      if (!a.sha256.empty()) a.size = static_cast<std::int64_t>(std::filesystem::file_size(a.local_path, ec));
+    }
+  }
   sort_runs(set.runs);
   return set;
 }
@@ -119,12 +129,11 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
         ArtifactRef a;
         a.path = f.path;
         a.size = f.file_size;
-        if (is_figure(f.path)) {
-          a.local_path = cache + "/" + f.path;
-          c.download_artifact(run_id, f.path, a.local_path);
-          a.sha256 = sha256_file_hex(a.local_path);
-          fill_png_text(a);
-        }
+        // Every artifact is fetched: the audit checks each one against the run's seal.
+        a.local_path = cache + "/" + f.path;
+        c.download_artifact(run_id, f.path, a.local_path);
+        a.sha256 = sha256_file_hex(a.local_path);
+        if (is_figure(f.path)) fill_png_text(a);
         r.artifacts.push_back(std::move(a));
       }
     });
@@ -137,6 +146,52 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
   }
   sort_runs(set.runs);
   return set;
+}
+
+namespace {
+
+class LedgerSource : public RunSource {
+ public:
+  explicit LedgerSource(std::string path) : path_(std::move(path)) {}
+  RunSet read(const std::string& experiment) override { return read_ledger_runs(path_, experiment); }
+  std::string describe() const override { return "ledger:" + path_; }
+
+ private:
+  std::string path_;
+};
+
+class MlflowSource : public RunSource {
+ public:
+  MlflowSource(MlflowConfig config, std::string cache) : config_(std::move(config)), cache_(std::move(cache)) {}
+  RunSet read(const std::string& experiment) override { return read_mlflow_runs(config_, experiment, cache_); }
+  std::string describe() const override { return "mlflow:" + redact_uri(config_.tracking_uri); }
+
+ private:
+  MlflowConfig config_;
+  std::string cache_;
+};
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+}  // namespace
+
+std::unique_ptr<RunSource> open_run_source(const std::string& uri_or_path, const std::string& artifact_cache_dir) {
+  if (uri_or_path.empty()) throw InputError("no run source given: expected an http(s):// MLflow URI or a ledger path");
+  if (starts_with(uri_or_path, "http://") || starts_with(uri_or_path, "https://")) {
+    return std::make_unique<MlflowSource>(MlflowConfig::from_env(uri_or_path), artifact_cache_dir);
+  }
+  for (const char* prefix : {"ledger:", "sqlite:///"}) {
+    if (starts_with(uri_or_path, prefix)) {
+      // sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy (and MLflow) read them.
+      return std::make_unique<LedgerSource>(uri_or_path.substr(std::string(prefix).size()));
+    }
+  }
+  const std::size_t scheme = uri_or_path.find("://");
+  if (scheme != std::string::npos) {
+    throw InputError("run source '" + uri_or_path + "': unknown scheme '" + uri_or_path.substr(0, scheme) +
+                     "' (expected http://, https://, sqlite:/// or ledger:<path>, or a ledger file path)");
+  }
+  return std::make_unique<LedgerSource>(uri_or_path);
 }
 
 }  // namespace wmtp::tracking

@@ -22,12 +22,13 @@
 #include "tracking/ledger_writer.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/mlflow_limits.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::tracking {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kLocalRunIdTag = "wmtp.local_run_id";
+constexpr const char* kLocalRunIdTag = contract::tag::kLocalRunId;
 constexpr std::size_t kMaxExperimentNameLength = 500;
 
 std::int64_t now_ms() {
@@ -272,19 +273,19 @@ std::unique_ptr<RunLogger> Tracker::start_run(const RunStart& start) {
   const std::string local_id = new_local_run_id();
   const std::string name = start.run_name.empty() ? "run-" + local_id.substr(0, 8) : start.run_name;
   std::map<std::string, std::string> tags = start.tags;
-  for (const char* reserved : {kLocalRunIdTag, "mlflow.runName"}) {
+  for (const char* reserved : {kLocalRunIdTag, contract::tag::kRunName}) {
     if (tags.count(reserved) != 0) {
       throw InputError(std::string("tag '") + reserved +
                        "' is set by the Tracker; do not pass it in RunStart::tags");
     }
   }
   tags[kLocalRunIdTag] = local_id;
-  tags["mlflow.runName"] = name;
-  tags.emplace("mlflow.user", impl_->user);
-  tags.emplace("mlflow.source.name", impl_->program);
-  tags.emplace("mlflow.source.type", "LOCAL");
+  tags[contract::tag::kRunName] = name;
+  tags.emplace(contract::tag::kUser, impl_->user);
+  tags.emplace(contract::tag::kSourceName, impl_->program);
+  tags.emplace(contract::tag::kSourceType, "LOCAL");
   const std::string& commit = impl_->git_commit_once();
-  if (!commit.empty()) tags.emplace("mlflow.source.git.commit", commit);
+  if (!commit.empty()) tags.emplace(contract::tag::kGitCommit, commit);
   for (const auto& [k, v] : tags) validate_tag(k, v);
 
   const std::int64_t start_time = now_ms();

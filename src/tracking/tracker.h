@@ -11,11 +11,12 @@
 #include <string>
 
 #include "core/run_logger.h"
+#include "tracking/ledger.h"
 
 namespace wmtp::tracking {
 
 struct TrackerOptions {
-  std::string ledger_path = "wmtp-ledger.sqlite";
+  std::string ledger_path = kDefaultLedgerPath;
   // nullopt: MLFLOW_TRACKING_URI from the environment; "": ledger only; else that URI.
   std::optional<std::string> tracking_uri;
   // The writer commits when this much time passed since the oldest queued item, or when

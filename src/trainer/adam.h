@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "trainer/recipe.h"
+#include "experiment/recipe.h"
 
 namespace wmtp::trainer {
 
@@ -18,7 +18,7 @@ namespace wmtp::trainer {
 // fused Adam keeps it): one launch and no host state per step, so a CUDA graph can replay it.
 class FusedAdam {
  public:
-  FusedAdam(const at::Tensor& params, const OptimizerSpec& spec);
+  FusedAdam(const at::Tensor& params, const experiment::OptimizerSpec& spec);
   bool on_device() const { return step_.is_cuda(); }
   void step(at::Tensor& params, const at::Tensor& grads);
   // Appends the moments and the step count, for checkpoints.
@@ -26,10 +26,10 @@ class FusedAdam {
 
  private:
   at::Tensor m_, v_, denom_, step_;
-  OptimizerSpec spec_;
+  experiment::OptimizerSpec spec_;
 };
 
 // torch::optim::Adam over params with the recipe's lr, betas and eps.
-std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<at::Tensor>& params, const OptimizerSpec& spec);
+std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<at::Tensor>& params, const experiment::OptimizerSpec& spec);
 
 }  // namespace wmtp::trainer

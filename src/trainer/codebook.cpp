@@ -6,10 +6,11 @@
 #include <cstdint>
 
 #include "trainer/model.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::trainer {
 
-Codebook::Codebook(const VqSpec& spec, at::Generator& gen, const at::Device& device)
+Codebook::Codebook(const experiment::VqSpec& spec, at::Generator& gen, const at::Device& device)
     : spec_(spec), gen_(gen),
       codes_(at::empty({spec.codebook_size, spec.code_dim}, at::kFloat).normal_(0.0, 1.0, gen).to(device)),
       ema_count_(at::zeros({spec.codebook_size}, codes_.options())), ema_sum_(codes_.clone()),
@@ -54,8 +55,8 @@ std::map<std::string, double> Codebook::end_epoch() {
     if (c[k] > 0) entropy -= c[k] / total * std::log(c[k] / total);
   }
   epoch_counts_.zero_();
-  return {{"codebook_util", used / static_cast<double>(counts.size(0))},
-          {"codebook_perplexity", total > 0 ? std::exp(entropy) : 0.0}};
+  return {{contract::metric::kCodebookUtil, used / static_cast<double>(counts.size(0))},
+          {contract::metric::kCodebookPerplexity, total > 0 ? std::exp(entropy) : 0.0}};
 }
 
 void Codebook::add_state(std::vector<std::pair<std::string, at::Tensor>>* out) const {

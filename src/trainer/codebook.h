@@ -8,14 +8,14 @@
 #include <utility>
 #include <vector>
 
-#include "trainer/recipe.h"
+#include "experiment/recipe.h"
 
 namespace wmtp::trainer {
 
 class Codebook {
  public:
   // codebook_size x code_dim codes ~ N(0, 1) drawn from gen; dead-code restarts draw from it too.
-  Codebook(const VqSpec& spec, at::Generator& gen, const at::Device& device);
+  Codebook(const experiment::VqSpec& spec, at::Generator& gen, const at::Device& device);
 
   const at::Tensor& codes() const { return codes_; }
   // Index of the nearest code of each row of z: argmin over codes of |c|^2 - 2 z.c.
@@ -29,7 +29,7 @@ class Codebook {
 
  private:
   static constexpr double kLaplace = 1e-5;
-  VqSpec spec_;
+  experiment::VqSpec spec_;
   at::Generator gen_;
   at::Tensor codes_, ema_count_, ema_sum_, epoch_counts_;
 };

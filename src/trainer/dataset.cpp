@@ -14,7 +14,6 @@ namespace wmtp::trainer {
 
 std::string data_hash(const std::vector<double>& values) {
   Sha256 h;
-  h.update("dtype=float64;shape=[" + std::to_string(values.size()) + "];");
   unsigned char bytes[8];
   for (double v : values) {
     std::uint64_t bits = 0;
@@ -22,6 +21,9 @@ std::string data_hash(const std::vector<double>& values) {
     for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(bits >> (8 * i));
     h.update(bytes, sizeof bytes);
   }
+  // numpy's str(a.shape) and str(a.dtype) after a.tobytes(), as the seeds' producers hash.
+  h.update("(" + std::to_string(values.size()) + ",)");
+  h.update("float64");
   return h.hex_digest().substr(0, 16);
 }
 
@@ -75,6 +77,7 @@ SeriesData SeriesData::prepare(Series series) {
   d.test_hash = data_hash(d.split_values(d.bounds.val_end, d.bounds.size));
   d.standardized.reserve(d.series.values.size());
   for (double v : d.series.values) d.standardized.push_back(d.scaler.transform(v));
+  d.standardized_signature = d.scaler.signature();
   return d;
 }
 

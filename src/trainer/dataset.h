@@ -1,6 +1,6 @@
 #pragma once
 // From a series to what a run trains on: the chronological 70/10/20 split, the standard scaler
-// fitted on the train split only, and the hashes of the run contract (DESIGN.md section 4). None
+// fitted on the train split only, and the hashes of the run contract (docs/ARCHITECTURE.md, "Run contract"). None
 // of this depends on the recipe, so every cell of a plan sees the same hashes for a series.
 #include <cstdint>
 #include <string>
@@ -10,8 +10,10 @@
 
 namespace wmtp::trainer {
 
-// sha256 over "dtype=float64;shape=[N];" followed by the values as little-endian IEEE-754
-// float64 bytes; hex, first 16 chars. The `train_data_hash` / `val_data_hash` / `test_data_hash`.
+// The seeds' data hash, reproducible by any numpy producer: sha256 over the values as
+// little-endian IEEE-754 float64 bytes, then "(N,)" and "float64" (numpy's str(a.shape) and
+// str(a.dtype)); hex, first 16 chars. The `train_data_hash` / `val_data_hash` / `test_data_hash`
+// of a run hash the raw values (not scaled) of each split in time order.
 std::string data_hash(const std::vector<double>& values);
 
 // z = (x - mean) / scale with the population std as scale (sklearn's StandardScaler).
@@ -47,6 +49,9 @@ struct SeriesData {
   StandardScaler scaler;
   std::string train_hash, val_hash, test_hash;
   std::vector<double> standardized;  // the whole series through the scaler
+  // The space of `standardized`, the model's input (and so what its VQ layer quantizes): the
+  // signature of the scaler that produced it. Gate 2 compares it with the output's space.
+  std::string standardized_signature;
 
   static SeriesData prepare(Series series);
   std::vector<double> split_values(std::size_t begin, std::size_t end) const;

@@ -5,12 +5,12 @@
 #include <memory>
 
 #include "trainer/model.h"
-#include "trainer/recipe.h"
+#include "experiment/recipe.h"
 
 namespace wmtp::trainer {
 
 // The fused model or, for Engine::kAutograd, the reference; parameters are drawn from gen.
-std::unique_ptr<ForecastModel> make_dlinear(const Recipe& recipe, at::Generator& gen, const at::Device& device,
+std::unique_ptr<ForecastModel> make_dlinear(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
                                             Engine engine);
 
 }  // namespace wmtp::trainer

@@ -20,14 +20,14 @@ namespace {
 // The sizes a recipe gives DLinear-VQ: window, horizon, patch length, patches per window, code dim.
 struct VqShape {
   std::int64_t L, P, patch, n_patches, dim;
-  explicit VqShape(const Recipe& r)
+  explicit VqShape(const experiment::Recipe& r)
       : L(r.window.seq_len), P(r.window.pred_len), patch(r.model.vq.patch_len),
         n_patches(r.window.seq_len / r.model.vq.patch_len), dim(r.model.vq.code_dim) {}
 };
 
 class DLinearVqFused : public ForecastModel {
  public:
-  DLinearVqFused(const Recipe& r, at::Generator& gen, const at::Device& device)
+  DLinearVqFused(const experiment::Recipe& r, at::Generator& gen, const at::Device& device)
       : s_(r), beta_(r.model.vq.beta),
         flat_(s_.patch * s_.dim + s_.dim + s_.n_patches * s_.dim * s_.P + s_.L * s_.P + 2 * s_.P, device) {
     const LinearInit encoder = init_linear(s_.patch, s_.dim, gen);
@@ -109,7 +109,7 @@ class DLinearVqFused : public ForecastModel {
 
 class DLinearVqAutograd : public ForecastModel {
  public:
-  DLinearVqAutograd(const Recipe& r, at::Generator& gen, const at::Device& device)
+  DLinearVqAutograd(const experiment::Recipe& r, at::Generator& gen, const at::Device& device)
       : s_(r), beta_(r.model.vq.beta), kernel_(r.model.moving_avg) {
     const LinearInit encoder = init_linear(s_.patch, s_.dim, gen);
     const LinearInit seasonal = init_linear(s_.n_patches * s_.dim, s_.P, gen);
@@ -174,7 +174,7 @@ class DLinearVqAutograd : public ForecastModel {
 
 }  // namespace
 
-std::unique_ptr<ForecastModel> make_dlinear_vq(const Recipe& recipe, at::Generator& gen, const at::Device& device,
+std::unique_ptr<ForecastModel> make_dlinear_vq(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
                                                Engine engine) {
   return make_trainable<DLinearVqFused, DLinearVqAutograd>(recipe, gen, device, engine);
 }

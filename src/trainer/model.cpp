@@ -47,7 +47,7 @@ at::Tensor row_argmin(const at::Tensor& d) {
 
 namespace {
 
-using Factory = std::function<std::unique_ptr<ForecastModel>(const Recipe&, at::Generator&, const at::Device&, Engine)>;
+using Factory = std::function<std::unique_ptr<ForecastModel>(const experiment::Recipe&, at::Generator&, const at::Device&, Engine)>;
 
 const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> r = {
@@ -113,7 +113,7 @@ LossAndGrad weighted_mse(const at::Tensor& yhat, const at::Tensor& y, const at::
   return out;
 }
 
-std::unique_ptr<ForecastModel> make_model(const Recipe& recipe, at::Generator& gen, const at::Device& device,
+std::unique_ptr<ForecastModel> make_model(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
                                           Engine engine) {
   auto it = registry().find(recipe.model.kind);
   if (it == registry().end()) throw InputError("unknown model '" + recipe.model.kind + "'");

@@ -29,7 +29,7 @@
 #include <utility>
 #include <vector>
 
-#include "trainer/recipe.h"
+#include "experiment/recipe.h"
 
 namespace wmtp::trainer {
 
@@ -79,7 +79,7 @@ class ForecastModel {
 
 // Builds the model of recipe.model.kind (InputError for an unknown key); parameters are drawn
 // from gen.
-std::unique_ptr<ForecastModel> make_model(const Recipe& recipe, at::Generator& gen, const at::Device& device,
+std::unique_ptr<ForecastModel> make_model(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
                                           Engine engine = Engine::kFused);
 // The registry keys, sorted.
 std::vector<std::string> model_names();

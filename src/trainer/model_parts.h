@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "trainer/model.h"
-#include "trainer/recipe.h"
+#include "experiment/recipe.h"
 
 namespace wmtp::trainer {
 
@@ -44,7 +44,7 @@ at::Tensor gather_reference(const WindowTensors& set, const at::Tensor& rows, co
 
 // A model with a fused engine and an autograd reference: the one `engine` asks for.
 template <typename Fused, typename Autograd>
-std::unique_ptr<ForecastModel> make_trainable(const Recipe& r, at::Generator& gen, const at::Device& device,
+std::unique_ptr<ForecastModel> make_trainable(const experiment::Recipe& r, at::Generator& gen, const at::Device& device,
                                               Engine engine) {
   if (engine == Engine::kAutograd) return std::make_unique<Autograd>(r, gen, device);
   return std::make_unique<Fused>(r, gen, device);

@@ -10,35 +10,43 @@
 #include <limits>
 #include <set>
 
+#include "core/canonical_json.h"
 #include "core/errors.h"
 #include "core/golden.h"
+#include "core/json_field.h"
 #include "core/metrics.h"
-#include "trainer/json_schema.h"
+#include "core/sha256.h"
+#include "experiment/seal.h"
+#include "experiment/run_contract.h"
+#include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
 
 namespace fs = std::filesystem;
+namespace param = contract::param;
+namespace metric = contract::metric;
+namespace artifact = contract::artifact;
 using Clock = std::chrono::steady_clock;
 
-const char* const kRecipeArtifact = "config/recipe.json";
-const char* const kCheckpointPrefix = "checkpoints/step-";
+const std::string kCheckpointPrefix = std::string(artifact::kCheckpointDir) + "step-";
 const char* const kOutputUnit = "standardized";
 
 std::string checkpoint_artifact(std::int64_t step) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s%08lld.pt", kCheckpointPrefix, static_cast<long long>(step));
-  return buf;
+  std::snprintf(buf, sizeof buf, "%08lld", static_cast<long long>(step));
+  return kCheckpointPrefix + buf + artifact::kCheckpointSuffix;
 }
 
 // Step of a checkpoints/step-NNNNNNNN.pt artifact; -1 for any other path.
 std::int64_t checkpoint_step(const std::string& path) {
-  const std::string prefix = kCheckpointPrefix;
-  if (path.compare(0, prefix.size(), prefix) != 0 || path.size() < prefix.size() + 4 ||
-      path.compare(path.size() - 3, 3, ".pt") != 0) {
+  const std::string& prefix = kCheckpointPrefix;
+  const std::string suffix = artifact::kCheckpointSuffix;
+  if (path.compare(0, prefix.size(), prefix) != 0 || path.size() < prefix.size() + suffix.size() + 1 ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
     return -1;
   }
-  const std::string digits = path.substr(prefix.size(), path.size() - prefix.size() - 3);
+  const std::string digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
   if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
   return std::stoll(digits);
 }
@@ -92,9 +100,19 @@ class MetricLog {
   void log(const std::string& key, double value, std::int64_t step) {
     if (held_.insert({key, step}).second) logger_.log_metric(key, value, step);
   }
-  void log_epoch(const EpochSummary& e) {
-    log("val_loss", e.val_loss, e.epoch);
+  // val_loss, the model's extras and train_loss_epoch (the mean of the epoch's step losses).
+  void log_epoch(const EpochSummary& e, const Trainer& trainer) {
+    log(metric::kValLoss, e.val_loss, e.epoch);
     for (const auto& [key, value] : e.metrics) log(key, value, e.epoch);
+    const std::vector<double>& losses = trainer.loss_history();
+    const auto per_epoch = static_cast<std::size_t>(trainer.steps_per_epoch());
+    const std::size_t begin = static_cast<std::size_t>(e.epoch - 1) * per_epoch;
+    const std::size_t end = std::min(losses.size(), begin + per_epoch);
+    if (begin < end) {
+      double sum = 0.0;
+      for (std::size_t i = begin; i < end; ++i) sum += losses[i];
+      log(metric::kTrainLossEpoch, sum / static_cast<double>(end - begin), e.epoch);
+    }
   }
 
  private:
@@ -104,33 +122,37 @@ class MetricLog {
 
 std::vector<std::pair<std::string, std::string>> contract_params(const RunRequest& r, const SeriesData& data,
                                                                  const Trainer& trainer) {
-  const std::string signature = data.scaler.signature();
+  // The output is inverted through data.scaler; the VQ quantizes the model input, whose space
+  // is the one `standardized` was produced in. Logged from each path, so Gate 2 can tell them apart.
+  const std::string output_signature = data.scaler.signature();
   std::vector<std::pair<std::string, std::string>> p = {
-      {"cell", r.cell},
-      {"series", r.series.name},
-      {"seed", std::to_string(r.seed)},
-      {"model", r.recipe.model.kind},
-      {"weighting", r.recipe.weighting.kind},
-      {"use_vq", r.recipe.use_vq() ? "true" : "false"},
-      {"pape_definition_hash", pape_definition_hash()},
-      {"prereg_hash", r.prereg_hash},
-      {"recipe_hash", r.recipe.hash},
-      {"plan_hash", r.plan_hash},
-      {"recipe", r.recipe.name},
-      {"dlinear_output_unit", kOutputUnit},
-      {"dlinear_output_scaler_space_signature", signature},
-      {"train_data_hash", data.train_hash},
-      {"val_data_hash", data.val_hash},
-      {"test_data_hash", data.test_hash},
-      {"golden_tensor_check", golden_tensor_check()},
-      {"data_source", r.data.to_json().dump()},
-      {"data_unit", data.series.unit},
-      {"scaler", StandardScaler::kKind},
-      {"seasonal_period", std::to_string(trainer.seasonal_period())},
+      {param::kCell, r.cell},
+      {param::kSeries, r.series.name},
+      {param::kSeed, std::to_string(r.seed)},
+      {param::kModel, r.recipe.model.kind},
+      {param::kWeighting, r.recipe.weighting.kind},
+      {param::kUseVq, r.recipe.use_vq() ? "true" : "false"},
+      {param::kPapeDefinitionHash, pape_definition_hash()},
+      {param::kPapeDefinitionPayload, canonical_json(pape_definition_payload())},
+      {param::kPlanName, r.plan_name},
+      {param::kPreregHash, r.prereg_hash},
+      {param::kRecipeHash, r.recipe.hash},
+      {param::kPlanHash, r.plan_hash},
+      {param::kRecipe, r.recipe.name},
+      {param::kDlinearOutputUnit, kOutputUnit},
+      {param::kDlinearOutputSignature, output_signature},
+      {param::kTrainDataHash, data.train_hash},
+      {param::kValDataHash, data.val_hash},
+      {param::kTestDataHash, data.test_hash},
+      {param::kGoldenTensorCheck, golden_tensor_check()},
+      {param::kDataSource, r.data.to_json().dump()},
+      {param::kDataUnit, data.series.unit},
+      {param::kScaler, StandardScaler::kKind},
+      {param::kSeasonalPeriod, std::to_string(trainer.seasonal_period())},
   };
   if (r.recipe.use_vq()) {
-    p.emplace_back("vq_input_unit", kOutputUnit);
-    p.emplace_back("vq_scaler_space_signature", signature);
+    p.emplace_back(param::kVqInputUnit, kOutputUnit);
+    p.emplace_back(param::kVqInputSignature, data.standardized_signature);
   }
   for (auto& hp : r.recipe.hyper_params()) p.push_back(std::move(hp));
   return p;
@@ -174,16 +196,16 @@ RunFigures build_figures(const Trainer& trainer, const Evaluation& ev, const std
 std::map<std::string, double> final_metrics(const Evaluation& ev, const Trainer& trainer) {
   std::map<std::string, double> m;
   const auto put = [&](const std::string& prefix, const SplitMetrics& s) {
-    m[prefix + "mse"] = s.mse;
-    m[prefix + "mae"] = s.mae;
-    m[prefix + "pape"] = s.pape;
-    m[prefix + "hr"] = s.hr;
+    m[prefix + metric::kMse] = s.mse;
+    m[prefix + metric::kMae] = s.mae;
+    m[prefix + metric::kPape] = s.pape;
+    m[prefix + metric::kHr] = s.hr;
   };
-  put("test_", ev.test);
-  put("val_", ev.val);
-  put("ref_test_", ev.ref_test);
-  m["n_nan_predictions"] = static_cast<double>(ev.n_nan_predictions);
-  m["nan_step_count"] = static_cast<double>(trainer.nan_step_count());
+  put(metric::kTestPrefix, ev.test);
+  put(metric::kValPrefix, ev.val);
+  put(metric::kReferencePrefix, ev.ref_test);
+  m[metric::kNanPredictions] = static_cast<double>(ev.n_nan_predictions);
+  m[metric::kNanStepCount] = static_cast<double>(trainer.nan_step_count());
   return m;
 }
 
@@ -192,96 +214,132 @@ struct RunIdentity {
   std::string run_name;
 };
 
-// Trains what is left of the run, logs it and finishes it (unless options stop it early).
-RunOutcome drive(RunLogger& logger, Trainer& trainer, const RunIdentity& id, const RunOptions& options,
-                 const ScratchDir& scratch, MetricLog& metrics, std::int64_t last_checkpoint) {
-  RunOutcome out;
-  out.local_run_id = logger.local_run_id();
-  out.run_name = id.run_name;
+// Trains what is left of one run, logs it and finishes it (unless options stop it early).
+class RunDriver {
+ public:
+  RunDriver(RunStore& store, RunLogger& logger, Trainer& trainer, RunIdentity id, const RunOptions& options,
+            const ScratchDir& scratch, MetricLog& metrics, std::int64_t last_checkpoint)
+      : store_(store), logger_(logger), trainer_(trainer), id_(std::move(id)), options_(options), scratch_(scratch),
+        metrics_(metrics), last_checkpoint_(last_checkpoint) {}
 
-  const auto save_checkpoint = [&](std::int64_t step) {
-    const std::string artifact = checkpoint_artifact(step);
-    const std::string file = scratch.file(artifact);
-    trainer.save_checkpoint(file);
-    logger.log_artifact(file, artifact);
-    last_checkpoint = step;
-  };
-
-  // Points a kill lost between the last flush and the checkpoint come back from the checkpoint.
-  for (std::size_t i = 0; i < trainer.loss_history().size(); ++i) {
-    metrics.log("train_loss", trainer.loss_history()[i], static_cast<std::int64_t>(i) + 1);
+  RunOutcome run() {
+    out_.local_run_id = logger_.local_run_id();
+    out_.run_name = id_.run_name;
+    // Points a kill lost between the last flush and the checkpoint come back from the checkpoint.
+    for (std::size_t i = 0; i < trainer_.loss_history().size(); ++i) {
+      metrics_.log(metric::kTrainLoss, trainer_.loss_history()[i], static_cast<std::int64_t>(i) + 1);
+    }
+    for (const EpochSummary& e : trainer_.epoch_history()) metrics_.log_epoch(e, trainer_);
+    train();
+    if (!trainer_.done()) {
+      out_.interrupted = true;
+      logger_.flush();
+      return out_;
+    }
+    if (last_checkpoint_ != trainer_.global_step()) save_checkpoint(trainer_.global_step());
+    const Evaluation ev = trainer_.evaluate();
+    out_.final_metrics = final_metrics(ev, trainer_);
+    for (const auto& [key, value] : out_.final_metrics) metrics_.log(key, value, trainer_.global_step());
+    out_.figures = build_figures(trainer_, ev, id_.run_name);
+    log_figures();
+    out_.status = trainer_.failed() ? RunStatus::kFailed : RunStatus::kFinished;
+    seal();
+    logger_.finish(out_.status);
+    return out_;
   }
-  for (const EpochSummary& e : trainer.epoch_history()) metrics.log_epoch(e);
 
-  const Clock::time_point start = Clock::now();
-  const std::int64_t first_step = trainer.global_step();
-  const auto report = [&](double loss) {
-    if (!options.on_progress) return;
+ private:
+  void save_checkpoint(std::int64_t step) {
+    const std::string artifact = checkpoint_artifact(step);
+    const std::string file = scratch_.file(artifact);
+    trainer_.save_checkpoint(file);
+    logger_.log_artifact(file, artifact);
+    last_checkpoint_ = step;
+  }
+
+  void train() {
+    start_ = Clock::now();
+    first_step_ = trainer_.global_step();
+    Trainer::Hooks hooks;
+    hooks.on_step = [&](std::int64_t step, double loss) {
+      metrics_.log(metric::kTrainLoss, loss, step);
+      if (step % 25 == 0) report(loss);
+    };
+    hooks.on_epoch = [&](const EpochSummary& e) {
+      metrics_.log_epoch(e, trainer_);
+      report(trainer_.loss_history().empty() ? 0.0 : trainer_.loss_history().back());
+    };
+    hooks.on_checkpoint = [&](std::int64_t step) { save_checkpoint(step); };
+    const std::int64_t budget = options_.stop_after_step >= 0
+                                    ? std::max<std::int64_t>(0, options_.stop_after_step - trainer_.global_step())
+                                    : std::numeric_limits<std::int64_t>::max();
+    trainer_.train_steps(budget, hooks);
+    out_.train_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    out_.steps = trainer_.global_step();
+    if (out_.train_seconds > 0) {
+      out_.samples_per_s =
+          static_cast<double>((out_.steps - first_step_) * trainer_.recipe().training.batch_size) / out_.train_seconds;
+    }
+  }
+
+  void report(double loss) const {
+    if (!options_.on_progress) return;
     Progress p;
-    p.run_name = id.run_name;
-    p.epochs = trainer.recipe().training.epochs;
-    p.epoch = std::min(trainer.epochs_done() + 1, p.epochs);
-    p.step = trainer.global_step();
-    p.total_steps = trainer.total_steps();
+    p.run_name = id_.run_name;
+    p.epochs = trainer_.recipe().training.epochs;
+    p.epoch = std::min(trainer_.epochs_done() + 1, p.epochs);
+    p.step = trainer_.global_step();
+    p.total_steps = trainer_.total_steps();
     p.loss = loss;
-    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    const auto steps = static_cast<double>(p.step - first_step);
+    const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    const auto steps = static_cast<double>(p.step - first_step_);
     if (seconds > 0 && steps > 0) {
-      p.samples_per_s = steps * trainer.recipe().training.batch_size / seconds;
+      p.samples_per_s = steps * trainer_.recipe().training.batch_size / seconds;
       p.eta_s = static_cast<double>(p.total_steps - p.step) * seconds / steps;
     }
-    options.on_progress(p);
-  };
-
-  Trainer::Hooks hooks;
-  hooks.on_step = [&](std::int64_t step, double loss) {
-    metrics.log("train_loss", loss, step);
-    if (step % 25 == 0) report(loss);
-  };
-  hooks.on_epoch = [&](const EpochSummary& e) {
-    metrics.log_epoch(e);
-    report(trainer.loss_history().empty() ? 0.0 : trainer.loss_history().back());
-  };
-  hooks.on_checkpoint = save_checkpoint;
-  const std::int64_t budget = options.stop_after_step >= 0
-                                  ? std::max<std::int64_t>(0, options.stop_after_step - trainer.global_step())
-                                  : std::numeric_limits<std::int64_t>::max();
-  trainer.train_steps(budget, hooks);
-  out.train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  out.steps = trainer.global_step();
-  if (out.train_seconds > 0) {
-    out.samples_per_s = static_cast<double>((out.steps - first_step) * trainer.recipe().training.batch_size) / out.train_seconds;
-  }
-  if (!trainer.done()) {
-    out.interrupted = true;
-    logger.flush();
-    return out;
+    options_.on_progress(p);
   }
 
-  if (last_checkpoint != trainer.global_step()) save_checkpoint(trainer.global_step());
-  const Evaluation ev = trainer.evaluate();
-  out.final_metrics = final_metrics(ev, trainer);
-  for (const auto& [key, value] : out.final_metrics) metrics.log(key, value, trainer.global_step());
-  out.figures = build_figures(trainer, ev, id.run_name);
-  if (options.figure_writer) {
-    const PngTextChunks text = {{"wmtp.run_id", logger.local_run_id()},
-                                {"wmtp.experiment", id.experiment},
-                                {"wmtp.run_name", id.run_name},
-                                {"wmtp.pape_definition_hash", pape_definition_hash()},
-                                {"wmtp.train_data_hash", trainer.data().train_hash}};
-    for (const auto& [name, plot] : {std::make_pair("loss_curves", &out.figures.loss_curves),
-                                     std::make_pair("forecast", &out.figures.forecast)}) {
+  void log_figures() {
+    if (!options_.figure_writer) return;
+    const PngTextChunks text = {{contract::figure::kRunId, logger_.local_run_id()},
+                                {contract::figure::kExperiment, id_.experiment},
+                                {contract::figure::kRunName, id_.run_name},
+                                {contract::figure::kPapeDefinitionHash, pape_definition_hash()},
+                                {contract::figure::kTrainDataHash, trainer_.data().train_hash}};
+    for (const auto& [name, plot] : {std::make_pair("loss_curves", &out_.figures.loss_curves),
+                                     std::make_pair("forecast", &out_.figures.forecast)}) {
       if (plot->lines.empty()) continue;
-      const std::string artifact = std::string("figures/") + name + ".png";
-      const std::string file = scratch.file(artifact);
-      options.figure_writer(*plot, text, file);
-      logger.log_artifact(file, artifact);
+      const std::string artifact = std::string(artifact::kFigureDir) + name + artifact::kFigureSuffix;
+      const std::string file = scratch_.file(artifact);
+      options_.figure_writer(*plot, text, file);
+      logger_.log_artifact(file, artifact);
     }
   }
-  out.status = trainer.failed() ? RunStatus::kFailed : RunStatus::kFinished;
-  logger.finish(out.status);
-  return out;
-}
+
+  // The seal covers what the store holds of the run now: every param, final metric and artifact.
+  void seal() {
+    logger_.flush();
+    const std::string text =
+        experiment::seal_of(store_.load_run(logger_.local_run_id()), to_string(out_.status)).to_text();
+    const std::string file = scratch_.file(artifact::kSeal);
+    std::ofstream(file, std::ios::binary) << text;
+    logger_.log_artifact(file, artifact::kSeal);
+    logger_.set_tag(contract::tag::kSealSha256, sha256_hex(text));
+  }
+
+  RunStore& store_;
+  RunLogger& logger_;
+  Trainer& trainer_;
+  RunIdentity id_;
+  const RunOptions& options_;
+  const ScratchDir& scratch_;
+  MetricLog& metrics_;
+  std::int64_t last_checkpoint_;
+  RunOutcome out_;
+  Clock::time_point start_;
+  std::int64_t first_step_ = 0;
+};
 
 // Runs body; if it throws, the run is marked FAILED (best effort) before the error goes on.
 RunOutcome guarded(RunLogger& logger, const std::function<RunOutcome()>& body) {
@@ -306,29 +364,42 @@ std::string required_param(const RunRecord& rec, const std::string& key) {
 }  // namespace
 
 const std::vector<std::string>& final_metric_names() {
-  static const std::vector<std::string> names = {
-      "test_mse", "test_mae", "test_pape", "test_hr", "val_mse", "val_mae", "val_pape", "val_hr",
-      "ref_test_mse", "ref_test_mae", "ref_test_pape", "ref_test_hr", "n_nan_predictions", "nan_step_count"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const char* prefix : {metric::kTestPrefix, metric::kValPrefix, metric::kReferencePrefix}) {
+      for (const char* measure : {metric::kMse, metric::kMae, metric::kPape, metric::kHr}) {
+        out.push_back(std::string(prefix) + measure);
+      }
+    }
+    out.push_back(metric::kNanPredictions);
+    out.push_back(metric::kNanStepCount);
+    return out;
+  }();
   return names;
 }
 
 RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options) {
-  const SeriesData data = SeriesData::prepare(request.series);
+  SeriesData data = SeriesData::prepare(request.series);
+  if (options.prepared_hook) options.prepared_hook(data);
   Trainer trainer(request.recipe, data, request.seed, {options.device, false});
   RunStart start;
   start.experiment = request.experiment;
   start.run_name = request.run_name;
-  start.tags = {{"wmtp.device", options.device}, {"wmtp.cell", request.cell}};
+  start.tags = {{contract::tag::kDevice, options.device}, {contract::tag::kCell, request.cell}};
   std::unique_ptr<RunLogger> logger = store.start_run(start);
   return guarded(*logger, [&] {
     for (const auto& [key, value] : contract_params(request, data, trainer)) logger->log_param(key, value);
     const ScratchDir scratch(options.work_dir, request.run_name);
     // What --resume reads back: the recipe as trained (overrides applied).
-    const std::string recipe_file = scratch.file(kRecipeArtifact);
+    const std::string recipe_file = scratch.file(artifact::kRecipe);
     std::ofstream(recipe_file) << request.recipe.to_json().dump(2) << "\n";
-    logger->log_artifact(recipe_file, kRecipeArtifact);
+    logger->log_artifact(recipe_file, artifact::kRecipe);
+    // What the auditor reads to know the whole plan from any one run.
+    const std::string plan_file = scratch.file(artifact::kPlan);
+    std::ofstream(plan_file) << request.trained_plan.dump(2) << "\n";
+    logger->log_artifact(plan_file, artifact::kPlan);
     MetricLog metrics(*logger, nullptr);
-    return drive(*logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1);
+    return RunDriver(store, *logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1).run();
   });
 }
 
@@ -341,7 +412,7 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
   const ArtifactRef* checkpoint = nullptr;
   std::int64_t checkpoint_at = -1;
   for (const ArtifactRef& a : rec.artifacts) {
-    if (a.path == kRecipeArtifact) recipe_artifact = &a;
+    if (a.path == artifact::kRecipe) recipe_artifact = &a;
     const std::int64_t step = checkpoint_step(a.path);
     if (step > checkpoint_at && !a.local_path.empty()) {
       checkpoint = &a;
@@ -349,23 +420,23 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
     }
   }
   if (recipe_artifact == nullptr || recipe_artifact->local_path.empty()) {
-    throw InputError("run " + local_run_id + " has no " + kRecipeArtifact + " artifact: cannot resume it");
+    throw InputError("run " + local_run_id + " has no " + artifact::kRecipe + " artifact: cannot resume it");
   }
-  const Recipe recipe = parse_recipe(read_json_file(recipe_artifact->local_path), recipe_artifact->local_path);
-  const DataSpec source = DataSpec::from_json(parse_json_text(required_param(rec, "data_source"), "param data_source"),
-                                              "param data_source");
-  const std::string series_name = required_param(rec, "series");
-  const std::vector<Series> all = source.load();
+  const experiment::Recipe recipe = experiment::parse_recipe(read_json_file(recipe_artifact->local_path), recipe_artifact->local_path);
+  const experiment::DataSpec source = experiment::DataSpec::from_json(
+      parse_json_text(required_param(rec, param::kDataSource), "param data_source"), "param data_source");
+  const std::string series_name = required_param(rec, param::kSeries);
+  const std::vector<Series> all = load_data(source);
   const SeriesData data = SeriesData::prepare(find_series(all, series_name, "run " + local_run_id));
-  for (const auto& [key, value] : {std::make_pair("train_data_hash", data.train_hash),
-                                   std::make_pair("val_data_hash", data.val_hash),
-                                   std::make_pair("test_data_hash", data.test_hash)}) {
+  for (const auto& [key, value] : {std::make_pair(param::kTrainDataHash, data.train_hash),
+                                   std::make_pair(param::kValDataHash, data.val_hash),
+                                   std::make_pair(param::kTestDataHash, data.test_hash)}) {
     if (required_param(rec, key) != value) {
       throw InputError("run " + local_run_id + ": the data of series '" + series_name + "' changed since the run started (" +
                        key + " was " + required_param(rec, key) + ", now " + value + ")");
     }
   }
-  const std::string seed_text = required_param(rec, "seed");
+  const std::string seed_text = required_param(rec, param::kSeed);
   std::uint64_t seed = 0;
   try {
     seed = std::stoull(seed_text);
@@ -376,10 +447,11 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
   if (checkpoint != nullptr) trainer.load_checkpoint(checkpoint->local_path);
   std::unique_ptr<RunLogger> logger = store.resume_run(local_run_id);
   return guarded(*logger, [&] {
-    logger->set_tag("wmtp.device", options.device);
+    logger->set_tag(contract::tag::kDevice, options.device);
     const ScratchDir scratch(options.work_dir, rec.name);
     MetricLog metrics(*logger, &rec);
-    return drive(*logger, trainer, {rec.experiment, rec.name}, options, scratch, metrics, checkpoint_at);
+    return RunDriver(store, *logger, trainer, {rec.experiment, rec.name}, options, scratch, metrics, checkpoint_at)
+        .run();
   });
 }
 

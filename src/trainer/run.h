@@ -1,5 +1,5 @@
 #pragma once
-// One logged run of a plan (DESIGN.md section 4): the Trainer's numbers go to a RunStore as the
+// One logged run of a plan (docs/ARCHITECTURE.md, "Run contract"): the Trainer's numbers go to a RunStore as the
 // run contract's params, metrics, checkpoints and figures, and a killed run can be resumed from
 // its last checkpoint. Figures are produced as plot data and written by a FigureWriter, so this
 // library needs no drawing library (wmtp-train plugs in report::write_line_plot_png). No LibTorch
@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "core/run_logger.h"
-#include "trainer/recipe.h"
+#include "experiment/plan.h"
+#include "trainer/dataset.h"
 #include "trainer/trainer.h"
 
 namespace wmtp::trainer {
@@ -62,16 +63,21 @@ struct RunOptions {
   std::function<void(const Progress&)> on_progress;  // every few steps and at each epoch end
   // For tests: return after this global step without finishing the run, as a kill would.
   std::int64_t stop_after_step = -1;
+  // For tests: alters the prepared data before the run starts (e.g. a model input produced in
+  // another scaler space than the one the output is inverted from).
+  std::function<void(SeriesData&)> prepared_hook;
 };
 
 struct RunRequest {
   std::string experiment;
   std::string run_name;  // e.g. B2-household-01-s42
   std::string cell;
-  Recipe recipe;         // with command-line overrides applied; recipe.hash is the file's
+  experiment::Recipe recipe;         // with command-line overrides applied; recipe.hash is the file's
   std::string plan_hash;
+  std::string plan_name;
+  nlohmann::json trained_plan;  // experiment::trained_plan_document: logged as config/plan.json
   std::string prereg_hash;
-  DataSpec data;         // where series came from; logged so that --resume can reload it
+  experiment::DataSpec data;         // where series came from; logged so that --resume can reload it
   Series series;
   std::uint64_t seed = 0;
 };

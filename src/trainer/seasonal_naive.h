@@ -5,12 +5,12 @@
 #include <memory>
 
 #include "trainer/model.h"
-#include "trainer/recipe.h"
+#include "experiment/recipe.h"
 
 namespace wmtp::trainer {
 
 // Forecasts WindowTensors::naive of each set and trains nothing; the arguments are unused.
-std::unique_ptr<ForecastModel> make_seasonal_naive(const Recipe& recipe, at::Generator& gen, const at::Device& device,
+std::unique_ptr<ForecastModel> make_seasonal_naive(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
                                                    Engine engine);
 
 }  // namespace wmtp::trainer

@@ -97,14 +97,7 @@ double bump(double hour, double center, double width) {
 
 }  // namespace
 
-std::string synthetic_series_name(int index, int households) {
-  const int width = std::max(2, static_cast<int>(std::to_string(households).size()));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "household-%0*d", width, index);
-  return buf;
-}
-
-Series synthetic_household(const SyntheticOptions& options, int index) {
+Series synthetic_household(const experiment::SyntheticOptions& options, int index) {
   if (options.days < 1) throw InputError("synthetic data: days must be at least 1");
   if (index < 1 || index > options.households) {
     throw InputError("synthetic data: household index " + std::to_string(index) +
@@ -114,7 +107,7 @@ Series synthetic_household(const SyntheticOptions& options, int index) {
   const Habits h = draw_habits(rng);
 
   Series s;
-  s.name = synthetic_series_name(index, options.households);
+  s.name = experiment::synthetic_series_name(index, options.households);
   s.unit = "kW";
   s.spacing_s = 3600;
   s.source = "synthetic";
@@ -169,11 +162,15 @@ Series synthetic_household(const SyntheticOptions& options, int index) {
   return s;
 }
 
-std::vector<Series> synthetic_households(const SyntheticOptions& options) {
+std::vector<Series> synthetic_households(const experiment::SyntheticOptions& options) {
   if (options.households < 1) throw InputError("synthetic data: households must be at least 1");
   std::vector<Series> out;
   for (int i = 1; i <= options.households; ++i) out.push_back(synthetic_household(options, i));
   return out;
+}
+
+std::vector<Series> load_data(const experiment::DataSpec& data) {
+  return data.kind == "csv" ? load_csv(data.csv_path) : synthetic_households(data.synthetic);
 }
 
 }  // namespace wmtp::trainer

@@ -15,21 +15,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "experiment/plan.h"
 #include "trainer/series.h"
 
 namespace wmtp::trainer {
 
-struct SyntheticOptions {
-  int households = 2;
-  int days = 365;
-  std::uint64_t seed = 20230101;
-  std::int64_t start_s = 1672531200;  // 2023-01-01T00:00:00Z (a Sunday)
-};
-
 // household-01 .. household-NN (two digits, more when needed).
-std::vector<Series> synthetic_households(const SyntheticOptions& options);
+std::vector<Series> synthetic_households(const experiment::SyntheticOptions& options);
 // One household; index is 1-based.
-Series synthetic_household(const SyntheticOptions& options, int index);
-std::string synthetic_series_name(int index, int households);
+Series synthetic_household(const experiment::SyntheticOptions& options, int index);
+// The series a data spec names: its CSV file read, or the synthetic households generated.
+std::vector<Series> load_data(const experiment::DataSpec& data);
 
 }  // namespace wmtp::trainer

@@ -14,6 +14,7 @@
 #include "core/canonical_json.h"
 #include "core/errors.h"
 #include "core/metrics.h"
+#include "experiment/run_contract.h"
 #include "trainer/cuda_graph.h"
 #include "trainer/model.h"
 #include "trainer/weighting.h"
@@ -54,11 +55,11 @@ SplitMetrics split_metrics(const std::vector<double>& y, const std::vector<doubl
 }
 
 // What a checkpoint must match: recipe, seed and the data it trains on.
-std::string fingerprint(const Recipe& recipe, std::uint64_t seed, const SeriesData& data) {
+std::string fingerprint(const experiment::Recipe& recipe, std::uint64_t seed, const SeriesData& data) {
   return content_hash16({{"format", kCheckpointFormat},
                          {"recipe", recipe.to_json()},
                          {"seed", seed},
-                         {"train_data_hash", data.train_hash},
+                         {contract::param::kTrainDataHash, data.train_hash},
                          {"series", data.series.name}});
 }
 
@@ -72,7 +73,7 @@ std::string archive_key(const std::string& prefix, const std::string& name) {
 }  // namespace
 
 struct Trainer::Impl {
-  Recipe recipe;
+  experiment::Recipe recipe;
   SeriesData data;
   std::uint64_t seed;
   at::Device device;
@@ -96,7 +97,7 @@ struct Trainer::Impl {
   std::vector<double> loss_history;
   std::vector<EpochSummary> epochs;
 
-  Impl(const Recipe& r, const SeriesData& d, std::uint64_t s, const TrainerOptions& options)
+  Impl(const experiment::Recipe& r, const SeriesData& d, std::uint64_t s, const TrainerOptions& options)
       : recipe(r), data(d), seed(s), device(resolve_device(options.device)),
         period(r.window.seasonal_period > 0 ? r.window.seasonal_period : daily_period(d.series)),
         index(window_index(d, r.window.seq_len, r.window.pred_len)),
@@ -305,7 +306,7 @@ struct Trainer::Impl {
   }
 };
 
-Trainer::Trainer(const Recipe& recipe, const SeriesData& data, std::uint64_t seed, const TrainerOptions& options)
+Trainer::Trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed, const TrainerOptions& options)
     : impl_(std::make_unique<Impl>(recipe, data, seed, options)) {}
 Trainer::~Trainer() = default;
 
@@ -322,7 +323,7 @@ std::int64_t Trainer::total_steps() const { return impl_->total_steps(); }
 std::int64_t Trainer::train_windows() const { return impl_->train.size(); }
 std::int64_t Trainer::nan_step_count() const { return impl_->nan_steps; }
 int Trainer::seasonal_period() const { return impl_->period; }
-const Recipe& Trainer::recipe() const { return impl_->recipe; }
+const experiment::Recipe& Trainer::recipe() const { return impl_->recipe; }
 const SeriesData& Trainer::data() const { return impl_->data; }
 const std::vector<double>& Trainer::loss_history() const { return impl_->loss_history; }
 const std::vector<EpochSummary>& Trainer::epoch_history() const { return impl_->epochs; }
@@ -344,7 +345,7 @@ std::vector<NamedArray> Trainer::parameters() const {
   return out;
 }
 
-std::unique_ptr<Trainer> make_trainer(const Recipe& recipe, const SeriesData& data, std::uint64_t seed,
+std::unique_ptr<Trainer> make_trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed,
                                       const TrainerOptions& options) {
   return std::make_unique<Trainer>(recipe, data, seed, options);
 }

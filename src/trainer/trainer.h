@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "trainer/dataset.h"
-#include "trainer/recipe.h"
+#include "experiment/recipe.h"
 
 namespace wmtp::trainer {
 
@@ -59,7 +59,7 @@ struct NamedArray {
 
 class Trainer {
  public:
-  Trainer(const Recipe& recipe, const SeriesData& data, std::uint64_t seed, const TrainerOptions& options = {});
+  Trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed, const TrainerOptions& options = {});
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -92,7 +92,7 @@ class Trainer {
   std::int64_t train_windows() const;
   std::int64_t nan_step_count() const;
   int seasonal_period() const;  // in points: recipe's, or one day from the spacing
-  const Recipe& recipe() const;
+  const experiment::Recipe& recipe() const;
   const SeriesData& data() const;
   const std::vector<double>& loss_history() const;          // steps 1..global_step()
   const std::vector<EpochSummary>& epoch_history() const;  // epochs 1..epochs_done()
@@ -114,7 +114,7 @@ class Trainer {
   std::unique_ptr<Impl> impl_;
 };
 
-std::unique_ptr<Trainer> make_trainer(const Recipe& recipe, const SeriesData& data, std::uint64_t seed,
+std::unique_ptr<Trainer> make_trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed,
                                       const TrainerOptions& options = {});
 
 // Intra-op threads of LibTorch (0 leaves the default).

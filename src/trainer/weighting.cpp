@@ -50,7 +50,7 @@ constexpr std::int64_t kDeviceWeightsMinPoints = 16384;
 
 class PeakExcessWeighting : public Weighting {
  public:
-  explicit PeakExcessWeighting(const WeightingSpec& s) : spec_(s) {}
+  explicit PeakExcessWeighting(const experiment::WeightingSpec& s) : spec_(s) {}
   // The weights are constants of the step: computed on the host, where a few hundred to a few
   // thousand points take microseconds, instead of dozens of tiny kernels and device syncs.
   at::Tensor weights(const at::Tensor& yhat, const at::Tensor& y, const at::Tensor& naive) const override {
@@ -59,7 +59,8 @@ class PeakExcessWeighting : public Weighting {
       // On a GPU, for large batches the round trip to the host (a device sync, copies and a few
       // host passes per point) costs more than the ~30 launches of the exact solve on the device.
       const at::Tensor f = yhat.detach().to(at::kDouble), t = y.to(at::kDouble), r = naive.to(at::kDouble);
-      return peak_excess_weights_exact((f - t).square() - (r - t).square(), spec_.temperature, spec_.eps, spec_.w_max);
+      return peak_excess_weights_exact(((f - t).square() - (r - t).square()).abs(), spec_.temperature, spec_.eps,
+                                       spec_.w_max);
     }
     const std::vector<double> all = to_host(at::stack({yhat.detach(), y, naive}));  // one transfer
     const std::size_t n = all.size() / 3;
@@ -67,25 +68,26 @@ class PeakExcessWeighting : public Weighting {
     const double* t = f + n;
     const double* r = t + n;
     std::vector<double> excess(n);
-    for (std::size_t i = 0; i < n; ++i) excess[i] = (f[i] - t[i]) * (f[i] - t[i]) - (r[i] - t[i]) * (r[i] - t[i]);
+    // The absolute excess |err_model - err_ref| (Rho-1's rule): points where the two disagree most.
+    for (std::size_t i = 0; i < n; ++i) excess[i] = std::abs((f[i] - t[i]) * (f[i] - t[i]) - (r[i] - t[i]) * (r[i] - t[i]));
     return from_host(peak_excess_weights(excess, spec_.temperature, spec_.eps, spec_.w_max), yhat);
   }
   bool needs_reference() const override { return true; }
 
  private:
-  WeightingSpec spec_;
+  experiment::WeightingSpec spec_;
 };
 
-using Factory = std::function<std::unique_ptr<Weighting>(const WeightingSpec&, double)>;
+using Factory = std::function<std::unique_ptr<Weighting>(const experiment::WeightingSpec&, double)>;
 
 const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> r = {
-      {"uniform", [](const WeightingSpec&, double) { return std::make_unique<UniformWeighting>(); }},
+      {"uniform", [](const experiment::WeightingSpec&, double) { return std::make_unique<UniformWeighting>(); }},
       {"peak-quantile",
-       [](const WeightingSpec& s, double threshold) {
+       [](const experiment::WeightingSpec& s, double threshold) {
          return std::make_unique<PeakQuantileWeighting>(threshold, s.peak_weight);
        }},
-      {"peak-excess", [](const WeightingSpec& s, double) { return std::make_unique<PeakExcessWeighting>(s); }},
+      {"peak-excess", [](const experiment::WeightingSpec& s, double) { return std::make_unique<PeakExcessWeighting>(s); }},
   };
   return r;
 }
@@ -111,7 +113,7 @@ std::pair<double, double> clipped_mean_and_slope(const std::vector<double>& w, d
 
 }  // namespace
 
-std::unique_ptr<Weighting> make_weighting(const WeightingSpec& spec, double peak_threshold) {
+std::unique_ptr<Weighting> make_weighting(const experiment::WeightingSpec& spec, double peak_threshold) {
   auto it = registry().find(spec.kind);
   if (it == registry().end()) throw InputError("unknown weighting '" + spec.kind + "'");
   return it->second(spec, peak_threshold);

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "trainer/recipe.h"
+#include "experiment/recipe.h"
 
 namespace wmtp::trainer {
 
@@ -32,7 +32,7 @@ class Weighting {
 };
 
 // peak_threshold: the train split's weighting.quantile in the standardized space (peak-quantile).
-std::unique_ptr<Weighting> make_weighting(const WeightingSpec& spec, double peak_threshold);
+std::unique_ptr<Weighting> make_weighting(const experiment::WeightingSpec& spec, double peak_threshold);
 std::vector<std::string> weighting_names();
 
 // Clip to [eps, w_max] and renormalize to mean 1, iterated to its fixed point: returns

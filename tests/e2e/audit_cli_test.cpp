@@ -24,6 +24,7 @@ class AuditCli : public ::testing::Test {
     options.tracking_uri = "";
     tracking::Tracker tracker(options);
     const gates::AuditInputs inputs = gates::fixtures::smoke_inputs();
+    const nlohmann::json plan = gates::fixtures::trained_plan({"B0", "B2", "A3"}, {"household-01"}, {42, 43});
     for (const char* cell : {"B0", "B2", "A3"}) {
       for (int seed : {42, 43}) {
         gates::fixtures::RunSpec spec;
@@ -31,6 +32,7 @@ class AuditCli : public ::testing::Test {
         spec.seed = seed;
         spec.series = "household-01";
         spec.vq = std::string(cell) == "A3";
+        spec.plan = plan;
         gates::fixtures::log_passing_run(tracker, spec, inputs, "cli", work_->path());
       }
     }
@@ -176,7 +178,7 @@ TEST_F(AuditCli, InputErrorsExitTwoWithTheReason) {
   testing::write_file(out_.file("broken.json"), "{\"name\": ");
   const auto syntax = audit_ledger("--prereg " + shell_quote(out_.file("broken.json")));
   EXPECT_EQ(syntax.exit_code, 2);
-  EXPECT_NE(syntax.err.find(out_.file("broken.json") + ": invalid JSON: parse error at line 1, column 10"),
+  EXPECT_NE(syntax.err.find(out_.file("broken.json") + ":1:10: invalid JSON: syntax error"),
             std::string::npos)
       << syntax.err;
 
@@ -221,6 +223,18 @@ TEST_F(AuditCli, VersionAndHelp) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("Exit codes: 0 ALL PASS or WARNING"), std::string::npos);
   EXPECT_NE(help.out.find("--no-figures"), std::string::npos);
+}
+
+TEST(AuditBinaries, AuditAndReportDoNotLinkLibTorch) {
+  // A CI that only audits must not pull LibTorch: the audit side links src/experiment, never src/trainer.
+  for (const char* binary : {"wmtp-audit", "wmtp-report"}) {
+    const testing::CommandResult r = testing::run_command("ldd " + shell_quote(std::string(WMTP_BIN_DIR) + "/" + binary));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("libc.so"), std::string::npos) << r.out;  // ldd did list the libraries
+    for (const char* torch : {"libtorch", "libc10", "libcaffe2"}) {
+      EXPECT_EQ(r.out.find(torch), std::string::npos) << binary << " links " << torch << ":\n" << r.out;
+    }
+  }
 }
 
 }  // namespace

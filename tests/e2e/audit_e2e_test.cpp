@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 
 #include "gates/verdict.h"
@@ -87,12 +88,12 @@ class AuditE2E : public ::testing::Test {
 
   static std::string ledger() { return work_->file("wmtp-ledger.sqlite"); }
 
-  // Runs wmtp-audit with `args` and reads back its verdict and JUnit XML.
+  // Runs wmtp-audit with `args` (the plan: the one the runs recorded, as with no flags) and reads
+  // back its verdict and JUnit XML.
   static Audit audit(const std::string& args) {
     testing::TempDir out;
     Audit a;
-    a.command = testing::run_command(shell_quote(binary("wmtp-audit")) + " " + args + " --plan " + shell_quote(plan_) +
-                                     " --artifact-cache " + shell_quote(work_->file("cache")) + " --out " +
+    a.command = testing::run_command(shell_quote(binary("wmtp-audit")) + " " + args + " --artifact-cache " + shell_quote(work_->file("cache")) + " --out " +
                                      shell_quote(out.file("verdict.json")) + " --junit " +
                                      shell_quote(out.file("junit.xml")));
     const std::string text = testing::read_file(out.file("verdict.json"));
@@ -110,14 +111,28 @@ class AuditE2E : public ::testing::Test {
     return audit("--tracking-uri " + shell_quote(uri_) + " --experiment " + shell_quote(experiment) + " " + extra);
   }
 
+  static std::string copy_name() {
+    return experiment_ + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  }
+
   // Copies the passing runs, changed by `change`, into a new experiment and audits it from MLflow.
+  // The copies are sealed after the change: as if a producer had logged them that way.
   Audit audit_broken(const std::function<void(std::vector<RunCopy>&)>& change, const std::string& extra = "") {
     std::vector<RunCopy> runs = baseline_;
     change(runs);
-    const std::string name = experiment_ + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri_));
-    upload_runs(client, name, runs);
-    return audit_mlflow(name, extra);
+    upload_runs(client, copy_name(), runs);
+    return audit_mlflow(copy_name(), extra);
+  }
+
+  // The same, but sealed before the change: an edit after the fact (in the UI, in SQL, on disk).
+  Audit audit_tampered(const std::function<void(std::vector<RunCopy>&)>& change) {
+    std::vector<RunCopy> runs = baseline_;
+    reseal_runs(runs, copy_name());
+    change(runs);
+    tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri_));
+    upload_runs(client, copy_name(), runs, false);
+    return audit_mlflow(copy_name());
   }
 
   // The broken gate has `status`, with a result of that status for `run_name` whose message
@@ -328,10 +343,11 @@ void diverge(RunCopy& run, double ratio) {
 TEST_F(AuditE2E, FinalTrainLossOverTheCeilingWarns) {
   std::string name;
   const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
-    set_last(copy_of(runs, "B2", 43).metrics.at("train_loss"), 3.5);
+    set_last(copy_of(runs, "B2", 43).metrics.at("train_loss_epoch"), 3.5);
     name = run_name(runs, "B2", 43);
   });
-  expect_verdict(a, "G5", Status::kWarning, name, "final train_loss 3.5 exceeds the ceiling 3", Overall::kWarning);
+  expect_verdict(a, "G5", Status::kWarning, name, "final train_loss_epoch 3.5 exceeds the ceiling 3",
+                 Overall::kWarning);
 }
 
 TEST_F(AuditE2E, ValRatioInOneRunWarnsAndStrictFails) {
@@ -342,8 +358,7 @@ TEST_F(AuditE2E, ValRatioInOneRunWarnsAndStrictFails) {
   };
   const Audit a = audit_broken(change);
   expect_verdict(a, "G5", Status::kWarning, name, "val_loss diverged", Overall::kWarning);
-  const Audit strict = audit_mlflow(experiment_ + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                                    "--strict");
+  const Audit strict = audit_mlflow(copy_name(), "--strict");
   EXPECT_EQ(strict.command.exit_code, 1);
   EXPECT_EQ(strict.verdict.exit_code, 1);
 }
@@ -396,6 +411,236 @@ TEST_F(AuditE2E, PlannedRunMissingFailsG6) {
   expect_verdict(a, "G6", Status::kFail, "B2/household-01/43", "planned run B2/household-01/43 is missing",
                  Overall::kFail);
   EXPECT_EQ(a.verdict.runs.size(), 5u);
+}
+
+// ---- Verdicts that cannot pass falsely (one defect per copy) ----
+
+TEST_F(AuditE2E, AnExplicitPlanStillOverrides) {
+  const Audit a = audit_mlflow(experiment_, "--plan " + shell_quote(plan_));
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+}
+
+TEST_F(AuditE2E, AnUnplannedRunWarnsInG6) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    RunCopy extra = copy_of(runs, "B0", 42);
+    extra.tags["wmtp.local_run_id"] = "extra-" + extra.local_id();
+    for (auto& [path, bytes] : extra.artifacts) {
+      if (path.rfind("figures/", 0) == 0) bytes = gates::fixtures::set_png_text(bytes, "wmtp.run_id", extra.local_id());
+    }
+    extra.params["seed"] = "44";
+    extra.name = "B0-household-01-s44";
+    name = extra.name;
+    runs.push_back(extra);
+  });
+  expect_verdict(a, "G6", Status::kWarning, name, "run B0/household-01/44 is not in the plan", Overall::kWarning);
+}
+
+TEST_F(AuditE2E, RunsOfTwoPlansFailG6UnlessAPlanIsGiven) {
+  const auto change = [&](std::vector<RunCopy>& runs) { copy_of(runs, "A3", 43).params["plan_hash"] = "0123456789abcdef"; };
+  const Audit a = audit_broken(change);
+  expect_verdict(a, "G6", Status::kFail, "plan", "the runs record 2 different plans: 0123456789abcdef", Overall::kFail);
+  const Audit picked = audit_mlflow(copy_name(), "--plan " + shell_quote(plan_));
+  EXPECT_EQ(picked.json["overall"], "ALL PASS") << picked.command.err;
+}
+
+TEST_F(AuditE2E, ACellMixingTwoRecipesFailsG6) {
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) { copy_of(runs, "B2", 42).params["recipe_hash"] = "00000000000000ff"; });
+  expect_verdict(a, "G6", Status::kFail, "B2", "cell B2 mixes 2 recipes", Overall::kFail);
+}
+
+TEST_F(AuditE2E, AFailedRunFailsG3) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "B0", 43).status = "FAILED";
+    name = run_name(runs, "B0", 43);
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "run status is FAILED, not FINISHED", Overall::kFail);
+}
+
+TEST_F(AuditE2E, ANanHeadlineMetricFailsG3) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "B2", 43);
+    set_last(run.metrics.at("test_pape"), std::numeric_limits<double>::quiet_NaN());
+    set_last(run.metrics.at("test_hr"), std::numeric_limits<double>::quiet_NaN());
+    name = run.name;
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "headline metric test_pape is NaN", Overall::kFail);
+}
+
+TEST_F(AuditE2E, AGlitchOverTheTripWireFailsG3) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    set_last(copy_of(runs, "A3", 42).metrics.at("test_pape"), 9466.0);
+    name = run_name(runs, "A3", 42);
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "trip-wire: test_pape 9466 is outside [0, 150]", Overall::kFail);
+}
+
+TEST_F(AuditE2E, ARerunSupersedesTheFailedAttemptAndPasses) {
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    RunCopy failed = copy_of(runs, "B0", 42);  // an earlier attempt that failed
+    failed.tags["wmtp.local_run_id"] = "attempt-1-" + failed.local_id();
+    failed.status = "FAILED";
+    failed.start_time_ms -= 60000;
+    runs.push_back(failed);
+  });
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  EXPECT_EQ(a.verdict.runs.size(), 6u);
+  ASSERT_EQ(a.verdict.superseded.size(), 1u);
+  EXPECT_EQ(a.verdict.superseded[0].status, "FAILED");
+  EXPECT_EQ(a.verdict.superseded[0].superseded_by, copy_of(baseline_, "B0", 42).local_id());
+}
+
+TEST_F(AuditE2E, AParamEditedAfterTheFactFailsG3) {
+  std::string name;
+  const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "B2", 42).params["lr"] = "0.01";
+    name = run_name(runs, "B2", 42);
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "param lr changed after the run was sealed", Overall::kFail);
+}
+
+TEST_F(AuditE2E, AFinalMetricEditedAfterTheFactFailsG3) {
+  std::string name;
+  const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) {
+    set_last(copy_of(runs, "A3", 43).metrics.at("test_pape"), 5.0);
+    name = run_name(runs, "A3", 43);
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "final test_pape changed after the run was sealed", Overall::kFail);
+}
+
+TEST_F(AuditE2E, AReplacedCheckpointFailsG3) {
+  std::string name;
+  const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "B0", 43);
+    for (auto& [path, bytes] : run.artifacts) {
+      if (path.rfind("checkpoints/", 0) == 0) bytes = "junk";
+    }
+    name = run.name;
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "was replaced after the run was sealed", Overall::kFail);
+}
+
+TEST_F(AuditE2E, AnEditedRecipeArtifactFailsG3) {
+  std::string name;
+  const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "B2", 43);
+    run.artifacts.at("config/recipe.json") += " ";
+    name = run.name;
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "config/recipe.json was replaced after the run was sealed",
+                 Overall::kFail);
+}
+
+TEST_F(AuditE2E, AReplacedFigureFailsG4) {
+  std::string name;
+  const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "A3", 42);
+    // A text chunk no gate reads: only the seal can tell that the bytes changed.
+    run.artifacts.at("figures/forecast.png") =
+        gates::fixtures::set_png_text(run.artifacts.at("figures/forecast.png"), "wmtp.run_name", "edited");
+    name = run.name;
+  });
+  expect_verdict(a, "G4", Status::kFail, name, "figures/forecast.png was replaced after the run was sealed",
+                 Overall::kFail);
+}
+
+TEST_F(AuditE2E, ASealThatDoesNotMatchItsTagFailsG3) {
+  std::string name;
+  const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "B0", 42);
+    run.artifacts.at("wmtp/seal.json") += " ";
+    name = run.name;
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "the seal artifact does not match its tag", Overall::kFail);
+}
+
+TEST_F(AuditE2E, AnUnsealedRunWarnsInG3) {
+  std::string name;
+  const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "B2", 42);
+    run.artifacts.erase("wmtp/seal.json");
+    run.tags.erase("wmtp.seal_sha256");
+    name = run.name;
+  });
+  expect_verdict(a, "G3", Status::kWarning, name, "run is not sealed", Overall::kWarning);
+}
+
+// ---- The same defects through the ledger: a copy of the ledger edited with sqlite3 ----
+
+class LedgerCopy {
+ public:
+  LedgerCopy(const std::string& ledger, const std::string& dir) : path_(dir + "/ledger.sqlite") {
+    // .backup copies a consistent database (WAL included); the artifact store sits beside it.
+    const auto r = testing::run_command("sqlite3 " + shell_quote(ledger) + " " + shell_quote(".backup '" + path_ + "'") +
+                                        " && cp -r " + shell_quote(ledger.substr(0, ledger.size() - 7) + ".artifacts") +
+                                        " " + shell_quote(dir + "/ledger.artifacts"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  void sql(const std::string& statement) const {
+    const auto r = testing::run_command("sqlite3 " + shell_quote(path_) + " " + shell_quote(statement));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST_F(AuditE2E, LedgerEditsFailAsMlflowEditsDo) {
+  testing::TempDir dir;
+  const std::string run_of_b2_43 = "(SELECT id FROM runs WHERE name LIKE 'B2-%-s43')";
+  struct Case {
+    const char* what;
+    std::string statement;
+    const char* gate;
+    Status status;
+    const char* reason;
+  };
+  const std::vector<Case> cases = {
+      {"baseline", "SELECT 1", "", Status::kPass, ""},
+      {"missing run", "DELETE FROM runs WHERE id = " + run_of_b2_43, "G6", Status::kFail,
+       "planned run B2/household-01/43 is missing"},
+      {"edited param", "UPDATE params SET value = '0.01' WHERE key = 'lr' AND run = " + run_of_b2_43, "G3",
+       Status::kFail, "param lr changed after the run was sealed"},
+      {"failed run", "UPDATE runs SET status = 'FAILED' WHERE id = " + run_of_b2_43, "G3", Status::kFail,
+       "run status is FAILED, not FINISHED"},
+      {"NaN headline", "UPDATE metrics SET value = NULL WHERE key = 'test_pape' AND run = " + run_of_b2_43, "G3",
+       Status::kFail, "headline metric test_pape is NaN"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    testing::TempDir copy_dir;
+    const LedgerCopy copy(ledger(), copy_dir.path());
+    copy.sql(c.statement);
+    const Audit a = audit("--ledger " + shell_quote(copy.path()) + " --experiment " + shell_quote(experiment_));
+    if (std::string(c.gate).empty()) {
+      EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+      continue;
+    }
+    EXPECT_EQ(a.command.exit_code, 1) << a.command.err;
+    bool found = false;
+    for (const gates::GateRunResult& r : a.gate(c.gate).results) {
+      found |= r.status == c.status && r.message.find(c.reason) != std::string::npos;
+    }
+    EXPECT_TRUE(found) << c.reason << "\n" << a.command.err;
+  }
+}
+
+TEST_F(AuditE2E, AReplacedCheckpointInTheLedgerStoreFailsG3) {
+  testing::TempDir copy_dir;
+  const LedgerCopy copy(ledger(), copy_dir.path());
+  const auto found = testing::run_command("find " + shell_quote(copy_dir.file("ledger.artifacts")) +
+                                          " -path '*checkpoints/*.pt' | head -1");
+  const std::string checkpoint = found.out.substr(0, found.out.find('\n'));
+  ASSERT_FALSE(checkpoint.empty());
+  testing::write_file(checkpoint, "junk");
+  const Audit a = audit("--ledger " + shell_quote(copy.path()) + " --experiment " + shell_quote(experiment_));
+  EXPECT_EQ(a.command.exit_code, 1) << a.command.err;
+  EXPECT_EQ(a.gate("G3").status, Status::kFail);
+  EXPECT_NE(a.command.err.find("was replaced after the run was sealed"), std::string::npos) << a.command.err;
 }
 
 }  // namespace

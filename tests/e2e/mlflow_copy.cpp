@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/sha256.h"
+#include "experiment/seal.h"
 #include "png_fixture.h"
 #include "support/test_support.h"
 
@@ -36,7 +38,37 @@ std::vector<RunCopy> download_runs(tracking::MlflowClient& client, const std::st
   return copies;
 }
 
-void upload_runs(tracking::MlflowClient& client, const std::string& experiment, const std::vector<RunCopy>& runs) {
+namespace {
+
+bool is_figure(const std::string& path) {
+  return path.rfind("figures/", 0) == 0 && path.size() > 4 && path.substr(path.size() - 4) == ".png";
+}
+
+}  // namespace
+
+void reseal_runs(std::vector<RunCopy>& runs, const std::string& experiment) {
+  for (RunCopy& copy : runs) {
+    RunRecord record;
+    record.params = copy.params;
+    record.metrics = copy.metrics;
+    for (auto& [path, bytes] : copy.artifacts) {
+      if (is_figure(path)) bytes = gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment);
+      if (path == "wmtp/seal.json") continue;
+      ArtifactRef a;
+      a.path = path;
+      a.size = static_cast<std::int64_t>(bytes.size());
+      a.sha256 = sha256_hex(bytes);
+      record.artifacts.push_back(a);
+    }
+    const std::string seal = experiment::seal_of(record, copy.status).to_text();
+    copy.artifacts["wmtp/seal.json"] = seal;
+    copy.tags["wmtp.seal_sha256"] = sha256_hex(seal);
+  }
+}
+
+void upload_runs(tracking::MlflowClient& client, const std::string& experiment, std::vector<RunCopy> runs,
+                 bool reseal) {
+  if (reseal) reseal_runs(runs, experiment);
   const std::string experiment_id = client.create_experiment(experiment);
   testing::TempDir scratch;
   for (const RunCopy& copy : runs) {
@@ -52,9 +84,8 @@ void upload_runs(tracking::MlflowClient& client, const std::string& experiment, 
     }
     client.log_batch(created.run_id, batch);
     for (const auto& [path, bytes] : copy.artifacts) {
-      const bool figure = path.rfind("figures/", 0) == 0 && path.size() > 4 && path.substr(path.size() - 4) == ".png";
       testing::write_file(scratch.file("artifact"),
-                          figure ? gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment) : bytes);
+                          is_figure(path) ? gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment) : bytes);
       client.upload_artifact(created.run_id, scratch.file("artifact"), path);
     }
     client.set_terminated(created.run_id, parse_run_status(copy.status), copy.end_time_ms);

@@ -27,10 +27,17 @@ struct RunCopy {
 // Every run of the experiment with full metric histories and artifact bytes, sorted by name.
 std::vector<RunCopy> download_runs(tracking::MlflowClient& client, const std::string& experiment);
 
+// Rewrites each figure's wmtp.experiment text chunk to `experiment` and seals every copy as
+// wmtp-train seals a run (wmtp/seal.json and the tag wmtp.seal_sha256), so that a copy changed
+// before this call looks like a run that was logged that way.
+void reseal_runs(std::vector<RunCopy>& runs, const std::string& experiment);
+
 // Creates `experiment` with one run per copy (same local ids, params, tags, histories and
-// artifacts); each figure's wmtp.experiment text chunk is rewritten to the new experiment so
-// that an unchanged copy passes every gate.
-void upload_runs(tracking::MlflowClient& client, const std::string& experiment, const std::vector<RunCopy>& runs);
+// artifacts; figures rewritten to the new experiment). reseal: reseal_runs first, so an
+// unchanged copy passes every gate; without it the copies keep the seals they carry (a change
+// made after reseal_runs is then an edit after the fact).
+void upload_runs(tracking::MlflowClient& client, const std::string& experiment, std::vector<RunCopy> runs,
+                 bool reseal = true);
 
 // The copy whose params say (cell, seed) (first series).
 RunCopy& copy_of(std::vector<RunCopy>& runs, const std::string& cell, int seed);

@@ -368,17 +368,17 @@ TEST_F(GateTest, G4FailsOnAFigureWithoutTextChunks) {
 // ---- G5 fail-fast loss ----
 
 TEST_F(GateTest, G5OneRunOverTheTrainCeilingWarns) {
-  b0.metrics["train_loss"].back().value = 3.5;
+  b0.metrics["train_loss_epoch"].back().value = 3.5;
   const GateReport g = gate_fail_fast_loss(runs, in);
   EXPECT_EQ(g.status, Status::kWarning);
   const GateRunResult r = only(g, Status::kWarning);
   EXPECT_EQ(r.observed, "3.5");
   EXPECT_EQ(r.expected, "<= 3");
-  EXPECT_NE(r.message.find("final train_loss 3.5 exceeds the ceiling 3"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("final train_loss_epoch 3.5 exceeds the ceiling 3"), std::string::npos) << r.message;
 }
 
 TEST_F(GateTest, G5TwoFailingRunsFail) {
-  b0.metrics["train_loss"].back().value = 3.5;
+  b0.metrics["train_loss_epoch"].back().value = 3.5;
   set_metric(a3, "val_loss", {1, 1, 1, 1, 1.6, 1.6, 1.6, 1.6});
   const GateReport g = gate_fail_fast_loss(runs, in);
   EXPECT_EQ(g.status, Status::kFail);
@@ -422,12 +422,12 @@ TEST_F(GateTest, G5AValLossBeforeTrainingIsNotAnEpoch) {
 }
 
 TEST_F(GateTest, G5MissingLossesFail) {
-  b0.metrics.erase("train_loss");
+  b0.metrics.erase("train_loss_epoch");
   a3.metrics.erase("val_loss");
   const auto fails = with_status(gate_fail_fast_loss(runs, in), Status::kFail);
   ASSERT_EQ(fails.size(), 2u);
   EXPECT_EQ(fails[0].message, "metric val_loss is missing");
-  EXPECT_EQ(fails[1].message, "metric train_loss is missing");
+  EXPECT_EQ(fails[1].message, "metric train_loss_epoch is missing");
 }
 
 TEST_F(GateTest, G5MissingInitialEpochFails) {
@@ -444,14 +444,14 @@ TEST_F(GateTest, G5ARatioThatCannotBeComputedIsAFailingRun) {
 }
 
 TEST_F(GateTest, G5NonFiniteLossIsAFailingRun) {
-  b0.metrics["train_loss"].back().value = std::numeric_limits<double>::quiet_NaN();
+  b0.metrics["train_loss_epoch"].back().value = std::numeric_limits<double>::quiet_NaN();
   EXPECT_EQ(only(gate_fail_fast_loss(runs, in), Status::kWarning).observed, "NaN");
 }
 
 TEST_F(GateTest, G5HonoursThePreregisteredFailThreshold) {
   in.prereg.g5_fail_threshold = 3;
-  b0.metrics["train_loss"].back().value = 3.5;
-  a3.metrics["train_loss"].back().value = 3.5;
+  b0.metrics["train_loss_epoch"].back().value = 3.5;
+  a3.metrics["train_loss_epoch"].back().value = 3.5;
   EXPECT_EQ(gate_fail_fast_loss(runs, in).status, Status::kWarning);
 }
 
@@ -503,16 +503,20 @@ TEST_F(GateTest, G6FailsOnAPlannedRunThatIsMissing) {
   EXPECT_EQ(r.message, "planned run B0/house-1/42 is missing (plan plan.json)");
 }
 
-TEST_F(GateTest, G6ChecksTheSeriesCountOfAPlanThatNamesNone) {
+TEST_F(GateTest, G6ExpectsTheSeriesOfThePlansDataWhenItNamesNone) {
   in.plan = passing_plan();
   in.plan->series.clear();
-  in.plan->data_series_count = 2;
+  in.plan->data.synthetic.households = 2;  // household-01 and household-02; the runs have house-1
   const GateReport g = gate_data_pairing(runs, in);
-  const GateRunResult r = only(g, Status::kFail);
-  EXPECT_EQ(r.run_name, "series");
-  EXPECT_EQ(r.expected, "2 series");
-  EXPECT_EQ(r.observed, "house-1");
-  in.plan->data_series_count = 1;
+  EXPECT_EQ(g.status, Status::kFail);
+  std::vector<std::string> missing;
+  for (const GateRunResult& r : g.results) {
+    if (r.status == Status::kFail) missing.push_back(r.run_name);
+  }
+  EXPECT_EQ(missing, (std::vector<std::string>{"A3/household-01/42", "A3/household-01/43", "A3/household-02/42",
+                                               "A3/household-02/43", "B0/household-01/42", "B0/household-01/43",
+                                               "B0/household-02/42", "B0/household-02/43"}));
+  in.plan->data.kind = "csv";  // not known without the data: the runs' series stand in
   EXPECT_EQ(gate_data_pairing(runs, in).status, Status::kPass);
 }
 
@@ -555,7 +559,7 @@ TEST_F(GateTest, VerdictExitCodesFollowTheOverall) {
 
 TEST_F(GateTest, AuditIsIndependentOfRunOrder) {
   VerdictOptions options{"0.1.0", "2024-01-01T00:00:00Z", "prod", false};
-  b0.metrics["train_loss"].back().value = 3.5;
+  b0.metrics["train_loss_epoch"].back().value = 3.5;
   const Verdict first = audit(runs, in, options);
   std::reverse(runs.runs.begin(), runs.runs.end());
   for (RunRecord& r : runs.runs) std::reverse(r.artifacts.begin(), r.artifacts.end());
@@ -575,6 +579,115 @@ TEST_F(GateTest, AuditIsIndependentOfRunOrder) {
   EXPECT_EQ(first.prereg_hash, in.prereg.hash);
   options.strict = true;
   EXPECT_EQ(audit(runs, in, options).exit_code, 1);
+}
+
+// ---- Verdicts that cannot pass falsely ----
+
+TEST_F(GateTest, G1RecomputesTheDefinitionHashFromItsPayload) {
+  b0.params["pape_definition_hash_payload"] = R"({"pape":"another definition"})";  // the hash is ours
+  const GateRunResult r = only(gate_definition(runs, in), Status::kFail);
+  EXPECT_EQ(r.message, "pape_definition_hash_payload does not hash to the logged pape_definition_hash");
+  EXPECT_EQ(r.expected, in.definition_hash);
+  b0.params.erase("pape_definition_hash_payload");
+  EXPECT_EQ(only(gate_definition(runs, in), Status::kFail).message, "param pape_definition_hash_payload is missing");
+}
+
+TEST_F(GateTest, G3FailsARunThatDidNotFinish) {
+  b0.status = "FAILED";
+  const GateRunResult r = only(gate_numerical_health(runs, in), Status::kFail);
+  EXPECT_EQ(r.message, "run status is FAILED, not FINISHED");
+  b0.status = "RUNNING";
+  EXPECT_EQ(only(gate_numerical_health(runs, in), Status::kFail).observed, "RUNNING");
+}
+
+TEST_F(GateTest, G3FailsOnANonFiniteOrMissingHeadlineMetric) {
+  in.prereg.trip_wires.clear();  // they would trip on the same values
+  b0.metrics["test_pape"].back().value = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(only(gate_numerical_health(runs, in), Status::kFail).message, "headline metric test_pape is NaN");
+  b0.metrics["test_pape"].back().value = 20.0;
+  a3.metrics["test_hr"].back().value = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(only(gate_numerical_health(runs, in), Status::kFail).message, "headline metric test_hr is Infinity");
+  a3.metrics["test_hr"].back().value = 0.5;
+  a3.metrics.erase("test_mse");
+  EXPECT_EQ(only(gate_numerical_health(runs, in), Status::kFail).message, "headline metric test_mse is missing");
+}
+
+TEST_F(GateTest, G3TripWiresOfThePreregistration) {
+  ASSERT_EQ(in.prereg.trip_wires.size(), 2u);  // the smoke pre-registration: test_pape in [0, 150], test_hr in [0, 1]
+  b0.metrics["test_pape"].back().value = 9466.0;
+  const GateRunResult r = only(gate_numerical_health(runs, in), Status::kFail);
+  EXPECT_EQ(r.run_id, b0.local_id);
+  EXPECT_NE(r.message.find("trip-wire: test_pape 9466 is outside [0, 150]"), std::string::npos) << r.message;
+  b0.metrics["test_pape"].back().value = 20.0;
+  in.prereg.trip_wires.push_back({"test_pape", "house-1", 15.0, 150.0, false, "the seeds' Apt6 rule"});
+  a3.metrics["test_pape"].back().value = 12.0;  // a3 is series house-1 too
+  const GateRunResult w = only(gate_numerical_health(runs, in), Status::kWarning);
+  EXPECT_EQ(w.message, "trip-wire: test_pape 12 is outside [15, 150] (the seeds' Apt6 rule)");
+}
+
+TEST_F(GateTest, G5IsSkippedForAReferenceModelThatTrainsNothing) {
+  b0.params["model"] = "seasonal-naive";
+  b0.metrics.erase("train_loss");
+  b0.metrics.erase("train_loss_epoch");
+  b0.metrics.erase("val_loss");
+  const GateReport g = gate_fail_fast_loss(runs, in);
+  EXPECT_EQ(g.status, Status::kPass);
+  const GateRunResult r = only(g, Status::kSkipped);
+  EXPECT_EQ(r.run_id, b0.local_id);
+  EXPECT_EQ(r.message, "reference model seasonal-naive trains nothing: no losses to judge");
+}
+
+TEST_F(GateTest, G6FailsACellThatMixesRecipes) {
+  RunRecord& b0_43 = run_named(runs, "B0", 43);
+  b0_43.params["recipe_hash"] = "ffffffffffffffff";
+  const GateRunResult r = only(gate_data_pairing(runs, in), Status::kFail);
+  EXPECT_EQ(r.run_name, "B0");
+  EXPECT_NE(r.message.find("cell B0 mixes 2 recipes: "), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("ffffffffffffffff (B0-house-1-43)"), std::string::npos) << r.message;
+}
+
+TEST_F(GateTest, G6FailsARunWhoseModelContradictsThePlan) {
+  in.plan = passing_plan();
+  b0.params["model"] = "seasonal-naive";
+  const GateRunResult r = only(gate_data_pairing(runs, in), Status::kFail);
+  EXPECT_EQ(r.run_id, b0.local_id);
+  EXPECT_EQ(r.message, "the plan trains cell B0 with model dlinear, the run has model seasonal-naive");
+}
+
+TEST_F(GateTest, G6ReportsPlanProblemsAndAMissingPlan) {
+  in.plan_problems = {"the runs record 2 different plans: a and b"};
+  EXPECT_EQ(only(gate_data_pairing(runs, in), Status::kFail).message, "the runs record 2 different plans: a and b");
+  in.plan_problems.clear();
+  in.plan_expected = true;
+  const GateRunResult r = only(gate_data_pairing(runs, in), Status::kWarning);
+  EXPECT_EQ(r.run_name, "plan");
+  EXPECT_NE(r.message.find("plan vs actual not checked"), std::string::npos);
+  in.plan = passing_plan();
+  EXPECT_EQ(gate_data_pairing(runs, in).status, Status::kPass);
+}
+
+TEST_F(GateTest, TheLatestFinishedAttemptIsGatedAndTheOthersSuperseded) {
+  RunRecord failed = b0;  // an earlier attempt that failed
+  failed.local_id = "attempt-1";
+  failed.status = "FAILED";
+  failed.start_time_ms = 1;
+  RunRecord later = b0;  // a later attempt still running: not preferred over a FINISHED one
+  later.local_id = "attempt-3";
+  later.status = "RUNNING";
+  later.start_time_ms = 1'000'000;
+  b0.start_time_ms = 1000;
+  runs.runs.push_back(failed);
+  runs.runs.push_back(later);
+  const AttemptSelection s = select_attempts(runs);
+  EXPECT_EQ(s.gated.runs.size(), 4u);
+  ASSERT_EQ(s.superseded.size(), 2u);
+  EXPECT_EQ(s.superseded[0].superseded_by, b0.local_id);
+  EXPECT_EQ(s.superseded[1].superseded_by, b0.local_id);
+  const Verdict v = audit(runs, in, {"test", "2026-01-01T00:00:00Z", "prod", false});
+  EXPECT_EQ(v.superseded.size(), 2u);
+  EXPECT_EQ(v.runs.size(), 4u);
+  EXPECT_EQ(v.counts.at("superseded"), 2);
+  EXPECT_EQ(v.overall, Overall::kAllPass);
 }
 
 }  // namespace

@@ -52,15 +52,15 @@ TEST(Junit, FailuresCarryEscapedDetailInTheBody) {
 
 TEST(Junit, WarningsPassWithTheirTextAndExperimentWideResultsAreCases) {
   const std::string xml = junit_xml(verdict_with([](RunSet& runs) {
-    run_named(runs, "B0", 43).metrics["train_loss"].back().value = 3.5;
+    run_named(runs, "B0", 43).metrics["train_loss_epoch"].back().value = 3.5;
     runs.runs.clear();
   }));
   EXPECT_NE(xml.find("<testcase classname=\"G6\" name=\"smoke\" time=\"0\">"), std::string::npos) << xml;
   const std::string warned = junit_xml(verdict_with([](RunSet& runs) {
-    run_named(runs, "B0", 43).metrics["train_loss"].back().value = 3.5;
+    run_named(runs, "B0", 43).metrics["train_loss_epoch"].back().value = 3.5;
   }));
   EXPECT_EQ(count(warned, "<failure"), 0u);
-  EXPECT_NE(warned.find("<system-out>WARNING: final train_loss 3.5 exceeds the ceiling 3"), std::string::npos);
+  EXPECT_NE(warned.find("<system-out>WARNING: final train_loss_epoch 3.5 exceeds the ceiling 3"), std::string::npos);
 }
 
 TEST(Junit, IsWellFormedXml) {

@@ -5,15 +5,26 @@
 #include <stdexcept>
 
 #include "core/canonical_json.h"
+#include "core/metrics.h"
 #include "core/sha256.h"
+#include "experiment/seal.h"
 #include "png_fixture.h"
 
 namespace wmtp::gates::fixtures {
 
-AuditInputs smoke_inputs() { return audit_inputs_for(embedded_preregistration()); }
+AuditInputs smoke_inputs() { return audit_inputs_for(experiment::embedded_preregistration()); }
 
 std::string data_hash(const std::string& split, const std::string& series, int seed) {
   return sha256_hex16(split + "/" + series + "/" + std::to_string(seed));
+}
+
+nlohmann::json trained_plan(const std::vector<std::string>& cells, const std::vector<std::string>& series,
+                            const std::vector<int>& seeds) {
+  nlohmann::json doc = {{"name", "fixture"}, {"series", series}, {"seeds", seeds}, {"cells", nlohmann::json::array()}};
+  for (const std::string& cell : cells) {
+    doc["cells"].push_back({{"name", cell}, {"recipe", cell}, {"use_vq", cell == "A3"}});
+  }
+  return experiment::trained_plan_document(experiment::parse_plan(doc, "fixture plan", ""), series);
 }
 
 std::map<std::string, std::string> passing_params(const RunSpec& spec, const AuditInputs& in) {
@@ -26,6 +37,7 @@ std::map<std::string, std::string> passing_params(const RunSpec& spec, const Aud
       {"weighting", spec.vq ? "peak-excess" : "uniform"},
       {"use_vq", spec.vq ? "true" : "false"},
       {"pape_definition_hash", in.definition_hash},
+      {"pape_definition_hash_payload", canonical_json(pape_definition_payload())},
       {"prereg_hash", in.prereg.hash},
       {"recipe_hash", sha256_hex16("recipe/" + spec.cell)},
       {"plan_hash", sha256_hex16("plan")},
@@ -36,6 +48,10 @@ std::map<std::string, std::string> passing_params(const RunSpec& spec, const Aud
       {"val_data_hash", data_hash("val", spec.series, spec.seed)},
       {"test_data_hash", data_hash("test", spec.series, spec.seed)},
   };
+  if (!spec.plan.is_null()) {
+    p["plan_hash"] = spec.plan.at("plan_hash").get<std::string>();
+    p["plan_name"] = spec.plan.at("plan").at("name").get<std::string>();
+  }
   if (spec.vq) {
     p["vq_input_unit"] = "standardized";
     p["vq_scaler_space_signature"] = signature;
@@ -47,10 +63,14 @@ std::vector<Point> passing_metrics(const RunSpec& spec) {
   std::vector<Point> points;
   long step = 0;
   for (int epoch = 1; epoch <= spec.epochs; ++epoch) {
+    double epoch_sum = 0.0;
     for (int i = 0; i < spec.steps_per_epoch; ++i) {
       ++step;
-      points.push_back({"train_loss", 1.2 / std::sqrt(static_cast<double>(step)) + 0.01 * (spec.seed % 7), step});
+      const double loss = 1.2 / std::sqrt(static_cast<double>(step)) + 0.01 * (spec.seed % 7);
+      epoch_sum += loss;
+      points.push_back({"train_loss", loss, step});
     }
+    points.push_back({"train_loss_epoch", epoch_sum / spec.steps_per_epoch, epoch});
     points.push_back({"val_loss", 1.0 / (1.0 + 0.1 * epoch), epoch});
   }
   points.push_back({"nan_step_count", 0.0, 0});
@@ -116,12 +136,16 @@ RunSet passing_run_set(const AuditInputs& in) {
   return set;
 }
 
-AuditPlan passing_plan() {
-  AuditPlan plan;
-  plan.origin = "plan.json";
+experiment::Plan passing_plan() {
+  experiment::Plan plan;
+  plan.label = "plan.json";
   plan.series = {"house-1"};  // as a plan that names its series
-  plan.seeds = {"42", "43"};
-  plan.cells = {{"A3", "a3", "dlinear-vq", true}, {"B0", "b0", "dlinear", false}};
+  plan.seeds = {42, 43};
+  experiment::Cell a3{"A3", "a3", true, {}};
+  a3.recipe.model.kind = "dlinear-vq";
+  experiment::Cell b0{"B0", "b0", false, {}};
+  b0.recipe.model.kind = "dlinear";
+  plan.cells = {a3, b0};
   return plan;
 }
 
@@ -145,6 +169,18 @@ std::string log_passing_run(RunStore& store, const RunSpec& spec, const AuditInp
   std::ofstream(checkpoint, std::ios::binary | std::ios::trunc) << std::string(256, 'c');
   run->log_artifact(figure, "figures/loss.png");
   run->log_artifact(checkpoint, "checkpoints/last.pt");
+  if (!spec.plan.is_null()) {
+    const std::string plan = scratch_dir + "/plan.json";
+    std::ofstream(plan, std::ios::binary | std::ios::trunc) << spec.plan.dump(2);
+    run->log_artifact(plan, "config/plan.json");
+  }
+  // Sealed as wmtp-train seals its runs.
+  run->flush();
+  const std::string seal = experiment::seal_of(store.load_run(run->local_run_id()), "FINISHED").to_text();
+  const std::string seal_file = scratch_dir + "/seal.json";
+  std::ofstream(seal_file, std::ios::binary | std::ios::trunc) << seal;
+  run->log_artifact(seal_file, "wmtp/seal.json");
+  run->set_tag("wmtp.seal_sha256", sha256_hex(seal));
   run->finish(RunStatus::kFinished);
   return run->local_run_id();
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Hand-built runs for the gate tests and the audit benchmark: runs that satisfy the whole run
-// contract (DESIGN.md section 4), so a test breaks exactly one thing and sees which gate fails.
+// contract (docs/ARCHITECTURE.md, "Run contract"), so a test breaks exactly one thing and sees which gate fails.
 #include <map>
 #include <string>
 #include <vector>
@@ -18,7 +18,12 @@ struct RunSpec {
   bool vq = false;
   int epochs = 8;
   int steps_per_epoch = 4;
+  nlohmann::json plan;  // a trained plan (trained_plan()) logged as config/plan.json; null: none
 };
+
+// A trained plan, as wmtp-train records it, of the embedded recipes named like the cells.
+nlohmann::json trained_plan(const std::vector<std::string>& cells, const std::vector<std::string>& series,
+                            const std::vector<int>& seeds);
 
 // The audit inputs of this build and the embedded pre-registration.
 AuditInputs smoke_inputs();
@@ -43,7 +48,7 @@ RunRecord passing_run(const RunSpec& spec, const AuditInputs& in, const std::str
 // B0 (dlinear) and A3 (dlinear-vq) x series house-1 x seeds 42, 43: four runs passing every gate.
 RunSet passing_run_set(const AuditInputs& in);
 // The plan those four runs follow.
-AuditPlan passing_plan();
+experiment::Plan passing_plan();
 
 RunRecord& run_named(RunSet& runs, const std::string& cell, int seed);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "gates/gates.h"
-#include "gates/summary.h"
+#include "report/terminal_summary.h"
 #include "run_fixtures.h"
 #include "support/test_support.h"
 
@@ -15,7 +15,7 @@ gates::Verdict failing_verdict() {
   const gates::AuditInputs in = gates::fixtures::smoke_inputs();
   RunSet runs = gates::fixtures::passing_run_set(in);
   gates::fixtures::run_named(runs, "A3", 42).params["vq_scaler_space_signature"] = "x|y";
-  gates::fixtures::run_named(runs, "B0", 43).metrics["train_loss"].back().value = 3.5;
+  gates::fixtures::run_named(runs, "B0", 43).metrics["train_loss_epoch"].back().value = 3.5;
   return gates::audit(runs, in, {"0.1.0", "2024-05-01T12:00:00Z", "prod", false});
 }
 
@@ -41,14 +41,14 @@ TEST(StepSummary, ListsAtMostTheLimit) {
 }
 
 TEST(TerminalSummary, OneLinePerGateWithFailuresByRunName) {
-  const std::string text = gates::terminal_summary(failing_verdict());
+  const std::string text = report::terminal_summary(failing_verdict());
   EXPECT_NE(text.find("  G1 definition         PASS    4 pass\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  G2 units/scalers      FAIL    1 problem(s), 1 pass, 2 skipped\n"
                       "      FAIL A3-house-1-42: VQ scaler-space signature differs from the DLinear output "
                       "signature (expected "),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("      WARNING B0-house-1-43: final train_loss 3.5 exceeds the ceiling 3"), std::string::npos);
+  EXPECT_NE(text.find("      WARNING B0-house-1-43: final train_loss_epoch 3.5 exceeds the ceiling 3"), std::string::npos);
   EXPECT_NE(text.find("overall: FAIL (exit 1)\n"), std::string::npos);
 }
 

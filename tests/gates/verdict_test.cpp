@@ -41,7 +41,9 @@ TEST(Verdict, RoundTripsThroughJson) {
 
 TEST(Verdict, WritesTheDocumentedFields) {
   const nlohmann::json json = to_json(sample(true));
-  EXPECT_EQ(json["schema_version"], 1);
+  EXPECT_EQ(json["schema_version"], 2);
+  EXPECT_TRUE(json["superseded"].is_array());
+  EXPECT_TRUE(json["caveats"].is_array());
   EXPECT_EQ(json["tool"]["name"], "wmtp-audit");
   EXPECT_EQ(json["overall"], "CRITICAL FAIL");
   EXPECT_EQ(json["exit_code"], 1);
@@ -66,8 +68,17 @@ TEST(Verdict, ReadingNamesTheJsonPathOfWhatIsWrong) {
   json["verdict"] = "x";
   EXPECT_EQ(error_of(json).rfind("v.json: $.verdict: unknown key", 0), 0u);
   json = to_json(sample(false));
-  json["schema_version"] = 2;
-  EXPECT_EQ(error_of(json), "v.json: $.schema_version: unsupported schema_version (this build reads 1)");
+  json["schema_version"] = 3;
+  EXPECT_EQ(error_of(json), "v.json: $.schema_version: unsupported schema_version (this build reads 1 and 2)");
+  json = to_json(sample(false));
+  json["superseded"] = {{{"run_id", "a"}, {"run_name", "n"}, {"status", "FAILED"}}};
+  EXPECT_EQ(error_of(json), "v.json: $.superseded[0]: missing required key 'superseded_by'");
+  json = to_json(sample(false));
+  json["schema_version"] = 1;  // version 1 files (before superseded attempts) are still read
+  EXPECT_EQ(error_of(json), "v.json: $.superseded: not a field of schema_version 1");
+  json.erase("superseded");
+  json.erase("caveats");
+  EXPECT_EQ(error_of(json), "no error");
 }
 
 TEST(Verdict, FilesValidateAgainstTheSchema) {

@@ -28,11 +28,14 @@ void log_runs(const std::optional<std::string>& tracking_uri, const std::string&
   options.tracking_uri = tracking_uri;
   tracking::Tracker tracker(options);
   const auto inputs = gates::fixtures::smoke_inputs();
-  for (const auto& [cell, seed] : {std::pair<std::string, int>{"B0", 42}, {"B0", 43}, {"A3", 42}}) {
+  const nlohmann::json plan = gates::fixtures::trained_plan({"B0", "A3"}, {"house-1"}, {42, 43});
+  for (const auto& [cell, seed] :
+       {std::pair<std::string, int>{"B0", 42}, {"B0", 43}, {"A3", 42}, {"A3", 43}}) {
     gates::fixtures::RunSpec spec;
     spec.cell = cell;
     spec.seed = seed;
     spec.vq = cell == "A3";
+    spec.plan = plan;
     gates::fixtures::log_passing_run(tracker, spec, inputs, experiment, scratch);
   }
   tracker.flush();
@@ -77,7 +80,7 @@ TEST(SelfAudit, FromMlflowFetchesTheFiguresItLinks) {
                                                  " --tracking-uri " + shell_quote(uri) + " --output-dir out");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("- Source: mlflow:" + uri), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("## Runs (3)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("## Runs (4)"), std::string::npos) << r.out;
   // Every link (overview and run figures) resolves from the report's directory.
   const std::regex link(R"(\]\(([^)]+\.png)\))");
   int links = 0;
@@ -85,7 +88,7 @@ TEST(SelfAudit, FromMlflowFetchesTheFiguresItLinks) {
     ++links;
     EXPECT_TRUE(std::filesystem::exists(dir.file("out/" + (*it)[1].str()))) << (*it)[1].str();
   }
-  EXPECT_EQ(links, 1 + 3);  // the overview + one figure per run (the fixtures log figures/loss.png)
+  EXPECT_EQ(links, 1 + 4);  // the overview + one figure per run (the fixtures log figures/loss.png)
 }
 
 TEST(SelfAudit, SourceFlagsNeedAnExperimentToAudit) {
@@ -93,8 +96,8 @@ TEST(SelfAudit, SourceFlagsNeedAnExperimentToAudit) {
   const CommandResult r = in_dir(dir.path(), bin("wmtp-report") + " --ledger x.sqlite");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err,
-            "wmtp-report: error: --ledger and --tracking-uri choose what to audit: they need --experiment and no "
-            "--verdict\n");
+            "wmtp-report: error: the audit options (--ledger, --tracking-uri, --plan, ...) choose what to audit: they "
+            "need --experiment and no --verdict\n");
 }
 
 TEST(SelfAudit, UnknownExperimentIsAnInputError) {

@@ -194,12 +194,15 @@ TEST(TrackerMlflow, LedgerAndMlflowSourcesGiveTheSameRunSet) {
       EXPECT_EQ(l.artifacts[a].path, m.artifacts[a].path);
       EXPECT_EQ(l.artifacts[a].size, m.artifacts[a].size);
     }
-    // Figures are downloaded, hashed and their text read; other artifacts are only listed.
+    // Every artifact is downloaded and hashed (the audit checks each against the run's seal);
+    // figures also have their text read.
     EXPECT_EQ(m.artifacts[1].local_path, dir.file("cache/" + m.local_id + "/figures/fig.png"));
     EXPECT_EQ(m.artifacts[1].sha256, l.artifacts[1].sha256);
     EXPECT_EQ(m.artifacts[1].png_text, l.artifacts[1].png_text);
     EXPECT_EQ(m.artifacts[1].png_text.at("wmtp.run_id"), m.local_id);
-    EXPECT_TRUE(m.artifacts[0].local_path.empty());
+    EXPECT_FALSE(m.artifacts[0].local_path.empty());
+    EXPECT_EQ(m.artifacts[0].sha256, l.artifacts[0].sha256);
+    EXPECT_TRUE(m.artifacts[0].png_text.empty());
   }
   EXPECT_LE(from_ledger.runs[0].name, from_ledger.runs[2].name);
   try {

@@ -18,7 +18,8 @@
 #include "support/test_support.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/run_source.h"
-#include "trainer/recipe.h"
+#include "core/json_field.h"
+#include "experiment/plan.h"
 #include "trainer/series.h"
 #include "trainer/synthetic.h"
 #include "trainer/trainer.h"
@@ -97,8 +98,39 @@ TEST(TrainCli, NoFlagsTrainsTheSmokePlanFromAnyDirectory) {
     }
     EXPECT_FALSE(run.artifacts_under("checkpoints/").empty());
     EXPECT_EQ(*run.param("golden_tensor_check"), "pass");
+    // What makes the audit need no flags and notice edits: the plan, the seal, the epoch means.
+    EXPECT_EQ(run.artifacts_under("config/plan.json").size(), 1u);
+    EXPECT_EQ(run.artifacts_under("wmtp/seal.json").size(), 1u);
+    EXPECT_EQ(run.tags.count("wmtp.seal_sha256"), 1u);
+    EXPECT_EQ(*run.param("plan_name"), "smoke");
+    EXPECT_NE(run.param("pape_definition_hash_payload"), nullptr);
+    EXPECT_EQ(run.metrics.count("train_loss_epoch"), 1u);
   }
   EXPECT_EQ(hashes.size(), 6u);
+
+  // The documented audit with no flags: ALL PASS; with one planned run deleted: FAIL naming it.
+  const std::string audit = shell_quote((fs::path(kTrain).parent_path() / "wmtp-audit").string());
+  const CommandResult passed = run_command("cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + audit +
+                                           " --experiment wmtp-smoke");
+  EXPECT_EQ(passed.exit_code, 0) << passed.err;
+  EXPECT_NE(passed.err.find("overall: ALL PASS (exit 0)"), std::string::npos) << passed.err;
+  ASSERT_EQ(run_command("sqlite3 " + shell_quote(dir.file("wmtp-ledger.sqlite")) +
+                        " \"DELETE FROM runs WHERE name = 'B2-household-02-s43'\"")
+                .exit_code,
+            0);
+  const CommandResult missing = run_command("cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + audit +
+                                            " --experiment wmtp-smoke");
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("planned run B2/household-02/43 is missing"), std::string::npos) << missing.err;
+}
+
+TEST(TrainCli, CiRefusesTheDebugPolicy) {
+  TempDir dir;
+  const CommandResult r = run_command("cd " + shell_quote(dir.path()) + " && CI=true " + shell_quote(kTrain) +
+                                      " --policy debug --epochs 1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--policy debug is refused when CI=true"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.file("wmtp-ledger.sqlite")));
 }
 
 TEST(TrainCli, ShardTrainsEveryNthRun) {

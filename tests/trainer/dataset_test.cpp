@@ -2,15 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include "experiment/plan.h"
+
+#include <cstdio>
 #include <cstring>
 
 #include "core/canonical_json.h"
 #include "core/sha256.h"
-#include "test_util.h"
+#include "support/expect_input_error.h"
+#include "support/test_support.h"
 #include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
+
+using experiment::SyntheticOptions;
 
 using wmtp::testing::expect_input_error;
 
@@ -33,19 +39,46 @@ TEST(Split, ChronologicalSeventyTenTwenty) {
   EXPECT_EQ(b.size, 8760u);
 }
 
-TEST(DataHash, IsSha256OfShapeDtypeAndLittleEndianBytes) {
+TEST(DataHash, IsSha256OfLittleEndianBytesThenShapeThenDtype) {
+  // The seeds' scheme: sha256(a.tobytes() + str(a.shape).encode() + str(a.dtype).encode())[:16].
   const std::vector<double> v = {1.5, -2.0, 0.1};
   Sha256 h;
-  h.update("dtype=float64;shape=[3];");
   for (double x : v) {
     unsigned char b[8];
     std::memcpy(b, &x, 8);  // this test runs on little-endian machines
     h.update(b, 8);
   }
+  h.update("(3,)");
+  h.update("float64");
   EXPECT_EQ(data_hash(v), h.hex_digest().substr(0, 16));
   EXPECT_EQ(data_hash(v).size(), 16u);
   EXPECT_NE(data_hash({1.5, -2.0}), data_hash(v));
   EXPECT_NE(data_hash({1.5, -2.0, 0.1000000001}), data_hash(v));
+}
+
+TEST(DataHash, APythonProducerWithNumpyGetsTheSameThreeHashesForTheSameCsv) {
+  wmtp::testing::TempDir dir;
+  std::string csv = "timestamp,series,value\n";
+  for (int i = 0; i < 240; ++i) {
+    char row[96];
+    std::snprintf(row, sizeof row, "2024-01-%02dT%02d:00:00Z,meter-7,%.3f\n", 1 + i / 24, i % 24,
+                  0.3 + 0.01 * (i % 37) + (i % 24 == 18 ? 2.125 : 0.0));
+    csv += row;
+  }
+  wmtp::testing::write_file(dir.file("load.csv"), csv);
+  const SeriesData d = SeriesData::prepare(load_csv(dir.file("load.csv"))[0]);
+  // What ARCHITECTURE.md documents: raw values in time order, splits at n*7//10 and n - n*2//10.
+  const std::string script =
+      "import csv, hashlib, numpy as np\n"
+      "rows = sorted((r['timestamp'], float(r['value'])) for r in csv.DictReader(open('" + dir.file("load.csv") + "')))\n"
+      "a = np.array([v for _, v in rows], dtype=np.float64)\n"
+      "n = len(a); tr = n * 7 // 10; te = n * 2 // 10\n"
+      "h = lambda x: hashlib.sha256(x.tobytes() + str(x.shape).encode() + str(x.dtype).encode()).hexdigest()[:16]\n"
+      "print(h(a[:tr]), h(a[tr:n - te]), h(a[n - te:]))\n";
+  wmtp::testing::write_file(dir.file("hash.py"), script);
+  const wmtp::testing::CommandResult r = wmtp::testing::run_command("/usr/bin/python3 " + dir.file("hash.py"));
+  ASSERT_EQ(r.exit_code, 0) << "python3-numpy is needed (scripts/setup installs it): " << r.err;
+  EXPECT_EQ(r.out, d.train_hash + " " + d.val_hash + " " + d.test_hash + "\n");
 }
 
 TEST(SeriesData, ScalerSeesOnlyTheTrainSplit) {
@@ -114,18 +147,18 @@ TEST(Windows, DailyPeriodFromTheSpacing) {
 TEST(SeriesData, SyntheticHashesAreFrozen) {
   // The generator, the split and the hash definition must not drift silently: Gate 6 compares
   // these hashes across cells, machines and releases. Changing any of them is a deliberate act
-  // that updates these values.
+  // that updates these values (last: the seeds' numpy data hash scheme, bytes + shape + dtype).
   const std::vector<Series> s = synthetic_households(SyntheticOptions{});
   const SeriesData h1 = SeriesData::prepare(s[0]);
-  EXPECT_EQ(h1.train_hash, "2bf71563946b3c9f");
-  EXPECT_EQ(h1.val_hash, "2b6daa7165b35d17");
-  EXPECT_EQ(h1.test_hash, "ef979462c1c93d4f");
-  EXPECT_EQ(h1.scaler.signature(), "b3b19d7b6328f0f1");
+  EXPECT_EQ(h1.train_hash, "61611f93e6f66dff");
+  EXPECT_EQ(h1.val_hash, "bbc4ae341d5aa13d");
+  EXPECT_EQ(h1.test_hash, "0ddddf435a2cd9be");
+  EXPECT_EQ(h1.scaler.signature(), "64e9ce616b0c592d");
   const SeriesData h2 = SeriesData::prepare(s[1]);
-  EXPECT_EQ(h2.train_hash, "aeedd69f576d64b4");
-  EXPECT_EQ(h2.val_hash, "b64767fdbbb86e3c");
-  EXPECT_EQ(h2.test_hash, "4e8c760b705f9293");
-  EXPECT_EQ(h2.scaler.signature(), "1d3067ad6044d4d3");
+  EXPECT_EQ(h2.train_hash, "ed12a78d1256d8da");
+  EXPECT_EQ(h2.val_hash, "8c472a08407aa039");
+  EXPECT_EQ(h2.test_hash, "31a449649c558b72");
+  EXPECT_EQ(h2.scaler.signature(), "6030bed44dd52102");
 }
 
 }  // namespace

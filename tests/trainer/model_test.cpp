@@ -3,12 +3,19 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "experiment/plan.h"
+
 #include "trainer/dataset.h"
 #include "trainer/synthetic.h"
 #include "trainer/weighting.h"
 
 namespace wmtp::trainer {
 namespace {
+
+using experiment::Recipe;
+using experiment::SyntheticOptions;
+using experiment::WeightingSpec;
+using experiment::load_recipe;
 
 TEST(Decomposition, MovingAverageWithReplicatePadding) {
   const at::Tensor x = at::tensor(std::vector<float>{1, 2, 6, 4, 10, 0, 3}).view({1, 7});

@@ -2,19 +2,25 @@
 
 #include <gtest/gtest.h>
 
+#include "experiment/plan.h"
+
 #include <algorithm>
 #include <fstream>
 #include <set>
 
+#include "core/canonical_json.h"
 #include "core/golden.h"
 #include "core/metrics.h"
 #include "memory_store.h"
 #include "support/test_support.h"
-#include "test_util.h"
+#include "support/expect_input_error.h"
 #include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
+
+using experiment::SyntheticOptions;
+using experiment::load_recipe;
 
 using wmtp::testing::expect_input_error;
 using wmtp::testing::MemoryStore;
@@ -108,6 +114,11 @@ TEST(Run, LogsTheRunContract) {
   EXPECT_EQ(steps, 5 * (5941 / 32));
   EXPECT_EQ(steps_of(rec, "train_loss"), one_to(steps));
   EXPECT_EQ(steps_of(rec, "val_loss"), one_to(5));
+  EXPECT_EQ(steps_of(rec, "train_loss_epoch"), one_to(5));
+  double first_epoch = 0.0;  // the mean of the epoch's step losses
+  for (const MetricPoint& p : rec.metrics.at("train_loss")) first_epoch += p.step <= steps / 5 ? p.value : 0.0;
+  EXPECT_NEAR(rec.metrics.at("train_loss_epoch").front().value, first_epoch / static_cast<double>(steps / 5), 1e-9);
+  EXPECT_EQ(*rec.param("pape_definition_hash_payload"), canonical_json(pape_definition_payload()));
   EXPECT_EQ(steps_of(rec, "codebook_util"), one_to(5));
   EXPECT_EQ(steps_of(rec, "codebook_perplexity"), one_to(5));
   for (const std::string& key : final_metric_names()) {
@@ -121,9 +132,10 @@ TEST(Run, LogsTheRunContract) {
 
   std::set<std::string> artifacts;
   for (const ArtifactRef& a : rec.artifacts) artifacts.insert(a.path);
-  EXPECT_EQ(artifacts, (std::set<std::string>{"config/recipe.json", "checkpoints/step-00000200.pt", "checkpoints/step-00000400.pt",
-                                              "checkpoints/step-00000600.pt", "checkpoints/step-00000800.pt",
-                                              "checkpoints/step-00000925.pt", "figures/loss_curves.png", "figures/forecast.png"}));
+  EXPECT_EQ(artifacts, (std::set<std::string>{"config/recipe.json", "config/plan.json", "checkpoints/step-00000200.pt",
+                                              "checkpoints/step-00000400.pt", "checkpoints/step-00000600.pt",
+                                              "checkpoints/step-00000800.pt", "checkpoints/step-00000925.pt",
+                                              "figures/loss_curves.png", "figures/forecast.png", "wmtp/seal.json"}));
   ASSERT_EQ(figures.figures.size(), 2u);
   for (const RecordedFigure& f : figures.figures) {
     const std::map<std::string, std::string> text(f.text.begin(), f.text.end());

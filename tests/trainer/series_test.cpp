@@ -2,13 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include "experiment/plan.h"
+
 #include "support/test_support.h"
-#include "test_util.h"
+#include "support/expect_input_error.h"
 #include "trainer/dataset.h"
 #include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
+
+using experiment::SyntheticOptions;
 
 using wmtp::testing::expect_input_error;
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "experiment/plan.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -10,6 +12,9 @@
 
 namespace wmtp::trainer {
 namespace {
+
+using experiment::SyntheticOptions;
+using experiment::synthetic_series_name;
 
 double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "experiment/plan.h"
+
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
@@ -9,11 +11,15 @@
 #include <random>
 
 #include "support/test_support.h"
-#include "test_util.h"
+#include "support/expect_input_error.h"
 #include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
+
+using experiment::Recipe;
+using experiment::SyntheticOptions;
+using experiment::load_recipe;
 
 using wmtp::testing::expect_input_error;
 

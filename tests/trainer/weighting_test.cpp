@@ -3,11 +3,15 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "experiment/plan.h"
+
 #include "core/errors.h"
 #include "trainer/model.h"
 
 namespace wmtp::trainer {
 namespace {
+
+using experiment::WeightingSpec;
 
 void expect_invariants(const at::Tensor& w, double eps, double w_max) {
   ASSERT_TRUE(w.defined());
@@ -47,6 +51,22 @@ TEST(PeakExcess, LargerExcessGetsLargerWeight) {
   EXPECT_LT(p[1], p[2]);
   EXPECT_LT(p[2], p[3]);
   EXPECT_LT(p[3], p[4]);
+}
+
+TEST(PeakExcess, ScoresTheAbsoluteExcessOfModelOverReference) {
+  // Point 0: the model is far better than the reference; point 1: far worse; the rest agree.
+  // Both disagreements weigh the same and more than the agreeing points (|err_ref - err_model|).
+  WeightingSpec spec;
+  spec.kind = "peak-excess";
+  const auto weighting = make_weighting(spec, 0.0);
+  const at::Tensor y = at::zeros({1, 6}, at::kDouble);
+  const at::Tensor yhat = at::tensor(std::vector<double>{0.0, 2.0, 0.1, 0.1, 0.1, 0.1}, at::kDouble).view({1, 6});
+  const at::Tensor naive = at::tensor(std::vector<double>{2.0, 0.0, 0.1, 0.1, 0.1, 0.1}, at::kDouble).view({1, 6});
+  const at::Tensor w = weighting->weights(yhat, y, naive).contiguous();
+  const auto* p = w.data_ptr<double>();
+  EXPECT_NEAR(p[0], p[1], 1e-12);
+  for (int i = 2; i < 6; ++i) EXPECT_GT(p[0], p[i]);
+  expect_invariants(w, spec.eps, spec.w_max);
 }
 
 TEST(ScaleClip, FindsTheScaleThatMakesTheMeanOne) {

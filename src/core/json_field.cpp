@@ -1,11 +1,14 @@
-#include "gates/json_fields.h"
+#include "core/json_field.h"
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
+#include "core/embedded.h"
 #include "core/errors.h"
 
-namespace wmtp::gates {
+namespace wmtp {
 
 JsonField::JsonField(const nlohmann::json& value, std::string origin, std::string path)
     : value_(&value), origin_(std::move(origin)), path_(std::move(path)) {}
@@ -109,12 +112,41 @@ void JsonField::reject_unknown(std::initializer_list<const char*> allowed) const
 nlohmann::json parse_json_text(const std::string& text, const std::string& origin) {
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.byte is 1-based and points just past the offending character.
+    const std::size_t offset = e.byte == 0 ? 0 : std::min<std::size_t>(e.byte - 1, text.size());
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < offset; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
     std::string what = e.what();
-    const auto close = what.find("] ");
-    if (close != std::string::npos) what = what.substr(close + 2);
+    const std::size_t colon = what.rfind(": ");
+    if (colon != std::string::npos) what = what.substr(colon + 2);
+    throw InputError(origin + ":" + std::to_string(line) + ":" + std::to_string(column) + ": invalid JSON: " + what);
+  } catch (const nlohmann::json::exception& e) {  // out_of_range 406: a number beyond a double
+    std::string what = e.what();
+    what = what.substr(what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2);
     throw InputError(origin + ": invalid JSON: " + what);
   }
 }
 
-}  // namespace wmtp::gates
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open the file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_json_text(text.str(), path);
+}
+
+nlohmann::json embedded_json(const std::string& relative_path) {
+  const std::string* text = embedded_file(relative_path);
+  if (text == nullptr) throw Error("this build has no embedded " + relative_path);
+  return parse_json_text(*text, relative_path);
+}
+
+}  // namespace wmtp

@@ -3,10 +3,21 @@
 // schemas/prereg.schema.json). Its content hash is the `prereg_hash` each run must carry.
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
-namespace wmtp::gates {
+namespace wmtp::experiment {
+
+// A range a final metric must stay inside, checked for every run (of one series when named).
+struct TripWire {
+  std::string metric;
+  std::string series;        // empty: every run
+  std::optional<double> min;  // trips below
+  std::optional<double> max;  // trips above
+  bool fail = true;           // FAIL, else WARNING
+  std::string why;
+};
 
 struct Preregistration {
   std::string origin;                // file path, or "embedded:configs/prereg/smoke.json"
@@ -27,6 +38,8 @@ struct Preregistration {
   std::int64_t final_window = 3;         // final val = mean of the last epochs after those
   std::int64_t min_epochs = 5;
   std::int64_t g5_fail_threshold = 2;    // this many G5 failures make the gate FAIL
+  std::vector<TripWire> trip_wires;       // G3
+  std::vector<std::string> caveats;       // printed by every report built on this pre-registration
 };
 
 // Validates a parsed pre-registration. Throws InputError "<origin>: <json path>: <what>" for an
@@ -35,4 +48,4 @@ Preregistration parse_preregistration(const nlohmann::json& document, const std:
 // The pre-registration compiled into the binaries (configs/prereg/smoke.json).
 Preregistration embedded_preregistration();
 
-}  // namespace wmtp::gates
+}  // namespace wmtp::experiment

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers shared by the trainer's tests.
+// Checks an InputError and its message (shared by the experiment and trainer tests).
 #include <gtest/gtest.h>
 
 #include <functional>

@@ -1,9 +1,13 @@
-#include "gates/summary.h"
+#include "report/terminal_summary.h"
 
 #include <sstream>
 
-namespace wmtp::gates {
+namespace wmtp::report {
 namespace {
+
+using gates::GateReport;
+using gates::GateRunResult;
+using gates::Status;
 
 std::string padded(const std::string& s, std::size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
@@ -19,7 +23,7 @@ std::string detail(const GateRunResult& r) {
 
 }  // namespace
 
-std::string terminal_summary(const Verdict& verdict, std::size_t max_listed) {
+std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_listed) {
   std::ostringstream out;
   out << "audit of experiment '" << verdict.experiment << "' from " << verdict.source << ": "
       << verdict.runs.size() << " run(s), pre-registration " << verdict.prereg_hash
@@ -46,8 +50,8 @@ std::string terminal_summary(const Verdict& verdict, std::size_t max_listed) {
       out << "      " << to_string(r.status) << " " << r.run_name << ": " << detail(r) << "\n";
     }
   }
-  out << "overall: " << to_string(verdict.overall) << " (exit " << verdict.exit_code << ")\n";
+  out << "overall: " << gates::to_string(verdict.overall) << " (exit " << verdict.exit_code << ")\n";
   return out.str();
 }
 
-}  // namespace wmtp::gates
+}  // namespace wmtp::report

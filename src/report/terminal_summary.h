@@ -6,9 +6,9 @@
 
 #include "gates/verdict.h"
 
-namespace wmtp::gates {
+namespace wmtp::report {
 
 // At most max_listed problems per gate are listed; the rest are counted.
-std::string terminal_summary(const Verdict& verdict, std::size_t max_listed = 10);
+std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_listed = 10);
 
-}  // namespace wmtp::gates
+}  // namespace wmtp::report

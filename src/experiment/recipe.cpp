@@ -1,4 +1,4 @@
-#include "trainer/recipe.h"
+#include "experiment/recipe.h"
 
 #include <filesystem>
 #include <fstream>
@@ -7,70 +7,29 @@
 #include "core/canonical_json.h"
 #include "core/embedded.h"
 #include "core/errors.h"
-#include "trainer/json_schema.h"
+#include "core/json_field.h"
+#include "experiment/json_schema.h"
+#include "experiment/recipe_util.h"
 
-namespace wmtp::trainer {
-namespace {
+namespace wmtp::experiment {
 
-namespace fs = std::filesystem;
+using detail::is_embedded_ref;
+using detail::number_text;
+using detail::read_opt;
+using detail::reject_foreign_keys;
+using detail::resolve_path;
 using nlohmann::json;
 
-template <typename T>
-void read_opt(const json& obj, const char* key, T* out) {
-  if (obj.contains(key)) *out = obj[key].get<T>();
-}
+bool model_uses_vq(const std::string& kind) { return kind == "dlinear-vq"; }
 
-// Keys that only make sense for some kinds; the schema allows them all, this says which kind.
-void reject_foreign_keys(const json& obj, const std::string& kind,
-                         const std::vector<std::pair<std::string, std::vector<std::string>>>& owners,
-                         const std::string& label, const std::string& path, const char* what) {
-  for (const auto& [key, kinds] : owners) {
-    if (!obj.contains(key)) continue;
-    bool allowed = false;
-    for (const std::string& k : kinds) allowed = allowed || k == kind;
-    if (!allowed) {
-      std::string list;
-      for (const std::string& k : kinds) list += (list.empty() ? "" : ", ") + k;
-      throw InputError(label + ": " + json_path_key(path, key) + ": not a setting of " + what +
-                       " '" + kind + "' (only of: " + list + ")");
-    }
-  }
-}
-
-std::string number_text(double v) { return json(v).dump(); }
-
-bool is_embedded_ref(const std::string& ref) {
-  return ref.find('/') == std::string::npos &&
-         !(ref.size() >= 5 && ref.compare(ref.size() - 5, 5, ".json") == 0);
-}
-
-std::string resolve_path(const std::string& path, const std::string& base_dir) {
-  fs::path p(path);
-  if (p.is_relative() && !base_dir.empty()) p = fs::path(base_dir) / p;
-  return p.lexically_normal().string();
-}
-
-}  // namespace
-
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_json_text(text.str(), path);
-}
-
-nlohmann::json embedded_json(const std::string& relative_path) {
-  const std::string* text = embedded_file(relative_path);
-  if (text == nullptr) throw Error("this build has no embedded " + relative_path);
-  return parse_json_text(*text, relative_path);
-}
+bool model_trains(const std::string& kind) { return kind != "seasonal-naive"; }
 
 Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
   validate_json(j, embedded_json("schemas/recipe.schema.json"), label);
   Recipe r;
   r.label = label;
   r.hash = content_hash16(j);
+  r.document = j;
   r.name = j["name"].get<std::string>();
   read_opt(j, "description", &r.description);
 
@@ -235,115 +194,4 @@ std::vector<std::string> embedded_recipe_names() {
   return names;
 }
 
-nlohmann::json DataSpec::to_json() const {
-  if (kind == "csv") return {{"kind", "csv"}, {"path", csv_path}};
-  return {{"kind", "synthetic"},
-          {"households", synthetic.households},
-          {"days", synthetic.days},
-          {"seed", synthetic.seed}};
-}
-
-DataSpec DataSpec::from_json(const nlohmann::json& j, const std::string& label) {
-  DataSpec d;
-  d.kind = j.at("kind").get<std::string>();
-  if (d.kind == "csv") {
-    if (!j.contains("path")) throw InputError(label + ": $.data: kind csv needs a path");
-    d.csv_path = j["path"].get<std::string>();
-  } else {
-    read_opt(j, "households", &d.synthetic.households);
-    read_opt(j, "days", &d.synthetic.days);
-    read_opt(j, "seed", &d.synthetic.seed);
-  }
-  return d;
-}
-
-std::vector<Series> DataSpec::load() const {
-  return kind == "csv" ? load_csv(csv_path) : synthetic_households(synthetic);
-}
-
-Plan parse_plan(const nlohmann::json& j, const std::string& label, const std::string& base_dir) {
-  validate_json(j, embedded_json("schemas/plan.schema.json"), label);
-  Plan p;
-  p.label = label;
-  p.hash = content_hash16(j);
-  p.name = j["name"].get<std::string>();
-  read_opt(j, "description", &p.description);
-  read_opt(j, "experiment", &p.experiment);
-  if (j.contains("data")) {
-    const json& d = j["data"];
-    const std::string kind = d["kind"].get<std::string>();
-    reject_foreign_keys(d, kind,
-                        {{"households", {"synthetic"}}, {"days", {"synthetic"}}, {"seed", {"synthetic"}},
-                         {"path", {"csv"}}},
-                        label, "$.data", "data kind");
-    p.data = DataSpec::from_json(d, label);
-    if (p.data.kind == "csv") p.data.csv_path = resolve_path(p.data.csv_path, base_dir);
-  }
-  read_opt(j, "series", &p.series);
-  for (const json& s : j["seeds"]) p.seeds.push_back(s.get<std::uint64_t>());
-  const json& cells = j["cells"];
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    const std::string path = json_path_index("$.cells", i);
-    Cell c;
-    c.name = cells[i]["name"].get<std::string>();
-    c.recipe_ref = cells[i]["recipe"].get<std::string>();
-    c.use_vq = cells[i]["use_vq"].get<bool>();
-    for (const Cell& other : p.cells) {
-      if (other.name == c.name) throw InputError(label + ": " + path + ".name: cell '" + c.name + "' appears twice");
-    }
-    try {
-      c.recipe = load_recipe(c.recipe_ref, base_dir);
-    } catch (const InputError& e) {
-      throw InputError(label + ": " + path + ".recipe: " + e.what());
-    }
-    if (c.recipe.use_vq() != c.use_vq) {
-      throw InputError(label + ": " + path + ".use_vq: is " + (c.use_vq ? "true" : "false") +
-                       " but recipe '" + c.recipe.name + "' uses model " + c.recipe.model.kind);
-    }
-    p.cells.push_back(std::move(c));
-  }
-  return p;
-}
-
-Plan load_plan(const std::string& path) {
-  if (path.empty()) {
-    const std::string rel = "configs/plans/smoke.json";
-    return parse_plan(embedded_json(rel), rel, "");
-  }
-  return parse_plan(read_json_file(path), path, fs::path(path).parent_path().string());
-}
-
-std::vector<PlannedRun> expand_plan(const Plan& plan, const std::vector<std::string>& series) {
-  std::vector<PlannedRun> runs;
-  for (const std::string& s : series) {
-    for (const Cell& c : plan.cells) {
-      for (std::uint64_t seed : plan.seeds) {
-        runs.push_back({&c, s, seed, c.name + "-" + s + "-s" + std::to_string(seed)});
-      }
-    }
-  }
-  return runs;
-}
-
-std::vector<PlannedRun> select_shard(const std::vector<PlannedRun>& runs, const std::string& shard) {
-  const std::size_t slash = shard.find('/');
-  std::size_t i = 0, n = 0;
-  bool ok = slash != std::string::npos;
-  if (ok) {
-    try {
-      std::size_t used_i = 0, used_n = 0;
-      i = std::stoul(shard.substr(0, slash), &used_i);
-      n = std::stoul(shard.substr(slash + 1), &used_n);
-      ok = used_i == slash && used_n == shard.size() - slash - 1 && n >= 1 && i >= 1 && i <= n &&
-           shard[0] != '-' && shard[slash + 1] != '-';
-    } catch (const std::exception&) {
-      ok = false;
-    }
-  }
-  if (!ok) throw InputError("--shard '" + shard + "': expected i/n with 1 <= i <= n, e.g. 2/4");
-  std::vector<PlannedRun> out;
-  for (std::size_t k = i - 1; k < runs.size(); k += n) out.push_back(runs[k]);
-  return out;
-}
-
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

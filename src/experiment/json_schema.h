@@ -4,10 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace wmtp::trainer {
-
-// Parses JSON text; InputError "<label>:<line>:<column>: invalid JSON: ..." on failure.
-nlohmann::json parse_json_text(const std::string& text, const std::string& label);
+namespace wmtp::experiment {
 
 // Checks value against schema and throws InputError "<label>: <json path>: <what was expected>"
 // at the first violation, e.g. "recipe.json: $.optimizer.lr: expected a number, got string".
@@ -23,4 +20,4 @@ void validate_json(const nlohmann::json& value, const nlohmann::json& schema,
 std::string json_path_key(const std::string& parent, const std::string& key);
 std::string json_path_index(const std::string& parent, std::size_t index);
 
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

@@ -1,4 +1,4 @@
-#include "trainer/json_schema.h"
+#include "experiment/json_schema.h"
 
 #include <cmath>
 #include <regex>
@@ -6,7 +6,7 @@
 
 #include "core/errors.h"
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 namespace {
 
 using nlohmann::json;
@@ -214,36 +214,9 @@ std::string json_path_index(const std::string& parent, std::size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
 
-nlohmann::json parse_json_text(const std::string& text, const std::string& label) {
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.byte is 1-based and points just past the offending character.
-    const std::size_t offset = e.byte == 0 ? 0 : std::min<std::size_t>(e.byte - 1, text.size());
-    std::size_t line = 1, column = 1;
-    for (std::size_t i = 0; i < offset; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    std::string what = e.what();
-    const std::size_t colon = what.rfind(": ");
-    if (colon != std::string::npos) what = what.substr(colon + 2);
-    throw InputError(label + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                     ": invalid JSON: " + what);
-  } catch (const nlohmann::json::exception& e) {  // out_of_range 406: a number beyond a double
-    std::string what = e.what();
-    what = what.substr(what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2);
-    throw InputError(label + ": invalid JSON: " + what);
-  }
-}
-
 void validate_json(const nlohmann::json& value, const nlohmann::json& schema,
                    const std::string& label) {
   Validator(schema, label).check(value, schema, "$");
 }
 
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

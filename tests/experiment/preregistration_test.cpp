@@ -1,4 +1,4 @@
-#include "gates/preregistration.h"
+#include "experiment/preregistration.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include "core/metrics.h"
 #include "schema_check.h"
 
-namespace wmtp::gates {
+namespace wmtp::experiment {
 namespace {
 
 nlohmann::json smoke() { return nlohmann::json::parse(*embedded_file("configs/prereg/smoke.json")); }
@@ -92,15 +92,15 @@ TEST(Preregistration, MissingKeysAndBadRangesAreInputErrors) {
 TEST(Preregistration, SchemaAgreesWithTheReader) {
   testing::TempDir dir;
   testing::write_file(dir.file("ok.json"), smoke().dump());
-  const auto ok = fixtures::validate_against_schema(dir.file("ok.json"), "prereg.schema.json");
+  const auto ok = gates::fixtures::validate_against_schema(dir.file("ok.json"), "prereg.schema.json");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   nlohmann::json bad = smoke();
   bad["g5"]["train_loss_cieling"] = 3.0;
   testing::write_file(dir.file("bad.json"), bad.dump());
-  const auto refused = fixtures::validate_against_schema(dir.file("bad.json"), "prereg.schema.json");
+  const auto refused = gates::fixtures::validate_against_schema(dir.file("bad.json"), "prereg.schema.json");
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("train_loss_cieling"), std::string::npos) << refused.err;
 }
 
 }  // namespace
-}  // namespace wmtp::gates
+}  // namespace wmtp::experiment

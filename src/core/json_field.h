@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace wmtp::gates {
+namespace wmtp {
 
 // A JSON value with the place it came from, e.g. ("plan.json", "$.cells.A3").
 class JsonField {
@@ -48,7 +48,11 @@ class JsonField {
 
 // A JSON type name for messages ("string", "number", "object", ...).
 std::string json_type_name(const nlohmann::json& value);
-// Parses text; a syntax error becomes an InputError naming origin, line and column.
+// Parses text; a syntax error becomes InputError "<origin>:<line>:<column>: invalid JSON: <what>".
 nlohmann::json parse_json_text(const std::string& text, const std::string& origin);
+// Reads and parses a JSON file; InputError "<path>: cannot open the file" or as parse_json_text.
+nlohmann::json read_json_file(const std::string& path);
+// A compiled-in file (configs/..., schemas/...) as JSON; Error when absent (a build problem).
+nlohmann::json embedded_json(const std::string& relative_path);
 
-}  // namespace wmtp::gates
+}  // namespace wmtp

@@ -1,13 +1,13 @@
-#include "gates/preregistration.h"
+#include "experiment/preregistration.h"
 
 #include <cctype>
 
 #include "core/canonical_json.h"
 #include "core/embedded.h"
 #include "core/errors.h"
-#include "gates/json_fields.h"
+#include "core/json_field.h"
 
-namespace wmtp::gates {
+namespace wmtp::experiment {
 namespace {
 
 constexpr const char* kEmbeddedPrereg = "configs/prereg/smoke.json";
@@ -34,12 +34,29 @@ std::int64_t integer_at_least(const JsonField& f, std::int64_t minimum) {
   return v;
 }
 
+TripWire parse_trip_wire(const JsonField& f) {
+  f.reject_unknown({"metric", "series", "min", "max", "severity", "why"});
+  TripWire w;
+  w.metric = f.at("metric").as_nonempty_string();
+  if (f.has("series")) w.series = f.at("series").as_nonempty_string();
+  if (f.has("min")) w.min = f.at("min").as_number();
+  if (f.has("max")) w.max = f.at("max").as_number();
+  if (!w.min && !w.max) f.fail("a trip-wire needs min, max or both");
+  if (w.min && w.max && *w.min > *w.max) f.at("min").fail("greater than max");
+  const JsonField severity = f.at("severity");
+  const std::string s = severity.as_string();
+  if (s != "FAIL" && s != "WARNING") severity.fail("expected \"FAIL\" or \"WARNING\"");
+  w.fail = s == "FAIL";
+  if (f.has("why")) w.why = f.at("why").as_string();
+  return w;
+}
+
 }  // namespace
 
 Preregistration parse_preregistration(const nlohmann::json& document, const std::string& origin) {
   const JsonField root(document, origin);
   root.reject_unknown({"schema_version", "name", "description", "pape_definition_hash",
-                       "golden_atol", "g2", "g3", "g5"});
+                       "golden_atol", "g2", "g3", "g5", "trip_wires", "caveats"});
   Preregistration p;
   p.origin = origin;
   const JsonField version = root.at("schema_version");
@@ -83,6 +100,12 @@ Preregistration parse_preregistration(const nlohmann::json& document, const std:
   p.min_epochs = integer_at_least(g5.at("min_epochs"), p.initial_epoch_last + 1);
   p.g5_fail_threshold = integer_at_least(g5.at("g5_fail_threshold"), 1);
 
+  if (root.has("trip_wires")) {
+    for (const JsonField& w : root.at("trip_wires").elements()) p.trip_wires.push_back(parse_trip_wire(w));
+  }
+  if (root.has("caveats")) {
+    for (const JsonField& c : root.at("caveats").elements()) p.caveats.push_back(c.as_nonempty_string());
+  }
   p.hash = content_hash16(document);
   return p;
 }
@@ -94,4 +117,4 @@ Preregistration embedded_preregistration() {
   return parse_preregistration(parse_json_text(*text, origin), origin);
 }
 
-}  // namespace wmtp::gates
+}  // namespace wmtp::experiment

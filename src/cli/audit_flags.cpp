@@ -1,0 +1,45 @@
+#include "cli/audit_flags.h"
+
+namespace wmtp::cli {
+namespace {
+
+const char* const kAuditFlags[] = {"--source", "--tracking-uri", "--ledger", "--artifact-cache", "--prereg",
+                                   "--plan",   "--policy",       "--strict", "--no-figures"};
+
+}  // namespace
+
+void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
+  const std::string group = "Audit";
+  app.add_option("--source", request.source, "Where to read the runs: auto, mlflow or ledger")
+      ->check(CLI::IsMember({"auto", "mlflow", "ledger"}))
+      ->capture_default_str()
+      ->group(group);
+  app.add_option("--tracking-uri", request.tracking_uri, "MLflow tracking server (default: MLFLOW_TRACKING_URI)")
+      ->group(group);
+  app.add_option("--ledger", request.ledger, "SQLite ledger to read when the source is the ledger (default wmtp-ledger.sqlite)")
+      ->group(group);
+  app.add_option("--artifact-cache", request.artifact_cache,
+                 "Where figures fetched from MLflow are kept (default: $XDG_CACHE_HOME/wmtp/mlflow-artifacts)")
+      ->group(group);
+  app.add_option("--prereg", request.prereg, "Pre-registration JSON (default: the embedded configs/prereg/smoke.json)")
+      ->group(group);
+  app.add_option("--plan", request.plan,
+                 "Training plan (file, or the name of an embedded plan such as smoke): check plan vs actual")
+      ->group(group);
+  app.add_option("--policy", request.policy, "prod, or debug to allow debug-only options (refused when CI=true)")
+      ->check(CLI::IsMember({"prod", "debug"}))
+      ->capture_default_str()
+      ->group(group);
+  app.add_flag("--strict", request.strict, "A WARNING verdict exits 1")->group(group);
+  app.add_flag("--no-figures", request.no_figures, "Debug only: do not verify figures; Gate 4 then FAILs")
+      ->group(group);
+}
+
+bool audit_flags_given(const CLI::App& app) {
+  for (const char* flag : kAuditFlags) {
+    if (app.count(flag) > 0) return true;
+  }
+  return false;
+}
+
+}  // namespace wmtp::cli

@@ -1,0 +1,104 @@
+#pragma once
+// The run contract: every param, metric, tag, artifact and figure-metadata name a wmtp run logs,
+// defined once. The trainer writes these names, the gates and the report read them, tracking
+// uses the tags. docs/ARCHITECTURE.md lists who writes and who reads each one, and its step rule.
+#include <array>
+#include <string>
+
+namespace wmtp::contract {
+
+namespace param {
+// Identity of the run.
+inline constexpr char kCell[] = "cell";
+inline constexpr char kSeries[] = "series";
+inline constexpr char kSeed[] = "seed";
+inline constexpr char kModel[] = "model";
+inline constexpr char kWeighting[] = "weighting";
+inline constexpr char kUseVq[] = "use_vq";  // "true" / "false"
+inline constexpr char kRecipe[] = "recipe";  // the recipe's name
+// Definition and provenance hashes (16 hex chars each).
+inline constexpr char kPapeDefinitionHash[] = "pape_definition_hash";           // G1
+inline constexpr char kPapeDefinitionPayload[] = "pape_definition_hash_payload";  // G1 recomputes the hash
+inline constexpr char kPreregHash[] = "prereg_hash";                           // G1
+inline constexpr char kRecipeHash[] = "recipe_hash";
+inline constexpr char kPlanHash[] = "plan_hash";
+inline constexpr char kPlanName[] = "plan_name";
+inline constexpr char kGoldenTensorCheck[] = "golden_tensor_check";  // "pass" / "fail"
+// Units and scaler spaces (G2).
+inline constexpr char kDlinearOutputUnit[] = "dlinear_output_unit";
+inline constexpr char kDlinearOutputSignature[] = "dlinear_output_scaler_space_signature";
+inline constexpr char kVqInputUnit[] = "vq_input_unit";  // VQ runs
+inline constexpr char kVqInputSignature[] = "vq_scaler_space_signature";  // VQ runs
+// Data (G6) and where it came from (read back by --resume).
+inline constexpr char kTrainDataHash[] = "train_data_hash";
+inline constexpr char kValDataHash[] = "val_data_hash";
+inline constexpr char kTestDataHash[] = "test_data_hash";
+inline constexpr std::array<const char*, 3> kDataHashes = {kTrainDataHash, kValDataHash, kTestDataHash};
+inline constexpr char kDataSource[] = "data_source";
+inline constexpr char kDataUnit[] = "data_unit";
+inline constexpr char kScaler[] = "scaler";
+inline constexpr char kSeasonalPeriod[] = "seasonal_period";
+}  // namespace param
+
+namespace metric {
+inline constexpr char kTrainLoss[] = "train_loss";             // step = global step, from 1 (G5)
+inline constexpr char kTrainLossEpoch[] = "train_loss_epoch";  // step = epoch: mean of its step losses (G5)
+inline constexpr char kValLoss[] = "val_loss";                 // step = epoch, from 1 (G5)
+inline constexpr char kNanStepCount[] = "nan_step_count";      // G3
+inline constexpr char kNanPredictions[] = "n_nan_predictions"; // G3
+inline constexpr char kCodebookUtil[] = "codebook_util";       // VQ runs, step = epoch (G3)
+inline constexpr char kCodebookPerplexity[] = "codebook_perplexity";
+// Results, once per run: <split prefix><measure>, e.g. test_pape.
+inline constexpr char kTestPrefix[] = "test_";
+inline constexpr char kValPrefix[] = "val_";
+inline constexpr char kReferencePrefix[] = "ref_test_";  // the seasonal-naive reference on the test split
+inline constexpr char kMse[] = "mse";
+inline constexpr char kMae[] = "mae";
+inline constexpr char kPape[] = "pape";
+inline constexpr char kHr[] = "hr";
+inline constexpr char kTestPape[] = "test_pape";
+inline constexpr char kTestHr[] = "test_hr";
+inline constexpr char kTestMse[] = "test_mse";
+inline constexpr char kTestMae[] = "test_mae";
+inline constexpr char kRefTestPape[] = "ref_test_pape";
+inline constexpr char kRefTestHr[] = "ref_test_hr";
+inline constexpr char kRefTestMse[] = "ref_test_mse";
+// The numbers a report leads with: NaN or infinite fails G3.
+inline constexpr std::array<const char*, 3> kHeadline = {kTestPape, kTestHr, kTestMse};
+}  // namespace metric
+
+namespace tag {
+inline constexpr char kLocalRunId[] = "wmtp.local_run_id";  // ledger id; idempotent sync
+inline constexpr char kDevice[] = "wmtp.device";
+inline constexpr char kCell[] = "wmtp.cell";
+inline constexpr char kRunName[] = "mlflow.runName";
+inline constexpr char kUser[] = "mlflow.user";
+inline constexpr char kSourceName[] = "mlflow.source.name";
+inline constexpr char kSourceType[] = "mlflow.source.type";
+inline constexpr char kGitCommit[] = "mlflow.source.git.commit";
+inline constexpr char kSealSha256[] = "wmtp.seal_sha256";  // sha256 of the seal artifact's bytes
+}  // namespace tag
+
+namespace artifact {
+inline constexpr char kRecipe[] = "config/recipe.json";  // the recipe as trained (overrides applied)
+inline constexpr char kPlan[] = "config/plan.json";      // the plan as trained (see experiment/plan.h)
+inline constexpr char kCheckpointDir[] = "checkpoints/";  // checkpoints/step-NNNNNNNN.pt (G3)
+inline constexpr char kCheckpointSuffix[] = ".pt";
+inline constexpr char kFigureDir[] = "figures/";  // figures/*.png (G4)
+inline constexpr char kFigureSuffix[] = ".png";
+inline constexpr char kSeal[] = "wmtp/seal.json";  // the run's seal (experiment/seal.h), logged last
+}  // namespace artifact
+
+// PNG tEXt chunks of a figure (G4).
+namespace figure {
+inline constexpr char kRunId[] = "wmtp.run_id";  // the run's local id (= tag wmtp.local_run_id)
+inline constexpr char kExperiment[] = "wmtp.experiment";
+inline constexpr char kRunName[] = "wmtp.run_name";
+inline constexpr char kPapeDefinitionHash[] = "wmtp.pape_definition_hash";
+inline constexpr char kTrainDataHash[] = "wmtp.train_data_hash";
+inline constexpr char kSourceRuns[] = "wmtp.source_runs";  // report figures: the runs they show
+inline constexpr char kPreregHash[] = "wmtp.prereg_hash";
+inline constexpr char kSoftware[] = "Software";
+}  // namespace figure
+
+}  // namespace wmtp::contract

@@ -1,0 +1,157 @@
+#include "report/audit_session.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <map>
+#include <vector>
+
+#include "core/environment.h"
+#include "core/errors.h"
+#include "core/json_field.h"
+#include "core/utc_time.h"
+#include "core/version.h"
+#include "experiment/plan.h"
+#include "experiment/preregistration.h"
+#include "experiment/run_contract.h"
+#include "gates/gates.h"
+#include "tracking/ledger.h"
+#include "tracking/mlflow_config.h"
+#include "tracking/run_source.h"
+
+namespace wmtp::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+experiment::Preregistration load_preregistration(const std::string& path) {
+  if (path.empty()) return experiment::embedded_preregistration();
+  return experiment::parse_preregistration(read_json_file(path), path);
+}
+
+// The plan one run recorded (its config/plan.json artifact); InputError when it is missing or
+// does not read back as the plan its plan_hash names.
+experiment::Plan recorded_plan(const RunRecord& run, const std::string& plan_hash) {
+  const std::string who = "run " + (run.name.empty() ? run.local_id : run.name);
+  for (const ArtifactRef& a : run.artifacts) {
+    if (a.path != contract::artifact::kPlan) continue;
+    if (a.local_path.empty()) throw InputError(who + ": " + a.path + " could not be fetched");
+    experiment::Plan plan = experiment::parse_trained_plan(read_json_file(a.local_path), who + " " + a.path);
+    if (plan.hash != plan_hash) {
+      throw InputError(who + ": " + a.path + " is plan " + plan.hash + ", but the run's plan_hash is " + plan_hash);
+    }
+    return plan;
+  }
+  throw InputError(who + " records plan_hash " + plan_hash + " but has no " + contract::artifact::kPlan + " artifact");
+}
+
+// Plan vs actual without flags: the plan the runs recorded. Runs that name several plans, or a
+// recorded plan that does not read back, become G6 failures.
+void plan_from_runs(const RunSet& runs, gates::AuditInputs& inputs) {
+  std::map<std::string, std::vector<const RunRecord*>> by_hash;
+  for (const RunRecord& run : runs.runs) {
+    if (const std::string* hash = run.param(contract::param::kPlanHash)) by_hash[*hash].push_back(&run);
+  }
+  if (by_hash.size() > 1) {
+    std::string plans;
+    for (const auto& [hash, members] : by_hash) {
+      const std::string* name = members.front()->param(contract::param::kPlanName);
+      plans += (plans.empty() ? "" : " and ") + hash + " (" + (name ? *name : "unnamed") + ", " +
+               std::to_string(members.size()) + " run(s), e.g. " + members.front()->name + ")";
+    }
+    inputs.plan_problems.push_back("the runs record " + std::to_string(by_hash.size()) + " different plans: " + plans +
+                                   "; pass --plan to audit against one");
+    return;
+  }
+  if (by_hash.empty()) return;
+  const auto& [hash, members] = *by_hash.begin();
+  std::string last_error;
+  for (const RunRecord* run : members) {  // the first run whose recorded plan reads back
+    try {
+      inputs.plan = recorded_plan(*run, hash);
+      return;
+    } catch (const InputError& e) {
+      if (last_error.empty()) last_error = e.what();
+    }
+  }
+  inputs.plan_problems.push_back("the runs' plan " + hash + " cannot be read back: " + last_error);
+}
+
+// Each run's seal file as bytes, for the gates to verify.
+void read_seals(const RunSet& runs, gates::AuditInputs& inputs) {
+  for (const RunRecord& run : runs.runs) {
+    for (const ArtifactRef& a : run.artifacts) {
+      if (a.path != contract::artifact::kSeal || a.local_path.empty()) continue;
+      std::ifstream in(a.local_path, std::ios::binary);
+      if (!in) continue;  // the gate reports the seal as unreadable
+      std::ostringstream bytes;
+      bytes << in.rdbuf();
+      inputs.seal_texts[run.local_id] = bytes.str();
+    }
+  }
+}
+
+}  // namespace
+
+std::string default_artifact_cache() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const fs::path base = (xdg != nullptr && *xdg != '\0')     ? fs::path(xdg)
+                        : (home != nullptr && *home != '\0') ? fs::path(home) / ".cache"
+                                                             : fs::temp_directory_path();
+  return (base / "wmtp" / "mlflow-artifacts").string();
+}
+
+std::string run_source_for(const AuditRequest& request) {
+  std::string source = request.source;
+  const tracking::MlflowConfig config = tracking::MlflowConfig::from_env(request.tracking_uri);
+  if (source == "auto") {
+    if (request.tracking_uri && request.ledger) {
+      throw InputError("both --tracking-uri and --ledger given: choose the source with --source mlflow|ledger");
+    }
+    source = request.tracking_uri ? "mlflow" : request.ledger ? "ledger" : config.enabled() ? "mlflow" : "ledger";
+  }
+  if (source == "ledger") return "ledger:" + request.ledger.value_or(tracking::kDefaultLedgerPath);
+  if (!config.enabled()) {
+    throw InputError("--source mlflow needs a tracking URI: pass --tracking-uri or set MLFLOW_TRACKING_URI");
+  }
+  return config.tracking_uri;
+}
+
+void enforce_policy(const AuditRequest& request) {
+  const bool ci = ci_environment();
+  if (request.policy == "debug" && ci) {
+    throw InputError("--policy debug is refused when CI=true: in CI the policy is prod and no gate can be weakened");
+  }
+  std::vector<std::string> debug_only;
+  if (request.no_figures) debug_only.push_back("--no-figures");
+  for (const std::string& option : debug_only) {
+    if (ci) throw InputError(option + " is a debug-only option and is refused when CI=true (policy prod)");
+    if (request.policy != "debug") {
+      throw InputError(option + " is a debug-only option: add --policy debug to use it (never in CI)");
+    }
+  }
+}
+
+gates::Verdict audit_experiment(const AuditRequest& request) {
+  enforce_policy(request);
+  gates::AuditInputs inputs = gates::audit_inputs_for(load_preregistration(request.prereg));
+  std::string experiment = request.experiment;
+  if (!request.plan.empty()) inputs.plan = experiment::load_plan(request.plan);
+  if (experiment.empty()) {
+    const experiment::Plan named = inputs.plan ? *inputs.plan : experiment::load_plan("");
+    if (named.experiment.empty()) throw InputError("no --experiment given and " + named.label + " names no experiment");
+    experiment = named.experiment;
+  }
+  inputs.figures_disabled = request.no_figures;
+  inputs.plan_expected = true;
+  inputs.seals_expected = true;
+  const std::string cache = request.artifact_cache.empty() ? default_artifact_cache() : request.artifact_cache;
+  const RunSet runs = tracking::open_run_source(run_source_for(request), cache)->read(experiment);
+  if (!inputs.plan) plan_from_runs(gates::select_attempts(runs).gated, inputs);  // superseded attempts aside
+  read_seals(runs, inputs);
+  return gates::audit(runs, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});
+}
+
+}  // namespace wmtp::report

@@ -1,0 +1,39 @@
+#pragma once
+// One audit, as wmtp-audit and wmtp-report --experiment both run it: pick the run source, read
+// the pre-registration and the plan, read the runs back and replay the gates.
+#include <optional>
+#include <string>
+
+#include "gates/verdict.h"
+
+namespace wmtp::report {
+
+struct AuditRequest {
+  std::string experiment;                  // empty: the plan's experiment
+  std::string source = "auto";             // auto, mlflow or ledger
+  std::optional<std::string> tracking_uri; // --tracking-uri; else MLFLOW_TRACKING_URI
+  std::optional<std::string> ledger;       // --ledger; else tracking::kDefaultLedgerPath
+  std::string artifact_cache;              // where MLflow figures are downloaded; empty: the user cache
+  std::string prereg;                      // file; empty: the embedded smoke pre-registration
+  std::string plan;                        // file or embedded plan name; empty: see audit_experiment
+  std::string policy = "prod";             // prod, or debug (refused under CI=true)
+  bool strict = false;
+  bool no_figures = false;                 // debug only: G4 FAILs
+};
+
+// The run source the request names: --source, else --tracking-uri, else --ledger, else
+// MLFLOW_TRACKING_URI, else the default ledger. InputError when both --tracking-uri and --ledger
+// are given with --source auto, or mlflow is asked for without a URI.
+std::string run_source_for(const AuditRequest& request);
+
+// Refuses debug-only options under CI=true and without --policy debug (InputError).
+void enforce_policy(const AuditRequest& request);
+
+// Reads the runs and replays Gates 1-6. Errors: InputError (bad files, unknown experiment),
+// UnreachableError (the source).
+gates::Verdict audit_experiment(const AuditRequest& request);
+
+// $XDG_CACHE_HOME/wmtp/mlflow-artifacts (or ~/.cache/..., or the temp dir).
+std::string default_artifact_cache();
+
+}  // namespace wmtp::report
