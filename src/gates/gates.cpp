@@ -277,6 +277,62 @@ void check_trip_wire(RunCheck& check, const RunRecord& run, const experiment::Tr
   }
 }
 
+// G5's findings for one run that trains: hard ones always FAIL; soft ones (ceiling, divergence)
+// WARN or FAIL depending on how many runs have them.
+struct LossOutcome {
+  std::vector<std::tuple<std::string, std::string, std::string>> hard, soft;  // message, expected, observed
+};
+
+LossOutcome judge_losses(const RunRecord& run, const experiment::Preregistration& p) {
+  LossOutcome o;
+  const std::optional<double> train = run.last_metric(metric::kTrainLossEpoch);
+  if (!train) {
+    o.hard.emplace_back("metric train_loss_epoch is missing", "<= " + num(p.train_loss_ceiling), "missing");
+  } else if (!std::isfinite(*train) || *train > p.train_loss_ceiling) {
+    o.soft.emplace_back("final train_loss_epoch " + num(*train) + " exceeds the ceiling " + num(p.train_loss_ceiling),
+                        "<= " + num(p.train_loss_ceiling), num(*train));
+  }
+  auto val_it = run.metrics.find(metric::kValLoss);
+  if (val_it == run.metrics.end() || val_it->second.empty()) {
+    o.hard.emplace_back("metric val_loss is missing", ">= " + std::to_string(p.min_epochs) + " epochs", "missing");
+  } else {
+    const std::map<std::int64_t, double> val = by_epoch(val_it->second);
+    std::vector<double> initial, after;
+    for (std::int64_t e = p.initial_epoch_first; e <= p.initial_epoch_last; ++e) {
+      auto it = val.find(e);
+      if (it == val.end()) {
+        o.hard.emplace_back("val_loss has no epoch " + std::to_string(e) + " (initial window " +
+                                std::to_string(p.initial_epoch_first) + "-" + std::to_string(p.initial_epoch_last) + ")",
+                            "epoch " + std::to_string(e), "missing");
+      } else {
+        initial.push_back(it->second);
+      }
+    }
+    for (const auto& [epoch, value] : val) {
+      if (epoch > p.initial_epoch_last) after.push_back(value);
+    }
+    // Epochs count from 1; a point at step 0 (before training) is not an epoch.
+    const auto epochs = static_cast<std::int64_t>(std::count_if(
+        val.begin(), val.end(), [](const std::pair<const std::int64_t, double>& e) { return e.first >= 1; }));
+    if (epochs < p.min_epochs) {
+      o.hard.emplace_back("only " + std::to_string(epochs) + " epoch(s) of val_loss",
+                          ">= " + std::to_string(p.min_epochs) + " epochs", std::to_string(epochs));
+    } else if (initial.size() == static_cast<std::size_t>(p.initial_epoch_last - p.initial_epoch_first + 1) &&
+               !after.empty()) {
+      const std::size_t window = std::min(after.size(), static_cast<std::size_t>(p.final_window));
+      const double final_val = mean(std::vector<double>(after.end() - static_cast<std::ptrdiff_t>(window), after.end()));
+      const double initial_val = mean(initial);
+      const double ratio = final_val / initial_val;
+      if (!std::isfinite(ratio) || !(initial_val > 0.0) || ratio > p.val_divergence_ratio) {
+        o.soft.emplace_back("val_loss diverged: final/initial = " + num(final_val) + "/" + num(initial_val) + " = " +
+                                num(ratio) + " > " + num(p.val_divergence_ratio),
+                            "<= " + num(p.val_divergence_ratio), num(ratio));
+      }
+    }
+  }
+  return o;
+}
+
 // A model that trains (G5 applies); an absent model param counts as one.
 bool trains(const RunRecord& run) {
   const std::string* model = run.param(param::kModel);
@@ -576,61 +632,12 @@ GateReport gate_figures(const RunSet& runs, const AuditInputs& in) {
 GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in) {
   GateBuilder gate("G5", "fail-fast loss");
   const experiment::Preregistration& p = in.prereg;
-  struct Outcome {
-    std::vector<std::tuple<std::string, std::string, std::string>> hard, soft;  // message, expected, observed
-  };
-  std::vector<Outcome> outcomes(runs.runs.size());
+  std::vector<LossOutcome> outcomes(runs.runs.size());
   std::size_t failing_runs = 0;
   for (std::size_t i = 0; i < runs.runs.size(); ++i) {
-    const RunRecord& run = runs.runs[i];
-    Outcome& o = outcomes[i];
-    if (!trains(run)) continue;
-    const std::optional<double> train = run.last_metric(metric::kTrainLossEpoch);
-    if (!train) {
-      o.hard.emplace_back("metric train_loss_epoch is missing", "<= " + num(p.train_loss_ceiling), "missing");
-    } else if (!std::isfinite(*train) || *train > p.train_loss_ceiling) {
-      o.soft.emplace_back("final train_loss_epoch " + num(*train) + " exceeds the ceiling " + num(p.train_loss_ceiling),
-                          "<= " + num(p.train_loss_ceiling), num(*train));
-    }
-    auto val_it = run.metrics.find(metric::kValLoss);
-    if (val_it == run.metrics.end() || val_it->second.empty()) {
-      o.hard.emplace_back("metric val_loss is missing", ">= " + std::to_string(p.min_epochs) + " epochs", "missing");
-    } else {
-      const std::map<std::int64_t, double> val = by_epoch(val_it->second);
-      std::vector<double> initial, after;
-      for (std::int64_t e = p.initial_epoch_first; e <= p.initial_epoch_last; ++e) {
-        auto it = val.find(e);
-        if (it == val.end()) {
-          o.hard.emplace_back("val_loss has no epoch " + std::to_string(e) + " (initial window " +
-                                  std::to_string(p.initial_epoch_first) + "-" + std::to_string(p.initial_epoch_last) + ")",
-                              "epoch " + std::to_string(e), "missing");
-        } else {
-          initial.push_back(it->second);
-        }
-      }
-      for (const auto& [epoch, value] : val) {
-        if (epoch > p.initial_epoch_last) after.push_back(value);
-      }
-      // Epochs count from 1; a point at step 0 (before training) is not an epoch.
-      const auto epochs = static_cast<std::int64_t>(std::count_if(
-          val.begin(), val.end(), [](const std::pair<const std::int64_t, double>& e) { return e.first >= 1; }));
-      if (epochs < p.min_epochs) {
-        o.hard.emplace_back("only " + std::to_string(epochs) + " epoch(s) of val_loss",
-                            ">= " + std::to_string(p.min_epochs) + " epochs", std::to_string(epochs));
-      } else if (initial.size() == static_cast<std::size_t>(p.initial_epoch_last - p.initial_epoch_first + 1) &&
-                 !after.empty()) {
-        const std::size_t window = std::min(after.size(), static_cast<std::size_t>(p.final_window));
-        const double final_val = mean(std::vector<double>(after.end() - static_cast<std::ptrdiff_t>(window), after.end()));
-        const double initial_val = mean(initial);
-        const double ratio = final_val / initial_val;
-        if (!std::isfinite(ratio) || !(initial_val > 0.0) || ratio > p.val_divergence_ratio) {
-          o.soft.emplace_back("val_loss diverged: final/initial = " + num(final_val) + "/" + num(initial_val) + " = " +
-                                  num(ratio) + " > " + num(p.val_divergence_ratio),
-                              "<= " + num(p.val_divergence_ratio), num(ratio));
-        }
-      }
-    }
-    if (!o.soft.empty()) ++failing_runs;
+    if (!trains(runs.runs[i])) continue;
+    outcomes[i] = judge_losses(runs.runs[i], p);
+    if (!outcomes[i].soft.empty()) ++failing_runs;
   }
   // One diverging run is a warning; g5_fail_threshold of them fail the gate.
   const bool soft_fails = failing_runs >= static_cast<std::size_t>(p.g5_fail_threshold);
