@@ -24,7 +24,7 @@ void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
   app.add_option("--prereg", request.prereg, "Pre-registration JSON (default: the embedded configs/prereg/smoke.json)")
       ->group(group);
   app.add_option("--plan", request.plan,
-                 "Training plan (file, or the name of an embedded plan such as smoke): check plan vs actual")
+                 "Plan to check the runs against instead of the one they recorded (file, or an embedded plan: smoke)")
       ->group(group);
   app.add_option("--policy", request.policy, "prod, or debug to allow debug-only options (refused when CI=true)")
       ->check(CLI::IsMember({"prod", "debug"}))

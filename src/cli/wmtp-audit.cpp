@@ -66,8 +66,11 @@ int main(int argc, char** argv) {
   app.footer(
       "Source: MLflow when a tracking URI is set (--tracking-uri or MLFLOW_TRACKING_URI), else the ledger;\n"
       "  --ledger or --source chooses explicitly.\n"
-      "Verdict: ALL PASS, WARNING, FAIL or CRITICAL FAIL (G1 failed). A run the plan expects and that is\n"
-      "  missing is a FAIL, an extra run a WARNING (with --plan).\n"
+      "Verdict: ALL PASS, WARNING, FAIL or CRITICAL FAIL (G1 failed). The plan is the one the runs recorded\n"
+      "  (config/plan.json; --plan overrides): a planned run that is missing is a FAIL, an extra run a WARNING.\n"
+      "  Runs are sealed when they finish: a param, metric or artifact edited since is a FAIL. Of several\n"
+      "  attempts of one (cell, series, seed) the latest FINISHED is gated; the verdict lists the others.\n"
+      "  Every rule: docs/ARCHITECTURE.md.\n"
       "Exit codes: 0 ALL PASS or WARNING (WARNING is 1 with --strict), 1 FAIL or CRITICAL FAIL,\n"
       "  2 usage or input error, 3 source unreachable.\n"
       "Policy: with CI=true the policy is prod and debug-only options (--no-figures) are refused;\n"
