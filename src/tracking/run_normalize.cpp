@@ -50,7 +50,7 @@ void sort_runs(std::vector<RunRecord>& runs) {
 
 bool is_figure(const std::string& artifact_path) {
   const std::string prefix = contract::artifact::kFigureDir;
-  const std::string suffix = ".png";
+  const std::string suffix = contract::artifact::kFigureSuffix;
   return artifact_path.size() > prefix.size() + suffix.size() &&
          artifact_path.compare(0, prefix.size(), prefix) == 0 &&
          artifact_path.compare(artifact_path.size() - suffix.size(), suffix.size(), suffix) == 0;
