@@ -12,7 +12,3 @@ add_library(wmtp_fuzz_entries STATIC
 target_include_directories(wmtp_fuzz_entries PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(wmtp_fuzz_entries PUBLIC wmtp_core wmtp_gates wmtp_tracking wmtp_report)
 wmtp_target_defaults(wmtp_fuzz_entries)
-if(WMTP_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  # GCC's -Wmaybe-uninitialized misfires inside <regex> (json_schema.cpp) under ASan.
-  target_compile_options(wmtp_fuzz_entries PRIVATE -Wno-maybe-uninitialized)
-endif()
