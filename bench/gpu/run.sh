@@ -20,7 +20,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noh
 TORCH_PREFIX=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)')
 echo "== build (log: $OUT/build.log)"
 start=$(date +%s)
-cmake -S . -B "$BUILD" -G Ninja -DWMTP_TRAINER_ONLY=ON -DWMTP_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
+cmake -S . -B "$BUILD" -G Ninja -DWMTP_TRAINER_ONLY=ON -DWMTP_BUILD_TESTS=OFF -DWMTP_BUILD_BENCH=ON -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 cmake --build "$BUILD" -j16 --target wmtp_gpu_bench wmtp_trainer_bench >>"$OUT/build.log" 2>&1 ||
   { grep -B2 -A8 -E "error|Error" "$OUT/build.log" | head -80; exit 1; }
