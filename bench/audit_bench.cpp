@@ -40,9 +40,7 @@ using wmtp::gates::fixtures::RunSpec;
 
 constexpr int kMlflowWriters = 8;  // Trackers pushing the MLflow setup in parallel
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 struct Options {
   int count = 10000;
@@ -139,7 +137,8 @@ double populate(const Options& o, const std::string& experiment, const wmtp::gat
   write_runs((stage / "bench.sqlite").string(), experiment, o.count, inputs, stage / "scratch");
   if (stage != o.dir) {
     fs::create_directories(o.dir);
-    for (const char* name : {"bench.sqlite", "bench.artifacts"}) fs::copy(stage / name, o.dir / name, fs::copy_options::recursive);
+    for (const char* name : {"bench.sqlite", "bench.artifacts"})
+      fs::copy(stage / name, o.dir / name, fs::copy_options::recursive);
     fs::remove_all(stage);
   }
   return seconds_since(start);
@@ -177,12 +176,18 @@ int bench(const Options& o) {
     for (const auto& run : runs.runs) {
       for (const auto& history : run.metrics) points += history.second.size();
     }
-    const bool pass = verdict.overall == wmtp::gates::Overall::kAllPass && runs.runs.size() == static_cast<std::size_t>(o.count);
+    const bool pass = verdict.overall == wmtp::gates::Overall::kAllPass &&
+                      runs.runs.size() == static_cast<std::size_t>(o.count);
     ok = ok && pass;
     if (o.json) {
-      const nlohmann::json line = {{"source", source},    {"runs", runs.runs.size()},  {"points", points},
-                                   {"read_s", read_s},    {"gates_s", gates_s},        {"audit_s", read_s + gates_s},
-                                   {"verdict", wmtp::gates::to_string(verdict.overall)}, {"write_s", written}};
+      const nlohmann::json line = {{"source", source},
+                                   {"runs", runs.runs.size()},
+                                   {"points", points},
+                                   {"read_s", read_s},
+                                   {"gates_s", gates_s},
+                                   {"audit_s", read_s + gates_s},
+                                   {"verdict", wmtp::gates::to_string(verdict.overall)},
+                                   {"write_s", written}};
       std::cout << line.dump() << std::endl;
     } else {
       std::cout << "read:  " << runs.runs.size() << " runs, " << points << " metric points in " << read_s << " s\n"

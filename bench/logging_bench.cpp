@@ -118,7 +118,8 @@ void bench_mlflow(const Options& o) {
 
 void bench_tracker_mlflow(const Options& o) {
   for (int rep = 0; rep < o.reps; ++rep) {
-    wmtp::tracking::Tracker tracker(tracker_options(o.dir / ("mirror-" + std::to_string(rep) + ".sqlite"), o.tracking_uri));
+    wmtp::tracking::Tracker tracker(
+        tracker_options(o.dir / ("mirror-" + std::to_string(rep) + ".sqlite"), o.tracking_uri));
     auto run = tracker.start_run({kExperiment, "tracker-mirror-" + std::to_string(rep), {}});
     tracker.wait_for_mlflow(std::chrono::minutes(1));  // the run exists in MLflow: time the points only
     const auto begin = Clock::now();
@@ -238,8 +239,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const std::map<std::string, std::function<void(const Options&)>> benches = {
-      {"ledger", bench_ledger}, {"mlflow", bench_mlflow}, {"tracker-mlflow", bench_tracker_mlflow}, {"overhead", bench_overhead}};
+  const std::map<std::string, std::function<void(const Options&)>> benches = {{"ledger", bench_ledger},
+                                                                              {"mlflow", bench_mlflow},
+                                                                              {"tracker-mlflow", bench_tracker_mlflow},
+                                                                              {"overhead", bench_overhead}};
   const auto it = benches.find(o.what);
   if (argc % 2 == 0 || it == benches.end() || (o.what.find("mlflow") != std::string::npos && o.tracking_uri.empty())) {
     std::fputs(kUsage, stderr);

@@ -18,9 +18,7 @@ using Clock = std::chrono::steady_clock;
 using wmtp::tracking::Tracker;
 using wmtp::tracking::TrackerOptions;
 
-double seconds_since(Clock::time_point begin) {
-  return std::chrono::duration<double>(Clock::now() - begin).count();
-}
+double seconds_since(Clock::time_point begin) { return std::chrono::duration<double>(Clock::now() - begin).count(); }
 
 TrackerOptions options_for(const std::string& ledger, const std::string& uri) {
   TrackerOptions o;
@@ -33,12 +31,13 @@ void bench_ledger_logging(const std::string& dir, long points) {
   Tracker tracker(options_for(dir + "/logging.sqlite", ""));
   auto run = tracker.start_run({"bench", "logging", {}});
   const auto begin = Clock::now();
-  for (long i = 0; i < points; ++i) run->log_metric(i % 3 == 0 ? "train_loss" : (i % 3 == 1 ? "val_loss" : "lr"), 1.0 / (i + 1), i / 3);
+  for (long i = 0; i < points; ++i)
+    run->log_metric(i % 3 == 0 ? "train_loss" : (i % 3 == 1 ? "val_loss" : "lr"), 1.0 / (i + 1), i / 3);
   const double queued = seconds_since(begin);
   run->flush();
   const double durable = seconds_since(begin);
-  std::printf("ledger: %ld points durable in %.3f s = %.0f points/s (log_metric call: %.0f ns mean)\n",
-              points, durable, points / durable, queued / points * 1e9);
+  std::printf("ledger: %ld points durable in %.3f s = %.0f points/s (log_metric call: %.0f ns mean)\n", points, durable,
+              points / durable, queued / points * 1e9);
 }
 
 void bench_mlflow_batch(const std::string& uri, long points) {
@@ -46,12 +45,15 @@ void bench_mlflow_batch(const std::string& uri, long points) {
   const std::string exp = client.get_or_create_experiment("wmtp-tracking-bench");
   const std::string run = client.create_run(exp, "log-batch", 0, {}).run_id;
   wmtp::tracking::LogBatch batch;
-  for (long i = 0; i < points; ++i) batch.metrics.push_back({i % 2 ? "train_loss" : "val_loss", 1.0 / (i + 1), i / 2, 1700000000000 + i});
+  for (long i = 0; i < points; ++i)
+    batch.metrics.push_back({i % 2 ? "train_loss" : "val_loss", 1.0 / (i + 1), i / 2, 1700000000000 + i});
   const auto begin = Clock::now();
   client.log_batch(run, batch);
   const double s = seconds_since(begin);
-  std::printf("mlflow log-batch (MlflowClient, one keep-alive connection): %ld points in %.3f s = %.0f points/s (%zu requests)\n",
-              points, s, points / s, wmtp::tracking::split_log_batch(batch).size());
+  std::printf(
+      "mlflow log-batch (MlflowClient, one keep-alive connection): %ld points in %.3f s = %.0f points/s (%zu "
+      "requests)\n",
+      points, s, points / s, wmtp::tracking::split_log_batch(batch).size());
   client.set_terminated(run, wmtp::RunStatus::kFinished);
 }
 
@@ -64,8 +66,10 @@ void bench_tracker_to_mlflow(const std::string& dir, const std::string& uri, lon
   run->finish(wmtp::RunStatus::kFinished);
   const bool ok = tracker.wait_for_mlflow(std::chrono::minutes(10));
   const double s = seconds_since(begin);
-  std::printf("tracker -> ledger -> mlflow: %ld points acknowledged by MLflow in %.3f s = %.0f points/s%s (training loop spent %.3f s logging)\n",
-              points, s, points / s, ok ? "" : " [NOT DRAINED]", queued);
+  std::printf(
+      "tracker -> ledger -> mlflow: %ld points acknowledged by MLflow in %.3f s = %.0f points/s%s (training loop spent "
+      "%.3f s logging)\n",
+      points, s, points / s, ok ? "" : " [NOT DRAINED]", queued);
 }
 
 void bench_ledger_read(const std::string& dir, int runs, int params, int points) {

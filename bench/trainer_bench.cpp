@@ -108,8 +108,12 @@ void time_engine(const Options& o, const std::string& name, const experiment::Re
   const long batch = recipe.training.batch_size;
   const long steps = std::max(20L, o.samples / batch);
   trainer->train_steps(kWarmupSteps);
-  const nlohmann::json about = {{"recipe", name},   {"model", recipe.model.kind}, {"batch", batch},
-                                {"engine", engine}, {"steps_per_rep", steps},     {"blas", mapped_blas()},
+  const nlohmann::json about = {{"recipe", name},
+                                {"model", recipe.model.kind},
+                                {"batch", batch},
+                                {"engine", engine},
+                                {"steps_per_rep", steps},
+                                {"blas", mapped_blas()},
                                 {"compute", tr::compute_info()}};
   if (o.serve) {
     // Driven by scripts/bench, which alternates repetitions with the Python reference's. This
@@ -146,7 +150,8 @@ void time_engine(const Options& o, const std::string& name, const experiment::Re
 }
 
 // Everything needed to replay the fused engine's first steps elsewhere, as JSON.
-void dump_parity(const Options& o, const std::string& name, const experiment::Recipe& recipe, const tr::SeriesData& data) {
+void dump_parity(const Options& o, const std::string& name, const experiment::Recipe& recipe,
+                 const tr::SeriesData& data) {
   auto trainer = tr::make_trainer(recipe, data, kSeed, {o.device, false});
   nlohmann::json params = nlohmann::json::object();
   for (const tr::NamedArray& p : trainer->parameters()) params[p.name] = {{"shape", p.shape}, {"values", p.values}};
@@ -158,18 +163,12 @@ void dump_parity(const Options& o, const std::string& name, const experiment::Re
                                       {},
                                       {}});
   const tr::WindowIndex index = tr::window_index(data, recipe.window.seq_len, recipe.window.pred_len);
-  const nlohmann::json out = {{"recipe", recipe.to_json()},
-                              {"seed", kSeed},
-                              {"batch", recipe.training.batch_size},
-                              {"seasonal_period", trainer->seasonal_period()},
-                              {"series", data.series.name},
-                              {"standardized", data.standardized},
-                              {"train_starts", index.train_starts},
-                              {"val_starts", index.val_starts},
-                              {"steps_per_epoch", per_epoch},
-                              {"initial_parameters", params},
-                              {"epoch_permutations", perms},
-                              {"loss", trainer->loss_history()},
+  const nlohmann::json out = {{"recipe", recipe.to_json()},          {"seed", kSeed},
+                              {"batch", recipe.training.batch_size}, {"seasonal_period", trainer->seasonal_period()},
+                              {"series", data.series.name},          {"standardized", data.standardized},
+                              {"train_starts", index.train_starts},  {"val_starts", index.val_starts},
+                              {"steps_per_epoch", per_epoch},        {"initial_parameters", params},
+                              {"epoch_permutations", perms},         {"loss", trainer->loss_history()},
                               {"compute", tr::compute_info()}};
   const std::string path = o.dump_dir + "/" + name + "-" + std::to_string(recipe.training.batch_size) + ".json";
   std::ofstream file(path, std::ios::binary | std::ios::trunc);

@@ -6,13 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
-#include "core/png_text.h"
 #include "core/json_field.h"
+#include "core/png_text.h"
+#include "experiment/plan.h"
 #include "experiment/preregistration.h"
 #include "gates/verdict.h"
 #include "report/markdown.h"
 #include "tracking/mlflow_client.h"
-#include "experiment/plan.h"
 #include "trainer/series.h"
 
 namespace wmtp::fuzz {
@@ -32,7 +32,8 @@ void recipe(std::string_view input) {
 
 void plan(std::string_view input) {
   const std::string label = "fuzz-plan.json";
-  const experiment::Plan p = experiment::parse_plan(wmtp::parse_json_text(std::string(input), label), label, kNoSuchDir);
+  const experiment::Plan p = experiment::parse_plan(wmtp::parse_json_text(std::string(input), label), label,
+                                                    kNoSuchDir);
   experiment::expand_plan(p, p.series);
 }
 

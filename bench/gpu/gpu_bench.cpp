@@ -144,7 +144,8 @@ bool check(const Options& o, const std::string& name, const experiment::Recipe& 
                                {"max_rel_loss_diff", rel_diff},
                                {"max_abs_param_diff", param_diff},
                                {"max_abs_param", param_scale},
-                               {"first_step_rel_diff_over_1e-5", first_step_over(gpu->loss_history(), cpu->loss_history(), 1e-5)},
+                               {"first_step_rel_diff_over_1e-5",
+                                first_step_over(gpu->loss_history(), cpu->loss_history(), 1e-5)},
                                {"resume_max_rel_loss_diff", resume_rel_diff},
                                {"hook_losses_equal_history", hooks_equal},
                                {"rtol", tolerance},
@@ -173,26 +174,26 @@ void time_engine(const Options& o, const std::string& name, const experiment::Re
     rates.push_back(static_cast<double>(steps * batch) / s);
   }
   const double mid = median(rates);
-  const nlohmann::json line = {{"kind", "wmtp"},
-                               {"recipe", name},
-                               {"model", recipe.model.kind},
-                               {"weighting", recipe.weighting.kind},
-                               {"batch", batch},
-                               {"engine", engine},
-                               {"device", o.device},
-                               {"steps_per_rep", steps},
-                               {"samples_per_s", rates},
-                               {"median_samples_per_s", mid},
-                               {"us_per_step", static_cast<double>(batch) / mid * 1e6},
-                               {"train_windows", trainer->train_windows()},
-                               {"val_windows", static_cast<std::int64_t>(
-                                                   tr::window_index(data, recipe.window.seq_len, recipe.window.pred_len)
-                                                       .val_starts.size())},
-                               {"steps_per_epoch", trainer->steps_per_epoch()},
-                               {"seq_len", recipe.window.seq_len},
-                               {"pred_len", recipe.window.pred_len},
-                               {"last_loss", trainer->loss_history().back()},
-                               {"compute", tr::compute_info()}};
+  const nlohmann::json line = {
+      {"kind", "wmtp"},
+      {"recipe", name},
+      {"model", recipe.model.kind},
+      {"weighting", recipe.weighting.kind},
+      {"batch", batch},
+      {"engine", engine},
+      {"device", o.device},
+      {"steps_per_rep", steps},
+      {"samples_per_s", rates},
+      {"median_samples_per_s", mid},
+      {"us_per_step", static_cast<double>(batch) / mid * 1e6},
+      {"train_windows", trainer->train_windows()},
+      {"val_windows", static_cast<std::int64_t>(
+                          tr::window_index(data, recipe.window.seq_len, recipe.window.pred_len).val_starts.size())},
+      {"steps_per_epoch", trainer->steps_per_epoch()},
+      {"seq_len", recipe.window.seq_len},
+      {"pred_len", recipe.window.pred_len},
+      {"last_loss", trainer->loss_history().back()},
+      {"compute", tr::compute_info()}};
   std::printf("%s\n", line.dump().c_str());
   std::fflush(stdout);
 }

@@ -40,7 +40,8 @@ wmtp::gates::Verdict read_verdict(const std::string& path) {
   try {
     json = nlohmann::json::parse(text.str());
   } catch (const nlohmann::json::parse_error& e) {
-    throw wmtp::InputError(path + ": not valid JSON at byte " + std::to_string(e.byte) + " (expected a verdict written by wmtp-audit)");
+    throw wmtp::InputError(path + ": not valid JSON at byte " + std::to_string(e.byte) +
+                           " (expected a verdict written by wmtp-audit)");
   } catch (const nlohmann::json::exception& e) {  // out_of_range 406: a number beyond a double
     throw wmtp::InputError(path + ": not valid JSON: " + e.what() + " (expected a verdict written by wmtp-audit)");
   }
@@ -58,25 +59,28 @@ int run(const Flags& flags) {
                                         : std::filesystem::path(flags.figures_dir);
   const bool self_audit = flags.verdict_path.empty() && !flags.audit.experiment.empty();
   if (!self_audit && flags.audit_flags) {
-    throw wmtp::InputError("the audit options (--ledger, --tracking-uri, --plan, ...) choose what to audit: they need "
-                           "--experiment and no --verdict");
+    throw wmtp::InputError(
+        "the audit options (--ledger, --tracking-uri, --plan, ...) choose what to audit: they need "
+        "--experiment and no --verdict");
   }
   // Figures fetched from MLflow land under the figures directory, so the report's links resolve.
   wmtp::report::AuditRequest audit = flags.audit;
   if (audit.artifact_cache.empty()) audit.artifact_cache = (dir / "mlflow-artifacts").string();
   const wmtp::gates::Verdict verdict = self_audit ? wmtp::report::audit_experiment(audit)
-                                                  : read_verdict(flags.verdict_path.empty() ? kDefaultVerdict : flags.verdict_path);
+                                                  : read_verdict(flags.verdict_path.empty() ? kDefaultVerdict
+                                                                                            : flags.verdict_path);
   if (!self_audit && !flags.audit.experiment.empty() && verdict.experiment != flags.audit.experiment) {
     throw wmtp::InputError((flags.verdict_path.empty() ? kDefaultVerdict : flags.verdict_path) +
-                           std::string(": the verdict is for experiment '") + verdict.experiment +
-                           "', not '" + flags.audit.experiment + "'");
+                           std::string(": the verdict is for experiment '") + verdict.experiment + "', not '" +
+                           flags.audit.experiment + "'");
   }
 
   wmtp::report::ReportOptions options;
   options.format = format;
   options.output_dir = flags.output_dir;
   if (!verdict.runs.empty()) {
-    const std::string figure = (dir / wmtp::report::overview_figure_name(verdict.experiment)).lexically_normal().string();
+    const std::string figure =
+        (dir / wmtp::report::overview_figure_name(verdict.experiment)).lexically_normal().string();
     wmtp::report::write_overview_figure(verdict, figure);
     options.overview_figure = figure;
   }
@@ -98,7 +102,8 @@ int main(int argc, char** argv) {
       "Exit codes: 0 report written (whatever the verdict), 2 usage or input error, 3 source unreachable.");
   wmtp::cli::add_version_flag(app, kProgram);
   Flags flags;
-  app.add_option("--verdict", flags.verdict_path, std::string("verdict JSON to render (default ") + kDefaultVerdict + ")");
+  app.add_option("--verdict", flags.verdict_path,
+                 std::string("verdict JSON to render (default ") + kDefaultVerdict + ")");
   app.add_option("--experiment", flags.audit.experiment,
                  "experiment the report is about; without --verdict, audit it here first (as wmtp-audit would)");
   app.add_option("--format", flags.format, "markdown (a document) or github (a step summary)")

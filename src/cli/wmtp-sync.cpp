@@ -24,16 +24,13 @@ int main(int argc, char** argv) {
 
   return wmtp::cli::guarded_main(program, [&] {
     using wmtp::tracking::MlflowConfig;
-    auto given = [](const std::string& s) {
-      return s.empty() ? std::nullopt : std::optional<std::string>(s);
-    };
+    auto given = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional<std::string>(s); };
     const MlflowConfig config = MlflowConfig::from_env(given(tracking_uri));
-    const wmtp::tracking::SyncReport r =
-        wmtp::tracking::push_outbox(ledger_path, config, given(experiment));
+    const wmtp::tracking::SyncReport r = wmtp::tracking::push_outbox(ledger_path, config, given(experiment));
     std::cout << "pushed " << r.runs << " run(s) (" << r.runs_created << " created), " << r.metrics
-              << " metric point(s), " << r.params << " param(s), " << r.tags << " tag(s), "
-              << r.artifacts << " artifact(s), " << r.status_updates << " status update(s) to "
-              << config.tracking_uri << "; outbox entries left: " << r.left << "\n";
+              << " metric point(s), " << r.params << " param(s), " << r.tags << " tag(s), " << r.artifacts
+              << " artifact(s), " << r.status_updates << " status update(s) to " << config.tracking_uri
+              << "; outbox entries left: " << r.left << "\n";
     return wmtp::kExitOk;
   });
 }

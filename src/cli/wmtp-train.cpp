@@ -17,13 +17,13 @@
 #include "core/environment.h"
 #include "core/errors.h"
 #include "core/golden.h"
-#include "report/figures.h"
-#include "tracking/mlflow_config.h"
-#include "tracking/tracker.h"
 #include "core/json_field.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
 #include "experiment/run_contract.h"
+#include "report/figures.h"
+#include "tracking/mlflow_config.h"
+#include "tracking/tracker.h"
 #include "trainer/run.h"
 #include "trainer/synthetic.h"
 
@@ -106,15 +106,17 @@ Job plan_job(const Flags& flags) {
   }
 
   // Checked now as the audit will read it: a bad pre-registration fails here, not after training.
-  const ex::Preregistration prereg =
-      flags.prereg.empty() ? ex::embedded_preregistration()
-                           : ex::parse_preregistration(wmtp::read_json_file(flags.prereg), flags.prereg);
+  const ex::Preregistration prereg = flags.prereg.empty()
+                                         ? ex::embedded_preregistration()
+                                         : ex::parse_preregistration(wmtp::read_json_file(flags.prereg), flags.prereg);
   const nlohmann::json trained_plan = ex::trained_plan_document(plan, series);
   std::vector<ex::PlannedRun> planned = ex::expand_plan(plan, series);
   Job job;
   job.planned = planned.size();
   if (!flags.shard.empty()) planned = ex::select_shard(planned, flags.shard);
-  job.experiment = !flags.experiment.empty() ? flags.experiment : !plan.experiment.empty() ? plan.experiment : kDefaultExperiment;
+  job.experiment = !flags.experiment.empty()  ? flags.experiment
+                   : !plan.experiment.empty() ? plan.experiment
+                                              : kDefaultExperiment;
   for (const ex::PlannedRun& p : planned) {
     tr::RunRequest r;
     r.experiment = job.experiment;
@@ -211,16 +213,18 @@ std::string summary_line(const tr::RunOutcome& o) {
   if (o.samples_per_s > 0) s << " (" << static_cast<long long>(std::llround(o.samples_per_s)) << " samples/s)";
   const auto& m = o.final_metrics;
   s << "  test PAPE " << metric_text(m, metric::kTestPape, 2) << " HR " << metric_text(m, metric::kTestHr, 3) << " MSE "
-    << metric_text(m, metric::kTestMse, 4) << "  | seasonal-naive PAPE " << metric_text(m, metric::kRefTestPape, 2) << " HR "
-    << metric_text(m, metric::kRefTestHr, 3) << " MSE " << metric_text(m, metric::kRefTestMse, 4);
+    << metric_text(m, metric::kTestMse, 4) << "  | seasonal-naive PAPE " << metric_text(m, metric::kRefTestPape, 2)
+    << " HR " << metric_text(m, metric::kRefTestHr, 3) << " MSE " << metric_text(m, metric::kRefTestMse, 4);
   return s.str();
 }
 
 int run(const Flags& flags) {
-  if (!flags.resume.empty() && (!flags.plan.empty() || !flags.recipe.empty() || !flags.data.empty() || flags.epochs > 0 ||
-                                !flags.shard.empty() || !flags.experiment.empty() || !flags.prereg.empty())) {
-    throw InputError("--resume continues a run with the recipe, data and experiment it logged: it takes no "
-                     "--plan, --recipe, --data, --epochs, --shard, --experiment or --prereg");
+  if (!flags.resume.empty() &&
+      (!flags.plan.empty() || !flags.recipe.empty() || !flags.data.empty() || flags.epochs > 0 ||
+       !flags.shard.empty() || !flags.experiment.empty() || !flags.prereg.empty())) {
+    throw InputError(
+        "--resume continues a run with the recipe, data and experiment it logged: it takes no "
+        "--plan, --recipe, --data, --epochs, --shard, --experiment or --prereg");
   }
   if (flags.device == "cuda" && !tr::cuda_available()) {
     throw InputError("--device cuda: this LibTorch build has no CUDA support or sees no GPU (" + tr::compute_info() +
@@ -309,22 +313,27 @@ int main(int argc, char** argv) {
   wmtp::cli::add_version_flag(app, kProgram);
   Flags flags;
   app.add_option("--plan", flags.plan, "plan JSON (schemas/plan.schema.json); default: the built-in smoke plan");
-  app.add_option("--recipe", flags.recipe,
-                 "train only this recipe (JSON file, or a built-in name: B0, B1, B2, A3) over the plan's series and seeds");
+  app.add_option(
+      "--recipe", flags.recipe,
+      "train only this recipe (JSON file, or a built-in name: B0, B1, B2, A3) over the plan's series and seeds");
   app.add_option("--data", flags.data,
                  "CSV with columns timestamp,series,value (ISO-8601, regular spacing); default: the plan's data "
                  "(synthetic households)");
   app.add_option("--experiment", flags.experiment, "experiment name; default: the plan's, else wmtp-smoke");
   app.add_option("--ledger", flags.ledger, "SQLite ledger")->capture_default_str();
-  app.add_option("--tracking-uri", flags.tracking_uri, "MLflow server (default: MLFLOW_TRACKING_URI; empty: ledger only)");
+  app.add_option("--tracking-uri", flags.tracking_uri,
+                 "MLflow server (default: MLFLOW_TRACKING_URI; empty: ledger only)");
   app.add_option("--prereg", flags.prereg, "pre-registration whose hash runs log; default: the built-in smoke one");
   app.add_option("--epochs", flags.epochs, "override every recipe's training.epochs")->check(CLI::PositiveNumber);
   app.add_option("--device", flags.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  app.add_option("--threads", flags.threads, "CPU threads for LibTorch and OpenBLAS (the models are small: more threads help only at large batch sizes)")
+  app.add_option(
+         "--threads", flags.threads,
+         "CPU threads for LibTorch and OpenBLAS (the models are small: more threads help only at large batch sizes)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--shard", flags.shard, "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based)");
-  app.add_option("--resume", flags.resume, "continue the unfinished run with this local run id from its last checkpoint");
+  app.add_option("--resume", flags.resume,
+                 "continue the unfinished run with this local run id from its last checkpoint");
   app.add_flag("--quiet", flags.quiet, "no progress bar and no per-run lines");
   app.add_option("--policy", flags.policy,
                  "prod, or debug to train even when the golden tensors do not reproduce (refused when CI=true)")

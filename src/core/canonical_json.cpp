@@ -10,8 +10,6 @@ std::string canonical_json(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict);
 }
 
-std::string content_hash16(const nlohmann::json& value) {
-  return sha256_hex16(canonical_json(value));
-}
+std::string content_hash16(const nlohmann::json& value) { return sha256_hex16(canonical_json(value)); }
 
 }  // namespace wmtp

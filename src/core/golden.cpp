@@ -62,8 +62,8 @@ std::string GoldenCheck::summary() const {
   out.precision(10);
   for (const GoldenCase& c : cases) {
     if (!c.pass) {
-      out << c.id << " mismatch: pape " << c.pape << " (expected " << c.expected_pape << "), hr "
-          << c.hr << " (expected " << c.expected_hr << "), atol " << atol;
+      out << c.id << " mismatch: pape " << c.pape << " (expected " << c.expected_pape << "), hr " << c.hr
+          << " (expected " << c.expected_hr << "), atol " << atol;
       return out.str();
     }
   }

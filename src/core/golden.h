@@ -11,7 +11,7 @@ struct GoldenCase {
   std::string id;
   double expected_pape = 0.0;  // NaN when the file says null
   double expected_hr = 0.0;
-  double pape = 0.0;           // as computed by this build
+  double pape = 0.0;  // as computed by this build
   double hr = 0.0;
   bool pass = false;
 };

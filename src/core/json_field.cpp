@@ -13,9 +13,7 @@ namespace wmtp {
 JsonField::JsonField(const nlohmann::json& value, std::string origin, std::string path)
     : value_(&value), origin_(std::move(origin)), path_(std::move(path)) {}
 
-void JsonField::fail(const std::string& what) const {
-  throw InputError(origin_ + ": " + path_ + ": " + what);
-}
+void JsonField::fail(const std::string& what) const { throw InputError(origin_ + ": " + path_ + ": " + what); }
 
 std::string json_type_name(const nlohmann::json& value) {
   if (value.is_number_integer()) return "integer";
@@ -98,13 +96,11 @@ bool JsonField::as_bool() const {
 void JsonField::reject_unknown(std::initializer_list<const char*> allowed) const {
   require_object();
   for (auto it = value_->begin(); it != value_->end(); ++it) {
-    const bool known = std::any_of(allowed.begin(), allowed.end(),
-                                   [&](const char* k) { return it.key() == k; });
+    const bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* k) { return it.key() == k; });
     if (!known) {
       std::string names;
       for (const char* k : allowed) names += (names.empty() ? "" : ", ") + std::string(k);
-      JsonField(it.value(), origin_, path_ + "." + it.key())
-          .fail("unknown key (expected one of: " + names + ")");
+      JsonField(it.value(), origin_, path_ + "." + it.key()).fail("unknown key (expected one of: " + names + ")");
     }
   }
 }

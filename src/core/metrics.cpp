@@ -14,8 +14,7 @@ constexpr double kPeakQuantile = 0.9;
 constexpr double kDegenerateStd = 1e-8;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-void require_paired(const std::vector<double>& y, const std::vector<double>& yhat,
-                    const char* what) {
+void require_paired(const std::vector<double>& y, const std::vector<double>& yhat, const char* what) {
   if (y.size() != yhat.size() || y.empty()) {
     throw Error(std::string(what) + ": y and yhat must be non-empty and of equal length (got " +
                 std::to_string(y.size()) + " and " + std::to_string(yhat.size()) + ")");

@@ -19,8 +19,7 @@ std::uint32_t read_be32(std::string_view bytes, std::size_t at) {
 
 }  // namespace
 
-std::map<std::string, std::string> read_png_text(std::string_view bytes,
-                                                 const std::string& origin) {
+std::map<std::string, std::string> read_png_text(std::string_view bytes, const std::string& origin) {
   if (bytes.substr(0, kSignature.size()) != kSignature) {
     throw InputError(origin + ": not a PNG file (bad signature)");
   }
@@ -31,8 +30,8 @@ std::map<std::string, std::string> read_png_text(std::string_view bytes,
     const std::uint32_t length = read_be32(bytes, at);
     const std::string_view type = bytes.substr(at + 4, 4);
     if (length > bytes.size() - at - 12) {
-      throw InputError(origin + ": PNG chunk '" + std::string(type) + "' at byte " +
-                       std::to_string(at) + " runs past the end of the file");
+      throw InputError(origin + ": PNG chunk '" + std::string(type) + "' at byte " + std::to_string(at) +
+                       " runs past the end of the file");
     }
     const std::string_view data = bytes.substr(at + 8, length);
     if (type == "tEXt" || type == "iTXt") {
@@ -49,7 +48,8 @@ std::map<std::string, std::string> read_png_text(std::string_view bytes,
         if (readable) rest = rest.substr(2);
         for (int field = 0; readable && field < 2; ++field) {
           const std::size_t end = rest.find('\0');
-          if (end == std::string_view::npos) throw InputError(origin + ": malformed iTXt chunk at byte " + std::to_string(at));
+          if (end == std::string_view::npos)
+            throw InputError(origin + ": malformed iTXt chunk at byte " + std::to_string(at));
           rest = rest.substr(end + 1);
         }
       }

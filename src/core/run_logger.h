@@ -19,8 +19,7 @@ class RunLogger {
   virtual void log_param(const std::string& key, const std::string& value) = 0;
   virtual void set_tag(const std::string& key, const std::string& value) = 0;
   // Never blocks on disk or network; timestamp_ms = 0 means "now".
-  virtual void log_metric(const std::string& key, double value, std::int64_t step,
-                          std::int64_t timestamp_ms = 0) = 0;
+  virtual void log_metric(const std::string& key, double value, std::int64_t step, std::int64_t timestamp_ms = 0) = 0;
   // Copies the file into the run's artifact store under artifact_path (e.g. figures/loss.png).
   virtual void log_artifact(const std::string& local_file, const std::string& artifact_path) = 0;
   // Blocks until everything logged so far is durable in the ledger.

@@ -19,8 +19,7 @@ RunStatus parse_run_status(const std::string& text) {
   if (text == "FINISHED") return RunStatus::kFinished;
   if (text == "FAILED") return RunStatus::kFailed;
   if (text == "KILLED") return RunStatus::kKilled;
-  throw InputError("unknown run status '" + text +
-                   "': expected RUNNING, FINISHED, FAILED or KILLED");
+  throw InputError("unknown run status '" + text + "': expected RUNNING, FINISHED, FAILED or KILLED");
 }
 
 const std::string* RunRecord::param(const std::string& key) const {

@@ -9,7 +9,7 @@
 namespace wmtp {
 
 enum class RunStatus { kRunning, kFinished, kFailed, kKilled };
-const char* to_string(RunStatus status);  // MLflow's names: RUNNING, FINISHED, FAILED, KILLED
+const char* to_string(RunStatus status);              // MLflow's names: RUNNING, FINISHED, FAILED, KILLED
 RunStatus parse_run_status(const std::string& text);  // throws InputError on an unknown name
 
 struct MetricPoint {
@@ -19,10 +19,10 @@ struct MetricPoint {
 };
 
 struct ArtifactRef {
-  std::string path;        // relative artifact path, e.g. figures/loss.png
-  std::string sha256;      // hex of the bytes, empty when unknown (MLflow does not keep it)
+  std::string path;    // relative artifact path, e.g. figures/loss.png
+  std::string sha256;  // hex of the bytes, empty when unknown (MLflow does not keep it)
   std::int64_t size = 0;
-  std::string local_path;  // where the bytes are on this machine, empty when not fetched
+  std::string local_path;                       // where the bytes are on this machine, empty when not fetched
   std::map<std::string, std::string> png_text;  // text chunks, filled for figures/*.png
 };
 

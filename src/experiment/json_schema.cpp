@@ -80,12 +80,25 @@ class Validator {
   }
 
  private:
-  static inline const std::set<std::string> kAnnotations = {
-      "$schema", "$id", "title", "description", "default", "examples", "$defs", "$comment"};
-  static inline const std::set<std::string> kHandled = {
-      "$ref", "type", "const", "enum", "minimum", "maximum", "exclusiveMinimum",
-      "exclusiveMaximum", "minLength", "pattern", "items", "minItems", "maxItems", "uniqueItems",
-      "properties", "required", "additionalProperties"};
+  static inline const std::set<std::string> kAnnotations = {"$schema", "$id",      "title", "description",
+                                                            "default", "examples", "$defs", "$comment"};
+  static inline const std::set<std::string> kHandled = {"$ref",
+                                                        "type",
+                                                        "const",
+                                                        "enum",
+                                                        "minimum",
+                                                        "maximum",
+                                                        "exclusiveMinimum",
+                                                        "exclusiveMaximum",
+                                                        "minLength",
+                                                        "pattern",
+                                                        "items",
+                                                        "minItems",
+                                                        "maxItems",
+                                                        "uniqueItems",
+                                                        "properties",
+                                                        "required",
+                                                        "additionalProperties"};
 
   [[noreturn]] void fail(const std::string& path, const std::string& what) const {
     throw InputError(label_ + ": " + path + ": " + what);
@@ -123,7 +136,8 @@ class Validator {
       if (v == o) return;
     }
     std::string list;
-    for (const json& o : options) list += (list.empty() ? "" : ", ") + (o.is_string() ? o.get<std::string>() : o.dump());
+    for (const json& o : options)
+      list += (list.empty() ? "" : ", ") + (o.is_string() ? o.get<std::string>() : o.dump());
     fail(path, short_value(v) + " is not one of: " + list);
   }
 
@@ -214,8 +228,7 @@ std::string json_path_index(const std::string& parent, std::size_t index) {
   return parent + "[" + std::to_string(index) + "]";
 }
 
-void validate_json(const nlohmann::json& value, const nlohmann::json& schema,
-                   const std::string& label) {
+void validate_json(const nlohmann::json& value, const nlohmann::json& schema, const std::string& label) {
   Validator(schema, label).check(value, schema, "$");
 }
 

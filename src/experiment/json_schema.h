@@ -13,8 +13,7 @@ namespace wmtp::experiment {
 // exclusiveMinimum, exclusiveMaximum, minLength, pattern, items, minItems, maxItems,
 // uniqueItems, $ref (to #/$defs/...), and the annotations $schema, $id, title, description,
 // default, examples, $defs.
-void validate_json(const nlohmann::json& value, const nlohmann::json& schema,
-                   const std::string& label);
+void validate_json(const nlohmann::json& value, const nlohmann::json& schema, const std::string& label);
 
 // "$.a.b[2]" style path helpers, shared with the semantic checks that follow validation.
 std::string json_path_key(const std::string& parent, const std::string& key);

@@ -34,7 +34,10 @@ std::string synthetic_series_name(int index, int households) {
 
 nlohmann::json DataSpec::to_json() const {
   if (kind == "csv") return {{"kind", "csv"}, {"path", csv_path}};
-  return {{"kind", "synthetic"}, {"households", synthetic.households}, {"days", synthetic.days}, {"seed", synthetic.seed}};
+  return {{"kind", "synthetic"},
+          {"households", synthetic.households},
+          {"days", synthetic.days},
+          {"seed", synthetic.seed}};
 }
 
 DataSpec DataSpec::from_json(const nlohmann::json& j, const std::string& label) {
@@ -79,9 +82,9 @@ Plan parse_plan(const nlohmann::json& j, const std::string& label, const RecipeR
   if (j.contains("data")) {
     const json& d = j["data"];
     const std::string kind = d["kind"].get<std::string>();
-    reject_foreign_keys(d, kind,
-                        {{"households", {"synthetic"}}, {"days", {"synthetic"}}, {"seed", {"synthetic"}}, {"path", {"csv"}}},
-                        label, "$.data", "data kind");
+    reject_foreign_keys(
+        d, kind, {{"households", {"synthetic"}}, {"days", {"synthetic"}}, {"seed", {"synthetic"}}, {"path", {"csv"}}},
+        label, "$.data", "data kind");
     p.data = DataSpec::from_json(d, label);
   }
   read_opt(j, "series", &p.series);
@@ -93,7 +96,8 @@ Plan parse_plan(const nlohmann::json& j, const std::string& label, const RecipeR
     c.name = cells[i]["name"].get<std::string>();
     c.recipe_ref = cells[i]["recipe"].get<std::string>();
     c.use_vq = cells[i]["use_vq"].get<bool>();
-    if (p.find_cell(c.name) != nullptr) throw InputError(label + ": " + path + ".name: cell '" + c.name + "' appears twice");
+    if (p.find_cell(c.name) != nullptr)
+      throw InputError(label + ": " + path + ".name: cell '" + c.name + "' appears twice");
     try {
       c.recipe = resolve(c.recipe_ref);
     } catch (const InputError& e) {
@@ -118,7 +122,8 @@ Plan load_plan(const std::string& ref) {
   if (ref.empty()) return parse_plan(embedded_json(kDefaultPlan), kDefaultPlan, "");
   const std::string embedded = kEmbeddedPlanDir + ref + ".json";
   if (detail::is_embedded_ref(ref) && !std::filesystem::exists(ref)) {
-    if (embedded_file(embedded) == nullptr) throw InputError(ref + ": no such plan file (nor an embedded plan of that name)");
+    if (embedded_file(embedded) == nullptr)
+      throw InputError(ref + ": no such plan file (nor an embedded plan of that name)");
     return parse_plan(embedded_json(embedded), embedded, "");
   }
   return parse_plan(read_json_file(ref), ref, std::filesystem::path(ref).parent_path().string());
@@ -130,7 +135,8 @@ std::vector<PlannedRun> expand_plan(const Plan& plan, const std::vector<std::str
   std::vector<PlannedRun> runs;
   for (const std::string& s : series) {
     for (const Cell& c : plan.cells) {
-      for (std::uint64_t seed : plan.seeds) runs.push_back({&c, s, seed, c.name + "-" + s + "-s" + std::to_string(seed)});
+      for (std::uint64_t seed : plan.seeds)
+        runs.push_back({&c, s, seed, c.name + "-" + s + "-s" + std::to_string(seed)});
     }
   }
   return runs;

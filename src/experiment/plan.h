@@ -28,7 +28,7 @@ std::string synthetic_series_name(int index, int households);
 struct DataSpec {
   std::string kind = "synthetic";  // "synthetic" or "csv"
   SyntheticOptions synthetic;
-  std::string csv_path;            // absolute once resolved
+  std::string csv_path;  // absolute once resolved
 
   // Canonical JSON identifying the data (the `data_source` param; read back on --resume).
   nlohmann::json to_json() const;
@@ -47,14 +47,14 @@ struct Cell {
 struct Plan {
   std::string name;
   std::string description;
-  std::string experiment;           // empty when the plan names none
+  std::string experiment;  // empty when the plan names none
   DataSpec data;
   std::vector<std::string> series;  // empty: every series of the data
   std::vector<Cell> cells;
   std::vector<std::uint64_t> seeds;
-  std::string label;                // where it was read from, for messages
-  std::string hash;                 // plan_hash: content_hash16 of the JSON as parsed
-  nlohmann::json document;          // the JSON as parsed (what the hash covers)
+  std::string label;        // where it was read from, for messages
+  std::string hash;         // plan_hash: content_hash16 of the JSON as parsed
+  nlohmann::json document;  // the JSON as parsed (what the hash covers)
 
   const Cell* find_cell(const std::string& name) const;
   // The series the plan trains: its own list, else its data's when known; empty: not known
@@ -79,7 +79,7 @@ struct PlannedRun {
   const Cell* cell = nullptr;
   std::string series;
   std::uint64_t seed = 0;
-  std::string run_name;  // <cell>-<series>-s<seed>, e.g. B2-household-01-s42
+  std::string run_name;       // <cell>-<series>-s<seed>, e.g. B2-household-01-s42
   std::string label() const;  // <cell>/<series>/<seed>, e.g. B2/household-01/42
 };
 // Runs in order series x cells x seeds, for the given series names.

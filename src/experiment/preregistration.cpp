@@ -55,8 +55,8 @@ TripWire parse_trip_wire(const JsonField& f) {
 
 Preregistration parse_preregistration(const nlohmann::json& document, const std::string& origin) {
   const JsonField root(document, origin);
-  root.reject_unknown({"schema_version", "name", "description", "pape_definition_hash",
-                       "golden_atol", "g2", "g3", "g5", "trip_wires", "caveats"});
+  root.reject_unknown({"schema_version", "name", "description", "pape_definition_hash", "golden_atol", "g2", "g3", "g5",
+                       "trip_wires", "caveats"});
   Preregistration p;
   p.origin = origin;
   const JsonField version = root.at("schema_version");
@@ -86,8 +86,8 @@ Preregistration parse_preregistration(const nlohmann::json& document, const std:
   }
 
   const JsonField g5 = root.at("g5");
-  g5.reject_unknown({"train_loss_ceiling", "val_divergence_ratio", "initial_epochs",
-                     "final_window", "min_epochs", "g5_fail_threshold"});
+  g5.reject_unknown({"train_loss_ceiling", "val_divergence_ratio", "initial_epochs", "final_window", "min_epochs",
+                     "g5_fail_threshold"});
   p.train_loss_ceiling = positive_number(g5.at("train_loss_ceiling"));
   p.val_divergence_ratio = positive_number(g5.at("val_divergence_ratio"));
   const JsonField initial = g5.at("initial_epochs");

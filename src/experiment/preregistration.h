@@ -12,7 +12,7 @@ namespace wmtp::experiment {
 // A range a final metric must stay inside, checked for every run (of one series when named).
 struct TripWire {
   std::string metric;
-  std::string series;        // empty: every run
+  std::string series;         // empty: every run
   std::optional<double> min;  // trips below
   std::optional<double> max;  // trips above
   bool fail = true;           // FAIL, else WARNING
@@ -20,7 +20,7 @@ struct TripWire {
 };
 
 struct Preregistration {
-  std::string origin;                // file path, or "embedded:configs/prereg/smoke.json"
+  std::string origin;  // file path, or "embedded:configs/prereg/smoke.json"
   std::string name;
   std::string hash;                  // content_hash16 of the whole parsed document
   std::string pape_definition_hash;  // the metric definition pinned at pre-registration
@@ -35,11 +35,11 @@ struct Preregistration {
   double val_divergence_ratio = 1.5;
   std::int64_t initial_epoch_first = 1;  // initial val = mean of these epochs (inclusive)
   std::int64_t initial_epoch_last = 4;
-  std::int64_t final_window = 3;         // final val = mean of the last epochs after those
+  std::int64_t final_window = 3;  // final val = mean of the last epochs after those
   std::int64_t min_epochs = 5;
-  std::int64_t g5_fail_threshold = 2;    // this many G5 failures make the gate FAIL
-  std::vector<TripWire> trip_wires;       // G3
-  std::vector<std::string> caveats;       // printed by every report built on this pre-registration
+  std::int64_t g5_fail_threshold = 2;  // this many G5 failures make the gate FAIL
+  std::vector<TripWire> trip_wires;    // G3
+  std::vector<std::string> caveats;    // printed by every report built on this pre-registration
 };
 
 // Validates a parsed pre-registration. Throws InputError "<origin>: <json path>: <what>" for an

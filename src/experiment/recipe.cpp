@@ -36,8 +36,8 @@ Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
   const json& m = j["model"];
   r.model.kind = m["kind"].get<std::string>();
   read_opt(m, "moving_avg", &r.model.moving_avg);
-  reject_foreign_keys(m, r.model.kind, {{"vq", {"dlinear-vq"}}, {"moving_avg", {"dlinear", "dlinear-vq"}}},
-                      label, "$.model", "model");
+  reject_foreign_keys(m, r.model.kind, {{"vq", {"dlinear-vq"}}, {"moving_avg", {"dlinear", "dlinear-vq"}}}, label,
+                      "$.model", "model");
   if (m.contains("vq")) {
     const json& v = m["vq"];
     read_opt(v, "patch_len", &r.model.vq.patch_len);
@@ -93,8 +93,8 @@ Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
     fail("$.model.moving_avg", "must not exceed window.seq_len (" + std::to_string(r.window.seq_len) + ")");
   }
   if (r.use_vq() && r.window.seq_len % r.model.vq.patch_len != 0) {
-    fail("$.model.vq.patch_len", std::to_string(r.model.vq.patch_len) + " does not divide window.seq_len " +
-                                     std::to_string(r.window.seq_len));
+    fail("$.model.vq.patch_len",
+         std::to_string(r.model.vq.patch_len) + " does not divide window.seq_len " + std::to_string(r.window.seq_len));
   }
   if (r.window.seasonal_period > r.window.seq_len) {
     fail("$.window.seasonal_period", "must not exceed window.seq_len (" + std::to_string(r.window.seq_len) + ")");
@@ -106,9 +106,9 @@ nlohmann::json Recipe::to_json() const {
   json model_json = {{"kind", model.kind}};
   if (model.kind != "seasonal-naive") model_json["moving_avg"] = model.moving_avg;
   if (use_vq()) {
-    model_json["vq"] = {{"patch_len", model.vq.patch_len},   {"codebook_size", model.vq.codebook_size},
-                        {"code_dim", model.vq.code_dim},     {"beta", model.vq.beta},
-                        {"ema_decay", model.vq.ema_decay},   {"dead_code_threshold", model.vq.dead_code_threshold}};
+    model_json["vq"] = {{"patch_len", model.vq.patch_len}, {"codebook_size", model.vq.codebook_size},
+                        {"code_dim", model.vq.code_dim},   {"beta", model.vq.beta},
+                        {"ema_decay", model.vq.ema_decay}, {"dead_code_threshold", model.vq.dead_code_threshold}};
   }
   json weighting_json = {{"kind", weighting.kind}};
   if (weighting.kind == "peak-quantile") {
@@ -126,10 +126,14 @@ nlohmann::json Recipe::to_json() const {
               {"weighting", weighting_json},
               {"window", window_json},
               {"optimizer",
-               {{"kind", optimizer.kind}, {"lr", optimizer.lr}, {"beta1", optimizer.beta1},
-                {"beta2", optimizer.beta2}, {"eps", optimizer.eps}}},
+               {{"kind", optimizer.kind},
+                {"lr", optimizer.lr},
+                {"beta1", optimizer.beta1},
+                {"beta2", optimizer.beta2},
+                {"eps", optimizer.eps}}},
               {"training",
-               {{"epochs", training.epochs}, {"batch_size", training.batch_size},
+               {{"epochs", training.epochs},
+                {"batch_size", training.batch_size},
                 {"checkpoint_every", training.checkpoint_every}}}};
   if (!description.empty()) out["description"] = description;
   return out;

@@ -28,7 +28,7 @@ struct VqSpec {
 struct ModelSpec {
   std::string kind = "dlinear";  // model registry key
   int moving_avg = 25;
-  VqSpec vq;                     // dlinear-vq only
+  VqSpec vq;  // dlinear-vq only
 };
 
 struct WeightingSpec {
@@ -68,8 +68,8 @@ struct Recipe {
   WindowSpec window;
   OptimizerSpec optimizer;
   TrainingSpec training;
-  std::string label;  // where it was read from, for messages
-  std::string hash;   // recipe_hash: content_hash16 of the JSON as parsed
+  std::string label;        // where it was read from, for messages
+  std::string hash;         // recipe_hash: content_hash16 of the JSON as parsed
   nlohmann::json document;  // the JSON as parsed (what the hash covers)
 
   bool use_vq() const { return model_uses_vq(model.kind); }

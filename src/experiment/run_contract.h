@@ -14,12 +14,12 @@ inline constexpr char kSeries[] = "series";
 inline constexpr char kSeed[] = "seed";
 inline constexpr char kModel[] = "model";
 inline constexpr char kWeighting[] = "weighting";
-inline constexpr char kUseVq[] = "use_vq";  // "true" / "false"
+inline constexpr char kUseVq[] = "use_vq";   // "true" / "false"
 inline constexpr char kRecipe[] = "recipe";  // the recipe's name
 // Definition and provenance hashes (16 hex chars each).
-inline constexpr char kPapeDefinitionHash[] = "pape_definition_hash";           // G1
+inline constexpr char kPapeDefinitionHash[] = "pape_definition_hash";             // G1
 inline constexpr char kPapeDefinitionPayload[] = "pape_definition_hash_payload";  // G1 recomputes the hash
-inline constexpr char kPreregHash[] = "prereg_hash";                           // G1
+inline constexpr char kPreregHash[] = "prereg_hash";                              // G1
 inline constexpr char kRecipeHash[] = "recipe_hash";
 inline constexpr char kPlanHash[] = "plan_hash";
 inline constexpr char kPlanName[] = "plan_name";
@@ -27,7 +27,7 @@ inline constexpr char kGoldenTensorCheck[] = "golden_tensor_check";  // "pass" /
 // Units and scaler spaces (G2).
 inline constexpr char kDlinearOutputUnit[] = "dlinear_output_unit";
 inline constexpr char kDlinearOutputSignature[] = "dlinear_output_scaler_space_signature";
-inline constexpr char kVqInputUnit[] = "vq_input_unit";  // VQ runs
+inline constexpr char kVqInputUnit[] = "vq_input_unit";                   // VQ runs
 inline constexpr char kVqInputSignature[] = "vq_scaler_space_signature";  // VQ runs
 // Data (G6) and where it came from (read back by --resume).
 inline constexpr char kTrainDataHash[] = "train_data_hash";
@@ -41,12 +41,12 @@ inline constexpr char kSeasonalPeriod[] = "seasonal_period";
 }  // namespace param
 
 namespace metric {
-inline constexpr char kTrainLoss[] = "train_loss";             // step = global step, from 1 (G5)
-inline constexpr char kTrainLossEpoch[] = "train_loss_epoch";  // step = epoch: mean of its step losses (G5)
-inline constexpr char kValLoss[] = "val_loss";                 // step = epoch, from 1 (G5)
-inline constexpr char kNanStepCount[] = "nan_step_count";      // G3
-inline constexpr char kNanPredictions[] = "n_nan_predictions"; // G3
-inline constexpr char kCodebookUtil[] = "codebook_util";       // VQ runs, step = epoch (G3)
+inline constexpr char kTrainLoss[] = "train_loss";              // step = global step, from 1 (G5)
+inline constexpr char kTrainLossEpoch[] = "train_loss_epoch";   // step = epoch: mean of its step losses (G5)
+inline constexpr char kValLoss[] = "val_loss";                  // step = epoch, from 1 (G5)
+inline constexpr char kNanStepCount[] = "nan_step_count";       // G3
+inline constexpr char kNanPredictions[] = "n_nan_predictions";  // G3
+inline constexpr char kCodebookUtil[] = "codebook_util";        // VQ runs, step = epoch (G3)
 inline constexpr char kCodebookPerplexity[] = "codebook_perplexity";
 // Results, once per run: <split prefix><measure>, e.g. test_pape.
 inline constexpr char kTestPrefix[] = "test_";
@@ -80,8 +80,8 @@ inline constexpr char kSealSha256[] = "wmtp.seal_sha256";  // sha256 of the seal
 }  // namespace tag
 
 namespace artifact {
-inline constexpr char kRecipe[] = "config/recipe.json";  // the recipe as trained (overrides applied)
-inline constexpr char kPlan[] = "config/plan.json";      // the plan as trained (see experiment/plan.h)
+inline constexpr char kRecipe[] = "config/recipe.json";   // the recipe as trained (overrides applied)
+inline constexpr char kPlan[] = "config/plan.json";       // the plan as trained (see experiment/plan.h)
 inline constexpr char kCheckpointDir[] = "checkpoints/";  // checkpoints/step-NNNNNNNN.pt (G3)
 inline constexpr char kCheckpointSuffix[] = ".pt";
 inline constexpr char kFigureDir[] = "figures/";  // figures/*.png (G4)

@@ -50,7 +50,8 @@ std::string Seal::to_text() const {
 Seal Seal::from_json(const nlohmann::json& json, const std::string& origin) {
   const JsonField root(json, origin);
   root.reject_unknown({"seal_version", "status", "params", "final_metrics", "histories", "artifacts"});
-  if (root.at("seal_version").as_integer() != 1) root.at("seal_version").fail("unsupported seal_version (this build reads 1)");
+  if (root.at("seal_version").as_integer() != 1)
+    root.at("seal_version").fail("unsupported seal_version (this build reads 1)");
   Seal seal;
   seal.status = root.at("status").as_nonempty_string();
   for (const auto& [key, value] : root.at("params").members()) seal.params[key] = value.as_string();
@@ -58,7 +59,8 @@ Seal Seal::from_json(const nlohmann::json& json, const std::string& origin) {
   for (const auto& [key, value] : root.at("final_metrics").members()) seal.final_metrics[key] = number_from(value);
   for (const JsonField& a : root.at("artifacts").elements()) {
     a.reject_unknown({"path", "size", "sha256"});
-    seal.artifacts.push_back({a.at("path").as_nonempty_string(), a.at("size").as_integer(), a.at("sha256").as_string()});
+    seal.artifacts.push_back(
+        {a.at("path").as_nonempty_string(), a.at("size").as_integer(), a.at("sha256").as_string()});
   }
   return seal;
 }

@@ -22,11 +22,11 @@ struct SealedArtifact {
 };
 
 struct Seal {
-  std::string status;                           // the status the run finished with
+  std::string status;  // the status the run finished with
   std::map<std::string, std::string> params;
-  std::map<std::string, double> final_metrics;  // the value at the highest step; NaN allowed
+  std::map<std::string, double> final_metrics;   // the value at the highest step; NaN allowed
   std::map<std::string, std::string> histories;  // per metric: history_hash of all its points
-  std::vector<SealedArtifact> artifacts;        // sorted by path
+  std::vector<SealedArtifact> artifacts;         // sorted by path
 
   // Canonical JSON text (sorted keys, NaN and infinities as strings): the bytes that are hashed.
   std::string to_text() const;
@@ -47,8 +47,8 @@ Seal seal_of(const RunRecord& run, const std::string& status);
 struct SealBreach {
   enum class Kind { kParam, kMetric, kArtifact };
   Kind kind;
-  std::string field;     // param or metric name, artifact path
-  std::string message;   // e.g. "param lr was 0.001 when the run was sealed, now 0.01"
+  std::string field;    // param or metric name, artifact path
+  std::string message;  // e.g. "param lr was 0.001 when the run was sealed, now 0.01"
   std::string expected;
   std::string observed;
 };

@@ -10,8 +10,8 @@
 #include "core/canonical_json.h"
 #include "core/metrics.h"
 #include "core/sha256.h"
-#include "experiment/seal.h"
 #include "experiment/run_contract.h"
+#include "experiment/seal.h"
 
 namespace wmtp::gates {
 namespace {
@@ -55,21 +55,18 @@ class GateBuilder {
     report_.results.push_back({"", subject, status, message, expected, observed});
   }
 
-  void add(const RunRecord& run, Status status, const std::string& message,
-           const std::string& expected = "", const std::string& observed = "") {
+  void add(const RunRecord& run, Status status, const std::string& message, const std::string& expected = "",
+           const std::string& observed = "") {
     report_.results.push_back({run.local_id, run_label(run), status, message, expected, observed});
   }
 
   GateReport finish() {
-    std::sort(report_.results.begin(), report_.results.end(),
-              [](const GateRunResult& a, const GateRunResult& b) {
-                return std::make_tuple(!a.run_id.empty(), std::cref(a.run_name), std::cref(a.run_id),
-                                       std::cref(a.message), std::cref(a.expected),
-                                       std::cref(a.observed)) <
-                       std::make_tuple(!b.run_id.empty(), std::cref(b.run_name), std::cref(b.run_id),
-                                       std::cref(b.message), std::cref(b.expected),
-                                       std::cref(b.observed));
-              });
+    std::sort(report_.results.begin(), report_.results.end(), [](const GateRunResult& a, const GateRunResult& b) {
+      return std::make_tuple(!a.run_id.empty(), std::cref(a.run_name), std::cref(a.run_id), std::cref(a.message),
+                             std::cref(a.expected), std::cref(a.observed)) <
+             std::make_tuple(!b.run_id.empty(), std::cref(b.run_name), std::cref(b.run_id), std::cref(b.message),
+                             std::cref(b.expected), std::cref(b.observed));
+    });
     Status worst = Status::kSkipped;
     for (const GateRunResult& r : report_.results) {
       if (severity(r.status) > severity(worst)) worst = r.status;
@@ -87,12 +84,10 @@ class RunCheck {
  public:
   RunCheck(GateBuilder& gate, const RunRecord& run) : gate_(gate), run_(run) {}
 
-  void fail(const std::string& message, const std::string& expected = "",
-            const std::string& observed = "") {
+  void fail(const std::string& message, const std::string& expected = "", const std::string& observed = "") {
     issues_.push_back({Status::kFail, message, expected, observed});
   }
-  void warn(const std::string& message, const std::string& expected = "",
-            const std::string& observed = "") {
+  void warn(const std::string& message, const std::string& expected = "", const std::string& observed = "") {
     issues_.push_back({Status::kWarning, message, expected, observed});
   }
 
@@ -152,8 +147,7 @@ std::vector<const ArtifactRef*> figures_of(const RunRecord& run) {
   for (const ArtifactRef* a : run.artifacts_under(artifact::kFigureDir)) {
     if (has_suffix(a->path, artifact::kFigureSuffix)) out.push_back(a);
   }
-  std::sort(out.begin(), out.end(),
-            [](const ArtifactRef* a, const ArtifactRef* b) { return a->path < b->path; });
+  std::sort(out.begin(), out.end(), [](const ArtifactRef* a, const ArtifactRef* b) { return a->path < b->path; });
   return out;
 }
 
@@ -229,7 +223,8 @@ SealFindings seal_findings(const RunRecord& run, const AuditInputs& in) {
     return f;
   }
   try {
-    const experiment::Seal seal = experiment::Seal::from_json(nlohmann::json::parse(text->second), contract::artifact::kSeal);
+    const experiment::Seal seal = experiment::Seal::from_json(nlohmann::json::parse(text->second),
+                                                              contract::artifact::kSeal);
     f.breaches = experiment::compare_with_seal(run, seal);
   } catch (const std::exception& e) {
     f.seal.emplace_back(Status::kFail, std::string("the seal cannot be read: ") + e.what(), "a seal", "unreadable");
@@ -237,9 +232,7 @@ SealFindings seal_findings(const RunRecord& run, const AuditInputs& in) {
   return f;
 }
 
-bool is_figure_path(const std::string& path) {
-  return path.rfind(contract::artifact::kFigureDir, 0) == 0;
-}
+bool is_figure_path(const std::string& path) { return path.rfind(contract::artifact::kFigureDir, 0) == 0; }
 
 // G3 reports the seal itself and every breach but figures'; G4 the figures'.
 void check_seal(RunCheck& check, const SealFindings& f, bool figures) {
@@ -302,7 +295,8 @@ LossOutcome judge_losses(const RunRecord& run, const experiment::Preregistration
       auto it = val.find(e);
       if (it == val.end()) {
         o.hard.emplace_back("val_loss has no epoch " + std::to_string(e) + " (initial window " +
-                                std::to_string(p.initial_epoch_first) + "-" + std::to_string(p.initial_epoch_last) + ")",
+                                std::to_string(p.initial_epoch_first) + "-" + std::to_string(p.initial_epoch_last) +
+                                ")",
                             "epoch " + std::to_string(e), "missing");
       } else {
         initial.push_back(it->second);
@@ -312,15 +306,17 @@ LossOutcome judge_losses(const RunRecord& run, const experiment::Preregistration
       if (epoch > p.initial_epoch_last) after.push_back(value);
     }
     // Epochs count from 1; a point at step 0 (before training) is not an epoch.
-    const auto epochs = static_cast<std::int64_t>(std::count_if(
-        val.begin(), val.end(), [](const std::pair<const std::int64_t, double>& e) { return e.first >= 1; }));
+    const auto epochs = static_cast<std::int64_t>(
+        std::count_if(val.begin(), val.end(),
+                      [](const std::pair<const std::int64_t, double>& e) { return e.first >= 1; }));
     if (epochs < p.min_epochs) {
       o.hard.emplace_back("only " + std::to_string(epochs) + " epoch(s) of val_loss",
                           ">= " + std::to_string(p.min_epochs) + " epochs", std::to_string(epochs));
     } else if (initial.size() == static_cast<std::size_t>(p.initial_epoch_last - p.initial_epoch_first + 1) &&
                !after.empty()) {
       const std::size_t window = std::min(after.size(), static_cast<std::size_t>(p.final_window));
-      const double final_val = mean(std::vector<double>(after.end() - static_cast<std::ptrdiff_t>(window), after.end()));
+      const double final_val = mean(
+          std::vector<double>(after.end() - static_cast<std::ptrdiff_t>(window), after.end()));
       const double initial_val = mean(initial);
       const double ratio = final_val / initial_val;
       if (!std::isfinite(ratio) || !(initial_val > 0.0) || ratio > p.val_divergence_ratio) {
@@ -389,7 +385,8 @@ struct DataTallies {
 DataTallies tally_data(const RunSet& runs) {
   DataTallies t;
   for (const RunRecord& run : runs.runs) {
-    const std::pair<std::string, std::string> group{param_or_empty(run, param::kSeries), param_or_empty(run, param::kSeed)};
+    const std::pair<std::string, std::string> group{param_or_empty(run, param::kSeries),
+                                                    param_or_empty(run, param::kSeed)};
     for (const char* key : param::kDataHashes) {
       const std::string value = param_or_empty(run, key);
       if (!value.empty()) ++t.hashes[group][key][value];
@@ -428,7 +425,8 @@ std::set<RunKey> check_planned_runs(GateBuilder& gate, const RunSet& runs, const
 // strict majority every run of the group fails.
 void check_data_hashes(RunCheck& check, const RunRecord& run, const DataTallies& tallies, const std::string* series,
                        const std::string* seed) {
-  const std::pair<std::string, std::string> group{param_or_empty(run, param::kSeries), param_or_empty(run, param::kSeed)};
+  const std::pair<std::string, std::string> group{param_or_empty(run, param::kSeries),
+                                                  param_or_empty(run, param::kSeed)};
   for (const char* key : param::kDataHashes) {
     const std::string* value = check.require_param(key);
     if (value == nullptr || series == nullptr || seed == nullptr) continue;
@@ -474,8 +472,7 @@ GateReport gate_definition(const RunSet& runs, const AuditInputs& in) {
   }
   for (const RunRecord& run : runs.runs) {
     RunCheck check(gate, run);
-    check.expect_param(param::kPapeDefinitionHash, in.definition_hash,
-                       "differs from the auditor's metric definition");
+    check.expect_param(param::kPapeDefinitionHash, in.definition_hash, "differs from the auditor's metric definition");
     check.expect_param(param::kPreregHash, in.prereg.hash,
                        "differs from the auditor's pre-registration (" + in.prereg.origin + ")");
     check.expect_param(param::kGoldenTensorCheck, "pass", "is not pass: the golden check failed at training");
@@ -517,8 +514,8 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
     const experiment::Cell* planned = in.plan ? in.plan->find_cell(param_or_empty(run, param::kCell)) : nullptr;
     if (planned != nullptr && vq && *vq != planned->use_vq) {
       check.fail(std::string("the plan makes cell ") + planned->name + (planned->use_vq ? " a" : " not a") +
-                     " VQ cell (model " + planned->recipe.model.kind + ") but the run has use_vq=" +
-                     (*vq ? "true" : "false"),
+                     " VQ cell (model " + planned->recipe.model.kind +
+                     ") but the run has use_vq=" + (*vq ? "true" : "false"),
                  planned->use_vq ? "use_vq=true" : "use_vq=false", *vq ? "use_vq=true" : "use_vq=false");
     }
     if (vq == std::optional<bool>(true)) {
@@ -526,8 +523,8 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
       const std::string* dl_unit = check.require_param(param::kDlinearOutputUnit);
       const std::string* vq_sig = check.require_param(param::kVqInputSignature);
       const std::string* dl_sig = check.require_param(param::kDlinearOutputSignature);
-      for (const auto& [key, unit] : {std::make_pair(param::kVqInputUnit, vq_unit),
-                                      std::make_pair(param::kDlinearOutputUnit, dl_unit)}) {
+      for (const auto& [key, unit] :
+           {std::make_pair(param::kVqInputUnit, vq_unit), std::make_pair(param::kDlinearOutputUnit, dl_unit)}) {
         if (unit != nullptr && allowed.count(*unit) == 0) {
           check.fail(std::string(key) + " '" + *unit + "' is not an allowed unit", allowed_text, *unit);
         }
@@ -538,8 +535,8 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
       if (vq_sig != nullptr && dl_sig != nullptr && *vq_sig != *dl_sig) {
         check.fail("VQ scaler-space signature differs from the DLinear output signature", *dl_sig, *vq_sig);
       }
-      check.done(Status::kPass, "VQ input matches the DLinear output (unit " +
-                                    (vq_unit ? *vq_unit : std::string()) + ", same scaler signature)");
+      check.done(Status::kPass, "VQ input matches the DLinear output (unit " + (vq_unit ? *vq_unit : std::string()) +
+                                    ", same scaler signature)");
     } else {
       check.done(Status::kSkipped, "not a VQ run");
     }
@@ -567,7 +564,8 @@ GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in) {
     check_count(check, run, metric::kNanStepCount, in.prereg.nan_tolerance);
     check_count(check, run, metric::kNanPredictions, in.prereg.nan_tolerance);
     bool has_checkpoint = false;
-    for (const ArtifactRef* a : run.artifacts_under(artifact::kCheckpointDir)) has_checkpoint |= has_suffix(a->path, artifact::kCheckpointSuffix);
+    for (const ArtifactRef* a : run.artifacts_under(artifact::kCheckpointDir))
+      has_checkpoint |= has_suffix(a->path, artifact::kCheckpointSuffix);
     if (!has_checkpoint) check.fail("no checkpoints/*.pt artifact", "checkpoints/*.pt", "none");
     if (uses_vq(run) == std::optional<bool>(true)) {
       const std::optional<double> util = run.last_metric(metric::kCodebookUtil);
@@ -617,8 +615,8 @@ GateReport gate_figures(const RunSet& runs, const AuditInputs& in) {
         if (it == figure->png_text.end()) {
           check.fail(figure->path + ": text chunk " + key + " is missing", expected, "missing");
         } else if (expected.empty()) {
-          check.fail(figure->path + ": " + key + " cannot be traced: the run has no value to compare",
-                     "a run value", it->second);
+          check.fail(figure->path + ": " + key + " cannot be traced: the run has no value to compare", "a run value",
+                     it->second);
         } else if (it->second != expected) {
           check.fail(figure->path + ": " + key + " does not name this run's value", expected, it->second);
         }
@@ -646,7 +644,8 @@ GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in) {
   for (std::size_t i = 0; i < runs.runs.size(); ++i) {
     if (!trains(runs.runs[i])) {
       gate.add(runs.runs[i], Status::kSkipped,
-               "reference model " + param_or_empty(runs.runs[i], param::kModel) + " trains nothing: no losses to judge");
+               "reference model " + param_or_empty(runs.runs[i], param::kModel) +
+                   " trains nothing: no losses to judge");
       continue;
     }
     RunCheck check(gate, runs.runs[i]);
@@ -686,8 +685,8 @@ GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in) {
       const RunKey key{*cell, *series, *seed};
       const int copies = tallies.per_cell.at(key);
       if (copies > 1) {
-        check.warn(std::to_string(copies) + " runs of cell " + *cell + ", series " + *series + ", seed " + *seed,
-                   "1", std::to_string(copies));
+        check.warn(std::to_string(copies) + " runs of cell " + *cell + ", series " + *series + ", seed " + *seed, "1",
+                   std::to_string(copies));
       }
       const experiment::Cell* planned_cell = in.plan ? in.plan->find_cell(*cell) : nullptr;
       const std::string* model = run.param(param::kModel);
@@ -707,8 +706,8 @@ GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in) {
 }
 
 std::vector<GateReport> run_all_gates(const RunSet& runs, const AuditInputs& in) {
-  return {gate_definition(runs, in),    gate_units(runs, in),         gate_numerical_health(runs, in),
-          gate_figures(runs, in),       gate_fail_fast_loss(runs, in), gate_data_pairing(runs, in)};
+  return {gate_definition(runs, in), gate_units(runs, in),          gate_numerical_health(runs, in),
+          gate_figures(runs, in),    gate_fail_fast_loss(runs, in), gate_data_pairing(runs, in)};
 }
 
 Overall overall_verdict(const std::vector<GateReport>& gates) {

@@ -16,14 +16,14 @@ namespace wmtp::gates {
 
 struct AuditInputs {
   experiment::Preregistration prereg;
-  std::string definition_hash;   // this build's pape_definition_hash()
-  GoldenCheck golden;            // this build's golden tensor check at prereg.golden_atol
+  std::string definition_hash;           // this build's pape_definition_hash()
+  GoldenCheck golden;                    // this build's golden tensor check at prereg.golden_atol
   std::optional<experiment::Plan> plan;  // plan vs actual only when given
   // The audit expects a plan (wmtp-audit): without one G6 WARNs that plan vs actual went unchecked.
   bool plan_expected = false;
   // Why the runs' recorded plans could not be used (e.g. two plan hashes): each a G6 FAIL.
   std::vector<std::string> plan_problems;
-  bool figures_disabled = false; // --no-figures (debug): G4 FAILs, never SKIPPED
+  bool figures_disabled = false;  // --no-figures (debug): G4 FAILs, never SKIPPED
   // Each run's seal file (wmtp/seal.json) as read, by local run id; read by the audit session.
   std::map<std::string, std::string> seal_texts;
   // The audit verifies seals (wmtp-audit): an unsealed run is then a G3 WARNING.

@@ -62,8 +62,8 @@ GateReport gate_from_json(const JsonField& f) {
 }
 
 RunSummary run_from_json(const JsonField& f) {
-  f.reject_unknown({"run_id", "run_name", "mlflow_run_id", "status", "cell", "series", "seed", "model",
-                    "weighting", "use_vq", "final_metrics", "figures"});
+  f.reject_unknown({"run_id", "run_name", "mlflow_run_id", "status", "cell", "series", "seed", "model", "weighting",
+                    "use_vq", "final_metrics", "figures"});
   RunSummary s;
   s.run_id = f.at("run_id").as_string();
   s.run_name = f.at("run_name").as_string();
@@ -163,7 +163,8 @@ Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin)
   Verdict v;
   const JsonField version = root.at("schema_version");
   v.schema_version = as_int(version);
-  if (v.schema_version != 1 && v.schema_version != 2) version.fail("unsupported schema_version (this build reads 1 and 2)");
+  if (v.schema_version != 1 && v.schema_version != 2)
+    version.fail("unsupported schema_version (this build reads 1 and 2)");
   const JsonField tool = root.at("tool");
   tool.reject_unknown({"name", "version"});
   v.tool_name = tool.at("name").as_string();

@@ -8,17 +8,17 @@
 
 namespace wmtp::gates {
 
-enum class Status { kPass, kWarning, kFail, kSkipped };        // "PASS" "WARNING" "FAIL" "SKIPPED"
+enum class Status { kPass, kWarning, kFail, kSkipped };           // "PASS" "WARNING" "FAIL" "SKIPPED"
 enum class Overall { kAllPass, kWarning, kFail, kCriticalFail };  // "ALL PASS" "WARNING" "FAIL" "CRITICAL FAIL"
 
 const char* to_string(Status status);
 const char* to_string(Overall overall);
 
 struct GateRunResult {
-  std::string run_id;    // local run id (wmtp.local_run_id); empty for experiment-wide results
+  std::string run_id;  // local run id (wmtp.local_run_id); empty for experiment-wide results
   std::string run_name;
   Status status = Status::kPass;
-  std::string message;   // one line: why
+  std::string message;  // one line: why
   std::string expected;
   std::string observed;
 };
@@ -32,7 +32,7 @@ struct GateReport {
 };
 
 struct RunSummary {
-  std::string run_id;         // local id
+  std::string run_id;  // local id
   std::string run_name;
   std::string mlflow_run_id;  // empty when read from a ledger whose runs never reached MLflow
   std::string status;         // RUNNING / FINISHED / FAILED / KILLED
@@ -63,7 +63,7 @@ struct Verdict {
   int exit_code = 0;
   std::map<std::string, int> counts;  // runs, pass, warning, fail, skipped, ...
   std::vector<GateReport> gates;
-  std::vector<RunSummary> runs;          // the gated runs: one attempt per (cell, series, seed)
+  std::vector<RunSummary> runs;           // the gated runs: one attempt per (cell, series, seed)
   std::vector<SupersededRun> superseded;  // earlier attempts, never gated or pooled
   std::vector<std::string> caveats;       // the pre-registration's, for every report's footer
 };

@@ -9,16 +9,16 @@
 namespace wmtp::report {
 
 struct AuditRequest {
-  std::string experiment;                  // empty: the plan's experiment
-  std::string source = "auto";             // auto, mlflow or ledger
-  std::optional<std::string> tracking_uri; // --tracking-uri; else MLFLOW_TRACKING_URI
-  std::optional<std::string> ledger;       // --ledger; else tracking::kDefaultLedgerPath
-  std::string artifact_cache;              // where MLflow figures are downloaded; empty: the user cache
-  std::string prereg;                      // file; empty: the embedded smoke pre-registration
-  std::string plan;                        // file or embedded plan name; empty: see audit_experiment
-  std::string policy = "prod";             // prod, or debug (refused under CI=true)
+  std::string experiment;                   // empty: the plan's experiment
+  std::string source = "auto";              // auto, mlflow or ledger
+  std::optional<std::string> tracking_uri;  // --tracking-uri; else MLFLOW_TRACKING_URI
+  std::optional<std::string> ledger;        // --ledger; else tracking::kDefaultLedgerPath
+  std::string artifact_cache;               // where MLflow figures are downloaded; empty: the user cache
+  std::string prereg;                       // file; empty: the embedded smoke pre-registration
+  std::string plan;                         // file or embedded plan name; empty: see audit_experiment
+  std::string policy = "prod";              // prod, or debug (refused under CI=true)
   bool strict = false;
-  bool no_figures = false;                 // debug only: G4 FAILs
+  bool no_figures = false;  // debug only: G4 FAILs
 };
 
 // The run source the request names: --source, else --tracking-uri, else --ledger, else

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <csetjmp>
 #include <cstdint>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -142,8 +142,7 @@ std::vector<Tick> log_ticks(Range axis) {
 class Canvas {
  public:
   Canvas(int width, int height)
-      : surface_(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height)),
-        cr_(cairo_create(surface_)) {
+      : surface_(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height)), cr_(cairo_create(surface_)) {
     cairo_set_source_rgb(cr_, 1.0, 1.0, 1.0);
     cairo_paint(cr_);
     cairo_select_font_face(cr_, kFont, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
@@ -199,9 +198,7 @@ class Canvas {
   cairo_t* cr_;
 };
 
-bool usable(double x, double y, bool log_y) {
-  return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0.0);
-}
+bool usable(double x, double y, bool log_y) { return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0.0); }
 
 constexpr Rgb kGrid{0.90, 0.90, 0.90};
 constexpr Rgb kInk{0.15, 0.15, 0.15};
@@ -244,8 +241,7 @@ Frame layout(const LinePlot& plot, Canvas& canvas) {
   const auto [x_data, y_data] = data_ranges(plot);
   Frame f;
   f.log_y = plot.log_y;
-  f.x_axis = categorical ? Range{-0.5, static_cast<double>(plot.x_tick_labels.size()) - 0.5}
-                         : pad_range(x_data, false);
+  f.x_axis = categorical ? Range{-0.5, static_cast<double>(plot.x_tick_labels.size()) - 0.5} : pad_range(x_data, false);
   f.y_axis = pad_range(y_data, plot.log_y);
   f.y_ticks = plot.log_y ? log_ticks(f.y_axis) : linear_ticks(f.y_axis, 6);
 
@@ -461,8 +457,8 @@ void on_png_warning(png_structp, png_const_charp) {}
 
 // Only trivially destructible locals live between setjmp and the libpng calls, so a longjmp on
 // a libpng error skips no destructor. Returns false and fills state.message on error.
-bool write_png_stream(std::FILE* file, int width, int height, png_bytep* rows, png_text* text,
-                      int text_count, PngErrorState& state) {
+bool write_png_stream(std::FILE* file, int width, int height, png_bytep* rows, png_text* text, int text_count,
+                      PngErrorState& state) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state, on_png_error, on_png_warning);
   if (png == nullptr) {
     std::snprintf(state.message, sizeof state.message, "out of memory");
@@ -475,9 +471,8 @@ bool write_png_stream(std::FILE* file, int width, int height, png_bytep* rows, p
     return false;
   }
   png_init_io(png, file);
-  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8,
-               PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8, PNG_COLOR_TYPE_RGB,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_text(png, info, text, text_count);
   png_write_info(png, info);
   png_write_image(png, rows);
@@ -551,8 +546,8 @@ void write_png(cairo_surface_t* surface, const PngText& text, const std::string&
 
 void write_line_plot_png(const LinePlot& plot, const PngText& text, const std::string& path) {
   if (plot.width < 64 || plot.height < 64 || plot.width > 10000 || plot.height > 10000) {
-    throw InputError(path + ": figure size " + std::to_string(plot.width) + "x" +
-                     std::to_string(plot.height) + " is outside 64..10000 pixels");
+    throw InputError(path + ": figure size " + std::to_string(plot.width) + "x" + std::to_string(plot.height) +
+                     " is outside 64..10000 pixels");
   }
   Canvas canvas(plot.width, plot.height);
   if (cairo_surface_status(canvas.surface()) != CAIRO_STATUS_SUCCESS) {

@@ -121,8 +121,9 @@ std::string junit_xml(const gates::Verdict& verdict) {
   }
   std::ostringstream out;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      << "<testsuites name=\"" << xml_escape("wmtp-audit " + verdict.experiment + ": " + gates::to_string(verdict.overall))
-      << "\" tests=\"" << total << "\" failures=\"" << failures << "\" errors=\"0\" skipped=\"" << skipped << "\">\n"
+      << "<testsuites name=\""
+      << xml_escape("wmtp-audit " + verdict.experiment + ": " + gates::to_string(verdict.overall)) << "\" tests=\""
+      << total << "\" failures=\"" << failures << "\" errors=\"0\" skipped=\"" << skipped << "\">\n"
       << suites.str() << "</testsuites>\n";
   return out.str();
 }

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "report/run_view.h"
 #include "experiment/run_contract.h"
+#include "report/run_view.h"
 
 namespace wmtp::report {
 
@@ -43,7 +43,15 @@ std::string escape_markdown(std::string_view text) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
-      case '\\': case '`': case '*': case '[': case ']': case '|': case '~': case '$': case '#':
+      case '\\':
+      case '`':
+      case '*':
+      case '[':
+      case ']':
+      case '|':
+      case '~':
+      case '$':
+      case '#':
         out += '\\';
         out += c;
         break;
@@ -145,7 +153,7 @@ std::string reason(const GateRunResult& result) {
 }
 
 struct Stats {
-  std::size_t runs = 0;  // runs of the group, finite value or not
+  std::size_t runs = 0;        // runs of the group, finite value or not
   std::vector<double> values;  // finite values only
   std::optional<double> mean() const {
     if (values.empty()) return std::nullopt;
@@ -232,7 +240,9 @@ std::string run_label(const Verdict& verdict, const std::string& run_id, const s
 class Writer {
  public:
   Writer(const Verdict& verdict, const ReportOptions& options)
-      : v_(verdict), options_(options), github_(options.format == ReportFormat::kGithub),
+      : v_(verdict),
+        options_(options),
+        github_(options.format == ReportFormat::kGithub),
         cells_(summarise_cells(verdict)) {}
 
   std::string render() {
@@ -290,7 +300,8 @@ class Writer {
          << escape_markdown(v_.tool_version.empty() ? kMissing : v_.tool_version) << ", policy "
          << escape_markdown(v_.policy) << ", exit code " << v_.exit_code << "\n";
     out_ << "- Generated at: " << escape_markdown(v_.generated_at.empty() ? kMissing : v_.generated_at) << "\n";
-    out_ << "- Pre-registration hash: " << escape_markdown(v_.prereg_hash.empty() ? kMissing : v_.prereg_hash) << "\n\n";
+    out_ << "- Pre-registration hash: " << escape_markdown(v_.prereg_hash.empty() ? kMissing : v_.prereg_hash)
+         << "\n\n";
   }
 
   void gate_table() {
@@ -320,8 +331,8 @@ class Writer {
     for (const GateReport& gate : v_.gates) {
       for (const auto& r : gate.results) {
         if (r.status != status) continue;
-        table.row({escape_markdown(gate.id) + " " + escape_markdown(gate.name),
-                   run_label(v_, r.run_id, r.run_name), reason(r)});
+        table.row({escape_markdown(gate.id) + " " + escape_markdown(gate.name), run_label(v_, r.run_id, r.run_name),
+                   reason(r)});
       }
     }
     if (table.empty() && none.empty()) return;
@@ -354,15 +365,14 @@ class Writer {
     }
     out_ << "Mean ± sample standard deviation over seeds; deltas are cell mean minus " << kReferenceCell
          << " mean of the same series (lower PAPE and higher HR are better).\n\n";
-    Table table({"Series", "Cell", "Runs", "Test PAPE (%)", "Δ PAPE", "Test HR", "Δ HR",
-                 "Seasonal-naive test PAPE (%)"});
+    Table table(
+        {"Series", "Cell", "Runs", "Test PAPE (%)", "Δ PAPE", "Test HR", "Δ HR", "Seasonal-naive test PAPE (%)"});
     for (const auto& c : cells_) {
       const CellSummary* ref = reference_of(cells_, c.series);
       const bool is_ref = ref == &c;
-      table.row({escape_markdown(c.series), escape_markdown(c.cell), std::to_string(c.pape.runs),
-                 c.pape.mean_std(2), is_ref ? "reference" : delta(c.pape, ref ? &ref->pape : nullptr, 2),
-                 c.hr.mean_std(3), is_ref ? "reference" : delta(c.hr, ref ? &ref->hr : nullptr, 3),
-                 c.reference_pape.mean_std(2)});
+      table.row({escape_markdown(c.series), escape_markdown(c.cell), std::to_string(c.pape.runs), c.pape.mean_std(2),
+                 is_ref ? "reference" : delta(c.pape, ref ? &ref->pape : nullptr, 2), c.hr.mean_std(3),
+                 is_ref ? "reference" : delta(c.hr, ref ? &ref->hr : nullptr, 3), c.reference_pape.mean_std(2)});
     }
     out_ << table.str() << "\n";
     end_section();
@@ -371,8 +381,7 @@ class Writer {
   void figures() {
     section("Figures");
     if (!options_.overview_figure.empty()) {
-      out_ << "![Test PAPE by cell and seed](" << link_target(options_.overview_figure, options_.output_dir)
-           << ")\n\n";
+      out_ << "![Test PAPE by cell and seed](" << link_target(options_.overview_figure, options_.output_dir) << ")\n\n";
     } else {
       out_ << "No overview figure (the verdict has no runs).\n\n";
     }
@@ -395,7 +404,8 @@ class Writer {
 
   std::vector<std::string> footer_warnings() const {
     std::vector<std::string> list;
-    for (const std::string& caveat : v_.caveats) list.push_back("Caveat (pre-registration): " + escape_markdown(caveat));
+    for (const std::string& caveat : v_.caveats)
+      list.push_back("Caveat (pre-registration): " + escape_markdown(caveat));
     if (v_.runs.empty()) list.push_back("The verdict has no runs: nothing was compared.");
     for (const SupersededRun& s : v_.superseded) {
       list.push_back("Run " + escape_markdown(s.run_name) + " (" + escape_markdown(s.status) +

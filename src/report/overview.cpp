@@ -5,9 +5,9 @@
 #include <limits>
 #include <map>
 
+#include "experiment/run_contract.h"
 #include "report/figures.h"
 #include "report/run_view.h"
-#include "experiment/run_contract.h"
 
 namespace wmtp::report {
 
@@ -25,8 +25,8 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 std::string overview_figure_name(const std::string& experiment) {
   std::string slug;
   for (char c : experiment) {
-    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_' || c == '.';
+    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_' || c == '.';
     slug += safe ? c : '-';
   }
   if (slug.empty() || slug.front() == '.') slug = "experiment" + slug;

@@ -8,9 +8,7 @@ namespace wmtp::report {
 namespace {
 
 // Reference cell first, then by name.
-std::tuple<bool, const std::string&> cell_key(const std::string& cell) {
-  return {cell != kReferenceCell, cell};
-}
+std::tuple<bool, const std::string&> cell_key(const std::string& cell) { return {cell != kReferenceCell, cell}; }
 
 // Numeric seeds sort as numbers ("43" < "123"); anything else after them, by text.
 std::tuple<bool, long long, const std::string&> seed_key(const std::string& seed) {
@@ -52,8 +50,6 @@ std::optional<double> final_metric(const gates::RunSummary& run, const std::stri
   return it->second;
 }
 
-std::string display_name(const gates::RunSummary& run) {
-  return run.run_name.empty() ? run.run_id : run.run_name;
-}
+std::string display_name(const gates::RunSummary& run) { return run.run_name.empty() ? run.run_id : run.run_name; }
 
 }  // namespace wmtp::report

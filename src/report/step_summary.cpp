@@ -13,8 +13,8 @@ namespace wmtp::report {
 
 std::string step_summary_markdown(const gates::Verdict& verdict, std::size_t max_listed) {
   std::ostringstream out;
-  out << "### wmtp-audit: " << escape_markdown(verdict.experiment) << " — **"
-      << gates::to_string(verdict.overall) << "**\n\n"
+  out << "### wmtp-audit: " << escape_markdown(verdict.experiment) << " — **" << gates::to_string(verdict.overall)
+      << "**\n\n"
       << verdict.runs.size() << " run(s) from " << escape_markdown(verdict.source) << ", pre-registration `"
       << escape_markdown(verdict.prereg_hash) << "`" << (verdict.policy == "debug" ? ", policy **debug**" : "")
       << ".\n\n| gate | status | problems |\n|---|---|---|\n";

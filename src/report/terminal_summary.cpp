@@ -25,9 +25,9 @@ std::string detail(const GateRunResult& r) {
 
 std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_listed) {
   std::ostringstream out;
-  out << "audit of experiment '" << verdict.experiment << "' from " << verdict.source << ": "
-      << verdict.runs.size() << " run(s), pre-registration " << verdict.prereg_hash
-      << (verdict.policy == "debug" ? ", policy debug" : "") << "\n";
+  out << "audit of experiment '" << verdict.experiment << "' from " << verdict.source << ": " << verdict.runs.size()
+      << " run(s), pre-registration " << verdict.prereg_hash << (verdict.policy == "debug" ? ", policy debug" : "")
+      << "\n";
   for (const GateReport& g : verdict.gates) {
     std::size_t problems = 0, passed = 0, skipped = 0;
     for (const GateRunResult& r : g.results) {

@@ -18,8 +18,7 @@ constexpr std::chrono::milliseconds kLongestPause{30000};
 
 }  // namespace
 
-BackgroundSync::BackgroundSync(const MlflowConfig& config, std::string ledger_path,
-                               std::string artifact_store,
+BackgroundSync::BackgroundSync(const MlflowConfig& config, std::string ledger_path, std::string artifact_store,
                                std::function<void(const std::string&)> warn)
     : config_(config),
       ledger_path_(std::move(ledger_path)),
@@ -66,9 +65,7 @@ std::vector<std::int64_t> BackgroundSync::our_pending_runs(OutboxSync& sync) {
   std::vector<std::int64_t> pending = sync.pending_runs();
   std::lock_guard<std::mutex> lock(mutex_);
   pending.erase(std::remove_if(pending.begin(), pending.end(),
-                               [&](std::int64_t run) {
-                                 return runs_.count(run) == 0 || refused_.count(run) > 0;
-                               }),
+                               [&](std::int64_t run) { return runs_.count(run) == 0 || refused_.count(run) > 0; }),
                 pending.end());
   return pending;
 }
@@ -123,8 +120,7 @@ void BackgroundSync::loop() {
       clean = false;
       if (!abort_) {
         if (!unreachable) {
-          warn_(std::string(e.what()) +
-                "; logging goes on into the ledger and the entries wait in its outbox");
+          warn_(std::string(e.what()) + "; logging goes on into the ledger and the entries wait in its outbox");
         }
         unreachable = true;
         pause = std::min(kLongestPause, pause * 2);

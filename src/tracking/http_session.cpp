@@ -87,9 +87,8 @@ HttpSession::HttpSession(const MlflowConfig& config) : config_(config) {
 
 HttpSession::~HttpSession() { curl_easy_cleanup(handle(curl_)); }
 
-HttpResponse HttpSession::perform(const std::string& method, const std::string& url,
-                                  const std::string& body, const std::string& content_type,
-                                  const std::atomic<bool>* abort) {
+HttpResponse HttpSession::perform(const std::string& method, const std::string& url, const std::string& body,
+                                  const std::string& content_type, const std::atomic<bool>* abort) {
   CURL* c = handle(curl_);
   Transfer transfer;
   transfer.abort = abort;
@@ -157,8 +156,9 @@ HttpResponse HttpSession::perform(const std::string& method, const std::string& 
     const bool untrusted = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
                            rc == CURLE_SSL_ISSUER_ERROR || rc == CURLE_SSL_CERTPROBLEM;
     if (untrusted) {
-      what += " (TLS certificate not trusted: set MLFLOW_TRACKING_SERVER_CERT_PATH to the server's CA bundle, or "
-              "MLFLOW_TRACKING_INSECURE_TLS=true to skip verification)";
+      what +=
+          " (TLS certificate not trusted: set MLFLOW_TRACKING_SERVER_CERT_PATH to the server's CA bundle, or "
+          "MLFLOW_TRACKING_INSECURE_TLS=true to skip verification)";
     }
     throw TransportError(what, aborted, !untrusted);
   }

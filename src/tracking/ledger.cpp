@@ -72,12 +72,10 @@ constexpr const char* kRunColumns =
 
 // The current value of `key` in a per-run key/value table (params, tags).
 std::string value_of(SqliteDb& db, const char* table, std::int64_t run, const std::string& key) {
-  Statement s(db,
-              (std::string("SELECT value FROM ") + table + " WHERE run = ?1 AND key = ?2").c_str());
+  Statement s(db, (std::string("SELECT value FROM ") + table + " WHERE run = ?1 AND key = ?2").c_str());
   s.bind(1, run).bind(2, key);
   if (!s.step()) {
-    throw Error("ledger " + db.path() + ": outbox names " + table + " '" + key +
-                "' that is not there");
+    throw Error("ledger " + db.path() + ": outbox names " + table + " '" + key + "' that is not there");
   }
   return s.str(0);
 }
@@ -88,9 +86,7 @@ struct RecordScope {
   std::optional<std::int64_t> only_run;
   std::int64_t value = 0;  // bound to ?1: the run, or the experiment
 
-  std::string runs_filter() const {
-    return only_run ? "WHERE r.id = ?1" : "WHERE r.experiment_id = ?1";
-  }
+  std::string runs_filter() const { return only_run ? "WHERE r.id = ?1" : "WHERE r.experiment_id = ?1"; }
   std::string rows_filter() const {
     return only_run ? "run = ?1" : "run IN (SELECT id FROM runs WHERE experiment_id = ?1)";
   }
@@ -141,8 +137,7 @@ void read_runs(SqliteDb& db, const RecordScope& scope, RecordIndex& index) {
 
 void read_key_values(SqliteDb& db, const RecordScope& scope, const char* table,
                      std::map<std::string, std::string> RunRecord::*member, RecordIndex& index) {
-  Statement s(db, (std::string("SELECT run, key, value FROM ") + table + " WHERE " +
-                   scope.rows_filter()).c_str());
+  Statement s(db, (std::string("SELECT run, key, value FROM ") + table + " WHERE " + scope.rows_filter()).c_str());
   s.bind(1, scope.value);
   while (s.step()) {
     if (RunRecord* r = index.find(s.int64(0))) (r->*member).emplace(s.str(1), s.str(2));
@@ -150,8 +145,7 @@ void read_key_values(SqliteDb& db, const RecordScope& scope, const char* table,
 }
 
 void read_metric_histories(SqliteDb& db, const RecordScope& scope, RecordIndex& index) {
-  Statement s(db, ("SELECT run, key, value, step, timestamp_ms FROM metrics WHERE " +
-                   scope.rows_filter()).c_str());
+  Statement s(db, ("SELECT run, key, value, step, timestamp_ms FROM metrics WHERE " + scope.rows_filter()).c_str());
   s.bind(1, scope.value);
   std::vector<MetricPoint>* history = nullptr;
   std::string history_key;
@@ -171,10 +165,8 @@ void read_metric_histories(SqliteDb& db, const RecordScope& scope, RecordIndex& 
   }
 }
 
-void read_artifacts(SqliteDb& db, const RecordScope& scope, const std::string& artifact_store,
-                    RecordIndex& index) {
-  Statement s(db, ("SELECT run, path, sha256, size FROM artifacts WHERE " +
-                   scope.rows_filter()).c_str());
+void read_artifacts(SqliteDb& db, const RecordScope& scope, const std::string& artifact_store, RecordIndex& index) {
+  Statement s(db, ("SELECT run, path, sha256, size FROM artifacts WHERE " + scope.rows_filter()).c_str());
   s.bind(1, scope.value);
   while (s.step()) {
     RunRecord* r = index.find(s.int64(0));
@@ -217,8 +209,8 @@ Ledger::Ledger(const std::string& path, Mode mode)
     Statement version(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
     if (version.step()) {
       if (version.str(0) != std::to_string(kSchemaVersion)) {
-        throw InputError("ledger " + path + " has schema version " + version.str(0) +
-                         "; this wmtp reads version " + std::to_string(kSchemaVersion));
+        throw InputError("ledger " + path + " has schema version " + version.str(0) + "; this wmtp reads version " +
+                         std::to_string(kSchemaVersion));
       }
     } else {
       Statement insert(db_, "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)");
@@ -260,8 +252,8 @@ std::optional<LedgerRun> Ledger::find_run(std::int64_t id) {
   return run_from_row(s);
 }
 
-std::int64_t Ledger::insert_run(std::int64_t experiment_id, const std::string& local_id,
-                                const std::string& name, std::int64_t start_time_ms) {
+std::int64_t Ledger::insert_run(std::int64_t experiment_id, const std::string& local_id, const std::string& name,
+                                std::int64_t start_time_ms) {
   Statement s(db_,
               "INSERT INTO runs(local_id, experiment_id, name, status, start_time_ms) "
               "VALUES (?1, ?2, ?3, 'RUNNING', ?4)");
@@ -306,13 +298,9 @@ std::vector<std::pair<std::string, std::string>> Ledger::tags_of(std::int64_t ru
   return tags;
 }
 
-std::string Ledger::param_value(std::int64_t run, const std::string& key) {
-  return value_of(db_, "params", run, key);
-}
+std::string Ledger::param_value(std::int64_t run, const std::string& key) { return value_of(db_, "params", run, key); }
 
-std::string Ledger::tag_value(std::int64_t run, const std::string& key) {
-  return value_of(db_, "tags", run, key);
-}
+std::string Ledger::tag_value(std::int64_t run, const std::string& key) { return value_of(db_, "tags", run, key); }
 
 std::int64_t Ledger::next_metric_seq(std::int64_t run) {
   Statement s(db_, "SELECT coalesce(max(seq), 0) + 1 FROM metrics WHERE run = ?1");
@@ -335,31 +323,28 @@ Ledger::WriteBatch::WriteBatch(Ledger& ledger)
                 "INSERT OR REPLACE INTO artifacts(run, path, sha256, size) "
                 "VALUES (?1, ?2, ?3, ?4)") {}
 
-void Ledger::WriteBatch::add_metric(std::int64_t run, std::int64_t seq, const std::string& key,
-                                    double value, std::int64_t step, std::int64_t timestamp_ms) {
+void Ledger::WriteBatch::add_metric(std::int64_t run, std::int64_t seq, const std::string& key, double value,
+                                    std::int64_t step, std::int64_t timestamp_ms) {
   metric_.bind(1, run).bind(2, seq).bind(3, key).bind(4, value);
   metric_.bind(5, step).bind(6, timestamp_ms).run();
 }
 
-bool Ledger::WriteBatch::add_param(std::int64_t run, const std::string& key,
-                                   const std::string& value) {
+bool Ledger::WriteBatch::add_param(std::int64_t run, const std::string& key, const std::string& value) {
   param_.bind(1, run).bind(2, key).bind(3, value).run();
   return db_.changes() > 0;
 }
 
-bool Ledger::WriteBatch::set_tag(std::int64_t run, const std::string& key,
-                                 const std::string& value) {
+bool Ledger::WriteBatch::set_tag(std::int64_t run, const std::string& key, const std::string& value) {
   tag_.bind(1, run).bind(2, key).bind(3, value).run();
   return db_.changes() > 0;
 }
 
-void Ledger::WriteBatch::set_artifact(std::int64_t run, const std::string& path,
-                                      const std::string& sha256, std::int64_t size) {
+void Ledger::WriteBatch::set_artifact(std::int64_t run, const std::string& path, const std::string& sha256,
+                                      std::int64_t size) {
   artifact_.bind(1, run).bind(2, path).bind(3, sha256).bind(4, size).run();
 }
 
-std::vector<RunRecord> Ledger::read_records(std::int64_t experiment_id,
-                                            const std::string& artifact_store,
+std::vector<RunRecord> Ledger::read_records(std::int64_t experiment_id, const std::string& artifact_store,
                                             std::optional<std::int64_t> only_run) {
   const RecordScope scope{only_run, only_run ? *only_run : experiment_id};
   RecordIndex index;

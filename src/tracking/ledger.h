@@ -30,8 +30,8 @@ constexpr const char* kUpdateRun = "update-run";  // the run's status and end ti
 // One outbox row of a run: what MLflow still has to receive of it.
 struct OutboxEntry {
   std::int64_t id = 0;
-  std::string kind;  // an outbox_kind
-  std::string key;   // param or tag key, artifact path; empty for the other kinds
+  std::string kind;            // an outbox_kind
+  std::string key;             // param or tag key, artifact path; empty for the other kinds
   std::int64_t first_seq = 0;  // metrics: the seq range still to send
   std::int64_t last_seq = 0;
 };
@@ -63,8 +63,8 @@ class Ledger {
   std::optional<LedgerRun> find_run(const std::string& local_id);
   std::optional<LedgerRun> find_run(std::int64_t id);
 
-  std::int64_t insert_run(std::int64_t experiment_id, const std::string& local_id,
-                          const std::string& name, std::int64_t start_time_ms);
+  std::int64_t insert_run(std::int64_t experiment_id, const std::string& local_id, const std::string& name,
+                          std::int64_t start_time_ms);
   void set_run_status(std::int64_t run, const std::string& status, std::int64_t end_time_ms);
   void set_mlflow_run_id(std::int64_t run, const std::string& mlflow_run_id);
   // Adds a new run's first tags; none of their keys may be set on it yet.
@@ -80,8 +80,8 @@ class Ledger {
   // The seq the run's next metric point gets: one past its highest (1 for the first).
   std::int64_t next_metric_seq(std::int64_t run);
 
-  void add_outbox(std::int64_t run, const char* kind, const std::string& key = "",
-                  std::int64_t first_seq = 0, std::int64_t last_seq = 0);
+  void add_outbox(std::int64_t run, const char* kind, const std::string& key = "", std::int64_t first_seq = 0,
+                  std::int64_t last_seq = 0);
   // Outbox rows still waiting, for the given runs (all runs when empty).
   std::int64_t outbox_size(const std::vector<std::int64_t>& runs = {});
   // The run's outbox rows, oldest first.
@@ -120,15 +120,14 @@ class Ledger::WriteBatch {
  public:
   explicit WriteBatch(Ledger& ledger);
   // Inserts the run's metric point `seq` (a seq the run does not have yet).
-  void add_metric(std::int64_t run, std::int64_t seq, const std::string& key, double value,
-                  std::int64_t step, std::int64_t timestamp_ms);
+  void add_metric(std::int64_t run, std::int64_t seq, const std::string& key, double value, std::int64_t step,
+                  std::int64_t timestamp_ms);
   // True when the param is new: a param is immutable, the same key again changes nothing.
   bool add_param(std::int64_t run, const std::string& key, const std::string& value);
   // True when the tag is new or its value changed.
   bool set_tag(std::int64_t run, const std::string& key, const std::string& value);
   // Adds the run's artifact at `path`, or replaces the one there.
-  void set_artifact(std::int64_t run, const std::string& path, const std::string& sha256,
-                    std::int64_t size);
+  void set_artifact(std::int64_t run, const std::string& path, const std::string& sha256, std::int64_t size);
   // Makes the batch durable; a batch destroyed without it is rolled back.
   void commit() { txn_.commit(); }
 

@@ -6,10 +6,9 @@
 
 namespace wmtp::tracking {
 
-void Ledger::add_outbox(std::int64_t run, const char* kind, const std::string& key,
-                        std::int64_t first_seq, std::int64_t last_seq) {
-  Statement s(db_,
-              "INSERT INTO outbox(run, kind, key, first_seq, last_seq) VALUES (?1, ?2, ?3, ?4, ?5)");
+void Ledger::add_outbox(std::int64_t run, const char* kind, const std::string& key, std::int64_t first_seq,
+                        std::int64_t last_seq) {
+  Statement s(db_, "INSERT INTO outbox(run, kind, key, first_seq, last_seq) VALUES (?1, ?2, ?3, ?4, ?5)");
   s.bind(1, run).bind(2, std::string_view(kind)).bind(3, key).bind(4, first_seq).bind(5, last_seq);
   s.run();
 }
@@ -32,8 +31,7 @@ std::int64_t Ledger::outbox_size(const std::vector<std::int64_t>& runs) {
 }
 
 std::vector<OutboxEntry> Ledger::outbox_entries(std::int64_t run) {
-  Statement s(db_,
-              "SELECT id, kind, key, first_seq, last_seq FROM outbox WHERE run = ?1 ORDER BY id");
+  Statement s(db_, "SELECT id, kind, key, first_seq, last_seq FROM outbox WHERE run = ?1 ORDER BY id");
   s.bind(1, run);
   std::vector<OutboxEntry> rows;
   while (s.step()) rows.push_back({s.int64(0), s.str(1), s.str(2), s.int64(3), s.int64(4)});
@@ -55,9 +53,8 @@ void Ledger::delete_outbox_rows(const std::vector<std::int64_t>& ids) {
   for (std::int64_t id : ids) remove.bind(1, id).run();
 }
 
-void Ledger::acknowledge_outbox(
-    const std::vector<std::int64_t>& ids,
-    const std::vector<std::pair<std::int64_t, std::int64_t>>& advanced) {
+void Ledger::acknowledge_outbox(const std::vector<std::int64_t>& ids,
+                                const std::vector<std::pair<std::int64_t, std::int64_t>>& advanced) {
   if (ids.empty() && advanced.empty()) return;
   Transaction txn(db_);
   delete_outbox_rows(ids);

@@ -6,8 +6,8 @@
 
 namespace wmtp::tracking {
 
-LedgerWriter::LedgerWriter(const std::string& ledger_path, std::chrono::milliseconds interval,
-                           std::size_t max_items, std::function<void()> on_commit)
+LedgerWriter::LedgerWriter(const std::string& ledger_path, std::chrono::milliseconds interval, std::size_t max_items,
+                           std::function<void()> on_commit)
     : path_(ledger_path),
       interval_(interval),
       max_items_(max_items == 0 ? 1 : max_items),
@@ -42,8 +42,8 @@ void LedgerWriter::push(Item&& item) {
   wake_.notify_one();
 }
 
-void LedgerWriter::add_metric(std::int64_t run, const std::string& key, double value,
-                              std::int64_t step, std::int64_t timestamp_ms) {
+void LedgerWriter::add_metric(std::int64_t run, const std::string& key, double value, std::int64_t step,
+                              std::int64_t timestamp_ms) {
   Item item;
   item.kind = Kind::kMetric;
   item.run = run;
@@ -72,8 +72,8 @@ void LedgerWriter::add_tag(std::int64_t run, const std::string& key, const std::
   push(std::move(item));
 }
 
-void LedgerWriter::add_artifact(std::int64_t run, const std::string& path,
-                                const std::string& sha256, std::int64_t size) {
+void LedgerWriter::add_artifact(std::int64_t run, const std::string& path, const std::string& sha256,
+                                std::int64_t size) {
   Item item;
   item.kind = Kind::kArtifact;
   item.run = run;
@@ -83,8 +83,7 @@ void LedgerWriter::add_artifact(std::int64_t run, const std::string& path,
   push(std::move(item));
 }
 
-void LedgerWriter::set_status(std::int64_t run, const std::string& status,
-                              std::int64_t end_time_ms) {
+void LedgerWriter::set_status(std::int64_t run, const std::string& status, std::int64_t end_time_ms) {
   Item item;
   item.kind = Kind::kStatus;
   item.run = run;
@@ -109,8 +108,7 @@ void LedgerWriter::loop() {
   for (;;) {
     wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) break;  // stop_ with nothing left
-    wake_.wait_until(lock, oldest_ + interval_,
-                     [&] { return stop_ || urgent_ || queue_.size() >= max_items_; });
+    wake_.wait_until(lock, oldest_ + interval_, [&] { return stop_ || urgent_ || queue_.size() >= max_items_; });
     std::vector<Item> items;
     items.swap(queue_);
     urgent_ = false;
@@ -146,8 +144,7 @@ std::int64_t LedgerWriter::next_seq(Ledger& ledger, std::int64_t run) {
   return it->second++;
 }
 
-void LedgerWriter::commit_segment(Ledger& ledger, std::vector<Item>& items, std::size_t begin,
-                                  std::size_t end) {
+void LedgerWriter::commit_segment(Ledger& ledger, std::vector<Item>& items, std::size_t begin, std::size_t end) {
   try {
     Ledger::WriteBatch batch(ledger);
     std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> metric_ranges;
@@ -179,8 +176,7 @@ void LedgerWriter::commit_segment(Ledger& ledger, std::vector<Item>& items, std:
           ledger.set_run_status(item.run, item.text, item.timestamp_ms);
           ledger.add_outbox(item.run, outbox_kind::kUpdateRun);
           break;
-        case Kind::kTask:
-          break;
+        case Kind::kTask: break;
       }
     }
     for (const auto& [run, range] : metric_ranges) {

@@ -26,20 +26,18 @@ class LedgerWriter {
  public:
   // Opens its own connection to the ledger (creating it); on_commit runs on the writer thread
   // after each successful commit.
-  LedgerWriter(const std::string& ledger_path, std::chrono::milliseconds interval,
-               std::size_t max_items, std::function<void()> on_commit = {});
+  LedgerWriter(const std::string& ledger_path, std::chrono::milliseconds interval, std::size_t max_items,
+               std::function<void()> on_commit = {});
   // Commits what is queued and stops the thread.
   ~LedgerWriter();
   LedgerWriter(const LedgerWriter&) = delete;
   LedgerWriter& operator=(const LedgerWriter&) = delete;
 
   // Queue one entry; never touch the disk. Throw the writer's error if an earlier commit failed.
-  void add_metric(std::int64_t run, const std::string& key, double value, std::int64_t step,
-                  std::int64_t timestamp_ms);
+  void add_metric(std::int64_t run, const std::string& key, double value, std::int64_t step, std::int64_t timestamp_ms);
   void add_param(std::int64_t run, const std::string& key, const std::string& value);
   void add_tag(std::int64_t run, const std::string& key, const std::string& value);
-  void add_artifact(std::int64_t run, const std::string& path, const std::string& sha256,
-                    std::int64_t size);
+  void add_artifact(std::int64_t run, const std::string& path, const std::string& sha256, std::int64_t size);
   // The run's status and end time (0: none), after everything queued before for it.
   void set_status(std::int64_t run, const std::string& status, std::int64_t end_time_ms);
 
@@ -60,15 +58,14 @@ class LedgerWriter {
     std::string key;
     std::string text;  // param/tag value, artifact sha256, run status
     double value = 0.0;
-    std::int64_t step = 0;  // metric step, artifact size
+    std::int64_t step = 0;          // metric step, artifact size
     std::int64_t timestamp_ms = 0;  // metric timestamp, run end time
     std::function<void(Ledger&)> task;
   };
 
   void push(Item&& item);
   void loop();
-  void commit_segment(Ledger& ledger, std::vector<Item>& items, std::size_t begin,
-                      std::size_t end);
+  void commit_segment(Ledger& ledger, std::vector<Item>& items, std::size_t begin, std::size_t end);
   void write_batch(std::vector<Item>& items);
   std::int64_t next_seq(Ledger& ledger, std::int64_t run);
 
@@ -88,7 +85,7 @@ class LedgerWriter {
   bool stop_ = false;
   std::exception_ptr error_;
   std::unordered_map<std::int64_t, std::int64_t> next_seqs_;  // writer thread only
-  std::unique_ptr<Ledger> ledger_;  // the writer thread's connection
+  std::unique_ptr<Ledger> ledger_;                            // the writer thread's connection
   std::thread thread_;
 };
 

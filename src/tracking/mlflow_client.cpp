@@ -12,9 +12,9 @@
 #include <thread>
 #include <tuple>
 
+#include "experiment/run_contract.h"
 #include "tracking/http_session.h"
 #include "tracking/mlflow_limits.h"
-#include "experiment/run_contract.h"
 
 namespace wmtp::tracking {
 namespace {
@@ -25,8 +25,7 @@ constexpr const char* kApi = "/api/2.0/mlflow/";
 constexpr const char* kArtifactsApi = "/api/2.0/mlflow-artifacts/artifacts/";
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -76,15 +75,10 @@ json key_values_json(const KeyValues& kvs) {
 }
 
 json metric_json(const MlflowMetric& m) {
-  return {{"key", m.key},
-          {"value", metric_value_json(m.value)},
-          {"timestamp", m.timestamp_ms},
-          {"step", m.step}};
+  return {{"key", m.key}, {"value", metric_value_json(m.value)}, {"timestamp", m.timestamp_ms}, {"step", m.step}};
 }
 
-bool is_transient_status(long status) {
-  return status == 408 || status == 429 || (status >= 500 && status <= 599);
-}
+bool is_transient_status(long status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
 
 bool is_transient(const std::exception& e) {
   if (dynamic_cast<const UnreachableError*>(&e) != nullptr) return true;
@@ -152,8 +146,7 @@ MlflowRun run_from_json(const json& j) {
 }
 
 MetricPoint metric_point_from_json(const json& m) {
-  return MetricPoint{metric_value_from_json(m.at("value")), int64_field(m, "step"),
-                     int64_field(m, "timestamp")};
+  return MetricPoint{metric_value_from_json(m.at("value")), int64_field(m, "step"), int64_field(m, "timestamp")};
 }
 
 MlflowError::MlflowError(const std::string& what, long http_status, std::string error_code)
@@ -204,10 +197,8 @@ std::vector<LogBatch> split_log_batch(const LogBatch& all) {
     LogBatch part;
     std::size_t bytes = kEnvelope;
     // Moves items from `from` (starting at `next`) into `to` while this request has room.
-    auto take = [&](const auto& from, std::size_t& next, auto& to, std::size_t limit,
-                    auto size_of) {
-      for (; next < from.size() && to.size() < limit && part.size() < kMaxEntitiesPerBatch;
-           ++next) {
+    auto take = [&](const auto& from, std::size_t& next, auto& to, std::size_t limit, auto size_of) {
+      for (; next < from.size() && to.size() < limit && part.size() < kMaxEntitiesPerBatch; ++next) {
         const std::size_t b = size_of(from[next]);
         if (part.size() > 0 && bytes + b > kMaxBatchBodyBytes) break;
         bytes += b;
@@ -242,51 +233,44 @@ auto MlflowClient::decoded(const char* what, F&& decode) -> decltype(decode()) {
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {  // missing field, wrong type, a number that does not parse
-    throw Error("MLflow at " + config_.tracking_uri + ": unexpected answer to " + what + ": " +
-                e.what());
+    throw Error("MLflow at " + config_.tracking_uri + ": unexpected answer to " + what + ": " + e.what());
   }
 }
 
-void MlflowClient::wait_before_retry(int attempt, std::optional<double> retry_after,
-                                     const std::string& what) {
-  double seconds =
-      std::min(config_.max_backoff_s, config_.backoff_factor * std::pow(2.0, attempt - 1));
+void MlflowClient::wait_before_retry(int attempt, std::optional<double> retry_after, const std::string& what) {
+  double seconds = std::min(config_.max_backoff_s, config_.backoff_factor * std::pow(2.0, attempt - 1));
   if (retry_after) seconds = std::min(config_.max_backoff_s, *retry_after);
   seconds += std::uniform_real_distribution<double>(0.0, config_.backoff_jitter)(session_->rng);
   const auto until = std::chrono::steady_clock::now() +
                      std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
-  for (auto now = std::chrono::steady_clock::now(); now < until;
-       now = std::chrono::steady_clock::now()) {
+  for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
     if (abort_ != nullptr && abort_->load()) {
-      throw UnreachableError("MLflow at " + config_.tracking_uri + ": " + what +
-                             " abandoned (shutting down)");
+      throw UnreachableError("MLflow at " + config_.tracking_uri + ": " + what + " abandoned (shutting down)");
     }
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        std::chrono::milliseconds(50), until - now));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50), until - now));
   }
 }
 
-std::string MlflowClient::send(const std::string& method, const std::string& url_path,
-                               const std::string& body, const std::string& content_type,
-                               bool retry) {
+std::string MlflowClient::send(const std::string& method, const std::string& url_path, const std::string& body,
+                               const std::string& content_type, bool retry) {
   const std::string where = "MLflow at " + config_.tracking_uri;
   const std::string what = method + " " + url_path.substr(0, url_path.find('?'));
   const int attempts = retry ? config_.max_retries + 1 : 1;
   for (int attempt = 1;; ++attempt) {
     HttpResponse response;
     try {
-      response = session_->http.perform(method, config_.tracking_uri + url_path, body,
-                                        content_type, abort_);
+      response = session_->http.perform(method, config_.tracking_uri + url_path, body, content_type, abort_);
     } catch (const TransportError& e) {
       if (e.aborted()) throw UnreachableError(where + ": " + what + " abandoned (shutting down)");
       if (attempt < attempts && e.retryable()) {
         wait_before_retry(attempt, std::nullopt, what);
         continue;
       }
-      throw UnreachableError(redact_secrets(
-          config_, where + " is unreachable: " + e.what() + " (" + what + ", " +
-                       std::to_string(attempt) + (attempt == 1 ? " attempt" : " attempts") +
-                       "); check MLFLOW_TRACKING_URI and that the server is up"));
+      throw UnreachableError(redact_secrets(config_, where + " is unreachable: " + e.what() + " (" + what + ", " +
+                                                         std::to_string(attempt) +
+                                                         (attempt == 1 ? " attempt" : " attempts") +
+                                                         "); check MLFLOW_TRACKING_URI and that the server is up"));
     }
     if (response.status == 200) return std::move(response.body);
     if (is_transient_status(response.status) && attempt < attempts) {
@@ -302,11 +286,11 @@ std::string MlflowClient::send(const std::string& method, const std::string& url
     } else {
       detail = "non-JSON answer \"" + one_line(response.body, 120) + "\"";
     }
-    std::string message = where + ": " + what + " failed: HTTP " +
-                          std::to_string(response.status) + " " + detail;
+    std::string message = where + ": " + what + " failed: HTTP " + std::to_string(response.status) + " " + detail;
     if (response.status == 401 || response.status == 403) {
-      message += " (check MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN, and that "
-                 "the server accepts this host)";
+      message +=
+          " (check MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN, and that "
+          "the server accepts this host)";
     }
     if (is_transient_status(response.status) && attempts > 1) {
       message += " after " + std::to_string(attempt) + " attempts";
@@ -329,8 +313,7 @@ json MlflowClient::call(const std::string& method, const std::string& endpoint, 
   } else {
     payload = body.is_null() ? "{}" : body.dump();
   }
-  const std::string text =
-      send(method, path, payload, method == "GET" ? "" : "application/json", true);
+  const std::string text = send(method, path, payload, method == "GET" ? "" : "application/json", true);
   if (text.empty()) return json::object();
   json parsed = json::parse(text, nullptr, false);
   if (parsed.is_discarded()) {
@@ -380,15 +363,12 @@ std::string MlflowClient::get_or_create_experiment(const std::string& name) {
 
 MlflowRun MlflowClient::create_run(const std::string& experiment_id, const std::string& run_name,
                                    std::int64_t start_time_ms, const KeyValues& tags) {
-  json body = {{"experiment_id", experiment_id},
-               {"start_time", start_time_ms},
-               {"tags", key_values_json(tags)}};
+  json body = {{"experiment_id", experiment_id}, {"start_time", start_time_ms}, {"tags", key_values_json(tags)}};
   if (!run_name.empty()) body["run_name"] = run_name;
   for (const auto& [k, v] : tags) {
     if (k == contract::tag::kUser) body["user_id"] = v;
   }
-  const std::string text = send("POST", std::string(kApi) + "runs/create", body.dump(),
-                                "application/json", false);
+  const std::string text = send("POST", std::string(kApi) + "runs/create", body.dump(), "application/json", false);
   return decoded("runs/create", [&] { return run_from_json(json::parse(text).at("run")); });
 }
 
@@ -400,8 +380,8 @@ std::optional<MlflowRun> MlflowClient::find_run_by_local_id(const std::string& e
       throw InputError("local run id '" + local_run_id + "' is not hexadecimal");
     }
   }
-  std::vector<MlflowRun> found =
-      search_runs({experiment_id}, "tags.\"" + std::string(contract::tag::kLocalRunId) + "\" = '" + local_run_id + "'", 10);
+  std::vector<MlflowRun> found = search_runs(
+      {experiment_id}, "tags.\"" + std::string(contract::tag::kLocalRunId) + "\" = '" + local_run_id + "'", 10);
   if (found.empty()) return std::nullopt;
   // Should two exist (a create raced elsewhere), the oldest is the one everybody converges on.
   std::sort(found.begin(), found.end(), [](const MlflowRun& a, const MlflowRun& b) {
@@ -410,8 +390,7 @@ std::optional<MlflowRun> MlflowClient::find_run_by_local_id(const std::string& e
   return found.front();
 }
 
-MlflowRun MlflowClient::find_or_create_run(const std::string& experiment_id,
-                                           const std::string& local_run_id,
+MlflowRun MlflowClient::find_or_create_run(const std::string& experiment_id, const std::string& local_run_id,
                                            const std::string& run_name, std::int64_t start_time_ms,
                                            const KeyValues& tags, bool* created) {
   const int attempts = config_.max_retries + 1;
@@ -434,15 +413,13 @@ MlflowRun MlflowClient::get_run(const std::string& run_id) {
   return decoded("runs/get", [&] { return run_from_json(j.at("run")); });
 }
 
-void MlflowClient::update_run(const std::string& run_id, RunStatus status,
-                              std::int64_t end_time_ms) {
+void MlflowClient::update_run(const std::string& run_id, RunStatus status, std::int64_t end_time_ms) {
   json body = {{"run_id", run_id}, {"status", to_string(status)}};
   if (end_time_ms != 0) body["end_time"] = end_time_ms;
   call("POST", "runs/update", body);
 }
 
-void MlflowClient::set_terminated(const std::string& run_id, RunStatus status,
-                                  std::int64_t end_time_ms) {
+void MlflowClient::set_terminated(const std::string& run_id, RunStatus status, std::int64_t end_time_ms) {
   update_run(run_id, status, end_time_ms != 0 ? end_time_ms : now_ms());
 }
 
@@ -482,8 +459,8 @@ void MlflowClient::log_batch(const std::string& run_id, const LogBatch& batch) {
   for (const LogBatch& part : split_log_batch(batch)) log_batch_request(run_id, part);
 }
 
-std::vector<MetricPoint> MlflowClient::get_metric_history(const std::string& run_id,
-                                                          const std::string& key, int page_size) {
+std::vector<MetricPoint> MlflowClient::get_metric_history(const std::string& run_id, const std::string& key,
+                                                          int page_size) {
   std::vector<MetricPoint> points;
   std::string token;
   do {
@@ -547,8 +524,7 @@ void MlflowClient::download_artifact(const std::string& run_id, const std::strin
   fs::rename(tmp, dest);
 }
 
-std::vector<MlflowFileInfo> MlflowClient::list_artifacts(const std::string& run_id,
-                                                         const std::string& path) {
+std::vector<MlflowFileInfo> MlflowClient::list_artifacts(const std::string& run_id, const std::string& path) {
   json query = {{"run_id", run_id}};
   if (!path.empty()) query["path"] = path;
   const json j = call("GET", "artifacts/list", query);
@@ -567,8 +543,7 @@ std::vector<MlflowFileInfo> MlflowClient::list_artifacts(const std::string& run_
   return files;
 }
 
-std::vector<MlflowFileInfo> MlflowClient::list_artifacts_recursive(const std::string& run_id,
-                                                                   const std::string& path) {
+std::vector<MlflowFileInfo> MlflowClient::list_artifacts_recursive(const std::string& run_id, const std::string& path) {
   std::vector<MlflowFileInfo> files;
   for (MlflowFileInfo& f : list_artifacts(run_id, path)) {
     if (f.is_dir) {

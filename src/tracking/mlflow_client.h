@@ -101,24 +101,23 @@ class MlflowClient {
   std::string get_or_create_experiment(const std::string& name);
 
   // Single attempt: retrying a create can leave ghost runs; see find_or_create_run.
-  MlflowRun create_run(const std::string& experiment_id, const std::string& run_name,
-                       std::int64_t start_time_ms, const KeyValues& tags);
+  MlflowRun create_run(const std::string& experiment_id, const std::string& run_name, std::int64_t start_time_ms,
+                       const KeyValues& tags);
   // Exactly-once create: looks for a run tagged wmtp.local_run_id = local_run_id first, and
   // looks again before each retry of the create. `tags` should include that tag. *created
   // (when given) tells whether this call created it.
   MlflowRun find_or_create_run(const std::string& experiment_id, const std::string& local_run_id,
-                               const std::string& run_name, std::int64_t start_time_ms,
-                               const KeyValues& tags, bool* created = nullptr);
-  std::optional<MlflowRun> find_run_by_local_id(const std::string& experiment_id,
-                                                const std::string& local_run_id);
+                               const std::string& run_name, std::int64_t start_time_ms, const KeyValues& tags,
+                               bool* created = nullptr);
+  std::optional<MlflowRun> find_run_by_local_id(const std::string& experiment_id, const std::string& local_run_id);
   MlflowRun get_run(const std::string& run_id);
   // end_time_ms 0 leaves the end time unset.
   void update_run(const std::string& run_id, RunStatus status, std::int64_t end_time_ms);
   // update_run with end time now (or the given one).
   void set_terminated(const std::string& run_id, RunStatus status, std::int64_t end_time_ms = 0);
   // Every page of runs/search (page_size up to 50000; MLflow's default is 1000).
-  std::vector<MlflowRun> search_runs(const std::vector<std::string>& experiment_ids,
-                                     const std::string& filter = "", int page_size = 1000);
+  std::vector<MlflowRun> search_runs(const std::vector<std::string>& experiment_ids, const std::string& filter = "",
+                                     int page_size = 1000);
 
   // Splits with split_log_batch and sends each part in order.
   void log_batch(const std::string& run_id, const LogBatch& batch);
@@ -126,26 +125,21 @@ class MlflowClient {
   void log_batch_request(const std::string& run_id, const LogBatch& batch);
   // Every point of one metric (all pages), in the server's order. Infinities come back as
   // infinities (the server stores them as +-DBL_MAX), NaN as NaN.
-  std::vector<MetricPoint> get_metric_history(const std::string& run_id, const std::string& key,
-                                              int page_size = 25000);
+  std::vector<MetricPoint> get_metric_history(const std::string& run_id, const std::string& key, int page_size = 25000);
 
   // Artifacts through the server's proxy (the run's artifact_uri must be mlflow-artifacts:). The
   // first transfer for a run asks runs/get for its artifact_uri, unless a caller that already has
   // it (from search_runs) passes it here first.
   void remember_artifact_uri(const std::string& run_id, const std::string& artifact_uri);
-  void upload_artifact(const std::string& run_id, const std::string& local_file,
-                       const std::string& artifact_path);
-  void download_artifact(const std::string& run_id, const std::string& artifact_path,
-                         const std::string& dest_file);
+  void upload_artifact(const std::string& run_id, const std::string& local_file, const std::string& artifact_path);
+  void download_artifact(const std::string& run_id, const std::string& artifact_path, const std::string& dest_file);
   // Direct children of `path` ("" = the root).
   std::vector<MlflowFileInfo> list_artifacts(const std::string& run_id, const std::string& path = "");
   // Every file below `path`, recursively.
-  std::vector<MlflowFileInfo> list_artifacts_recursive(const std::string& run_id,
-                                                       const std::string& path = "");
+  std::vector<MlflowFileInfo> list_artifacts_recursive(const std::string& run_id, const std::string& path = "");
 
   // A JSON call under /api/2.0/mlflow/ (e.g. "runs/get"); GET params go in the query string.
-  nlohmann::json call(const std::string& method, const std::string& endpoint,
-                      const nlohmann::json& body = nullptr);
+  nlohmann::json call(const std::string& method, const std::string& endpoint, const nlohmann::json& body = nullptr);
 
  private:
   // Sleeps the backoff for `attempt` (1-based) or Retry-After; UnreachableError on abort.

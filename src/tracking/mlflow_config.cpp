@@ -28,8 +28,7 @@ double env_number(const char* name, double fallback, double min) {
     if (used == v.size() && x >= min) return x;
   } catch (const std::exception&) {
   }
-  throw InputError(std::string(name) + "='" + v + "' is not a number >= " +
-                   std::to_string(static_cast<int>(min)));
+  throw InputError(std::string(name) + "='" + v + "' is not a number >= " + std::to_string(static_cast<int>(min)));
 }
 
 std::string percent_decode(const std::string& s) {

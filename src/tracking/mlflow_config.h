@@ -10,14 +10,14 @@ struct MlflowConfig {
   std::string tracking_uri;  // http(s)://host[:port][/prefix], never with user:pass@
   std::string username;      // Basic auth (MLFLOW_TRACKING_USERNAME/PASSWORD, or user:pass@ in the URI)
   std::string password;
-  std::string token;  // Bearer auth (MLFLOW_TRACKING_TOKEN), used when no username is set
-  bool insecure_tls = false;          // MLFLOW_TRACKING_INSECURE_TLS
-  std::string server_cert_path;       // MLFLOW_TRACKING_SERVER_CERT_PATH (CA bundle)
-  std::string client_cert_path;       // MLFLOW_TRACKING_CLIENT_CERT_PATH
-  int max_retries = 7;                // MLFLOW_HTTP_REQUEST_MAX_RETRIES
-  double timeout_s = 120.0;           // MLFLOW_HTTP_REQUEST_TIMEOUT
-  double backoff_factor = 2.0;        // MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR
-  double backoff_jitter = 1.0;        // MLFLOW_HTTP_REQUEST_BACKOFF_JITTER
+  std::string token;             // Bearer auth (MLFLOW_TRACKING_TOKEN), used when no username is set
+  bool insecure_tls = false;     // MLFLOW_TRACKING_INSECURE_TLS
+  std::string server_cert_path;  // MLFLOW_TRACKING_SERVER_CERT_PATH (CA bundle)
+  std::string client_cert_path;  // MLFLOW_TRACKING_CLIENT_CERT_PATH
+  int max_retries = 7;           // MLFLOW_HTTP_REQUEST_MAX_RETRIES
+  double timeout_s = 120.0;      // MLFLOW_HTTP_REQUEST_TIMEOUT
+  double backoff_factor = 2.0;   // MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR
+  double backoff_jitter = 1.0;   // MLFLOW_HTTP_REQUEST_BACKOFF_JITTER
   double max_backoff_s = 120.0;
 
   // explicit_uri (e.g. a --tracking-uri flag) wins over MLFLOW_TRACKING_URI; an empty result

@@ -19,23 +19,19 @@ bool is_normalised_relative_path(const std::string& path) {
   return true;
 }
 
-std::string shown(const std::string& key) {
-  return key.size() <= 60 ? key : key.substr(0, 60) + "...";
-}
+std::string shown(const std::string& key) { return key.size() <= 60 ? key : key.substr(0, 60) + "..."; }
 
 // MLflow: alphanumerics (any Unicode word character), '_', '-', '.', ' ', ':', '/'; and the
 // name must not change under path normalisation ("a//b", "./a", "a/", "/a", "..").
 void validate_key(const char* what, const std::string& key) {
   if (key.empty()) throw InputError(std::string(what) + " key is empty");
   if (key.size() > kMaxKeyLength) {
-    throw InputError(std::string(what) + " key '" + shown(key) + "' is " +
-                     std::to_string(key.size()) + " characters; MLflow allows at most " +
-                     std::to_string(kMaxKeyLength));
+    throw InputError(std::string(what) + " key '" + shown(key) + "' is " + std::to_string(key.size()) +
+                     " characters; MLflow allows at most " + std::to_string(kMaxKeyLength));
   }
   for (unsigned char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.' || c == ' ' || c == ':' || c == '/' ||
-                    c >= 0x80;
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || c == '.' || c == ' ' || c == ':' || c == '/' || c >= 0x80;
     if (!ok) {
       throw InputError(std::string(what) + " key '" + shown(key) +
                        "' has a character MLflow refuses; use letters, digits, '_', '-', '.', "
@@ -49,12 +45,10 @@ void validate_key(const char* what, const std::string& key) {
   }
 }
 
-void validate_value_length(const char* what, const std::string& key, const std::string& value,
-                           std::size_t limit) {
+void validate_value_length(const char* what, const std::string& key, const std::string& value, std::size_t limit) {
   if (value.size() > limit) {
-    throw InputError(std::string(what) + " '" + shown(key) + "' has a value of " +
-                     std::to_string(value.size()) + " characters; MLflow allows at most " +
-                     std::to_string(limit) + " (wmtp never truncates)");
+    throw InputError(std::string(what) + " '" + shown(key) + "' has a value of " + std::to_string(value.size()) +
+                     " characters; MLflow allows at most " + std::to_string(limit) + " (wmtp never truncates)");
   }
 }
 

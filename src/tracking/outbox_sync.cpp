@@ -17,11 +17,11 @@ constexpr const char* kLocalRunIdTag = contract::tag::kLocalRunId;
 constexpr std::size_t kPointsPerRound = 50000;
 
 using RowsByKey = std::map<std::string, std::vector<std::int64_t>>;  // key -> outbox row ids
-using SeqAdvance = std::pair<std::int64_t, std::int64_t>;             // outbox row id, first_seq
+using SeqAdvance = std::pair<std::int64_t, std::int64_t>;            // outbox row id, first_seq
 
 // Appends to acked the outbox rows of the keys sent[from, from + count).
-void add_rows_of_keys(const RowsByKey& rows, const KeyValues& sent, std::size_t from,
-                      std::size_t count, std::vector<std::int64_t>& acked) {
+void add_rows_of_keys(const RowsByKey& rows, const KeyValues& sent, std::size_t from, std::size_t count,
+                      std::vector<std::int64_t>& acked) {
   for (std::size_t i = 0; i < count; ++i) {
     const std::vector<std::int64_t>& ids = rows.at(sent[from + i].first);
     acked.insert(acked.end(), ids.begin(), ids.end());
@@ -45,8 +45,8 @@ void settle_metric_rows(const std::vector<const OutboxEntry*>& rows, std::int64_
 // acknowledged, deleted from the outbox, only once MLflow answered 200 for it.
 class EntryPush {
  public:
-  EntryPush(Ledger& ledger, MlflowClient& client, const std::string& mlflow_id,
-            SyncReport& report, const std::vector<OutboxEntry>& entries);
+  EntryPush(Ledger& ledger, MlflowClient& client, const std::string& mlflow_id, SyncReport& report,
+            const std::vector<OutboxEntry>& entries);
   // Params and tags (current values, one per key) and metric ranges, through log-batch.
   void send_log_batches(std::int64_t run);
   // The files under run_folder (the run's folder of the artifact store).
@@ -60,8 +60,7 @@ class EntryPush {
   std::vector<const OutboxEntry*> load_points(Ledger::MetricCursor& points, std::int64_t run,
                                               std::vector<std::int64_t>& seqs);
   // Sends pending_ in as many requests as MLflow's limits ask, acknowledging each as answered.
-  void send_round(const std::vector<const OutboxEntry*>& round_rows,
-                  const std::vector<std::int64_t>& seqs);
+  void send_round(const std::vector<const OutboxEntry*>& round_rows, const std::vector<std::int64_t>& seqs);
 
   Ledger& ledger_;
   MlflowClient& client_;
@@ -76,8 +75,8 @@ class EntryPush {
   LogBatch pending_;
 };
 
-EntryPush::EntryPush(Ledger& ledger, MlflowClient& client, const std::string& mlflow_id,
-                     SyncReport& report, const std::vector<OutboxEntry>& entries)
+EntryPush::EntryPush(Ledger& ledger, MlflowClient& client, const std::string& mlflow_id, SyncReport& report,
+                     const std::vector<OutboxEntry>& entries)
     : ledger_(ledger), client_(client), mlflow_id_(mlflow_id), report_(report) {
   for (const OutboxEntry& row : entries) {
     if (row.kind == outbox_kind::kParam) {
@@ -111,8 +110,7 @@ void EntryPush::send_log_batches(std::int64_t run) {
   } while (next_metric_row_ < metric_rows_.size());
 }
 
-std::vector<const OutboxEntry*> EntryPush::load_points(Ledger::MetricCursor& points,
-                                                       std::int64_t run,
+std::vector<const OutboxEntry*> EntryPush::load_points(Ledger::MetricCursor& points, std::int64_t run,
                                                        std::vector<std::int64_t>& seqs) {
   std::vector<const OutboxEntry*> round_rows;
   while (next_metric_row_ < metric_rows_.size() && pending_.metrics.size() < kPointsPerRound) {
@@ -121,15 +119,13 @@ std::vector<const OutboxEntry*> EntryPush::load_points(Ledger::MetricCursor& poi
     points.open(run, row->first_seq, row->last_seq);
     while (points.next()) {
       seqs.push_back(points.seq());
-      pending_.metrics.push_back(
-          {points.key(), points.value(), points.step(), points.timestamp_ms()});
+      pending_.metrics.push_back({points.key(), points.value(), points.step(), points.timestamp_ms()});
     }
   }
   return round_rows;
 }
 
-void EntryPush::send_round(const std::vector<const OutboxEntry*>& round_rows,
-                           const std::vector<std::int64_t>& seqs) {
+void EntryPush::send_round(const std::vector<const OutboxEntry*>& round_rows, const std::vector<std::int64_t>& seqs) {
   std::size_t params_done = 0, tags_done = 0, metrics_done = 0;
   for (const LogBatch& part : split_log_batch(pending_)) {
     client_.log_batch_request(mlflow_id_, part);
@@ -238,8 +234,10 @@ std::string OutboxSync::resolve_run(std::int64_t run_id, SyncReport& report) {
   std::string mlflow_id = run.mlflow_run_id;
   if (mlflow_id.empty() || !create_rows.empty()) {
     bool created = false;
-    mlflow_id = client_.find_or_create_run(exp->second, run.local_id, run.name, run.start_time_ms,
-                                           ledger_.tags_of(run.id), &created).run_id;
+    mlflow_id = client_
+                    .find_or_create_run(exp->second, run.local_id, run.name, run.start_time_ms, ledger_.tags_of(run.id),
+                                        &created)
+                    .run_id;
     if (created) ++report.runs_created;
     ledger_.acknowledge_run_created(run.id, mlflow_id, create_rows);
   }
@@ -262,8 +260,7 @@ void OutboxSync::push_run(std::int64_t run_id, SyncReport& report) {
   }
 }
 
-void OutboxSync::push_entries(std::int64_t run_id, const std::string& mlflow_id,
-                              SyncReport& report) {
+void OutboxSync::push_entries(std::int64_t run_id, const std::string& mlflow_id, SyncReport& report) {
   const LedgerRun run = *ledger_.find_run(run_id);
   const std::vector<OutboxEntry> entries = ledger_.outbox_entries(run.id);
   EntryPush push(ledger_, client_, mlflow_id, report, entries);

@@ -18,9 +18,9 @@
 namespace wmtp::tracking {
 
 struct SyncReport {
-  std::int64_t runs = 0;           // runs that had entries
-  std::int64_t runs_created = 0;   // of which created in MLflow now
-  std::int64_t metrics = 0;        // metric points sent
+  std::int64_t runs = 0;          // runs that had entries
+  std::int64_t runs_created = 0;  // of which created in MLflow now
+  std::int64_t metrics = 0;       // metric points sent
   std::int64_t params = 0;
   std::int64_t tags = 0;
   std::int64_t artifacts = 0;
@@ -50,7 +50,7 @@ class OutboxSync {
   MlflowClient& client_;
   std::string artifact_store_;
   std::map<std::string, std::string> experiment_ids_;  // name -> MLflow experiment id
-  std::set<std::int64_t> verified_;                     // runs whose MLflow id was checked
+  std::set<std::int64_t> verified_;                    // runs whose MLflow id was checked
 };
 
 // What wmtp-sync does: pushes the outbox of the ledger at ledger_path

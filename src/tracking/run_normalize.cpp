@@ -43,16 +43,14 @@ void normalize_artifacts(RunRecord& run) {
 
 void sort_runs(std::vector<RunRecord>& runs) {
   std::sort(runs.begin(), runs.end(), [](const RunRecord& a, const RunRecord& b) {
-    return std::tie(a.name, a.local_id, a.mlflow_run_id) <
-           std::tie(b.name, b.local_id, b.mlflow_run_id);
+    return std::tie(a.name, a.local_id, a.mlflow_run_id) < std::tie(b.name, b.local_id, b.mlflow_run_id);
   });
 }
 
 bool is_figure(const std::string& artifact_path) {
   const std::string prefix = contract::artifact::kFigureDir;
   const std::string suffix = contract::artifact::kFigureSuffix;
-  return artifact_path.size() > prefix.size() + suffix.size() &&
-         artifact_path.compare(0, prefix.size(), prefix) == 0 &&
+  return artifact_path.size() > prefix.size() + suffix.size() && artifact_path.compare(0, prefix.size(), prefix) == 0 &&
          artifact_path.compare(artifact_path.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 

@@ -12,10 +12,10 @@
 
 #include "core/errors.h"
 #include "core/sha256.h"
+#include "experiment/run_contract.h"
 #include "tracking/ledger.h"
 #include "tracking/mlflow_client.h"
 #include "tracking/run_normalize.h"
-#include "experiment/run_contract.h"
 
 namespace wmtp::tracking {
 namespace {
@@ -25,8 +25,7 @@ constexpr std::size_t kConnections = 8;
 
 // Runs every task on up to kConnections threads, each with its own MlflowClient (connection).
 // The first failure stops the rest and is rethrown.
-void run_on_pool(const MlflowConfig& config,
-                 const std::vector<std::function<void(MlflowClient&)>>& tasks) {
+void run_on_pool(const MlflowConfig& config, const std::vector<std::function<void(MlflowClient&)>>& tasks) {
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   std::exception_ptr error;
@@ -76,7 +75,9 @@ wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string&
   for (RunRecord& run : set.runs) {
     for (ArtifactRef& a : run.artifacts) {
       std::error_code ec;
-      a.sha256 = !a.local_path.empty() && std::filesystem::is_regular_file(a.local_path, ec) ? sha256_file_hex(a.local_path) : "";
+      a.sha256 = !a.local_path.empty() && std::filesystem::is_regular_file(a.local_path, ec)
+                     ? sha256_file_hex(a.local_path)
+                     : "";
       if (!a.sha256.empty()) a.size = static_cast<std::int64_t>(std::filesystem::file_size(a.local_path, ec));
     }
   }
@@ -118,9 +119,8 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
     for (const auto& [key, latest] : run.latest_metrics) {
       auto* slot = &histories[i][k++];
       slot->first = key;
-      tasks.push_back([slot, run_id = run.run_id](MlflowClient& c) {
-        slot->second = c.get_metric_history(run_id, slot->first);
-      });
+      tasks.push_back(
+          [slot, run_id = run.run_id](MlflowClient& c) { slot->second = c.get_metric_history(run_id, slot->first); });
     }
     const std::string cache = artifact_cache_dir + "/" + cache_folder(r.local_id, run.run_id);
     tasks.push_back([&r, run_id = run.run_id, artifact_uri = run.artifact_uri, cache](MlflowClient& c) {

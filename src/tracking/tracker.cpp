@@ -17,12 +17,12 @@
 
 #include "core/errors.h"
 #include "core/sha256.h"
+#include "experiment/run_contract.h"
 #include "tracking/background_sync.h"
 #include "tracking/ledger.h"
 #include "tracking/ledger_writer.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/mlflow_limits.h"
-#include "experiment/run_contract.h"
 
 namespace wmtp::tracking {
 namespace fs = std::filesystem;
@@ -32,8 +32,7 @@ constexpr const char* kLocalRunIdTag = contract::tag::kLocalRunId;
 constexpr std::size_t kMaxExperimentNameLength = 500;
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -79,14 +78,11 @@ std::string git_commit() {
   }
   const int status = pclose(pipe);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  const bool hex = out.size() == 40 &&
-                   out.find_first_not_of("0123456789abcdef") == std::string::npos;
+  const bool hex = out.size() == 40 && out.find_first_not_of("0123456789abcdef") == std::string::npos;
   return status == 0 && hex ? out : "";
 }
 
-std::string shown_value(const std::string& value) {
-  return value.size() <= 200 ? value : value.substr(0, 200) + "...";
-}
+std::string shown_value(const std::string& value) { return value.size() <= 200 ? value : value.substr(0, 200) + "..."; }
 
 }  // namespace
 
@@ -140,9 +136,8 @@ struct Tracker::Impl {
           left = std::to_string(Ledger(options.ledger_path, Ledger::Mode::kReadOnly).outbox_size(runs));
         } catch (const Error&) {
         }
-        warn(left + " outbox entries of " + options.ledger_path +
-             " are not acknowledged by MLflow at " + mlflow.tracking_uri +
-             "; run `wmtp-sync --ledger " + options.ledger_path + "` to push them");
+        warn(left + " outbox entries of " + options.ledger_path + " are not acknowledged by MLflow at " +
+             mlflow.tracking_uri + "; run `wmtp-sync --ledger " + options.ledger_path + "` to push them");
       }
     }
   }
@@ -154,10 +149,7 @@ class TrackedRun : public RunLogger {
  public:
   TrackedRun(std::shared_ptr<Tracker::Impl> impl, std::int64_t run, std::string local_id,
              std::map<std::string, std::string> params)
-      : impl_(std::move(impl)),
-        run_(run),
-        local_id_(std::move(local_id)),
-        params_(std::move(params)) {}
+      : impl_(std::move(impl)), run_(run), local_id_(std::move(local_id)), params_(std::move(params)) {}
 
   const std::string& local_run_id() const override { return local_id_; }
 
@@ -168,9 +160,8 @@ class TrackedRun : public RunLogger {
       auto [it, inserted] = params_.emplace(key, value);
       if (!inserted) {
         if (it->second == value) return;
-        throw InputError("run " + local_id_ + ": param '" + key + "' is already '" +
-                         shown_value(it->second) + "'; refusing new value '" + shown_value(value) +
-                         "' (params are immutable)");
+        throw InputError("run " + local_id_ + ": param '" + key + "' is already '" + shown_value(it->second) +
+                         "'; refusing new value '" + shown_value(value) + "' (params are immutable)");
       }
     }
     impl_->open_writer().add_param(run_, key, value);
@@ -184,11 +175,9 @@ class TrackedRun : public RunLogger {
     impl_->open_writer().add_tag(run_, key, value);
   }
 
-  void log_metric(const std::string& key, double value, std::int64_t step,
-                  std::int64_t timestamp_ms) override {
+  void log_metric(const std::string& key, double value, std::int64_t step, std::int64_t timestamp_ms) override {
     validate_metric_key(key);
-    impl_->open_writer().add_metric(run_, key, value, step,
-                                    timestamp_ms != 0 ? timestamp_ms : now_ms());
+    impl_->open_writer().add_metric(run_, key, value, step, timestamp_ms != 0 ? timestamp_ms : now_ms());
   }
 
   void log_artifact(const std::string& local_file, const std::string& artifact_path) override {
@@ -228,8 +217,7 @@ class TrackedRun : public RunLogger {
   void flush() override { impl_->open_writer().flush(); }
 
   void finish(RunStatus status) override {
-    impl_->open_writer().set_status(run_, to_string(status),
-                                    status == RunStatus::kRunning ? 0 : now_ms());
+    impl_->open_writer().set_status(run_, to_string(status), status == RunStatus::kRunning ? 0 : now_ms());
   }
 
  private:
@@ -251,32 +239,28 @@ Tracker::Tracker(TrackerOptions options) : impl_(std::make_shared<Impl>()) {
   if (!parent.empty()) fs::create_directories(parent, ec);
   if (impl_->mlflow.enabled()) {
     const Impl* impl = impl_.get();
-    impl_->sync = std::make_unique<BackgroundSync>(
-        impl_->mlflow, impl_->options.ledger_path, impl_->artifact_store,
-        [impl](const std::string& message) { impl->warn(message); });
+    impl_->sync = std::make_unique<BackgroundSync>(impl_->mlflow, impl_->options.ledger_path, impl_->artifact_store,
+                                                   [impl](const std::string& message) { impl->warn(message); });
   }
   BackgroundSync* sync = impl_->sync.get();
-  impl_->writer = std::make_unique<LedgerWriter>(
-      impl_->options.ledger_path, impl_->options.commit_interval, impl_->options.commit_max_items,
-      [sync] {
-        if (sync != nullptr) sync->notify();
-      });
+  impl_->writer = std::make_unique<LedgerWriter>(impl_->options.ledger_path, impl_->options.commit_interval,
+                                                 impl_->options.commit_max_items, [sync] {
+                                                   if (sync != nullptr) sync->notify();
+                                                 });
 }
 
 Tracker::~Tracker() { impl_->close(); }
 
 std::unique_ptr<RunLogger> Tracker::start_run(const RunStart& start) {
   if (start.experiment.empty() || start.experiment.size() > kMaxExperimentNameLength) {
-    throw InputError("experiment name must have 1 to 500 characters, got " +
-                     std::to_string(start.experiment.size()));
+    throw InputError("experiment name must have 1 to 500 characters, got " + std::to_string(start.experiment.size()));
   }
   const std::string local_id = new_local_run_id();
   const std::string name = start.run_name.empty() ? "run-" + local_id.substr(0, 8) : start.run_name;
   std::map<std::string, std::string> tags = start.tags;
   for (const char* reserved : {kLocalRunIdTag, contract::tag::kRunName}) {
     if (tags.count(reserved) != 0) {
-      throw InputError(std::string("tag '") + reserved +
-                       "' is set by the Tracker; do not pass it in RunStart::tags");
+      throw InputError(std::string("tag '") + reserved + "' is set by the Tracker; do not pass it in RunStart::tags");
     }
   }
   tags[kLocalRunIdTag] = local_id;

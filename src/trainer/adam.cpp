@@ -8,8 +8,11 @@
 namespace wmtp::trainer {
 
 FusedAdam::FusedAdam(const at::Tensor& params, const experiment::OptimizerSpec& spec)
-    : m_(at::zeros_like(params)), v_(at::zeros_like(params)), denom_(at::empty_like(params)),
-      step_(params.is_cuda() ? at::zeros({}, params.options()) : at::zeros({}, at::kLong)), spec_(spec) {}
+    : m_(at::zeros_like(params)),
+      v_(at::zeros_like(params)),
+      denom_(at::empty_like(params)),
+      step_(params.is_cuda() ? at::zeros({}, params.options()) : at::zeros({}, at::kLong)),
+      spec_(spec) {}
 
 void FusedAdam::step(at::Tensor& params, const at::Tensor& grads) {
   if (on_device()) {
@@ -35,7 +38,8 @@ void FusedAdam::add_state(std::vector<std::pair<std::string, at::Tensor>>* out) 
   out->emplace_back("adam.step", step_);
 }
 
-std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<at::Tensor>& params, const experiment::OptimizerSpec& spec) {
+std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<at::Tensor>& params,
+                                              const experiment::OptimizerSpec& spec) {
   return std::make_unique<torch::optim::Adam>(
       params, torch::optim::AdamOptions(spec.lr).betas({spec.beta1, spec.beta2}).eps(spec.eps));
 }

@@ -30,6 +30,7 @@ class FusedAdam {
 };
 
 // torch::optim::Adam over params with the recipe's lr, betas and eps.
-std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<at::Tensor>& params, const experiment::OptimizerSpec& spec);
+std::unique_ptr<torch::optim::Adam> make_adam(const std::vector<at::Tensor>& params,
+                                              const experiment::OptimizerSpec& spec);
 
 }  // namespace wmtp::trainer

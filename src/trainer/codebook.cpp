@@ -5,15 +5,17 @@
 #include <cmath>
 #include <cstdint>
 
-#include "trainer/model.h"
 #include "experiment/run_contract.h"
+#include "trainer/model.h"
 
 namespace wmtp::trainer {
 
 Codebook::Codebook(const experiment::VqSpec& spec, at::Generator& gen, const at::Device& device)
-    : spec_(spec), gen_(gen),
+    : spec_(spec),
+      gen_(gen),
       codes_(at::empty({spec.codebook_size, spec.code_dim}, at::kFloat).normal_(0.0, 1.0, gen).to(device)),
-      ema_count_(at::zeros({spec.codebook_size}, codes_.options())), ema_sum_(codes_.clone()),
+      ema_count_(at::zeros({spec.codebook_size}, codes_.options())),
+      ema_sum_(codes_.clone()),
       epoch_counts_(at::zeros({spec.codebook_size}, codes_.options())) {}
 
 at::Tensor Codebook::assign(const at::Tensor& z) const {
@@ -32,10 +34,10 @@ void Codebook::update(const at::Tensor& z, const at::Tensor& idx) {
   codes_.copy_(ema_sum_ / smoothed.unsqueeze(1));
   // Distinct candidates (duplicated codes would tie in the argmin); the generator advances the
   // same way every step, dead codes or not.
-  const at::Tensor pick = to_device_async(
-      K <= z.size(0) ? at::randperm(z.size(0), gen_, at::TensorOptions(at::kLong)).narrow(0, 0, K)
-                     : at::randint(z.size(0), {K}, gen_, at::TensorOptions(at::kLong)),
-      z.device());
+  const at::Tensor pick =
+      to_device_async(K <= z.size(0) ? at::randperm(z.size(0), gen_, at::TensorOptions(at::kLong)).narrow(0, 0, K)
+                                     : at::randint(z.size(0), {K}, gen_, at::TensorOptions(at::kLong)),
+                      z.device());
   const at::Tensor candidates = z.index_select(0, pick);
   const at::Tensor dead = at::lt(ema_count_, spec_.dead_code_threshold);
   const at::Tensor dead_rows = dead.unsqueeze(1);

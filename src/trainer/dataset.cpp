@@ -65,10 +65,8 @@ SeriesData SeriesData::prepare(Series series) {
   d.series = std::move(series);
   d.bounds = split_bounds(d.series.values.size());
   const std::string what = "series '" + d.series.name + "' (" + d.series.source + ")";
-  if (d.bounds.train_end < 2 || d.bounds.val_end == d.bounds.train_end ||
-      d.bounds.size == d.bounds.val_end) {
-    throw InputError(what + ": " + std::to_string(d.bounds.size) +
-                     " points are too few for a 70/10/20 split");
+  if (d.bounds.train_end < 2 || d.bounds.val_end == d.bounds.train_end || d.bounds.size == d.bounds.val_end) {
+    throw InputError(what + ": " + std::to_string(d.bounds.size) + " points are too few for a 70/10/20 split");
   }
   const std::vector<double> train = d.split_values(0, d.bounds.train_end);
   d.scaler = StandardScaler::fit(train, d.series.unit, what);
@@ -93,10 +91,9 @@ WindowIndex window_index(const SeriesData& data, int seq_len, int pred_len) {
   const std::size_t val_len = b.val_end - b.train_end;
   const std::size_t test_len = b.size - b.val_end;
   if (b.train_end < L + P || val_len < P || test_len < P) {
-    throw InputError("series '" + data.series.name + "' (" + data.series.source + ") has " +
-                     std::to_string(b.size) + " points: the 70/10/20 split gives " +
-                     std::to_string(b.train_end) + "/" + std::to_string(val_len) + "/" +
-                     std::to_string(test_len) + ", too short for seq_len " +
+    throw InputError("series '" + data.series.name + "' (" + data.series.source + ") has " + std::to_string(b.size) +
+                     " points: the 70/10/20 split gives " + std::to_string(b.train_end) + "/" +
+                     std::to_string(val_len) + "/" + std::to_string(test_len) + ", too short for seq_len " +
                      std::to_string(seq_len) + " and pred_len " + std::to_string(pred_len) +
                      " (train needs seq_len + pred_len points, val and test pred_len each)");
   }

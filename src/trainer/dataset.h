@@ -25,8 +25,7 @@ struct StandardScaler {
   std::string unit;            // unit of the values it was fitted on (kW)
 
   // Throws InputError (naming `what`) when the values are constant.
-  static StandardScaler fit(const std::vector<double>& values, const std::string& unit,
-                            const std::string& what);
+  static StandardScaler fit(const std::vector<double>& values, const std::string& unit, const std::string& what);
   double transform(double x) const { return (x - mean) / scale; }
   double inverse(double z) const { return z * scale + mean; }
   // content_hash16 of {"kind", "params": {"mean", "scale"}, "fitted_on", "unit"}: names the

@@ -19,8 +19,7 @@ namespace {
 class DLinearFused : public ForecastModel {
  public:
   DLinearFused(const experiment::Recipe& r, at::Generator& gen, const at::Device& device)
-      : L_(r.window.seq_len), P_(r.window.pred_len),
-        flat_(2 * static_cast<std::int64_t>(L_) * P_ + 2 * P_, device) {
+      : L_(r.window.seq_len), P_(r.window.pred_len), flat_(2 * static_cast<std::int64_t>(L_) * P_ + 2 * P_, device) {
     const LinearInit seasonal = init_linear(L_, P_, gen);
     const LinearInit trend = init_linear(L_, P_, gen);
     W_ = flat_.take({2 * L_, P_}, &gW_);
@@ -67,7 +66,8 @@ class DLinearFused : public ForecastModel {
 
 class DLinearAutograd : public ForecastModel {
  public:
-  DLinearAutograd(const experiment::Recipe& r, at::Generator& gen, const at::Device& device) : kernel_(r.model.moving_avg) {
+  DLinearAutograd(const experiment::Recipe& r, at::Generator& gen, const at::Device& device)
+      : kernel_(r.model.moving_avg) {
     const LinearInit seasonal = init_linear(r.window.seq_len, r.window.pred_len, gen);
     const LinearInit trend = init_linear(r.window.seq_len, r.window.pred_len, gen);
     for (const at::Tensor& t : {seasonal.weight, seasonal.bias, trend.weight, trend.bias}) {
@@ -113,8 +113,8 @@ class DLinearAutograd : public ForecastModel {
 
 }  // namespace
 
-std::unique_ptr<ForecastModel> make_dlinear(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
-                                            Engine engine) {
+std::unique_ptr<ForecastModel> make_dlinear(const experiment::Recipe& recipe, at::Generator& gen,
+                                            const at::Device& device, Engine engine) {
   return make_trainable<DLinearFused, DLinearAutograd>(recipe, gen, device, engine);
 }
 

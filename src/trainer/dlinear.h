@@ -4,13 +4,13 @@
 
 #include <memory>
 
-#include "trainer/model.h"
 #include "experiment/recipe.h"
+#include "trainer/model.h"
 
 namespace wmtp::trainer {
 
 // The fused model or, for Engine::kAutograd, the reference; parameters are drawn from gen.
-std::unique_ptr<ForecastModel> make_dlinear(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
-                                            Engine engine);
+std::unique_ptr<ForecastModel> make_dlinear(const experiment::Recipe& recipe, at::Generator& gen,
+                                            const at::Device& device, Engine engine);
 
 }  // namespace wmtp::trainer

@@ -21,14 +21,18 @@ namespace {
 struct VqShape {
   std::int64_t L, P, patch, n_patches, dim;
   explicit VqShape(const experiment::Recipe& r)
-      : L(r.window.seq_len), P(r.window.pred_len), patch(r.model.vq.patch_len),
-        n_patches(r.window.seq_len / r.model.vq.patch_len), dim(r.model.vq.code_dim) {}
+      : L(r.window.seq_len),
+        P(r.window.pred_len),
+        patch(r.model.vq.patch_len),
+        n_patches(r.window.seq_len / r.model.vq.patch_len),
+        dim(r.model.vq.code_dim) {}
 };
 
 class DLinearVqFused : public ForecastModel {
  public:
   DLinearVqFused(const experiment::Recipe& r, at::Generator& gen, const at::Device& device)
-      : s_(r), beta_(r.model.vq.beta),
+      : s_(r),
+        beta_(r.model.vq.beta),
         flat_(s_.patch * s_.dim + s_.dim + s_.n_patches * s_.dim * s_.P + s_.L * s_.P + 2 * s_.P, device) {
     const LinearInit encoder = init_linear(s_.patch, s_.dim, gen);
     const LinearInit seasonal = init_linear(s_.n_patches * s_.dim, s_.P, gen);
@@ -92,9 +96,8 @@ class DLinearVqFused : public ForecastModel {
     return s;
   }
   std::map<std::string, at::Tensor> parameters() const override {
-    return {{"encoder.weight", We_.t()}, {"encoder.bias", be_},     {"seasonal.weight", Ws_.t()},
-            {"seasonal.bias", bs_},      {"trend.weight", Wt_.t()}, {"trend.bias", bt_},
-            {"codebook", codebook_->codes()}};
+    return {{"encoder.weight", We_.t()}, {"encoder.bias", be_}, {"seasonal.weight", Ws_.t()},    {"seasonal.bias", bs_},
+            {"trend.weight", Wt_.t()},   {"trend.bias", bt_},   {"codebook", codebook_->codes()}};
   }
   std::map<std::string, double> end_epoch() override { return codebook_->end_epoch(); }
 
@@ -115,7 +118,8 @@ class DLinearVqAutograd : public ForecastModel {
     const LinearInit seasonal = init_linear(s_.n_patches * s_.dim, s_.P, gen);
     const LinearInit trend = init_linear(s_.L, s_.P, gen);
     codebook_ = std::make_unique<Codebook>(r.model.vq, gen, device);
-    for (const at::Tensor& t : {encoder.weight, encoder.bias, seasonal.weight, seasonal.bias, trend.weight, trend.bias}) {
+    for (const at::Tensor& t :
+         {encoder.weight, encoder.bias, seasonal.weight, seasonal.bias, trend.weight, trend.bias}) {
       params_.push_back(t.to(device).set_requires_grad(true));
     }
     adam_ = make_adam(params_, r.optimizer);
@@ -174,8 +178,8 @@ class DLinearVqAutograd : public ForecastModel {
 
 }  // namespace
 
-std::unique_ptr<ForecastModel> make_dlinear_vq(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
-                                               Engine engine) {
+std::unique_ptr<ForecastModel> make_dlinear_vq(const experiment::Recipe& recipe, at::Generator& gen,
+                                               const at::Device& device, Engine engine) {
   return make_trainable<DLinearVqFused, DLinearVqAutograd>(recipe, gen, device, engine);
 }
 

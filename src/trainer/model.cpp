@@ -47,7 +47,8 @@ at::Tensor row_argmin(const at::Tensor& d) {
 
 namespace {
 
-using Factory = std::function<std::unique_ptr<ForecastModel>(const experiment::Recipe&, at::Generator&, const at::Device&, Engine)>;
+using Factory =
+    std::function<std::unique_ptr<ForecastModel>(const experiment::Recipe&, at::Generator&, const at::Device&, Engine)>;
 
 const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> r = {
@@ -69,7 +70,8 @@ at::Tensor moving_average(const at::Tensor& x, int kernel) {
   const std::int64_t pad = (kernel - 1) / 2;
   const std::int64_t n = x.size(0);
   const std::int64_t len = x.size(1);
-  const at::Tensor padded = at::cat({x.narrow(1, 0, 1).expand({n, pad}), x, x.narrow(1, len - 1, 1).expand({n, pad})}, 1);
+  const at::Tensor padded = at::cat({x.narrow(1, 0, 1).expand({n, pad}), x, x.narrow(1, len - 1, 1).expand({n, pad})},
+                                    1);
   return at::avg_pool1d(padded.unsqueeze(1), {kernel}, {1}).squeeze(1);
 }
 
@@ -80,11 +82,10 @@ at::Tensor seasonal_naive(const at::Tensor& x, int pred_len, int period) {
   return x.index_select(1, at::tensor(idx, at::TensorOptions(at::kLong)).to(x.device()));
 }
 
-WindowTensors make_windows(const std::vector<double>& standardized, const std::vector<std::size_t>& starts,
-                           int seq_len, int pred_len, int period, int moving_avg, const at::Device& device) {
+WindowTensors make_windows(const std::vector<double>& standardized, const std::vector<std::size_t>& starts, int seq_len,
+                           int pred_len, int period, int moving_avg, const at::Device& device) {
   std::vector<std::int64_t> first(starts.begin(), starts.end());
-  const at::Tensor series =
-      at::tensor(standardized, at::TensorOptions(at::kDouble)).to(at::kFloat);
+  const at::Tensor series = at::tensor(standardized, at::TensorOptions(at::kDouble)).to(at::kFloat);
   const at::Tensor all = series.unfold(0, seq_len + pred_len, 1);
   const at::Tensor rows = all.index_select(0, at::tensor(first, at::TensorOptions(at::kLong))).to(device);
   WindowTensors w;
@@ -113,8 +114,8 @@ LossAndGrad weighted_mse(const at::Tensor& yhat, const at::Tensor& y, const at::
   return out;
 }
 
-std::unique_ptr<ForecastModel> make_model(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
-                                          Engine engine) {
+std::unique_ptr<ForecastModel> make_model(const experiment::Recipe& recipe, at::Generator& gen,
+                                          const at::Device& device, Engine engine) {
   auto it = registry().find(recipe.model.kind);
   if (it == registry().end()) throw InputError("unknown model '" + recipe.model.kind + "'");
   return it->second(recipe, gen, device, engine);

@@ -20,8 +20,8 @@
 // whose EMA count is below dead_code_threshold restarts at one of K distinct random encoder
 // outputs of the batch (so the first step seeds the whole codebook from data).
 // Init order: We, be, Ws, bs, Wt, bt (as nn.Linear), then the codebook ~ N(0, 1).
-#include <ATen/core/Tensor.h>
 #include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 
 #include <map>
 #include <memory>
@@ -51,8 +51,8 @@ at::Tensor seasonal_naive(const at::Tensor& x, int pred_len, int period);
 // argmin(1) of a 2-D tensor, the same indices as LibTorch's (first minimum; first NaN if any).
 at::Tensor row_argmin(const at::Tensor& d);
 // Windows starting at `starts` of a standardized series; moving_avg 0 skips the features.
-WindowTensors make_windows(const std::vector<double>& standardized, const std::vector<std::size_t>& starts,
-                           int seq_len, int pred_len, int period, int moving_avg, const at::Device& device);
+WindowTensors make_windows(const std::vector<double>& standardized, const std::vector<std::size_t>& starts, int seq_len,
+                           int pred_len, int period, int moving_avg, const at::Device& device);
 
 enum class Engine { kFused, kAutograd };
 
@@ -79,8 +79,8 @@ class ForecastModel {
 
 // Builds the model of recipe.model.kind (InputError for an unknown key); parameters are drawn
 // from gen.
-std::unique_ptr<ForecastModel> make_model(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
-                                          Engine engine = Engine::kFused);
+std::unique_ptr<ForecastModel> make_model(const experiment::Recipe& recipe, at::Generator& gen,
+                                          const at::Device& device, Engine engine = Engine::kFused);
 // The registry keys, sorted.
 std::vector<std::string> model_names();
 

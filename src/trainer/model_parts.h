@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <memory>
 
-#include "trainer/model.h"
 #include "experiment/recipe.h"
+#include "trainer/model.h"
 
 namespace wmtp::trainer {
 

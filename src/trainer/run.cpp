@@ -16,8 +16,8 @@
 #include "core/json_field.h"
 #include "core/metrics.h"
 #include "core/sha256.h"
-#include "experiment/seal.h"
 #include "experiment/run_contract.h"
+#include "experiment/seal.h"
 #include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
@@ -58,7 +58,8 @@ class ScratchDir {
   ScratchDir(const std::string& base, const std::string& run_name) {
     if (base.empty()) {
       std::string pattern = (fs::temp_directory_path() / "wmtp-train.XXXXXX").string();
-      if (mkdtemp(pattern.data()) == nullptr) throw Error("cannot create a temporary directory in " + fs::temp_directory_path().string());
+      if (mkdtemp(pattern.data()) == nullptr)
+        throw Error("cannot create a temporary directory in " + fs::temp_directory_path().string());
       owned_ = pattern;
       path_ = pattern;
     } else {
@@ -188,8 +189,11 @@ RunFigures build_figures(const Trainer& trainer, const Evaluation& ev, const std
     }
   }
   const std::string start = ev.trace_time_s.empty() ? "" : format_iso8601(ev.trace_time_s.front());
-  f.forecast = {run_name + ": test forecast vs actual", "hours from " + start, trainer.data().series.unit,
-                {actual, reference, forecast, peaks}, false};
+  f.forecast = {run_name + ": test forecast vs actual",
+                "hours from " + start,
+                trainer.data().series.unit,
+                {actual, reference, forecast, peaks},
+                false};
   return f;
 }
 
@@ -219,8 +223,14 @@ class RunDriver {
  public:
   RunDriver(RunStore& store, RunLogger& logger, Trainer& trainer, RunIdentity id, const RunOptions& options,
             const ScratchDir& scratch, MetricLog& metrics, std::int64_t last_checkpoint)
-      : store_(store), logger_(logger), trainer_(trainer), id_(std::move(id)), options_(options), scratch_(scratch),
-        metrics_(metrics), last_checkpoint_(last_checkpoint) {}
+      : store_(store),
+        logger_(logger),
+        trainer_(trainer),
+        id_(std::move(id)),
+        options_(options),
+        scratch_(scratch),
+        metrics_(metrics),
+        last_checkpoint_(last_checkpoint) {}
 
   RunOutcome run() {
     out_.local_run_id = logger_.local_run_id();
@@ -277,8 +287,8 @@ class RunDriver {
     out_.train_seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     out_.steps = trainer_.global_step();
     if (out_.train_seconds > 0) {
-      out_.samples_per_s =
-          static_cast<double>((out_.steps - first_step_) * trainer_.recipe().training.batch_size) / out_.train_seconds;
+      out_.samples_per_s = static_cast<double>((out_.steps - first_step_) * trainer_.recipe().training.batch_size) /
+                           out_.train_seconds;
     }
   }
 
@@ -399,7 +409,8 @@ RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOption
     std::ofstream(plan_file) << request.trained_plan.dump(2) << "\n";
     logger->log_artifact(plan_file, artifact::kPlan);
     MetricLog metrics(*logger, nullptr);
-    return RunDriver(store, *logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1).run();
+    return RunDriver(store, *logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1)
+        .run();
   });
 }
 
@@ -422,18 +433,20 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
   if (recipe_artifact == nullptr || recipe_artifact->local_path.empty()) {
     throw InputError("run " + local_run_id + " has no " + artifact::kRecipe + " artifact: cannot resume it");
   }
-  const experiment::Recipe recipe = experiment::parse_recipe(read_json_file(recipe_artifact->local_path), recipe_artifact->local_path);
+  const experiment::Recipe recipe = experiment::parse_recipe(read_json_file(recipe_artifact->local_path),
+                                                             recipe_artifact->local_path);
   const experiment::DataSpec source = experiment::DataSpec::from_json(
       parse_json_text(required_param(rec, param::kDataSource), "param data_source"), "param data_source");
   const std::string series_name = required_param(rec, param::kSeries);
   const std::vector<Series> all = load_data(source);
   const SeriesData data = SeriesData::prepare(find_series(all, series_name, "run " + local_run_id));
-  for (const auto& [key, value] : {std::make_pair(param::kTrainDataHash, data.train_hash),
-                                   std::make_pair(param::kValDataHash, data.val_hash),
-                                   std::make_pair(param::kTestDataHash, data.test_hash)}) {
+  for (const auto& [key, value] :
+       {std::make_pair(param::kTrainDataHash, data.train_hash), std::make_pair(param::kValDataHash, data.val_hash),
+        std::make_pair(param::kTestDataHash, data.test_hash)}) {
     if (required_param(rec, key) != value) {
-      throw InputError("run " + local_run_id + ": the data of series '" + series_name + "' changed since the run started (" +
-                       key + " was " + required_param(rec, key) + ", now " + value + ")");
+      throw InputError("run " + local_run_id + ": the data of series '" + series_name +
+                       "' changed since the run started (" + key + " was " + required_param(rec, key) + ", now " +
+                       value + ")");
     }
   }
   const std::string seed_text = required_param(rec, param::kSeed);

@@ -59,7 +59,7 @@ struct RunOptions {
   // Checkpoints and figures are written here before being logged; empty: a temporary directory,
   // removed when the run ends.
   std::string work_dir;
-  FigureWriter figure_writer;  // empty: the run logs no figures
+  FigureWriter figure_writer;                        // empty: the run logs no figures
   std::function<void(const Progress&)> on_progress;  // every few steps and at each epoch end
   // For tests: return after this global step without finishing the run, as a kill would.
   std::int64_t stop_after_step = -1;
@@ -72,12 +72,12 @@ struct RunRequest {
   std::string experiment;
   std::string run_name;  // e.g. B2-household-01-s42
   std::string cell;
-  experiment::Recipe recipe;         // with command-line overrides applied; recipe.hash is the file's
+  experiment::Recipe recipe;  // with command-line overrides applied; recipe.hash is the file's
   std::string plan_hash;
   std::string plan_name;
   nlohmann::json trained_plan;  // experiment::trained_plan_document: logged as config/plan.json
   std::string prereg_hash;
-  experiment::DataSpec data;         // where series came from; logged so that --resume can reload it
+  experiment::DataSpec data;  // where series came from; logged so that --resume can reload it
   Series series;
   std::uint64_t seed = 0;
 };
@@ -86,11 +86,11 @@ struct RunOutcome {
   std::string local_run_id;
   std::string run_name;
   RunStatus status = RunStatus::kRunning;
-  bool interrupted = false;  // stopped by stop_after_step; the run is still RUNNING
+  bool interrupted = false;                     // stopped by stop_after_step; the run is still RUNNING
   std::map<std::string, double> final_metrics;  // test_*, val_*, ref_test_*, n_nan_predictions, nan_step_count
-  std::int64_t steps = 0;              // global steps at the end
-  double train_seconds = 0.0;          // this process's training time
-  double samples_per_s = 0.0;          // this process's training throughput
+  std::int64_t steps = 0;                       // global steps at the end
+  double train_seconds = 0.0;                   // this process's training time
+  double samples_per_s = 0.0;                   // this process's training throughput
   RunFigures figures;
 };
 

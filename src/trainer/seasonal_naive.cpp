@@ -25,7 +25,8 @@ class SeasonalNaiveModel : public ForecastModel {
 
 }  // namespace
 
-std::unique_ptr<ForecastModel> make_seasonal_naive(const experiment::Recipe&, at::Generator&, const at::Device&, Engine) {
+std::unique_ptr<ForecastModel> make_seasonal_naive(const experiment::Recipe&, at::Generator&, const at::Device&,
+                                                   Engine) {
   return std::make_unique<SeasonalNaiveModel>();
 }
 

@@ -4,13 +4,13 @@
 
 #include <memory>
 
-#include "trainer/model.h"
 #include "experiment/recipe.h"
+#include "trainer/model.h"
 
 namespace wmtp::trainer {
 
 // Forecasts WindowTensors::naive of each set and trains nothing; the arguments are unused.
-std::unique_ptr<ForecastModel> make_seasonal_naive(const experiment::Recipe& recipe, at::Generator& gen, const at::Device& device,
-                                                   Engine engine);
+std::unique_ptr<ForecastModel> make_seasonal_naive(const experiment::Recipe& recipe, at::Generator& gen,
+                                                   const at::Device& device, Engine engine);
 
 }  // namespace wmtp::trainer

@@ -111,20 +111,16 @@ struct Row {
   std::size_t line;
 };
 
-std::string at_line(const std::string& label, std::size_t line) {
-  return label + ":" + std::to_string(line) + ": ";
-}
+std::string at_line(const std::string& label, std::size_t line) { return label + ":" + std::to_string(line) + ": "; }
 
 Series build_series(const std::string& name, std::vector<Row> rows, const std::string& label) {
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const Row& a, const Row& b) { return a.time_s < b.time_s; });
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.time_s < b.time_s; });
   for (std::size_t i = 1; i < rows.size(); ++i) {
     if (rows[i].time_s == rows[i - 1].time_s) {
       const Row& later = rows[i].line > rows[i - 1].line ? rows[i] : rows[i - 1];
       const Row& earlier = rows[i].line > rows[i - 1].line ? rows[i - 1] : rows[i];
-      throw InputError(at_line(label, later.line) + "duplicate timestamp " +
-                       format_iso8601(later.time_s) + " in series '" + name +
-                       "' (first seen on line " + std::to_string(earlier.line) + ")");
+      throw InputError(at_line(label, later.line) + "duplicate timestamp " + format_iso8601(later.time_s) +
+                       " in series '" + name + "' (first seen on line " + std::to_string(earlier.line) + ")");
     }
   }
   if (rows.size() < 2) {
@@ -145,17 +141,15 @@ Series build_series(const std::string& name, std::vector<Row> rows, const std::s
   for (std::size_t i = 1; i < rows.size(); ++i) {
     const std::int64_t step = rows[i].time_s - rows[i - 1].time_s;
     if (step == spacing) continue;
-    const std::string between = format_iso8601(rows[i - 1].time_s) + " (line " +
-                                std::to_string(rows[i - 1].line) + ") and " +
-                                format_iso8601(rows[i].time_s);
+    const std::string between = format_iso8601(rows[i - 1].time_s) + " (line " + std::to_string(rows[i - 1].line) +
+                                ") and " + format_iso8601(rows[i].time_s);
     if (step % spacing == 0) {
-      throw InputError(at_line(label, rows[i].line) + "gap in series '" + name + "': " +
-                       std::to_string(step / spacing - 1) + " missing point(s) between " +
-                       between + " (spacing " + format_duration(spacing) + ")");
+      throw InputError(at_line(label, rows[i].line) + "gap in series '" + name +
+                       "': " + std::to_string(step / spacing - 1) + " missing point(s) between " + between +
+                       " (spacing " + format_duration(spacing) + ")");
     }
     throw InputError(at_line(label, rows[i].line) + "irregular spacing in series '" + name +
-                     "': " + format_duration(step) + " between " + between + ", expected " +
-                     format_duration(spacing));
+                     "': " + format_duration(step) + " between " + between + ", expected " + format_duration(spacing));
   }
   Series s;
   s.name = name;
@@ -175,9 +169,8 @@ Series build_series(const std::string& name, std::vector<Row> rows, const std::s
 bool parse_iso8601(std::string_view text, std::int64_t* utc_seconds) {
   std::size_t pos = 0;
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!read_digits(text, &pos, 4, &year) || !expect_char(text, &pos, '-') ||
-      !read_digits(text, &pos, 2, &month) || !expect_char(text, &pos, '-') ||
-      !read_digits(text, &pos, 2, &day)) {
+  if (!read_digits(text, &pos, 4, &year) || !expect_char(text, &pos, '-') || !read_digits(text, &pos, 2, &month) ||
+      !expect_char(text, &pos, '-') || !read_digits(text, &pos, 2, &day)) {
     return false;
   }
   if (month < 1 || month > 12 || day < 1 ||
@@ -188,8 +181,7 @@ bool parse_iso8601(std::string_view text, std::int64_t* utc_seconds) {
   if (pos < text.size()) {
     if (text[pos] != 'T' && text[pos] != ' ') return false;
     ++pos;
-    if (!read_digits(text, &pos, 2, &hour) || !expect_char(text, &pos, ':') ||
-        !read_digits(text, &pos, 2, &minute)) {
+    if (!read_digits(text, &pos, 2, &hour) || !expect_char(text, &pos, ':') || !read_digits(text, &pos, 2, &minute)) {
       return false;
     }
     if (pos < text.size() && text[pos] == ':') {
@@ -223,9 +215,8 @@ bool parse_iso8601(std::string_view text, std::int64_t* utc_seconds) {
     }
   }
   if (pos != text.size()) return false;
-  *utc_seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) *
-                     86400 +
-                 hour * 3600 + minute * 60 + second - offset_s;
+  *utc_seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 + hour * 3600 +
+                 minute * 60 + second - offset_s;
   return true;
 }
 
@@ -240,9 +231,9 @@ std::string format_iso8601(std::int64_t utc_seconds) {
   unsigned m = 0, d = 0;
   civil_from_days(days, &y, &m, &d);
   char buf[80];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem % 3600 / 60), static_cast<long long>(rem % 60));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
+                static_cast<long long>(rem / 3600), static_cast<long long>(rem % 3600 / 60),
+                static_cast<long long>(rem % 60));
   return buf;
 }
 
@@ -317,8 +308,7 @@ std::vector<Series> parse_csv(std::string_view text, const std::string& label) {
       throw InputError(at_line(label, line_no) + "value '" + value_text + "' is not a number");
     }
     if (!std::isfinite(row.value) || errno == ERANGE) {
-      throw InputError(at_line(label, line_no) + "value '" + value_text +
-                       "' is not a finite number");
+      throw InputError(at_line(label, line_no) + "value '" + value_text + "' is not a finite number");
     }
     auto [it, inserted] = rows.try_emplace(name);
     if (inserted) order.push_back(name);
@@ -360,15 +350,13 @@ void write_csv(const std::vector<Series>& series, const std::string& path) {
       name = quoted + "\"";
     }
     for (std::size_t i = 0; i < s.values.size(); ++i) {
-      out << format_iso8601(s.time_s[i]) << ',' << name << ',' << shortest_decimal(s.values[i])
-          << '\n';
+      out << format_iso8601(s.time_s[i]) << ',' << name << ',' << shortest_decimal(s.values[i]) << '\n';
     }
   }
   if (!out) throw Error(path + ": write failed");
 }
 
-const Series& find_series(const std::vector<Series>& all, const std::string& name,
-                          const std::string& where) {
+const Series& find_series(const std::vector<Series>& all, const std::string& name, const std::string& where) {
   for (const Series& s : all) {
     if (s.name == name) return s;
   }

@@ -10,12 +10,12 @@
 namespace wmtp::trainer {
 
 struct Series {
-  std::string name;                    // e.g. household-01
-  std::string unit = "kW";             // unit of values
-  std::vector<std::int64_t> time_s;    // UTC seconds since the epoch, strictly increasing
-  std::vector<double> values;          // finite, same length as time_s
-  std::int64_t spacing_s = 0;          // the regular spacing between points
-  std::string source;                  // "synthetic" or the CSV path, for messages
+  std::string name;                  // e.g. household-01
+  std::string unit = "kW";           // unit of values
+  std::vector<std::int64_t> time_s;  // UTC seconds since the epoch, strictly increasing
+  std::vector<double> values;        // finite, same length as time_s
+  std::int64_t spacing_s = 0;        // the regular spacing between points
+  std::string source;                // "synthetic" or the CSV path, for messages
 };
 
 // Parses ISO-8601 date-times: YYYY-MM-DD, YYYY-MM-DD[T ]hh:mm[:ss[.fff]] with an optional Z or
@@ -40,7 +40,6 @@ void write_csv(const std::vector<Series>& series, const std::string& path);
 std::string shortest_decimal(double value);
 
 // The series called `name`; InputError listing the names there are when it is missing.
-const Series& find_series(const std::vector<Series>& all, const std::string& name,
-                          const std::string& where);
+const Series& find_series(const std::vector<Series>& all, const std::string& name, const std::string& where);
 
 }  // namespace wmtp::trainer

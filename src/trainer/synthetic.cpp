@@ -100,8 +100,8 @@ double bump(double hour, double center, double width) {
 Series synthetic_household(const experiment::SyntheticOptions& options, int index) {
   if (options.days < 1) throw InputError("synthetic data: days must be at least 1");
   if (index < 1 || index > options.households) {
-    throw InputError("synthetic data: household index " + std::to_string(index) +
-                     " outside 1.." + std::to_string(options.households));
+    throw InputError("synthetic data: household index " + std::to_string(index) + " outside 1.." +
+                     std::to_string(options.households));
   }
   Rng rng(options.seed * 0x100000001b3ULL + static_cast<std::uint64_t>(index));
   const Habits h = draw_habits(rng);

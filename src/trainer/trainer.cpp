@@ -3,10 +3,10 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <torch/cuda.h>
 #include <torch/serialize/archive.h>
 #include <torch/version.h>
-#include <dlfcn.h>
 
 #include <cmath>
 #include <limits>
@@ -28,8 +28,8 @@ at::Device resolve_device(const std::string& name) {
   if (name == "cpu") return at::Device(at::kCPU);
   if (name == "cuda") {
     if (!cuda_available()) {
-      throw InputError("--device cuda: this LibTorch build has no CUDA support or sees no GPU (" +
-                       compute_info() + "); use --device cpu");
+      throw InputError("--device cuda: this LibTorch build has no CUDA support or sees no GPU (" + compute_info() +
+                       "); use --device cpu");
     }
     return at::Device(at::kCUDA, 0);
   }
@@ -41,9 +41,7 @@ std::vector<double> to_doubles(const at::Tensor& t) {
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
-at::Tensor from_doubles(const std::vector<double>& v) {
-  return at::tensor(v, at::TensorOptions(at::kDouble));
-}
+at::Tensor from_doubles(const std::vector<double>& v) { return at::tensor(v, at::TensorOptions(at::kDouble)); }
 
 SplitMetrics split_metrics(const std::vector<double>& y, const std::vector<double>& yhat) {
   SplitMetrics m;
@@ -98,7 +96,10 @@ struct Trainer::Impl {
   std::vector<EpochSummary> epochs;
 
   Impl(const experiment::Recipe& r, const SeriesData& d, std::uint64_t s, const TrainerOptions& options)
-      : recipe(r), data(d), seed(s), device(resolve_device(options.device)),
+      : recipe(r),
+        data(d),
+        seed(s),
+        device(resolve_device(options.device)),
         period(r.window.seasonal_period > 0 ? r.window.seasonal_period : daily_period(d.series)),
         index(window_index(d, r.window.seq_len, r.window.pred_len)),
         gen(at::make_generator<at::CPUGeneratorImpl>(s)) {
@@ -125,7 +126,8 @@ struct Trainer::Impl {
     }
     // The last partial batch is dropped (as LTSF-Linear does): every logged loss averages a full batch.
     steps_per_epoch = model->trainable() ? train.size() / batch : 0;
-    if (device.is_cuda() && options.cuda_graphs && model->trainable() && model->graph_safe() && weighting->graph_safe()) {
+    if (device.is_cuda() && options.cuda_graphs && model->trainable() && model->graph_safe() &&
+        weighting->graph_safe()) {
       graph = make_step_graph([this](const at::Tensor& rows) { return model->train_step(train, rows, *weighting); });
     }
   }
@@ -148,8 +150,8 @@ struct Trainer::Impl {
 
   // Records the losses of the last pending.size() steps (on the host now) and fires their on_step.
   void record(std::vector<at::Tensor>* pending, const Hooks& hooks) {
-    const std::vector<double> losses =
-        pending->size() == 1 ? std::vector<double>{pending->front().item<double>()} : to_doubles(at::stack(*pending));
+    const std::vector<double> losses = pending->size() == 1 ? std::vector<double>{pending->front().item<double>()}
+                                                            : to_doubles(at::stack(*pending));
     pending->clear();
     std::int64_t step = global_step - static_cast<std::int64_t>(losses.size());
     for (double loss : losses) {
@@ -166,7 +168,8 @@ struct Trainer::Impl {
     std::int64_t taken = 0;
     std::vector<at::Tensor> pending;  // losses still on the device (cuda only; see Trainer::Hooks)
     while (taken < max_steps && !done()) {
-      if (!perm.defined()) perm = to_device_async(at::randperm(train.size(), gen, at::TensorOptions(at::kLong)), device);
+      if (!perm.defined())
+        perm = to_device_async(at::randperm(train.size(), gen, at::TensorOptions(at::kLong)), device);
       const at::Tensor rows = perm.narrow(0, step_in_epoch * batch, batch);
       pending.push_back(graph ? graph->step(rows) : model->train_step(train, rows, *weighting));
       ++global_step;
@@ -196,7 +199,8 @@ struct Trainer::Impl {
     std::vector<double> out;
     const auto L = static_cast<std::size_t>(recipe.window.seq_len);
     for (std::size_t s : starts) {
-      for (int h = 0; h < recipe.window.pred_len; ++h) out.push_back(data.series.values[s + L + static_cast<std::size_t>(h)]);
+      for (int h = 0; h < recipe.window.pred_len; ++h)
+        out.push_back(data.series.values[s + L + static_cast<std::size_t>(h)]);
     }
     return out;
   }
@@ -227,8 +231,8 @@ struct Trainer::Impl {
     ev.ref_test = split_metrics(test_y, test_ref);
     ev.peak_threshold = quantile_linear(test_y, 0.9);
     const auto P = static_cast<std::size_t>(recipe.window.pred_len);
-    for (std::size_t w = 0; w < index.test_starts.size() && ev.trace_actual.size() < static_cast<std::size_t>(trace_points);
-         w += P) {
+    for (std::size_t w = 0;
+         w < index.test_starts.size() && ev.trace_actual.size() < static_cast<std::size_t>(trace_points); w += P) {
       const std::size_t first = index.test_starts[w] + static_cast<std::size_t>(recipe.window.seq_len);
       for (std::size_t h = 0; h < P; ++h) {
         ev.trace_time_s.push_back(data.series.time_s[first + h]);
@@ -246,8 +250,9 @@ struct Trainer::Impl {
     for (const auto& [name, tensor] : model->state()) ar.write(archive_key("state_", name), tensor.detach().cpu());
     ar.write("rng", gen.get_state());
     ar.write("perm", perm.defined() ? perm.cpu() : at::empty({0}, at::kLong));
-    ar.write("counters", at::tensor(std::vector<std::int64_t>{global_step, epochs_done, step_in_epoch, nan_steps, failed ? 1 : 0},
-                                    at::TensorOptions(at::kLong)));
+    ar.write("counters",
+             at::tensor(std::vector<std::int64_t>{global_step, epochs_done, step_in_epoch, nan_steps, failed ? 1 : 0},
+                        at::TensorOptions(at::kLong)));
     ar.write("loss_history", from_doubles(loss_history));
     std::vector<double> val_losses;
     std::map<std::string, std::vector<double>> extras;
@@ -268,7 +273,8 @@ struct Trainer::Impl {
       throw InputError(path + ": not a readable wmtp checkpoint: " + e.what_without_backtrace());
     }
     c10::IValue print;
-    if (!ar.try_read("fingerprint", print) || !print.isString() || print.toStringRef() != fingerprint(recipe, seed, data)) {
+    if (!ar.try_read("fingerprint", print) || !print.isString() ||
+        print.toStringRef() != fingerprint(recipe, seed, data)) {
       throw InputError(path + ": checkpoint of another recipe, seed or data than this run");
     }
     for (auto& [name, tensor] : model->state()) {
@@ -301,16 +307,20 @@ struct Trainer::Impl {
       at::Tensor series;
       ar.read(key, series);
       const std::vector<double> values = to_doubles(series);
-      for (std::size_t i = 0; i < values.size() && i < epochs.size(); ++i) epochs[i].metrics[key.substr(prefix.size())] = values[i];
+      for (std::size_t i = 0; i < values.size() && i < epochs.size(); ++i)
+        epochs[i].metrics[key.substr(prefix.size())] = values[i];
     }
   }
 };
 
-Trainer::Trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed, const TrainerOptions& options)
+Trainer::Trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed,
+                 const TrainerOptions& options)
     : impl_(std::make_unique<Impl>(recipe, data, seed, options)) {}
 Trainer::~Trainer() = default;
 
-std::int64_t Trainer::train_steps(std::int64_t max_steps, const Hooks& hooks) { return impl_->train_steps(max_steps, hooks); }
+std::int64_t Trainer::train_steps(std::int64_t max_steps, const Hooks& hooks) {
+  return impl_->train_steps(max_steps, hooks);
+}
 std::int64_t Trainer::train(const Hooks& hooks) {
   return impl_->train_steps(std::numeric_limits<std::int64_t>::max(), hooks);
 }

@@ -18,15 +18,15 @@
 #include <string>
 #include <vector>
 
-#include "trainer/dataset.h"
 #include "experiment/recipe.h"
+#include "trainer/dataset.h"
 
 namespace wmtp::trainer {
 
 struct TrainerOptions {
-  std::string device = "cpu";  // "cpu" or "cuda"; InputError when this LibTorch has no CUDA device
+  std::string device = "cpu";       // "cpu" or "cuda"; InputError when this LibTorch has no CUDA device
   bool autograd_reference = false;  // train with the autograd reference engine (no checkpoints)
-  bool cuda_graphs = true;  // on cuda: replay each fused step as one CUDA graph where model and weighting allow
+  bool cuda_graphs = true;          // on cuda: replay each fused step as one CUDA graph where model and weighting allow
 };
 
 struct EpochSummary {
@@ -42,7 +42,7 @@ struct SplitMetrics {
 struct Evaluation {
   SplitMetrics val;
   SplitMetrics test;
-  SplitMetrics ref_test;  // the seasonal-naive reference on the same test windows
+  SplitMetrics ref_test;               // the seasonal-naive reference on the same test windows
   std::int64_t n_nan_predictions = 0;  // non-finite forecasts over val and test
   // A stretch of the test split for figures: consecutive non-overlapping windows from its start.
   std::vector<std::int64_t> trace_time_s;
@@ -59,7 +59,8 @@ struct NamedArray {
 
 class Trainer {
  public:
-  Trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed, const TrainerOptions& options = {});
+  Trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed,
+          const TrainerOptions& options = {});
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -94,7 +95,7 @@ class Trainer {
   int seasonal_period() const;  // in points: recipe's, or one day from the spacing
   const experiment::Recipe& recipe() const;
   const SeriesData& data() const;
-  const std::vector<double>& loss_history() const;          // steps 1..global_step()
+  const std::vector<double>& loss_history() const;         // steps 1..global_step()
   const std::vector<EpochSummary>& epoch_history() const;  // epochs 1..epochs_done()
   // This epoch's order of the train windows (step k of the epoch trains rows [k*batch, (k+1)*batch));
   // empty before the epoch's first step (read it from on_step to see the order of every step).

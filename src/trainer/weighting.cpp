@@ -69,7 +69,8 @@ class PeakExcessWeighting : public Weighting {
     const double* r = t + n;
     std::vector<double> excess(n);
     // The absolute excess |err_model - err_ref| (Rho-1's rule): points where the two disagree most.
-    for (std::size_t i = 0; i < n; ++i) excess[i] = std::abs((f[i] - t[i]) * (f[i] - t[i]) - (r[i] - t[i]) * (r[i] - t[i]));
+    for (std::size_t i = 0; i < n; ++i)
+      excess[i] = std::abs((f[i] - t[i]) * (f[i] - t[i]) - (r[i] - t[i]) * (r[i] - t[i]));
     return from_host(peak_excess_weights(excess, spec_.temperature, spec_.eps, spec_.w_max), yhat);
   }
   bool needs_reference() const override { return true; }
@@ -87,7 +88,8 @@ const std::map<std::string, Factory>& registry() {
        [](const experiment::WeightingSpec& s, double threshold) {
          return std::make_unique<PeakQuantileWeighting>(threshold, s.peak_weight);
        }},
-      {"peak-excess", [](const experiment::WeightingSpec& s, double) { return std::make_unique<PeakExcessWeighting>(s); }},
+      {"peak-excess",
+       [](const experiment::WeightingSpec& s, double) { return std::make_unique<PeakExcessWeighting>(s); }},
   };
   return r;
 }
@@ -165,7 +167,8 @@ std::vector<double> scale_clip_to_mean_one(std::vector<double> w, double eps, do
   return w;
 }
 
-std::vector<double> peak_excess_weights(const std::vector<double>& excess, double temperature, double eps, double w_max) {
+std::vector<double> peak_excess_weights(const std::vector<double>& excess, double temperature, double eps,
+                                        double w_max) {
   const auto n = static_cast<double>(excess.size());
   double mean = 0.0;
   for (double e : excess) mean += e;
@@ -214,7 +217,7 @@ at::Tensor peak_excess_weights_exact(const at::Tensor& excess, double temperatur
   const at::Tensor u = std::get<0>(at::sort(w));
   const at::Tensor prefix = at::cat({at::zeros({1}, u.options()), at::cumsum(u, 0)});
   const at::Tensor t = std::get<0>(at::sort(at::cat({eps / u, w_max / u})));
-  const at::Tensor low = at::searchsorted(u, eps / t, /*out_int32=*/false, /*right=*/true);       // at eps
+  const at::Tensor low = at::searchsorted(u, eps / t, /*out_int32=*/false, /*right=*/true);      // at eps
   const at::Tensor high = at::searchsorted(u, w_max / t, /*out_int32=*/false, /*right=*/false);  // below w_max
   const at::Tensor f = (low.to(at::kDouble) * eps + (n - high).to(at::kDouble) * w_max +
                         t * (prefix.index_select(0, high) - prefix.index_select(0, low))) /

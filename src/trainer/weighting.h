@@ -42,7 +42,8 @@ std::vector<std::string> weighting_names();
 // 0 < eps <= 1 <= w_max. Result: finite, mean 1 +- 1e-9, inside [eps, w_max].
 std::vector<double> scale_clip_to_mean_one(std::vector<double> w, double eps, double w_max);
 // The peak-excess transform of per-point excess errors.
-std::vector<double> peak_excess_weights(const std::vector<double>& excess, double temperature, double eps, double w_max);
+std::vector<double> peak_excess_weights(const std::vector<double>& excess, double temperature, double eps,
+                                        double w_max);
 // The same on tensors (any shape and device; float64 result on the same device).
 at::Tensor scale_clip_to_mean_one(const at::Tensor& w, double eps, double w_max);
 at::Tensor peak_excess_weights(const at::Tensor& excess, double temperature, double eps, double w_max);

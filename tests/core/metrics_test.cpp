@@ -22,13 +22,9 @@ TEST(Metrics, DegenerateActualsAreNaN) {
   EXPECT_TRUE(std::isnan(hit_rate({5, 5, 5, 5}, {4, 5, 6, 5})));
 }
 
-TEST(Metrics, FlatForecastHitsNoPeaks) {
-  EXPECT_DOUBLE_EQ(hit_rate({1, 2, 10, 3}, {4, 4, 4, 4}), 0.0);
-}
+TEST(Metrics, FlatForecastHitsNoPeaks) { EXPECT_DOUBLE_EQ(hit_rate({1, 2, 10, 3}, {4, 4, 4, 4}), 0.0); }
 
-TEST(Metrics, MismatchedLengthsAreAnError) {
-  EXPECT_THROW(pape({1, 2}, {1}), std::exception);
-}
+TEST(Metrics, MismatchedLengthsAreAnError) { EXPECT_THROW(pape({1, 2}, {1}), std::exception); }
 
 TEST(Metrics, MseAndMae) {
   EXPECT_DOUBLE_EQ(mean_squared_error({1, 2}, {2, 4}), 2.5);

@@ -10,8 +10,7 @@ namespace wmtp {
 namespace {
 
 std::string be32(std::uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-          static_cast<char>(v)};
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
 }
 std::string chunk(const std::string& type, const std::string& data) {
   return be32(static_cast<std::uint32_t>(data.size())) + type + data + be32(0);  // CRC unchecked
@@ -23,8 +22,7 @@ const std::string kSig("\x89PNG\r\n\x1a\n", 8);
 TEST(PngText, ReadsTextAndUncompressedITxt) {
   std::string png = kSig + chunk("IHDR", std::string(13, '\0')) +
                     chunk("tEXt", std::string("wmtp.run_id\0abc123", 18)) +
-                    chunk("iTXt", std::string("Software\0\0\0\0\0wmtp 0.1.0", 23)) +
-                    chunk("IEND", "");
+                    chunk("iTXt", std::string("Software\0\0\0\0\0wmtp 0.1.0", 23)) + chunk("IEND", "");
   auto text = read_png_text(png);
   EXPECT_EQ(text.at("wmtp.run_id"), "abc123");
   EXPECT_EQ(text.at("Software"), "wmtp 0.1.0");

@@ -142,7 +142,8 @@ TEST_F(AuditCli, ExtraRunsWarnAndStrictMakesAWarningExitOne) {
 
 TEST_F(AuditCli, AnotherPreregistrationIsACriticalFail) {
   // A pre-registration whose codebook threshold the VQ runs (utilization 0.4) do not reach.
-  nlohmann::json prereg = nlohmann::json::parse(testing::read_file(testing::source_dir() + "/configs/prereg/smoke.json"));
+  nlohmann::json prereg = nlohmann::json::parse(
+      testing::read_file(testing::source_dir() + "/configs/prereg/smoke.json"));
   prereg["g3"]["codebook_util_warning"] = 0.5;
   testing::write_file(out_.file("prereg.json"), prereg.dump());
   // Its hash differs from the runs' prereg_hash: that alone is a CRITICAL FAIL.
@@ -178,8 +179,7 @@ TEST_F(AuditCli, InputErrorsExitTwoWithTheReason) {
   testing::write_file(out_.file("broken.json"), "{\"name\": ");
   const auto syntax = audit_ledger("--prereg " + shell_quote(out_.file("broken.json")));
   EXPECT_EQ(syntax.exit_code, 2);
-  EXPECT_NE(syntax.err.find(out_.file("broken.json") + ":1:10: invalid JSON: syntax error"),
-            std::string::npos)
+  EXPECT_NE(syntax.err.find(out_.file("broken.json") + ":1:10: invalid JSON: syntax error"), std::string::npos)
       << syntax.err;
 
   const auto plan = audit_ledger("--plan no-such-plan");
@@ -208,7 +208,8 @@ TEST_F(AuditCli, UnreachableSourcesExitThree) {
 }
 
 TEST_F(AuditCli, TrackingUriFromTheEnvironmentUnlessALedgerIsNamed) {
-  const auto env = audit("--experiment cli", "MLFLOW_TRACKING_URI=http://127.0.0.1:1 MLFLOW_HTTP_REQUEST_MAX_RETRIES=0");
+  const auto env = audit("--experiment cli",
+                         "MLFLOW_TRACKING_URI=http://127.0.0.1:1 MLFLOW_HTTP_REQUEST_MAX_RETRIES=0");
   EXPECT_EQ(env.exit_code, 3) << env.err;  // the server, not the (absent) default ledger
   const auto named = audit_ledger("--quiet", "MLFLOW_TRACKING_URI=http://127.0.0.1:1");
   EXPECT_EQ(named.exit_code, 0) << named.err;
@@ -228,7 +229,8 @@ TEST_F(AuditCli, VersionAndHelp) {
 TEST(AuditBinaries, AuditAndReportDoNotLinkLibTorch) {
   // A CI that only audits must not pull LibTorch: the audit side links src/experiment, never src/trainer.
   for (const char* binary : {"wmtp-audit", "wmtp-report"}) {
-    const testing::CommandResult r = testing::run_command("ldd " + shell_quote(std::string(WMTP_BIN_DIR) + "/" + binary));
+    const testing::CommandResult r = testing::run_command("ldd " +
+                                                          shell_quote(std::string(WMTP_BIN_DIR) + "/" + binary));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("libc.so"), std::string::npos) << r.out;  // ldd did list the libraries
     for (const char* torch : {"libtorch", "libc10", "libcaffe2"}) {

@@ -32,7 +32,8 @@ std::string binary(const std::string& name) { return std::string(WMTP_BIN_DIR) +
 std::string reduced_plan(const std::string& experiment) {
   return R"({
   "name": "audit-e2e",
-  "experiment": ")" + experiment + R"(",
+  "experiment": ")" +
+         experiment + R"(",
   "data": {"kind": "synthetic", "households": 1, "days": 120, "seed": 20230101},
   "series": ["household-01"],
   "cells": [
@@ -93,9 +94,9 @@ class AuditE2E : public ::testing::Test {
   static Audit audit(const std::string& args) {
     testing::TempDir out;
     Audit a;
-    a.command = testing::run_command(shell_quote(binary("wmtp-audit")) + " " + args + " --artifact-cache " + shell_quote(work_->file("cache")) + " --out " +
-                                     shell_quote(out.file("verdict.json")) + " --junit " +
-                                     shell_quote(out.file("junit.xml")));
+    a.command = testing::run_command(
+        shell_quote(binary("wmtp-audit")) + " " + args + " --artifact-cache " + shell_quote(work_->file("cache")) +
+        " --out " + shell_quote(out.file("verdict.json")) + " --junit " + shell_quote(out.file("junit.xml")));
     const std::string text = testing::read_file(out.file("verdict.json"));
     EXPECT_FALSE(text.empty()) << "no verdict written: " << a.command.err;
     if (text.empty()) return a;
@@ -380,7 +381,8 @@ TEST_F(AuditE2E, TrainDataHashDifferingWithinASeedFailsG6) {
     RunCopy& run = copy_of(runs, "B2", 42);
     run.params["train_data_hash"] = "0000000000000000";
     for (auto& [path, bytes] : run.artifacts) {
-      if (path.rfind("figures/", 0) == 0) bytes = gates::fixtures::set_png_text(bytes, "wmtp.train_data_hash", "0000000000000000");
+      if (path.rfind("figures/", 0) == 0)
+        bytes = gates::fixtures::set_png_text(bytes, "wmtp.train_data_hash", "0000000000000000");
     }
     name = run.name;
   });
@@ -437,7 +439,9 @@ TEST_F(AuditE2E, AnUnplannedRunWarnsInG6) {
 }
 
 TEST_F(AuditE2E, RunsOfTwoPlansFailG6UnlessAPlanIsGiven) {
-  const auto change = [&](std::vector<RunCopy>& runs) { copy_of(runs, "A3", 43).params["plan_hash"] = "0123456789abcdef"; };
+  const auto change = [&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "A3", 43).params["plan_hash"] = "0123456789abcdef";
+  };
   const Audit a = audit_broken(change);
   expect_verdict(a, "G6", Status::kFail, "plan", "the runs record 2 different plans: 0123456789abcdef", Overall::kFail);
   const Audit picked = audit_mlflow(copy_name(), "--plan " + shell_quote(plan_));
@@ -445,7 +449,8 @@ TEST_F(AuditE2E, RunsOfTwoPlansFailG6UnlessAPlanIsGiven) {
 }
 
 TEST_F(AuditE2E, ACellMixingTwoRecipesFailsG6) {
-  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) { copy_of(runs, "B2", 42).params["recipe_hash"] = "00000000000000ff"; });
+  const Audit a = audit_broken(
+      [&](std::vector<RunCopy>& runs) { copy_of(runs, "B2", 42).params["recipe_hash"] = "00000000000000ff"; });
   expect_verdict(a, "G6", Status::kFail, "B2", "cell B2 mixes 2 recipes", Overall::kFail);
 }
 
@@ -539,8 +544,8 @@ TEST_F(AuditE2E, AReplacedFigureFailsG4) {
   const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) {
     RunCopy& run = copy_of(runs, "A3", 42);
     // A text chunk no gate reads: only the seal can tell that the bytes changed.
-    run.artifacts.at("figures/forecast.png") =
-        gates::fixtures::set_png_text(run.artifacts.at("figures/forecast.png"), "wmtp.run_name", "edited");
+    run.artifacts.at("figures/forecast.png") = gates::fixtures::set_png_text(run.artifacts.at("figures/forecast.png"),
+                                                                             "wmtp.run_name", "edited");
     name = run.name;
   });
   expect_verdict(a, "G4", Status::kFail, name, "figures/forecast.png was replaced after the run was sealed",
@@ -574,9 +579,9 @@ class LedgerCopy {
  public:
   LedgerCopy(const std::string& ledger, const std::string& dir) : path_(dir + "/ledger.sqlite") {
     // .backup copies a consistent database (WAL included); the artifact store sits beside it.
-    const auto r = testing::run_command("sqlite3 " + shell_quote(ledger) + " " + shell_quote(".backup '" + path_ + "'") +
-                                        " && cp -r " + shell_quote(ledger.substr(0, ledger.size() - 7) + ".artifacts") +
-                                        " " + shell_quote(dir + "/ledger.artifacts"));
+    const auto r = testing::run_command(
+        "sqlite3 " + shell_quote(ledger) + " " + shell_quote(".backup '" + path_ + "'") + " && cp -r " +
+        shell_quote(ledger.substr(0, ledger.size() - 7) + ".artifacts") + " " + shell_quote(dir + "/ledger.artifacts"));
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }
   void sql(const std::string& statement) const {

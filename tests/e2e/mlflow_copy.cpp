@@ -85,7 +85,8 @@ void upload_runs(tracking::MlflowClient& client, const std::string& experiment, 
     client.log_batch(created.run_id, batch);
     for (const auto& [path, bytes] : copy.artifacts) {
       testing::write_file(scratch.file("artifact"),
-                          is_figure(path) ? gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment) : bytes);
+                          is_figure(path) ? gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment)
+                                          : bytes);
       client.upload_artifact(created.run_id, scratch.file("artifact"), path);
     }
     client.set_terminated(created.run_id, parse_run_status(copy.status), copy.end_time_ms);

@@ -46,7 +46,8 @@ TEST(PlannedGrid, WithoutSeriesTheSyntheticDataNamesThem) {
   EXPECT_EQ(parse_plan(doc, "plan.json", "").planned_series(),
             (std::vector<std::string>{"household-01", "household-02", "household-03"}));
   doc.erase("data");  // the built-in data: two households
-  EXPECT_EQ(parse_plan(doc, "plan.json", "").planned_series(), (std::vector<std::string>{"household-01", "household-02"}));
+  EXPECT_EQ(parse_plan(doc, "plan.json", "").planned_series(),
+            (std::vector<std::string>{"household-01", "household-02"}));
   doc["data"] = {{"kind", "csv"}, {"path", "load.csv"}};  // not known without reading the CSV
   EXPECT_TRUE(parse_plan(doc, "plan.json", "").planned_series().empty());
 }
@@ -54,7 +55,8 @@ TEST(PlannedGrid, WithoutSeriesTheSyntheticDataNamesThem) {
 TEST(PlannedGrid, EmbeddedPlansByNameAndClearErrors) {
   EXPECT_EQ(load_plan("smoke").hash, load_plan("").hash);
   EXPECT_EQ(labels(load_plan("smoke")).size(), 18u);
-  expect_input_error([] { load_plan("no-such-plan"); }, {"no-such-plan: no such plan file (nor an embedded plan of that name)"});
+  expect_input_error([] { load_plan("no-such-plan"); },
+                     {"no-such-plan: no such plan file (nor an embedded plan of that name)"});
 }
 
 TEST(PlannedGrid, VqModelsAndModelsThatTrain) {
@@ -81,7 +83,8 @@ TEST(TrainedPlan, AnEditedPlanOrAMissingRecipeIsRefused) {
   nlohmann::json edited = trained_plan_document(plan, {"household-01"});
   edited["plan"]["seeds"] = {42};
   expect_input_error([&] { parse_trained_plan(edited, "config/plan.json"); },
-                     {"config/plan.json: $.plan_hash: the plan document hashes to", "not to its recorded plan_hash " + plan.hash});
+                     {"config/plan.json: $.plan_hash: the plan document hashes to",
+                      "not to its recorded plan_hash " + plan.hash});
   nlohmann::json missing = trained_plan_document(plan, {"household-01"});
   missing["recipes"].erase("A3");
   expect_input_error([&] { parse_trained_plan(missing, "config/plan.json"); }, {"$.recipes: no recipe 'A3'"});

@@ -6,10 +6,10 @@
 
 #include "core/canonical_json.h"
 #include "core/embedded.h"
-#include "support/test_support.h"
-#include "support/expect_input_error.h"
 #include "core/json_field.h"
 #include "experiment/json_schema.h"
+#include "support/expect_input_error.h"
+#include "support/test_support.h"
 
 namespace wmtp::experiment {
 namespace {
@@ -67,21 +67,35 @@ struct BadDoc {
 
 TEST(Recipes, BadRecipesNameTheJsonPath) {
   const std::vector<BadDoc> cases = {
-      {"unknown key", [](json& j) { j["optimizer"]["lrr"] = 1; }, "recipe.json: $.optimizer.lrr: unknown key (expected one of: beta1, beta2, eps, kind, lr)"},
-      {"wrong type", [](json& j) { j["optimizer"]["lr"] = "0.001"; }, "recipe.json: $.optimizer.lr: expected a number, got string"},
-      {"integer expected", [](json& j) { j["training"]["epochs"] = 2.5; }, "recipe.json: $.training.epochs: expected an integer, got number"},
+      {"unknown key", [](json& j) { j["optimizer"]["lrr"] = 1; },
+       "recipe.json: $.optimizer.lrr: unknown key (expected one of: beta1, beta2, eps, kind, lr)"},
+      {"wrong type", [](json& j) { j["optimizer"]["lr"] = "0.001"; },
+       "recipe.json: $.optimizer.lr: expected a number, got string"},
+      {"integer expected", [](json& j) { j["training"]["epochs"] = 2.5; },
+       "recipe.json: $.training.epochs: expected an integer, got number"},
       {"missing key", [](json& j) { j["model"].erase("kind"); }, "recipe.json: $.model: missing required key 'kind'"},
-      {"unknown model", [](json& j) { j["model"]["kind"] = "dlinaer"; }, "recipe.json: $.model.kind: \"dlinaer\" is not one of: dlinear, dlinear-vq, seasonal-naive"},
+      {"unknown model", [](json& j) { j["model"]["kind"] = "dlinaer"; },
+       "recipe.json: $.model.kind: \"dlinaer\" is not one of: dlinear, dlinear-vq, seasonal-naive"},
       {"unknown top-level", [](json& j) { j["epochs"] = 3; }, "recipe.json: $.epochs: unknown key"},
       {"out of range", [](json& j) { j["optimizer"]["lr"] = -1; }, "recipe.json: $.optimizer.lr: must be > 0, got -1"},
-      {"even kernel", [](json& j) { j["model"]["moving_avg"] = 24; }, "recipe.json: $.model.moving_avg: must be odd, got 24"},
-      {"foreign weighting key", [](json& j) { j["weighting"] = {{"kind", "uniform"}, {"temperature", 2.0}}; },
+      {"even kernel", [](json& j) { j["model"]["moving_avg"] = 24; },
+       "recipe.json: $.model.moving_avg: must be odd, got 24"},
+      {"foreign weighting key",
+       [](json& j) {
+         j["weighting"] = {{"kind", "uniform"}, {"temperature", 2.0}};
+       },
        "recipe.json: $.weighting.temperature: not a setting of weighting 'uniform' (only of: peak-excess)"},
-      {"vq on dlinear", [](json& j) { j["model"]["vq"] = json::object(); }, "recipe.json: $.model.vq: not a setting of model 'dlinear' (only of: dlinear-vq)"},
-      {"patch does not divide", [](json& j) { j["model"] = {{"kind", "dlinear-vq"}, {"vq", {{"patch_len", 50}}}}; },
+      {"vq on dlinear", [](json& j) { j["model"]["vq"] = json::object(); },
+       "recipe.json: $.model.vq: not a setting of model 'dlinear' (only of: dlinear-vq)"},
+      {"patch does not divide",
+       [](json& j) {
+         j["model"] = {{"kind", "dlinear-vq"}, {"vq", {{"patch_len", 50}}}};
+       },
        "recipe.json: $.model.vq.patch_len: 50 does not divide window.seq_len 168"},
-      {"bad name", [](json& j) { j["name"] = "has space"; }, "recipe.json: $.name: 'has space' does not match the pattern"},
-      {"period longer than window", [](json& j) { j["window"]["seasonal_period"] = 200; }, "recipe.json: $.window.seasonal_period: must not exceed window.seq_len (168)"},
+      {"bad name", [](json& j) { j["name"] = "has space"; },
+       "recipe.json: $.name: 'has space' does not match the pattern"},
+      {"period longer than window", [](json& j) { j["window"]["seasonal_period"] = 200; },
+       "recipe.json: $.window.seasonal_period: must not exceed window.seq_len (168)"},
       {"not an object", [](json& j) { j = json::array(); }, "recipe.json: $: expected an object, got array"},
   };
   for (const BadDoc& c : cases) {
@@ -156,16 +170,29 @@ TEST(Plans, BadPlansNameTheJsonPath) {
   const json smoke = embedded_json("configs/plans/smoke.json");
   const std::vector<BadDoc> cases = {
       {"unknown key", [](json& j) { j["seed"] = 1; }, "plan.json: $.seed: unknown key"},
-      {"wrong type", [](json& j) { j["seeds"] = {42, "43"}; }, "plan.json: $.seeds[1]: expected an integer, got string"},
-      {"wrong cell type", [](json& j) { j["cells"][1]["use_vq"] = "no"; }, "plan.json: $.cells[1].use_vq: expected a boolean, got string"},
+      {"wrong type",
+       [](json& j) {
+         j["seeds"] = {42, "43"};
+       },
+       "plan.json: $.seeds[1]: expected an integer, got string"},
+      {"wrong cell type", [](json& j) { j["cells"][1]["use_vq"] = "no"; },
+       "plan.json: $.cells[1].use_vq: expected a boolean, got string"},
       {"unknown cell key", [](json& j) { j["cells"][0]["vq"] = true; }, "plan.json: $.cells[0].vq: unknown key"},
       {"use_vq disagrees", [](json& j) { j["cells"][2]["use_vq"] = false; },
        "plan.json: $.cells[2].use_vq: is false but recipe 'A3' uses model dlinear-vq"},
-      {"unknown recipe", [](json& j) { j["cells"][0]["recipe"] = "B7"; }, "plan.json: $.cells[0].recipe: no built-in recipe named 'B7'"},
-      {"duplicate cell", [](json& j) { j["cells"][1]["name"] = "B0"; }, "plan.json: $.cells[1].name: cell 'B0' appears twice"},
-      {"duplicate seed", [](json& j) { j["seeds"] = {42, 42}; }, "plan.json: $.seeds[1]: 42 repeats item 0"},
-      {"no cells", [](json& j) { j["cells"] = json::array(); }, "plan.json: $.cells: expected at least 1 item(s), got 0"},
-      {"csv setting on synthetic", [](json& j) { j["data"]["path"] = "x.csv"; }, "plan.json: $.data.path: not a setting of data kind 'synthetic'"},
+      {"unknown recipe", [](json& j) { j["cells"][0]["recipe"] = "B7"; },
+       "plan.json: $.cells[0].recipe: no built-in recipe named 'B7'"},
+      {"duplicate cell", [](json& j) { j["cells"][1]["name"] = "B0"; },
+       "plan.json: $.cells[1].name: cell 'B0' appears twice"},
+      {"duplicate seed",
+       [](json& j) {
+         j["seeds"] = {42, 42};
+       },
+       "plan.json: $.seeds[1]: 42 repeats item 0"},
+      {"no cells", [](json& j) { j["cells"] = json::array(); },
+       "plan.json: $.cells: expected at least 1 item(s), got 0"},
+      {"csv setting on synthetic", [](json& j) { j["data"]["path"] = "x.csv"; },
+       "plan.json: $.data.path: not a setting of data kind 'synthetic'"},
   };
   for (const BadDoc& c : cases) {
     SCOPED_TRACE(c.what);
@@ -209,4 +236,4 @@ TEST(JsonSchema, RefusesKeywordsItDoesNotImplement) {
 }
 
 }  // namespace
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

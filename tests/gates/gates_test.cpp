@@ -283,8 +283,7 @@ TEST_F(GateTest, G3WarnsOnALowCodebookUtilization) {
 
 TEST_F(GateTest, G3FailsOnAVqRunWithoutCodebookUtilization) {
   a3.metrics.erase("codebook_util");
-  EXPECT_EQ(only(gate_numerical_health(runs, in), Status::kFail).message,
-            "metric codebook_util is missing (VQ run)");
+  EXPECT_EQ(only(gate_numerical_health(runs, in), Status::kFail).message, "metric codebook_util is missing (VQ run)");
 }
 
 TEST_F(GateTest, G3FailsOnANonFiniteCodebookUtilization) {
@@ -433,14 +432,12 @@ TEST_F(GateTest, G5MissingLossesFail) {
 TEST_F(GateTest, G5MissingInitialEpochFails) {
   set_metric(b0, "val_loss", {1, 1, 1, 1, 1, 1, 1, 1});
   b0.metrics["val_loss"].erase(b0.metrics["val_loss"].begin() + 1);  // epoch 2
-  EXPECT_EQ(only(gate_fail_fast_loss(runs, in), Status::kFail).message,
-            "val_loss has no epoch 2 (initial window 1-4)");
+  EXPECT_EQ(only(gate_fail_fast_loss(runs, in), Status::kFail).message, "val_loss has no epoch 2 (initial window 1-4)");
 }
 
 TEST_F(GateTest, G5ARatioThatCannotBeComputedIsAFailingRun) {
   set_metric(a3, "val_loss", {0, 0, 0, 0, 1, 1, 1, 1});
-  EXPECT_NE(only(gate_fail_fast_loss(runs, in), Status::kWarning).message.find("val_loss diverged"),
-            std::string::npos);
+  EXPECT_NE(only(gate_fail_fast_loss(runs, in), Status::kWarning).message.find("val_loss diverged"), std::string::npos);
 }
 
 TEST_F(GateTest, G5NonFiniteLossIsAFailingRun) {

@@ -72,8 +72,8 @@ TEST_P(CorpusReplay, EveryInputParsesOrIsRefusedWithAnError) {
     }
   }
   EXPECT_GE(seeds, 1u) << "tests/corpus/" << target << " has no seed-* input";
-  std::cout << "[ corpus   ] " << target << ": " << files.size() << " input(s), " << seeds << " seed(s), "
-            << refused << " refused with wmtp::Error\n";
+  std::cout << "[ corpus   ] " << target << ": " << files.size() << " input(s), " << seeds << " seed(s), " << refused
+            << " refused with wmtp::Error\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, CorpusReplay, ::testing::ValuesIn(target_names()),

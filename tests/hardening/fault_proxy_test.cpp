@@ -48,8 +48,7 @@ std::map<std::string, std::optional<std::string>> client_env() {
 // Retry-After waits cost seconds each, so they are capped.
 class FaultPlan {
  public:
-  FaultPlan(unsigned seed, double rate, int max_slow_each)
-      : rng_(seed), rate_(rate), max_slow_each_(max_slow_each) {}
+  FaultPlan(unsigned seed, double rate, int max_slow_each) : rng_(seed), rate_(rate), max_slow_each_(max_slow_each) {}
 
   Fault next(const ReceivedRequest&) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -58,12 +57,15 @@ class FaultPlan {
     const int kind = faults_++ % 6;  // every kind in turn, so that a short run sees each one
     Fault f;
     switch (kind) {
-      case 0: return respond("500", {500, R"({"error_code":"INTERNAL_ERROR","message":"injected"})", "application/json", {}});
+      case 0:
+        return respond("500", {500, R"({"error_code":"INTERNAL_ERROR","message":"injected"})", "application/json", {}});
       case 1: return respond("503", {503, "Service Unavailable", "text/plain", {}});
       case 2:
         if (injected_["429 Retry-After"] >= max_slow_each_) return forward();
-        return respond("429 Retry-After", {429, R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})",
-                                           "application/json", {{"Retry-After", "1"}}});
+        return respond("429 Retry-After", {429,
+                                           R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})",
+                                           "application/json",
+                                           {{"Retry-After", "1"}}});
       case 3: f.kind = Fault::kTruncate; return count("truncated answer", f);
       case 4:
         if (injected_["stall before forwarding"] >= max_slow_each_) return forward();
@@ -161,7 +163,8 @@ TEST(FaultProxy, LiveLoggingAndSyncThroughFaultsLoseNothingAndDuplicateNothing) 
   const unsigned seed = seed_from_env();
   SCOPED_TRACE("WMTP_HARDENING_SEED=" + std::to_string(seed));
   FaultPlan plan(seed, 0.35, knob("WMTP_HARDENING_SLOW_FAULTS", 2));
-  FaultServer proxy(upstream, [&plan](const ReceivedRequest& r) { return plan.next(r); }, kStallS);
+  FaultServer proxy(
+      upstream, [&plan](const ReceivedRequest& r) { return plan.next(r); }, kStallS);
   TempDir dir;
   const std::string experiment = testing::unique_name("fault-proxy-");
   const int points = knob("WMTP_HARDENING_POINTS", 3000);
@@ -183,7 +186,8 @@ TEST(FaultProxy, LiveLoggingAndSyncThroughFaultsLoseNothingAndDuplicateNothing) 
     tracking::Tracker tracker(testing::ledger_only(dir.file("offline.sqlite")));
     log_run(tracker, dir, experiment, "offline", points);
   }
-  const std::string args = "--ledger " + shell_quote(dir.file("offline.sqlite")) + " --tracking-uri " + shell_quote(proxy.uri());
+  const std::string args = "--ledger " + shell_quote(dir.file("offline.sqlite")) + " --tracking-uri " +
+                           shell_quote(proxy.uri());
   const CommandResult sync = testing::run_command(client_env_prefix() + " " + binary("wmtp-sync") + " " + args);
   ASSERT_EQ(sync.exit_code, 0) << sync.err << "\n" << plan.summary();
   EXPECT_NE(sync.out.find("outbox entries left: 0"), std::string::npos) << sync.out;
@@ -251,9 +255,11 @@ TEST(FaultProxy, PersistentErrorsGiveUpAfterTheRetriesAndKeepTheOutbox) {
   }
   const std::int64_t outbox = testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox");
   const std::string args = "--ledger " + shell_quote(dir.file("ledger.sqlite"));
-  const std::string env = "MLFLOW_HTTP_REQUEST_MAX_RETRIES=3 MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=0.05 MLFLOW_HTTP_REQUEST_BACKOFF_JITTER=0 ";
+  const std::string env =
+      "MLFLOW_HTTP_REQUEST_MAX_RETRIES=3 MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=0.05 MLFLOW_HTTP_REQUEST_BACKOFF_JITTER=0 ";
   const auto start = std::chrono::steady_clock::now();
-  const CommandResult failed = testing::run_command(env + binary("wmtp-sync") + " " + args + " --tracking-uri " + shell_quote(proxy.uri()));
+  const CommandResult failed = testing::run_command(env + binary("wmtp-sync") + " " + args + " --tracking-uri " +
+                                                    shell_quote(proxy.uri()));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(failed.exit_code, 3) << failed.out << failed.err;
   EXPECT_NE(failed.err.find("HTTP 503"), std::string::npos) << failed.err;
@@ -263,9 +269,11 @@ TEST(FaultProxy, PersistentErrorsGiveUpAfterTheRetriesAndKeepTheOutbox) {
   EXPECT_EQ(testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox"), outbox);
   EXPECT_EQ(integrity_check(dir.file("ledger.sqlite")), "ok");
 
-  const CommandResult ok = testing::run_command(binary("wmtp-sync") + " " + args + " --tracking-uri " + shell_quote(upstream));
+  const CommandResult ok = testing::run_command(binary("wmtp-sync") + " " + args + " --tracking-uri " +
+                                                shell_quote(upstream));
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
-  const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment, tracking::MlflowConfig::from_env(upstream));
+  const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment,
+                                                 tracking::MlflowConfig::from_env(upstream));
   EXPECT_EQ(d.mlflow_runs, 1u);
   EXPECT_EQ(d.points, 300u);
 }
@@ -284,7 +292,8 @@ TEST(FaultProxy, ARateLimitOutlastingTheRetriesPausesTheLivePushAndDeliversLater
         std::lock_guard<std::mutex> lock(mutex);
         if (r.target.find("/runs/create") == std::string::npos || limited >= 4) return Fault{};
         ++limited;
-        return Fault::respond({429, R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})", "application/json", {}});
+        return Fault::respond(
+            {429, R"({"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"})", "application/json", {}});
       },
       kStallS);
   TempDir dir;
@@ -305,7 +314,8 @@ TEST(FaultProxy, ARateLimitOutlastingTheRetriesPausesTheLivePushAndDeliversLater
   EXPECT_NE(warnings.find("HTTP 429"), std::string::npos) << warnings;
   EXPECT_EQ(warnings.find("wmtp-sync retries"), std::string::npos) << "the run was set aside:\n" << warnings;
   EXPECT_EQ(testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox"), 0);
-  const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment, tracking::MlflowConfig::from_env(upstream));
+  const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment,
+                                                 tracking::MlflowConfig::from_env(upstream));
   EXPECT_EQ(d.mlflow_runs, 1u);
   EXPECT_EQ(d.points, 300u);
 }
@@ -328,7 +338,8 @@ TEST(FaultProxy, AStalledServerTimesOutWithinTheConfiguredTimeout) {
   const auto start = std::chrono::steady_clock::now();
   const CommandResult r = testing::run_command(
       "MLFLOW_HTTP_REQUEST_TIMEOUT=1 MLFLOW_HTTP_REQUEST_MAX_RETRIES=1 MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=0.05 " +
-      binary("wmtp-sync") + " --ledger " + shell_quote(dir.file("ledger.sqlite")) + " --tracking-uri " + shell_quote(proxy.uri()));
+      binary("wmtp-sync") + " --ledger " + shell_quote(dir.file("ledger.sqlite")) + " --tracking-uri " +
+      shell_quote(proxy.uri()));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.err.find("unreachable"), std::string::npos) << r.err;

@@ -8,16 +8,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <thread>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <thread>
 #include <tuple>
 #include <vector>
 
 #include "core/run_record.h"
-#include "tracking/mlflow_client.h"
 #include "support/test_support.h"
+#include "tracking/mlflow_client.h"
 #include "tracking/run_source.h"
 
 namespace wmtp::hardening {
@@ -99,7 +99,8 @@ void BackgroundProcess::kill_hard() {
 }
 
 int BackgroundProcess::wait(double timeout_s) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(timeout_s * 1000));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int>(timeout_s * 1000));
   while (running()) {
     if (std::chrono::steady_clock::now() > deadline) return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -108,7 +109,8 @@ int BackgroundProcess::wait(double timeout_s) {
 }
 
 std::string BackgroundProcess::first_line(double timeout_s) const {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(timeout_s * 1000));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int>(timeout_s * 1000));
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string text = testing::read_file(stdout_file_);
     const std::size_t end = text.find('\n');
@@ -191,7 +193,8 @@ Delivered expect_mlflow_holds_ledger(const std::string& ledger_path, const std::
     std::vector<std::string> mine_files;
     std::vector<std::string> their_files;
     for (const ArtifactRef& a : run.artifacts) mine_files.push_back(a.path);
-    for (const tracking::MlflowFileInfo& f : client.list_artifacts_recursive(twin.run_id)) their_files.push_back(f.path);
+    for (const tracking::MlflowFileInfo& f : client.list_artifacts_recursive(twin.run_id))
+      their_files.push_back(f.path);
     std::sort(mine_files.begin(), mine_files.end());
     std::sort(their_files.begin(), their_files.end());
     EXPECT_EQ(their_files, mine_files);

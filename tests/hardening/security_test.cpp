@@ -30,7 +30,8 @@ void make_certificate(const TempDir& dir, const std::string& name) {
   fs::create_directories(dir.file(name));
   const CommandResult r = run_command(
       "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
-      "-keyout " + shell_quote(dir.file(name + "/key.pem")) + " -out " + shell_quote(dir.file(name + "/cert.pem")));
+      "-keyout " +
+      shell_quote(dir.file(name + "/key.pem")) + " -out " + shell_quote(dir.file(name + "/cert.pem")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
@@ -39,11 +40,13 @@ class Tls : public ::testing::Test {
   void SetUp() override {
     make_certificate(dir_, "server");
     make_certificate(dir_, "other");
-    proxy_ = std::make_unique<BackgroundProcess>(
-        shell_quote(testing::test_python()) + " " + shell_quote(testing::source_dir() + "/tests/hardening/tls_proxy.py") + " " +
-            shell_quote(dir_.file("server/cert.pem")) + " " + shell_quote(dir_.file("server/key.pem")) + " " +
-            shell_quote(testing::test_tracking_uri()),
-        dir_.file("proxy.out"));
+    proxy_ = std::make_unique<BackgroundProcess>(shell_quote(testing::test_python()) + " " +
+                                                     shell_quote(testing::source_dir() +
+                                                                 "/tests/hardening/tls_proxy.py") +
+                                                     " " + shell_quote(dir_.file("server/cert.pem")) + " " +
+                                                     shell_quote(dir_.file("server/key.pem")) + " " +
+                                                     shell_quote(testing::test_tracking_uri()),
+                                                 dir_.file("proxy.out"));
     const std::string port = proxy_->first_line(30);
     ASSERT_FALSE(port.empty()) << testing::read_file(dir_.file("proxy.out"));
     uri_ = "https://127.0.0.1:" + port;
@@ -103,10 +106,12 @@ TEST_F(Tls, WmtpSyncPushesOverVerifiedTlsOnly) {
   }
   const std::string sync = binary("wmtp-sync") + " --ledger " + shell_quote(ledger_dir.file("ledger.sqlite")) +
                            " --tracking-uri " + shell_quote(uri_);
-  const CommandResult refused = run_command("env -u MLFLOW_TRACKING_INSECURE_TLS -u MLFLOW_TRACKING_SERVER_CERT_PATH " + sync);
+  const CommandResult refused = run_command("env -u MLFLOW_TRACKING_INSECURE_TLS -u MLFLOW_TRACKING_SERVER_CERT_PATH " +
+                                            sync);
   EXPECT_EQ(refused.exit_code, 3) << refused.out << refused.err;
   EXPECT_NE(refused.err.find("certificate"), std::string::npos) << refused.err;
-  const CommandResult pushed = run_command("MLFLOW_TRACKING_SERVER_CERT_PATH=" + shell_quote(dir_.file("server/cert.pem")) + " " + sync);
+  const CommandResult pushed = run_command(
+      "MLFLOW_TRACKING_SERVER_CERT_PATH=" + shell_quote(dir_.file("server/cert.pem")) + " " + sync);
   ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
   const Delivered d = expect_mlflow_holds_ledger(ledger_dir.file("ledger.sqlite"), experiment_,
                                                  tracking::MlflowConfig::from_env(testing::test_tracking_uri()));
@@ -119,8 +124,8 @@ TEST(ArtifactPaths, LoggingRefusesPathsThatLeaveTheRunsFolder) {
   testing::write_file(dir.file("fig.png"), testing::tiny_png({{"k", "v"}}));
   tracking::Tracker tracker(testing::ledger_only(dir.file("store/ledger.sqlite")));
   auto run = tracker.start_run({"paths", "victim", {}});
-  for (const std::string bad : {"../escape.png", "figures/../../escape.png", "/tmp/escape.png", "figures//x.png", "./x.png",
-                                "figures\\..\\x.png", ""}) {
+  for (const std::string bad : {"../escape.png", "figures/../../escape.png", "/tmp/escape.png", "figures//x.png",
+                                "./x.png", "figures\\..\\x.png", ""}) {
     SCOPED_TRACE(bad);
     try {
       run->log_artifact(dir.file("fig.png"), bad);
@@ -155,7 +160,8 @@ TEST(ArtifactPaths, RunsReadFromMlflowCannotWriteOutsideTheCache) {
   tracking::MlflowClient client(config);
   const std::string experiment = testing::unique_name("traversal-");
   const std::string experiment_id = client.get_or_create_experiment(experiment);
-  const tracking::MlflowRun run = client.create_run(experiment_id, "hostile", 1, {{"wmtp.local_run_id", "../../escaped"}});
+  const tracking::MlflowRun run = client.create_run(experiment_id, "hostile", 1,
+                                                    {{"wmtp.local_run_id", "../../escaped"}});
   TempDir dir;
   testing::write_file(dir.file("fig.png"), testing::tiny_png({{"wmtp.run_id", "x"}}));
   client.upload_artifact(run.run_id, dir.file("fig.png"), "figures/fig.png");
@@ -173,12 +179,15 @@ TEST(ArtifactPaths, RunsReadFromMlflowCannotWriteOutsideTheCache) {
   EXPECT_EQ(set.runs[0].artifacts[0].png_text.at("wmtp.run_id"), "x");
 
   // A listing that names a figure outside the run is refused, not downloaded.
-  testing::FaultServer proxy(testing::test_tracking_uri(), [](const testing::ReceivedRequest& r) {
-    if (r.target.find("/artifacts/list") == std::string::npos) return testing::Fault{};
-    testing::ScriptedResponse listing;
-    listing.body = R"({"files":[{"path":"figures/../../../outside.png","is_dir":false,"file_size":10}]})";
-    return testing::Fault::respond(listing);
-  }, 1.0);
+  testing::FaultServer proxy(
+      testing::test_tracking_uri(),
+      [](const testing::ReceivedRequest& r) {
+        if (r.target.find("/artifacts/list") == std::string::npos) return testing::Fault{};
+        testing::ScriptedResponse listing;
+        listing.body = R"({"files":[{"path":"figures/../../../outside.png","is_dir":false,"file_size":10}]})";
+        return testing::Fault::respond(listing);
+      },
+      1.0);
   try {
     tracking::read_mlflow_runs(tracking::MlflowConfig::from_env(proxy.uri()), experiment, dir.file("cache2"));
     ADD_FAILURE() << "a traversing artifact path was followed";
@@ -206,9 +215,11 @@ TEST(ReportEscaping, HostileNamesAndParamsStayTextInTheRenderedReport) {
     run->finish(RunStatus::kFinished);
   }
   const CommandResult audit = run_command("cd " + shell_quote(dir.path()) + " && " + binary("wmtp-audit") +
-                                          " --experiment " + shell_quote(experiment) + " --ledger ledger.sqlite --quiet");
+                                          " --experiment " + shell_quote(experiment) +
+                                          " --ledger ledger.sqlite --quiet");
   ASSERT_EQ(audit.exit_code, 1) << audit.err;  // G1 fails: the definition hash is wrong
-  const CommandResult report = run_command("cd " + shell_quote(dir.path()) + " && " + binary("wmtp-report") + " > report.md");
+  const CommandResult report = run_command("cd " + shell_quote(dir.path()) + " && " + binary("wmtp-report") +
+                                           " > report.md");
   ASSERT_EQ(report.exit_code, 0) << report.err;
   const std::string md = testing::read_file(dir.file("report.md"));
   const CommandResult html = run_command("cmark-gfm --unsafe -e table " + shell_quote(dir.file("report.md")));
@@ -221,7 +232,8 @@ TEST(ReportEscaping, HostileNamesAndParamsStayTextInTheRenderedReport) {
   EXPECT_NE(html.out.find("&lt;iframe src=//evil&gt;"), std::string::npos) << html.out;
   // Every table row keeps its column count: pipes in names did not open new cells.
   std::size_t rows = 0;
-  for (std::size_t table = html.out.find("<table>"); table != std::string::npos; table = html.out.find("<table>", table + 1)) {
+  for (std::size_t table = html.out.find("<table>"); table != std::string::npos;
+       table = html.out.find("<table>", table + 1)) {
     const std::size_t table_end = html.out.find("</table>", table);
     std::size_t columns = 0;
     for (std::size_t row = html.out.find("<tr>", table); row < table_end; row = html.out.find("<tr>", row + 1)) {
@@ -260,10 +272,12 @@ TEST(ReadOnlyLedger, AuditAndReportReadItSyncAndTrainRefuseWithoutDamage) {
   const std::string in_out = "cd " + shell_quote(dir.file("out")) + " && " + user;
   const std::string ledger = shell_quote(dir.file("ro/ledger.sqlite"));
 
-  const CommandResult audit = run_command(in_out + binary("wmtp-audit") + " --experiment " + experiment + " --ledger " + ledger + " --quiet");
+  const CommandResult audit = run_command(in_out + binary("wmtp-audit") + " --experiment " + experiment + " --ledger " +
+                                          ledger + " --quiet");
   EXPECT_EQ(audit.exit_code, 1) << audit.err;  // audited (the run logged no contract): a verdict, not an error
   EXPECT_TRUE(fs::exists(dir.file("out/wmtp-verdict.json"))) << audit.err;
-  const CommandResult report = run_command(in_out + binary("wmtp-report") + " --experiment " + experiment + " --ledger " + ledger);
+  const CommandResult report = run_command(in_out + binary("wmtp-report") + " --experiment " + experiment +
+                                           " --ledger " + ledger);
   EXPECT_EQ(report.exit_code, 0) << report.err;
   EXPECT_NE(report.out.find("kept"), std::string::npos) << report.out;
 
@@ -281,7 +295,8 @@ TEST(ReadOnlyLedger, AuditAndReportReadItSyncAndTrainRefuseWithoutDamage) {
 TEST(FuzzFindings, BinariesRefuseOutOfRangeNumbersAsInputErrors) {
   TempDir dir;
   testing::write_file(dir.file("verdict.json"), R"({"schema_version": 1e999})");
-  const CommandResult report = run_command(binary("wmtp-report") + " --verdict " + shell_quote(dir.file("verdict.json")));
+  const CommandResult report = run_command(binary("wmtp-report") + " --verdict " +
+                                           shell_quote(dir.file("verdict.json")));
   EXPECT_EQ(report.exit_code, 2) << report.err;
   EXPECT_NE(report.err.find("verdict.json"), std::string::npos) << report.err;
   EXPECT_NE(report.err.find("number overflow"), std::string::npos) << report.err;

@@ -38,7 +38,8 @@ const std::string kFastClient =
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER=0.1 ";
 
 std::string train_command(const TempDir& dir, const std::string& args, const std::string& env = "") {
-  return "cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + env + shell_quote(binary("wmtp-train")) + " " + args;
+  return "cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + env + shell_quote(binary("wmtp-train")) +
+         " " + args;
 }
 
 // A plan of one recipe (from configs/recipes/<recipe>.json, `epochs` epochs, a checkpoint every
@@ -83,8 +84,10 @@ TEST(TrainFaults, MlflowKilledAndRestartedWhileTrainingThenSyncDeliversEverythin
   const std::string experiment = testing::unique_name("restart-train-");
   // One run long enough to outlive `restarts` server restarts (a start takes a few seconds).
   const std::string plan = write_plan(dir, "A3", 40 * (restarts + 1), {42}, experiment);
-  BackgroundProcess trainer(train_command(dir, "--plan " + shell_quote(plan) + " --ledger ledger.sqlite --quiet --tracking-uri " +
-                                                   shell_quote(uri), kFastClient),
+  BackgroundProcess trainer(train_command(dir,
+                                          "--plan " + shell_quote(plan) +
+                                              " --ledger ledger.sqlite --quiet --tracking-uri " + shell_quote(uri),
+                                          kFastClient),
                             dir.file("train.out"));
   std::mt19937 rng(std::random_device{}());
   int done = 0;
@@ -106,16 +109,19 @@ TEST(TrainFaults, MlflowKilledAndRestartedWhileTrainingThenSyncDeliversEverythin
                                          " --tracking-uri " + shell_quote(uri));
   ASSERT_EQ(sync.exit_code, 0) << sync.err;
   EXPECT_NE(sync.out.find("outbox entries left: 0"), std::string::npos) << sync.out;
-  const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment, tracking::MlflowConfig::from_env(uri));
+  const Delivered d = expect_mlflow_holds_ledger(dir.file("ledger.sqlite"), experiment,
+                                                 tracking::MlflowConfig::from_env(uri));
   EXPECT_EQ(d.mlflow_runs, 1u);
   EXPECT_EQ(d.runs, 1u);
-  std::cout << "[ faults   ] MLflow SIGKILLed and restarted " << done << " time(s) during training; outbox entries left "
+  std::cout << "[ faults   ] MLflow SIGKILLed and restarted " << done
+            << " time(s) during training; outbox entries left "
             << "for wmtp-sync: " << left << "; compared " << d.runs << " runs, " << d.points << " metric points, "
             << d.params << " params, " << d.artifacts << " artifacts: none lost, none twice\n";
 }
 
 // The run of a ledger's only experiment once it has a checkpoint newer than `after`.
-std::optional<RunRecord> run_past_checkpoint(const std::string& ledger, const std::string& experiment, std::size_t after) {
+std::optional<RunRecord> run_past_checkpoint(const std::string& ledger, const std::string& experiment,
+                                             std::size_t after) {
   try {
     RunSet set = tracking::read_ledger_runs(ledger, experiment);
     if (set.runs.size() == 1 && set.runs[0].artifacts_under("checkpoints/").size() > after) return set.runs[0];
@@ -130,7 +136,8 @@ TEST(TrainFaults, TrainerSigkilledRepeatedlyResumesToTheNumbersOfAnUninterrupted
   TempDir dir;
   const std::string experiment = testing::unique_name("kill-loop-");
   const std::string plan = write_plan(dir, "A3", 30, {7}, experiment);
-  const CommandResult straight = run_command(train_command(dir, "--plan " + shell_quote(plan) + " --ledger straight.sqlite --quiet"));
+  const CommandResult straight = run_command(
+      train_command(dir, "--plan " + shell_quote(plan) + " --ledger straight.sqlite --quiet"));
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
 
   const std::string uri = testing::test_tracking_uri();
@@ -152,14 +159,17 @@ TEST(TrainFaults, TrainerSigkilledRepeatedlyResumesToTheNumbersOfAnUninterrupted
     ASSERT_TRUE(run.has_value()) << "no new checkpoint: " << testing::read_file(dir.file("victim.out"));
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(rng)));
     victim.kill_hard();
-    ASSERT_EQ(victim.wait(10), 128 + SIGKILL) << "ended before the kill: " << testing::read_file(dir.file("victim.out"));
+    ASSERT_EQ(victim.wait(10), 128 + SIGKILL)
+        << "ended before the kill: " << testing::read_file(dir.file("victim.out"));
     const RunRecord killed = tracking::read_ledger_runs(dir.file("killed.sqlite"), experiment).runs.at(0);
     ASSERT_EQ(killed.status, "RUNNING");
     local_id = killed.local_id;
     checkpoints = killed.artifacts_under("checkpoints/").size();
-    kill_points.push_back(std::to_string(killed.metrics.count("train_loss") ? killed.metrics.at("train_loss").size() : 0));
+    kill_points.push_back(
+        std::to_string(killed.metrics.count("train_loss") ? killed.metrics.at("train_loss").size() : 0));
   }
-  const CommandResult resumed = run_command(train_command(dir, "--ledger killed.sqlite --resume " + local_id + mirror, kFastClient));
+  const CommandResult resumed = run_command(
+      train_command(dir, "--ledger killed.sqlite --resume " + local_id + mirror, kFastClient));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
 
   const RunRecord want = tracking::read_ledger_runs(dir.file("straight.sqlite"), experiment).runs.at(0);
@@ -170,15 +180,19 @@ TEST(TrainFaults, TrainerSigkilledRepeatedlyResumesToTheNumbersOfAnUninterrupted
     EXPECT_EQ(*got.last_metric(key), *want.last_metric(key)) << key;
   }
   // MLflow saw the same run through every kill and resume: nothing lost, nothing twice.
-  const CommandResult sync = run_command(binary("wmtp-sync") + " --ledger " + shell_quote(dir.file("killed.sqlite")) + mirror);
+  const CommandResult sync = run_command(binary("wmtp-sync") + " --ledger " + shell_quote(dir.file("killed.sqlite")) +
+                                         mirror);
   ASSERT_EQ(sync.exit_code, 0) << sync.err;
-  const Delivered d = expect_mlflow_holds_ledger(dir.file("killed.sqlite"), experiment, tracking::MlflowConfig::from_env(uri));
+  const Delivered d = expect_mlflow_holds_ledger(dir.file("killed.sqlite"), experiment,
+                                                 tracking::MlflowConfig::from_env(uri));
   EXPECT_EQ(d.mlflow_runs, 1u);
   EXPECT_EQ(d.runs, 1u);
   std::string points;
   for (const std::string& p : kill_points) points += (points.empty() ? "" : ", ") + p;
-  std::cout << "[ faults   ] trainer SIGKILLed " << kills << " time(s) (train_loss points logged at each kill: " << points
-            << "), resumed each time: same numbers as the uninterrupted run; MLflow holds " << d.points << " points once\n";
+  std::cout << "[ faults   ] trainer SIGKILLed " << kills
+            << " time(s) (train_loss points logged at each kill: " << points
+            << "), resumed each time: same numbers as the uninterrupted run; MLflow holds " << d.points
+            << " points once\n";
 }
 
 // A disk that fills up under the ledger: a tiny tmpfs when this process may mount one (root),
@@ -193,7 +207,8 @@ TEST(TrainFaults, LedgerOnAFullDiskFailsClearlyAndStaysIntact) {
   std::cout << "[ faults   ] full disk: " << how << "\n";
   const std::string limit = tmpfs ? "" : "ulimit -f 1536; trap '' XFSZ; ";
   const CommandResult r = run_command("bash -c " + shell_quote(limit + "cd " + shell_quote(mount_point) + " && exec " +
-                                                                 shell_quote(binary("wmtp-train")) + " --ledger ledger.sqlite --quiet --tracking-uri ''"));
+                                                               shell_quote(binary("wmtp-train")) +
+                                                               " --ledger ledger.sqlite --quiet --tracking-uri ''"));
   const std::string ledger = mount_point + "/ledger.sqlite";
   const std::string integrity = integrity_check(ledger);
   std::size_t finished = 0;
@@ -218,27 +233,29 @@ TEST(TrainFaults, LedgerOnAFullDiskFailsClearlyAndStaysIntact) {
   const std::size_t error_line = r.err.find("wmtp-train: error: ");
   ASSERT_NE(error_line, std::string::npos) << r.err;
   const std::string error = r.err.substr(error_line);
-  EXPECT_TRUE(error.find("No space left on device") != std::string::npos || error.find("File too large") != std::string::npos ||
-              error.find("disk is full") != std::string::npos)
+  EXPECT_TRUE(error.find("No space left on device") != std::string::npos ||
+              error.find("File too large") != std::string::npos || error.find("disk is full") != std::string::npos)
       << "the error says what happened: " << r.err;
   EXPECT_EQ(integrity, "ok");
   EXPECT_EQ(read_error, "") << "the ledger is still readable";
-  std::cout << "[ faults   ] full disk: exit " << r.exit_code << ", " << finished << " run(s) finished before it, " << artifacts
-            << " artifact(s) whole, "
+  std::cout << "[ faults   ] full disk: exit " << r.exit_code << ", " << finished << " run(s) finished before it, "
+            << artifacts << " artifact(s) whole, "
             << "integrity_check " << integrity << ": " << r.err;
 }
 
 TEST(TrainFaults, ReadOnlyLedgerIsRefusedWithoutTouchingIt) {
   TempDir dir;
-  const CommandResult first = run_command(train_command(dir, "--recipe B0 --epochs 5 --shard 1/6 --ledger ro/ledger.sqlite --quiet"));
+  const CommandResult first = run_command(
+      train_command(dir, "--recipe B0 --epochs 5 --shard 1/6 --ledger ro/ledger.sqlite --quiet"));
   ASSERT_EQ(first.exit_code, 0) << first.err;
   ASSERT_EQ(run_command("chmod 755 " + shell_quote(dir.path()) + " && chmod -R a-w " + shell_quote(dir.file("ro")) +
                         " && chmod a+rx " + shell_quote(dir.file("ro")))
                 .exit_code,
             0);
   const std::string before = testing::read_file(dir.file("ro/ledger.sqlite"));
-  const CommandResult r = run_command("cd " + shell_quote(dir.path()) + " && " + as_unprivileged_user() + shell_quote(binary("wmtp-train")) +
-                                      " --recipe B0 --epochs 5 --shard 2/6 --ledger ro/ledger.sqlite --quiet --tracking-uri ''");
+  const CommandResult r = run_command(
+      "cd " + shell_quote(dir.path()) + " && " + as_unprivileged_user() + shell_quote(binary("wmtp-train")) +
+      " --recipe B0 --epochs 5 --shard 2/6 --ledger ro/ledger.sqlite --quiet --tracking-uri ''");
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_EQ(r.err.rfind("wmtp-train: error: ", 0), 0u) << r.err;
   EXPECT_NE(r.err.find("ro/ledger.sqlite"), std::string::npos) << r.err;
@@ -261,8 +278,10 @@ TEST(Credentials, NeverAppearInOutputsLedgersVerdictsReportsOrMlflow) {
   const std::string env_secret = "env-Pa55w0rd-7c2e";
   const std::string token_secret = "tok-3b8d7a61e5";
   // A forwarding proxy records the Authorization headers: the credentials are used, in headers only.
-  testing::FaultServer proxy(upstream, [](const testing::ReceivedRequest&) { return testing::Fault{}; }, 1.0);
-  const std::string with_userinfo = "http://alice:" + uri_secret + "@" + proxy.uri().substr(std::string("http://").size());
+  testing::FaultServer proxy(
+      upstream, [](const testing::ReceivedRequest&) { return testing::Fault{}; }, 1.0);
+  const std::string with_userinfo = "http://alice:" + uri_secret + "@" +
+                                    proxy.uri().substr(std::string("http://").size());
   TempDir dir;
   const std::string experiment = testing::unique_name("secrets-");
   std::string outputs;
@@ -272,11 +291,12 @@ TEST(Credentials, NeverAppearInOutputsLedgersVerdictsReportsOrMlflow) {
     outputs += r.out + r.err;
   };
   // Train with credentials in the URI; sync, audit and report with credentials from the environment.
-  run("env -u MLFLOW_TRACKING_USERNAME -u MLFLOW_TRACKING_PASSWORD MLFLOW_TRACKING_URI=" + shell_quote(with_userinfo) + " " +
-          shell_quote(binary("wmtp-train")) + " --recipe B0 --epochs 5 --shard 1/6 --experiment " + experiment,
+  run("env -u MLFLOW_TRACKING_USERNAME -u MLFLOW_TRACKING_PASSWORD MLFLOW_TRACKING_URI=" + shell_quote(with_userinfo) +
+          " " + shell_quote(binary("wmtp-train")) + " --recipe B0 --epochs 5 --shard 1/6 --experiment " + experiment,
       0);
   const std::string env = kFastClient + "MLFLOW_TRACKING_USERNAME=bob MLFLOW_TRACKING_PASSWORD=" + env_secret +
-                          " MLFLOW_TRACKING_TOKEN=" + token_secret + " MLFLOW_TRACKING_URI=" + shell_quote(with_userinfo) + " ";
+                          " MLFLOW_TRACKING_TOKEN=" + token_secret +
+                          " MLFLOW_TRACKING_URI=" + shell_quote(with_userinfo) + " ";
   run(env + binary("wmtp-sync"), 0);
   // One shard of the plan: the audit fails on the planned runs the other shards would train.
   run(env + binary("wmtp-audit") + " --experiment " + experiment + " --source mlflow --junit junit.xml", 1);
@@ -308,7 +328,8 @@ TEST(Credentials, NeverAppearInOutputsLedgersVerdictsReportsOrMlflow) {
   }
   EXPECT_FALSE(mlflow_side.empty());
   EXPECT_NE(files.find("SQLite format 3"), std::string::npos) << "the ledger is among the files";
-  for (const std::string& secret : {uri_secret, env_secret, token_secret, std::string("alice:"), std::string("carol:")}) {
+  for (const std::string& secret :
+       {uri_secret, env_secret, token_secret, std::string("alice:"), std::string("carol:")}) {
     EXPECT_EQ(outputs.find(secret), std::string::npos) << secret << " in the output:\n" << outputs;
     EXPECT_EQ(files.find(secret), std::string::npos) << secret << " in a file under " << dir.path();
     EXPECT_EQ(mlflow_side.find(secret), std::string::npos) << secret << " in MLflow params or tags";

@@ -176,8 +176,7 @@ TEST(Figures, BadKeywordAndSizeAreInputErrors) {
     write_line_plot_png(sample_plot(), {{" bad", "x"}}, path);
     FAIL() << "expected an error";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find(path + ": invalid PNG text keyword ' bad'"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find(path + ": invalid PNG text keyword ' bad'"), std::string::npos) << e.what();
   }
   LinePlot tiny = sample_plot();
   tiny.width = 10;

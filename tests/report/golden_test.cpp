@@ -126,7 +126,8 @@ TEST(ReportCli, BadVerdictNamesFileAndJsonPath) {
 
 TEST(ReportCli, ExperimentMustMatchTheVerdict) {
   TempDir dir;
-  const CommandResult r = report(dir.path(), "--verdict " + shell_quote(golden("passing.json")) + " --experiment other");
+  const CommandResult r = report(dir.path(),
+                                 "--verdict " + shell_quote(golden("passing.json")) + " --experiment other");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("the verdict is for experiment 'wmtp-smoke', not 'other'"), std::string::npos) << r.err;
 }

@@ -38,9 +38,8 @@ TEST(Junit, OneTestcasePerGateAndRun) {
 }
 
 TEST(Junit, FailuresCarryEscapedDetailInTheBody) {
-  const std::string xml = junit_xml(verdict_with([](RunSet& runs) {
-    gates::fixtures::run_named(runs, "A3", 42).params["vq_input_unit"] = "<kW & \"co\">";
-  }));
+  const std::string xml = junit_xml(verdict_with(
+      [](RunSet& runs) { gates::fixtures::run_named(runs, "A3", 42).params["vq_input_unit"] = "<kW & \"co\">"; }));
   EXPECT_EQ(count(xml, "<failure "), 1u);
   EXPECT_NE(xml.find("failures=\"1\""), std::string::npos);
   EXPECT_NE(xml.find("FAIL: vq_input_unit &apos;&lt;kW &amp; &quot;co&quot;&gt;&apos; is not an allowed unit "
@@ -56,9 +55,8 @@ TEST(Junit, WarningsPassWithTheirTextAndExperimentWideResultsAreCases) {
     runs.runs.clear();
   }));
   EXPECT_NE(xml.find("<testcase classname=\"G6\" name=\"smoke\" time=\"0\">"), std::string::npos) << xml;
-  const std::string warned = junit_xml(verdict_with([](RunSet& runs) {
-    run_named(runs, "B0", 43).metrics["train_loss_epoch"].back().value = 3.5;
-  }));
+  const std::string warned = junit_xml(
+      verdict_with([](RunSet& runs) { run_named(runs, "B0", 43).metrics["train_loss_epoch"].back().value = 3.5; }));
   EXPECT_EQ(count(warned, "<failure"), 0u);
   EXPECT_NE(warned.find("<system-out>WARNING: final train_loss_epoch 3.5 exceeds the ceiling 3"), std::string::npos);
 }

@@ -106,7 +106,8 @@ TEST(Report, ListsEveryFailureWithRunGateAndReasonEscaped) {
 TEST(Report, FooterWarnsAboutWeakReferencesAndUnfinishedRuns) {
   const std::string md = render_report(failing_verdict(), {});
   const std::string footer = md.substr(md.find("## Warnings"));
-  EXPECT_TRUE(contains(footer, "The B0 reference of series house-1 rests on 2 runs with a finite test PAPE (fewer than 3)"))
+  EXPECT_TRUE(
+      contains(footer, "The B0 reference of series house-1 rests on 2 runs with a finite test PAPE (fewer than 3)"))
       << footer;
   EXPECT_TRUE(contains(footer, "is FAILED, not FINISHED.")) << footer;
   EXPECT_TRUE(contains(footer, "has a non-finite test PAPE (NaN)")) << footer;
@@ -116,9 +117,10 @@ TEST(Report, GithubFormatPutsTheStatusFirstAndFoldsDetails) {
   ReportOptions options;
   options.format = ReportFormat::kGithub;
   const std::string md = render_report(failing_verdict(), options);
-  EXPECT_EQ(md.substr(0, md.find('\n')),
-            "**wmtp gate: CRITICAL FAIL** for experiment smoke\\|\\`exp\\`&lt;script&gt;alert(1)&lt;/script&gt; (3 runs, "
-            "4 failing checks, 1 warning)");
+  EXPECT_EQ(
+      md.substr(0, md.find('\n')),
+      "**wmtp gate: CRITICAL FAIL** for experiment smoke\\|\\`exp\\`&lt;script&gt;alert(1)&lt;/script&gt; (3 runs, "
+      "4 failing checks, 1 warning)");
   EXPECT_TRUE(contains(md, "<details><summary><b>Failures (4)</b></summary>\n\n| Gate | Run | Reason |")) << md;
   EXPECT_TRUE(contains(md, "</details>"));
   for (unsigned char c : md) EXPECT_LT(c, 0xF0) << "no emoji (4-byte UTF-8) in the step summary";

@@ -37,10 +37,13 @@ RunSummary run(const std::string& id, const std::string& series, const std::stri
   r.model = cell == "A3" ? "dlinear-vq" : "dlinear";
   r.weighting = cell == "B0" ? "uniform" : "peak-excess";
   r.use_vq = cell == "A3";
-  r.final_metrics = {{"train_loss", 0.25 + pape / 1000.0}, {"train_loss_epoch", 0.25 + pape / 1000.0},
+  r.final_metrics = {{"train_loss", 0.25 + pape / 1000.0},
+                     {"train_loss_epoch", 0.25 + pape / 1000.0},
                      {"val_loss", 0.3 + pape / 1000.0},
-                     {"test_pape", pape},                   {"test_hr", hr},
-                     {"test_mse", 0.1234 + hr / 10.0},      {"ref_test_pape", 35.5}};
+                     {"test_pape", pape},
+                     {"test_hr", hr},
+                     {"test_mse", 0.1234 + hr / 10.0},
+                     {"ref_test_pape", 35.5}};
   r.figures = {"wmtp-ledger.artifacts/" + id + "/figures/loss.png",
                "wmtp-ledger.artifacts/" + id + "/figures/forecast.png"};
   return r;
@@ -53,14 +56,19 @@ GateReport gate(const std::string& id, const std::string& name, const Verdict& v
 }
 
 void add_all_gates(Verdict& v) {
-  v.gates = {gate("G1", "definition", v),  gate("G2", "units/scalers", v), gate("G3", "numerical health", v),
-             gate("G4", "figures", v),     gate("G5", "fail-fast loss", v), gate("G6", "data pairing", v)};
+  v.gates = {gate("G1", "definition", v), gate("G2", "units/scalers", v),  gate("G3", "numerical health", v),
+             gate("G4", "figures", v),    gate("G5", "fail-fast loss", v), gate("G6", "data pairing", v)};
 }
 
 // As wmtp-audit counts: gates per status, and failing and warning results.
 void count(Verdict& v) {
-  v.counts = {{"runs", static_cast<int>(v.runs.size())}, {"pass", 0}, {"warning", 0}, {"fail", 0},
-              {"skipped", 0}, {"results_warning", 0}, {"results_fail", 0}};
+  v.counts = {{"runs", static_cast<int>(v.runs.size())},
+              {"pass", 0},
+              {"warning", 0},
+              {"fail", 0},
+              {"skipped", 0},
+              {"results_warning", 0},
+              {"results_fail", 0}};
   for (const GateReport& g : v.gates) {
     ++v.counts[g.status == Status::kPass      ? "pass"
                : g.status == Status::kWarning ? "warning"
@@ -82,8 +90,8 @@ Verdict passing_verdict() {
     for (const std::string cell : {"B0", "B2", "A3"}) {
       for (const std::string seed : {"42", "43", "123"}) {
         const double k = static_cast<double>(n++);
-        v.runs.push_back(run("r" + std::to_string(100 + n), series, cell, seed, 20.0 + k * 0.75 - (cell == "B2" ? 3.0 : 0.0),
-                             0.5 + 0.01 * k));
+        v.runs.push_back(run("r" + std::to_string(100 + n), series, cell, seed,
+                             20.0 + k * 0.75 - (cell == "B2" ? 3.0 : 0.0), 0.5 + 0.01 * k));
       }
     }
   }
@@ -108,8 +116,12 @@ Verdict failing_verdict() {
   add_all_gates(v);
   GateReport& g1 = v.gates[0];
   g1.status = Status::kFail;
-  g1.results[2] = {"r3", odd.run_name, Status::kFail, "pape_definition_hash differs from the auditor's",
-                   "ba24925e71108bf9", "ffff<b>0000|1"};
+  g1.results[2] = {"r3",
+                   odd.run_name,
+                   Status::kFail,
+                   "pape_definition_hash differs from the auditor's",
+                   "ba24925e71108bf9",
+                   "ffff<b>0000|1"};
   GateReport& g3 = v.gates[2];
   g3.status = Status::kFail;
   g3.results[2] = {"r3", odd.run_name, Status::kFail, "nan_step_count > 0", "0", "7"};
@@ -118,7 +130,7 @@ Verdict failing_verdict() {
   g4.results[2] = {"r3", odd.run_name, Status::kFail, "no figures/*.png artifact", "", ""};
   GateReport& g5 = v.gates[4];
   g5.status = Status::kWarning;
-  g5.results[1] = {"r2", v.runs[1].run_name, Status::kWarning, "final val / initial val = 1.62 > 1.5", "<= 1.5",
+  g5.results[1] = {"r2",  v.runs[1].run_name, Status::kWarning, "final val / initial val = 1.62 > 1.5", "<= 1.5",
                    "1.62"};
   GateReport& g2 = v.gates[1];
   g2.status = Status::kSkipped;

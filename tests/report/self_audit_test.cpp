@@ -29,8 +29,7 @@ void log_runs(const std::optional<std::string>& tracking_uri, const std::string&
   tracking::Tracker tracker(options);
   const auto inputs = gates::fixtures::smoke_inputs();
   const nlohmann::json plan = gates::fixtures::trained_plan({"B0", "A3"}, {"house-1"}, {42, 43});
-  for (const auto& [cell, seed] :
-       {std::pair<std::string, int>{"B0", 42}, {"B0", 43}, {"A3", 42}, {"A3", 43}}) {
+  for (const auto& [cell, seed] : {std::pair<std::string, int>{"B0", 42}, {"B0", 43}, {"A3", 42}, {"A3", 43}}) {
     gates::fixtures::RunSpec spec;
     spec.cell = cell;
     spec.seed = seed;
@@ -61,23 +60,23 @@ TEST(SelfAudit, FromTheLedgerMatchesAuditThenReport) {
                                                      " --experiment report-ledger --out verdict.json");
   ASSERT_EQ(audit.exit_code, 0) << audit.err;
   const CommandResult via_verdict = in_dir(dir.path(), bin("wmtp-report") + " --verdict verdict.json");
-  const CommandResult direct = in_dir(dir.path(), bin("wmtp-report") + " --experiment report-ledger --ledger " + ledger);
+  const CommandResult direct = in_dir(dir.path(),
+                                      bin("wmtp-report") + " --experiment report-ledger --ledger " + ledger);
   ASSERT_EQ(via_verdict.exit_code, 0) << via_verdict.err;
   ASSERT_EQ(direct.exit_code, 0) << direct.err;
   EXPECT_EQ(without_generated_at(direct.out), without_generated_at(via_verdict.out));
   EXPECT_EQ(direct.out.substr(0, direct.out.find('\n')), "# wmtp report: report-ledger: ALL PASS");
-  EXPECT_NE(direct.out.find("rests on 2 runs with a finite test PAPE (fewer than 3)"), std::string::npos)
-      << direct.out;
+  EXPECT_NE(direct.out.find("rests on 2 runs with a finite test PAPE (fewer than 3)"), std::string::npos) << direct.out;
 }
 
 TEST(SelfAudit, FromMlflowFetchesTheFiguresItLinks) {
   TempDir dir;
   const std::string uri = wmtp::testing::test_tracking_uri();
-  const std::string experiment =
-      "report-mlflow-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  const std::string experiment = "report-mlflow-" +
+                                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
   log_runs(uri, dir.file("ledger.sqlite"), experiment, dir.path());
-  const CommandResult r = in_dir(dir.path(), bin("wmtp-report") + " --experiment " + experiment +
-                                                 " --tracking-uri " + shell_quote(uri) + " --output-dir out");
+  const CommandResult r = in_dir(dir.path(), bin("wmtp-report") + " --experiment " + experiment + " --tracking-uri " +
+                                                 shell_quote(uri) + " --output-dir out");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("- Source: mlflow:" + uri), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("## Runs (4)"), std::string::npos) << r.out;

@@ -48,7 +48,8 @@ TEST(TerminalSummary, OneLinePerGateWithFailuresByRunName) {
                       "signature (expected "),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("      WARNING B0-house-1-43: final train_loss_epoch 3.5 exceeds the ceiling 3"), std::string::npos);
+  EXPECT_NE(text.find("      WARNING B0-house-1-43: final train_loss_epoch 3.5 exceeds the ceiling 3"),
+            std::string::npos);
   EXPECT_NE(text.find("overall: FAIL (exit 1)\n"), std::string::npos);
 }
 

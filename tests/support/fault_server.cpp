@@ -143,8 +143,7 @@ void FaultServer::listen_on_loopback() {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listen_fd_, 64) != 0) {
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(listen_fd_, 64) != 0) {
     throw std::runtime_error("FaultServer: cannot listen");
   }
   socklen_t len = sizeof addr;
@@ -201,12 +200,8 @@ void FaultServer::handle(int fd) {
     } else {
       const Fault fault = policy_(request);
       switch (fault.kind) {
-        case Fault::kRespond:
-          send_all(fd, serialize(fault.response));
-          break;
-        case Fault::kStallBefore:
-          pause(stall_s_);
-          break;
+        case Fault::kRespond: send_all(fd, serialize(fault.response)); break;
+        case Fault::kStallBefore: pause(stall_s_); break;
         case Fault::kForward:
         case Fault::kTruncate:
         case Fault::kStallAfter: {

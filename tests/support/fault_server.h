@@ -68,7 +68,7 @@ class FaultServer {
  private:
   void listen_on_loopback();
   void serve();
-  void handle(int fd);  // one connection, one request
+  void handle(int fd);               // one connection, one request
   bool pause(double seconds) const;  // false when the server is stopping
 
   std::vector<ScriptedResponse> script_;

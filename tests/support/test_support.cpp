@@ -69,12 +69,9 @@ std::string test_tracking_uri() {
 }
 
 std::string test_python() {
-  return required_env("WMTP_TEST_PYTHON",
-                      "run the suite through scripts/test (the MLflow venv's python)");
+  return required_env("WMTP_TEST_PYTHON", "run the suite through scripts/test (the MLflow venv's python)");
 }
 
-std::string source_dir() {
-  return required_env("WMTP_SOURCE_DIR", "run the tests through ctest");
-}
+std::string source_dir() { return required_env("WMTP_SOURCE_DIR", "run the tests through ctest"); }
 
 }  // namespace wmtp::testing

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <thread>
@@ -140,8 +140,7 @@ TEST(LedgerTracker, ResumeContinuesHistoryAndRefusesUnknownIds) {
     tracker.resume_run("0123456789abcdef0123456789abcdef");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("no run with local id '0123456789abcdef0123456789abcdef'"),
-              std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("no run with local id '0123456789abcdef0123456789abcdef'"), std::string::npos);
   }
   EXPECT_THROW(tracker.load_run("nope"), InputError);
 }
@@ -184,7 +183,8 @@ TEST(LedgerTracker, RefusesWhatMlflowWouldRefuseOrTruncate) {
     run->log_param("notes", std::string(6001, 'v'));
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("param 'notes' has a value of 6001 characters"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("param 'notes' has a value of 6001 characters"), std::string::npos)
+        << e.what();
   }
   run->log_param("notes", std::string(6000, 'v'));
   EXPECT_THROW(run->set_tag("t", std::string(8001, 'v')), InputError);
@@ -217,7 +217,8 @@ TEST(LedgerTracker, OutboxKeepsEverythingForALaterSync) {
   EXPECT_EQ(count("tag"), 1);
   EXPECT_EQ(count("artifact"), 1);
   EXPECT_EQ(count("update-run"), 1);
-  EXPECT_EQ(testing::ledger_scalar(ledger, "SELECT sum(last_seq - first_seq + 1) FROM outbox WHERE kind = 'metrics'"), 10);
+  EXPECT_EQ(testing::ledger_scalar(ledger, "SELECT sum(last_seq - first_seq + 1) FROM outbox WHERE kind = 'metrics'"),
+            10);
 }
 
 TEST(LedgerTracker, WriterBatchesManyPointsIntoFewTransactions) {
@@ -233,8 +234,8 @@ TEST(LedgerTracker, WriterBatchesManyPointsIntoFewTransactions) {
   // Queuing must not wait for the disk: far below one commit per point.
   EXPECT_LT(std::chrono::duration<double>(queued - begin).count(), 5.0);
   EXPECT_EQ(testing::ledger_scalar(tracker.ledger_path(), "SELECT count(*) FROM metrics"), kPoints);
-  const std::int64_t commits = testing::ledger_scalar(
-      tracker.ledger_path(), "SELECT count(*) FROM outbox WHERE kind = 'metrics'");
+  const std::int64_t commits = testing::ledger_scalar(tracker.ledger_path(),
+                                                      "SELECT count(*) FROM outbox WHERE kind = 'metrics'");
   EXPECT_LE(commits, kPoints / 1000) << "one transaction per batch, not per point";
   EXPECT_TRUE(std::filesystem::exists(tracker.ledger_path() + "-wal")) << "the ledger runs in WAL mode";
 }
@@ -279,8 +280,7 @@ TEST(LedgerSource, ErrorsNameTheSource) {
 
 // Writes runs straight into a ledger in one transaction: the read test needs volume, not the
 // Tracker's per-run round trips.
-void bulk_fill(const std::string& path, const std::string& experiment, int runs, int params,
-               int points) {
+void bulk_fill(const std::string& path, const std::string& experiment, int runs, int params, int points) {
   Ledger ledger(path);
   Transaction txn(ledger.db());
   const std::int64_t exp = ledger.find_or_create_experiment(experiment);
@@ -291,7 +291,8 @@ void bulk_fill(const std::string& path, const std::string& experiment, int runs,
     char local[33];
     std::snprintf(local, sizeof local, "%032x", i + (experiment == "big" ? 0 : 1 << 30));
     const std::int64_t run = ledger.insert_run(exp, local, "run-" + std::to_string(i % 97), 1);
-    for (int p = 0; p < params; ++p) param.bind(1, run).bind(2, "p" + std::to_string(p)).bind(3, std::to_string(i * p)).run();
+    for (int p = 0; p < params; ++p)
+      param.bind(1, run).bind(2, "p" + std::to_string(p)).bind(3, std::to_string(i * p)).run();
     for (int k = 0; k < points; ++k) {
       metric.bind(1, run).bind(2, std::int64_t{k + 1}).bind(3, std::string_view(k % 2 ? "train_loss" : "val_loss"));
       metric.bind(4, k * 0.01).bind(5, std::int64_t{k / 2}).run();

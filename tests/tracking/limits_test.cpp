@@ -102,9 +102,9 @@ TEST(MlflowConfig, ReadsMlflowEnvironment) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("MLFLOW_HTTP_REQUEST_MAX_RETRIES='many'"), std::string::npos);
   }
-  for (const char* name : {"MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-                           "MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
-                           "MLFLOW_TRACKING_INSECURE_TLS"}) {
+  for (const char* name :
+       {"MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_TOKEN", "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "MLFLOW_TRACKING_INSECURE_TLS"}) {
     unsetenv(name);
   }
   try {

@@ -26,8 +26,7 @@ MlflowConfig fast_retries(const std::string& uri) {
   return c;
 }
 
-const char* kExperimentJson =
-    R"({"experiment": {"experiment_id": "7", "name": "e", "lifecycle_stage": "active"}})";
+const char* kExperimentJson = R"({"experiment": {"experiment_id": "7", "name": "e", "lifecycle_stage": "active"}})";
 
 TEST(MlflowClientServer, PagesThroughRunsAndMetricHistory) {
   MlflowClient client(testing::real_server_config());
@@ -74,9 +73,13 @@ TEST(MlflowClientServer, NanAndInfinitiesRoundTrip) {
   const std::string run = client.create_run(exp, "nan", 1, {}).run_id;
   const double inf = std::numeric_limits<double>::infinity();
   LogBatch batch;
-  batch.metrics = {{"x", std::numeric_limits<double>::quiet_NaN(), 0, 1}, {"x", inf, 1, 1},
-                   {"x", -inf, 2, 1}, {"x", 0.1, 3, 1}, {"x", -0.0, 4, 1},
-                   {"x", std::numeric_limits<double>::denorm_min(), 5, 1}, {"x", 1e300, 6, 1}};
+  batch.metrics = {{"x", std::numeric_limits<double>::quiet_NaN(), 0, 1},
+                   {"x", inf, 1, 1},
+                   {"x", -inf, 2, 1},
+                   {"x", 0.1, 3, 1},
+                   {"x", -0.0, 4, 1},
+                   {"x", std::numeric_limits<double>::denorm_min(), 5, 1},
+                   {"x", 1e300, 6, 1}};
   client.log_batch(run, batch);
   const std::vector<MetricPoint> h = client.get_metric_history(run, "x");
   ASSERT_EQ(h.size(), 7u);
@@ -161,7 +164,8 @@ TEST(MlflowClientFaults, PlainText403IsOneClearLineAndHostIsSentWithoutOrigin) {
     EXPECT_EQ(what.find('\n'), std::string::npos);
     EXPECT_NE(what.find("HTTP 403"), std::string::npos) << what;
     EXPECT_NE(what.find("non-JSON answer \"Invalid Host header - possible DNS rebinding attack detected\""),
-              std::string::npos) << what;
+              std::string::npos)
+        << what;
     EXPECT_EQ(e.exit_code(), kExitInput);
   }
   const auto requests = server.requests();
@@ -183,8 +187,8 @@ TEST(MlflowClientFaults, Retries503ThenSucceeds) {
 }
 
 TEST(MlflowClientFaults, HonoursRetryAfterOn429) {
-  FaultServer server({{429, "{}", "application/json", {{"Retry-After", "1"}}},
-                      {200, kExperimentJson, "application/json", {}}});
+  FaultServer server(
+      {{429, "{}", "application/json", {{"Retry-After", "1"}}}, {200, kExperimentJson, "application/json", {}}});
   MlflowClient client(fast_retries(server.uri()));
   const auto begin = std::chrono::steady_clock::now();
   ASSERT_TRUE(client.get_experiment_by_name("e").has_value());
@@ -205,7 +209,8 @@ TEST(MlflowClientFaults, Persistent5xxEndsAsUnreachableAfterTheRetries) {
 }
 
 TEST(MlflowClientFaults, Other4xxFailAtOnce) {
-  FaultServer server({{400, R"({"error_code":"INVALID_PARAMETER_VALUE","message":"bad\nthing"})", "application/json", {}}});
+  FaultServer server(
+      {{400, R"({"error_code":"INVALID_PARAMETER_VALUE","message":"bad\nthing"})", "application/json", {}}});
   MlflowClient client(fast_retries(server.uri()));
   try {
     client.call("POST", "runs/update", {{"run_id", "x"}});

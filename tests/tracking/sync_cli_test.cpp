@@ -15,8 +15,8 @@ namespace wmtp::tracking {
 namespace {
 
 using testing::CommandResult;
-using testing::TempDir;
 using testing::shell_quote;
+using testing::TempDir;
 
 // Logs one finished run with a param, 1,500 points and a figure into a ledger, offline.
 std::string log_offline(const TempDir& dir, const std::string& experiment, const std::string& lr = "0.1") {
@@ -50,7 +50,8 @@ TEST(SyncCli, PushesAnOfflineLedgerExactlyOnce) {
                            shell_quote(testing::test_tracking_uri());
   const CommandResult first = sync(args);
   ASSERT_EQ(first.exit_code, 0) << first.err;
-  EXPECT_NE(first.out.find("pushed 1 run(s) (1 created), 1500 metric point(s), 1 param(s)"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("pushed 1 run(s) (1 created), 1500 metric point(s), 1 param(s)"), std::string::npos)
+      << first.out;
   EXPECT_NE(first.out.find("outbox entries left: 0"), std::string::npos) << first.out;
   const CommandResult second = sync(args);
   ASSERT_EQ(second.exit_code, 0) << second.err;
@@ -88,8 +89,9 @@ TEST(SyncCli, ConcurrentSyncsOfOneLedgerCreateEachRunOnce) {
   }
   const std::string one = std::string(WMTP_SYNC_BINARY) + " --ledger " + shell_quote(dir.file("ledger.sqlite")) +
                           " --tracking-uri " + shell_quote(testing::test_tracking_uri());
-  const CommandResult both = testing::run_command("(" + one + " >" + shell_quote(dir.file("a.out")) + " 2>&1; echo a=$?) & (" +
-                                                  one + " >" + shell_quote(dir.file("b.out")) + " 2>&1; echo b=$?) & wait");
+  const CommandResult both = testing::run_command("(" + one + " >" + shell_quote(dir.file("a.out")) +
+                                                  " 2>&1; echo a=$?) & (" + one + " >" +
+                                                  shell_quote(dir.file("b.out")) + " 2>&1; echo b=$?) & wait");
   EXPECT_NE(both.out.find("a=0"), std::string::npos) << both.out << testing::read_file(dir.file("a.out"));
   EXPECT_NE(both.out.find("b=0"), std::string::npos) << both.out << testing::read_file(dir.file("b.out"));
 
@@ -97,7 +99,8 @@ TEST(SyncCli, ConcurrentSyncsOfOneLedgerCreateEachRunOnce) {
   const auto exp = client.get_experiment_by_name(experiment);
   ASSERT_TRUE(exp.has_value());
   std::map<std::string, int> per_local_id;
-  for (const MlflowRun& run : client.search_runs({exp->experiment_id})) ++per_local_id[run.tags.at("wmtp.local_run_id")];
+  for (const MlflowRun& run : client.search_runs({exp->experiment_id}))
+    ++per_local_id[run.tags.at("wmtp.local_run_id")];
   EXPECT_EQ(per_local_id.size(), static_cast<std::size_t>(kRuns));
   for (const auto& [local_id, count] : per_local_id) EXPECT_EQ(count, 1) << local_id;
   const std::string a = testing::read_file(dir.file("a.out"));
@@ -148,7 +151,9 @@ TEST(SyncCli, ARunUnknownToTheServerIsSentAgainInFull) {
   EXPECT_EQ(runs[0].tags.at("wmtp.local_run_id"), local);
   EXPECT_EQ(runs[0].tags.at("late"), "yes");
   EXPECT_EQ(client.get_metric_history(runs[0].run_id, "a").size(), 750u) << "re-sent points are kept once";
-  EXPECT_EQ(testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM runs WHERE mlflow_run_id = '" + runs[0].run_id + "'"), 1);
+  EXPECT_EQ(testing::ledger_scalar(dir.file("ledger.sqlite"),
+                                   "SELECT count(*) FROM runs WHERE mlflow_run_id = '" + runs[0].run_id + "'"),
+            1);
 }
 
 TEST(SyncCli, UnknownExperimentIsAnInputError) {
@@ -182,10 +187,11 @@ TEST(SyncCli, OversizedKeyInTheOutboxIsRefusedNotTruncated) {
   log_offline(dir, testing::unique_name("oversized-"));
   // A ledger written by something else: a key over MLflow's 250 characters.
   const std::string key(300, 'k');
-  const CommandResult edit = testing::run_command(
-      "sqlite3 " + shell_quote(dir.file("ledger.sqlite")) +
-      " \"INSERT INTO params(run, key, value) VALUES (1, '" + key + "', 'v'); "
-      "INSERT INTO outbox(run, kind, key) VALUES (1, 'param', '" + key + "');\"");
+  const CommandResult edit = testing::run_command("sqlite3 " + shell_quote(dir.file("ledger.sqlite")) +
+                                                  " \"INSERT INTO params(run, key, value) VALUES (1, '" + key +
+                                                  "', 'v'); "
+                                                  "INSERT INTO outbox(run, kind, key) VALUES (1, 'param', '" +
+                                                  key + "');\"");
   ASSERT_EQ(edit.exit_code, 0) << edit.err;
   const CommandResult r = sync("--ledger " + shell_quote(dir.file("ledger.sqlite")) + " --tracking-uri " +
                                shell_quote(testing::test_tracking_uri()));
@@ -196,7 +202,8 @@ TEST(SyncCli, NonJson403IsOneClearLine) {
   TempDir dir;
   log_offline(dir, "e403");
   testing::FaultServer server({{403, "Forbidden: host not allowed", "text/plain", {}}});
-  const CommandResult r = sync("--ledger " + shell_quote(dir.file("ledger.sqlite")) + " --tracking-uri " + server.uri());
+  const CommandResult r = sync("--ledger " + shell_quote(dir.file("ledger.sqlite")) + " --tracking-uri " +
+                               server.uri());
   expect_one_error_line(r, kExitInput, "HTTP 403 non-JSON answer \"Forbidden: host not allowed\"");
 }
 
@@ -204,9 +211,9 @@ TEST(SyncCli, UnreachableServerExits3AndKeepsTheOutbox) {
   TempDir dir;
   log_offline(dir, "down");
   const std::int64_t before = testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox");
-  const CommandResult r =
-      sync("--ledger " + shell_quote(dir.file("ledger.sqlite")) + " --tracking-uri http://u:pw123456@127.0.0.1:1",
-           "MLFLOW_HTTP_REQUEST_MAX_RETRIES=1 MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=0.05");
+  const CommandResult r = sync("--ledger " + shell_quote(dir.file("ledger.sqlite")) +
+                                   " --tracking-uri http://u:pw123456@127.0.0.1:1",
+                               "MLFLOW_HTTP_REQUEST_MAX_RETRIES=1 MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=0.05");
   expect_one_error_line(r, kExitUnreachable, "MLflow at http://127.0.0.1:1 is unreachable");
   EXPECT_EQ(r.err.find("pw123456"), std::string::npos);
   EXPECT_EQ(testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox"), before);

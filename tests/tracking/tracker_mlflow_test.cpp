@@ -77,15 +77,19 @@ TEST(TrackerMlflow, RunReadsBackIdenticallyThroughLedgerClientAndPython) {
     ASSERT_TRUE(tracker.mlflow_enabled());
     auto run = tracker.start_run({experiment, "B2-s43-house1", {{"cell", "B2"}}});
     local_id = run->local_run_id();
-    const std::map<std::string, std::string> params = {
-        {"cell", "B2"}, {"seed", "43"}, {"model", "dlinear"}, {"weighting", "peak-excess"},
-        {"use_vq", "false"}, {"pape_definition_hash", "0123456789abcdef"},
-        {"recipe_json", std::string(5000, 'r')}};
+    const std::map<std::string, std::string> params = {{"cell", "B2"},
+                                                       {"seed", "43"},
+                                                       {"model", "dlinear"},
+                                                       {"weighting", "peak-excess"},
+                                                       {"use_vq", "false"},
+                                                       {"pape_definition_hash", "0123456789abcdef"},
+                                                       {"recipe_json", std::string(5000, 'r')}};
     for (const auto& [k, v] : params) run->log_param(k, v);
     run->set_tag("stage", "acceptance");
     // 5,000 points over 3 keys, values that need all 17 digits.
     for (int step = 0; step < 3000; ++step) run->log_metric("train_loss", 1.0 / (3.0 + step), step);
-    for (int epoch = 1; epoch <= 1000; ++epoch) run->log_metric("val_loss", std::exp(-epoch / 7.0) + 1e-9 * epoch, epoch);
+    for (int epoch = 1; epoch <= 1000; ++epoch)
+      run->log_metric("val_loss", std::exp(-epoch / 7.0) + 1e-9 * epoch, epoch);
     for (int step = 0; step < 1000; ++step) run->log_metric("lr", 0.001 * std::pow(0.999, step), step);
     run->log_artifact(dir.file("loss.png"), "figures/loss.png");
     run->log_artifact(dir.file("model.pt"), "checkpoints/model.pt");
@@ -258,7 +262,8 @@ TEST(TrackerMlflow, CredentialsNeverReachTheLedgerOrWarnings) {
     EXPECT_EQ(w.find("topsecretpw"), std::string::npos) << w;
   }
   EXPECT_NE(collected.warnings.back().find("wmtp-sync --ledger"), std::string::npos) << collected.warnings.back();
-  const std::string bytes = testing::read_file(dir.file("ledger.sqlite")) + testing::read_file(dir.file("ledger.sqlite-wal"));
+  const std::string bytes = testing::read_file(dir.file("ledger.sqlite")) +
+                            testing::read_file(dir.file("ledger.sqlite-wal"));
   EXPECT_EQ(bytes.find("topsecretpw"), std::string::npos);
   EXPECT_GT(testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox"), 0);
 }

@@ -22,8 +22,7 @@ std::uint32_t crc32(const std::string& bytes) {
 }
 
 std::string be32(std::uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-          static_cast<char>(v)};
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
 }
 
 std::string chunk(const std::string& type, const std::string& data) {
@@ -47,9 +46,7 @@ std::string unique_name(const std::string& prefix) {
   return out;
 }
 
-tracking::MlflowConfig real_server_config() {
-  return tracking::MlflowConfig::from_env(test_tracking_uri());
-}
+tracking::MlflowConfig real_server_config() { return tracking::MlflowConfig::from_env(test_tracking_uri()); }
 
 std::string tiny_png(const std::map<std::string, std::string>& text) {
   std::string png = "\x89PNG\r\n\x1a\n";
@@ -80,8 +77,7 @@ std::int64_t ledger_scalar(const std::string& ledger_path, const std::string& sq
   }
   sqlite3_stmt* stmt = nullptr;
   std::int64_t value = -1;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
     value = sqlite3_column_int64(stmt, 0);
   }
   sqlite3_finalize(stmt);

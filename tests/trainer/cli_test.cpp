@@ -15,11 +15,11 @@
 
 #include "core/embedded.h"
 #include "core/errors.h"
+#include "core/json_field.h"
+#include "experiment/plan.h"
 #include "support/test_support.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/run_source.h"
-#include "core/json_field.h"
-#include "experiment/plan.h"
 #include "trainer/series.h"
 #include "trainer/synthetic.h"
 #include "trainer/trainer.h"
@@ -49,7 +49,8 @@ std::map<std::string, const RunRecord*> by_name(const RunSet& set) {
 
 std::map<std::int64_t, double> history(const RunRecord& r, const std::string& key) {
   std::map<std::int64_t, double> h;
-  for (const MetricPoint& p : r.metrics.at(key)) EXPECT_TRUE(h.emplace(p.step, p.value).second) << key << " step " << p.step << " twice";
+  for (const MetricPoint& p : r.metrics.at(key))
+    EXPECT_TRUE(h.emplace(p.step, p.value).second) << key << " step " << p.step << " twice";
   return h;
 }
 
@@ -74,7 +75,8 @@ TEST(TrainCli, NoFlagsTrainsTheSmokePlanFromAnyDirectory) {
   const CommandResult r = train(dir, "");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("18 run(s) finished, 0 failed"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("ledger:     " + fs::canonical(dir.path()).string() + "/wmtp-ledger.sqlite"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ledger:     " + fs::canonical(dir.path()).string() + "/wmtp-ledger.sqlite"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("experiment: wmtp-smoke"), std::string::npos);
   EXPECT_NE(r.out.find("next:       wmtp-audit --experiment wmtp-smoke\n"), std::string::npos);
   EXPECT_EQ(r.err.find('\r'), std::string::npos);  // no progress bar when stderr is not a terminal
@@ -118,8 +120,8 @@ TEST(TrainCli, NoFlagsTrainsTheSmokePlanFromAnyDirectory) {
                         " \"DELETE FROM runs WHERE name = 'B2-household-02-s43'\"")
                 .exit_code,
             0);
-  const CommandResult missing = run_command("cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + audit +
-                                            " --experiment wmtp-smoke");
+  const CommandResult missing = run_command("cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " +
+                                            audit + " --experiment wmtp-smoke");
   EXPECT_EQ(missing.exit_code, 1) << missing.err;
   EXPECT_NE(missing.err.find("planned run B2/household-02/43 is missing"), std::string::npos) << missing.err;
 }
@@ -186,10 +188,12 @@ TEST(TrainCli, BadInputExitsTwoWithOneClearLine) {
       {"bad timestamp", "--data time.csv", dir.file("time.csv") + ":4: bad timestamp '01/01/2023 02:00'"},
       {"missing column", "--data cols.csv", dir.file("cols.csv") + ":1: missing column 'series'"},
       {"recipe unknown key", "--recipe unknown-key.json", "unknown-key.json: $.optimizer.lrr: unknown key"},
-      {"recipe wrong type", "--recipe ./wrong-type.json", "wrong-type.json: $.optimizer.lr: expected a number, got string"},
+      {"recipe wrong type", "--recipe ./wrong-type.json",
+       "wrong-type.json: $.optimizer.lr: expected a number, got string"},
       {"plan wrong type", "--plan plan-type.json", "plan-type.json: $.seeds[0]: expected an integer, got string"},
       {"plan unknown key", "--plan plan-key.json", "plan-key.json: $.cell: unknown key"},
-      {"plan unknown series", "--plan plan-series.json", "plan-series.json: $.series[1]: no series named 'household-09'"},
+      {"plan unknown series", "--plan plan-series.json",
+       "plan-series.json: $.series[1]: no series named 'household-09'"},
       {"bad shard", "--shard 3/2", "--shard '3/2': expected i/n"},
       {"resume with plan", "--resume abc --plan plan-type.json", "--resume continues a run"},
       {"resume unknown run", "--resume no-such-run", "no-such-run"},
@@ -214,14 +218,15 @@ TEST(TrainCli, CudaWithoutCudaIsABadInput) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
   } else {
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("--device cuda: this LibTorch build has no CUDA support or sees no GPU"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--device cuda: this LibTorch build has no CUDA support or sees no GPU"), std::string::npos)
+        << r.err;
   }
 }
 
 // Starts wmtp-train in the background; returns its pid.
 pid_t spawn_train(const TempDir& dir, const std::string& args) {
-  const std::string command = "cd " + shell_quote(dir.path()) + " && exec " + shell_quote(kTrain) + " " + args +
-                              " >" + shell_quote(dir.file("victim.out")) + " 2>&1";
+  const std::string command = "cd " + shell_quote(dir.path()) + " && exec " + shell_quote(kTrain) + " " + args + " >" +
+                              shell_quote(dir.file("victim.out")) + " 2>&1";
   const pid_t pid = fork();
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
@@ -252,7 +257,8 @@ TEST(TrainCli, SigkilledRunResumesToTheSameNumbers) {
   const pid_t pid = spawn_train(dir, "--plan " + shell_quote(plan) + " --ledger killed.sqlite");
   std::optional<RunRecord> run;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!(run = checkpointed_run(dir.file("killed.sqlite"), "kill-test")) && std::chrono::steady_clock::now() < deadline) {
+  while (!(run = checkpointed_run(dir.file("killed.sqlite"), "kill-test")) &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_TRUE(run.has_value()) << "no checkpoint within 60 s: " << wmtp::testing::read_file(dir.file("victim.out"));
@@ -262,7 +268,8 @@ TEST(TrainCli, SigkilledRunResumesToTheSameNumbers) {
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   int status = 0;
   waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before the kill (" << delay_ms << " ms after its first checkpoint)";
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before the kill (" << delay_ms
+                                   << " ms after its first checkpoint)";
   const RunRecord killed = wmtp::tracking::read_ledger_runs(dir.file("killed.sqlite"), "kill-test").runs.at(0);
   ASSERT_EQ(killed.status, "RUNNING");
   SCOPED_TRACE("killed " + std::to_string(delay_ms) + " ms after the first checkpoint, at step ~" +
@@ -292,8 +299,8 @@ TEST(TrainCli, MirrorsRunsToMlflow) {
   TempDir dir;
   const std::string experiment = "wmtp-train-cli-" + std::to_string(getpid()) + "-" +
                                  std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
-  const CommandResult r =
-      train(dir, "--recipe B0 --epochs 5 --shard 1/3 --experiment " + experiment + " --tracking-uri " + shell_quote(uri));
+  const CommandResult r = train(dir, "--recipe B0 --epochs 5 --shard 1/3 --experiment " + experiment +
+                                         " --tracking-uri " + shell_quote(uri));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("MLflow:     " + uri), std::string::npos) << r.out;
   const RunSet local = wmtp::tracking::read_ledger_runs(dir.file("wmtp-ledger.sqlite"), experiment);
@@ -337,8 +344,9 @@ TEST(Schemas, ShippedConfigsValidateWithJsonschema) {
       "errors = list(recipes.iter_errors(json.load(open(sys.argv[2]))))\n"
       "print('bad recipe errors:', [e.json_path for e in errors])\n";
   write_file(dir.file("check.py"), script);
-  const CommandResult r = run_command(shell_quote(wmtp::testing::test_python()) + " " + shell_quote(dir.file("check.py")) + " " +
-                                      shell_quote(root) + " " + shell_quote(dir.file("bad-recipe.json")));
+  const CommandResult r = run_command(shell_quote(wmtp::testing::test_python()) + " " +
+                                      shell_quote(dir.file("check.py")) + " " + shell_quote(root) + " " +
+                                      shell_quote(dir.file("bad-recipe.json")));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* f : {"valid A3.json", "valid B0.json", "valid B1.json", "valid B2.json", "valid smoke.json"}) {
     EXPECT_NE(r.out.find(f), std::string::npos) << r.out;

@@ -70,7 +70,9 @@ TEST(DataHash, APythonProducerWithNumpyGetsTheSameThreeHashesForTheSameCsv) {
   // What ARCHITECTURE.md documents: raw values in time order, splits at n*7//10 and n - n*2//10.
   const std::string script =
       "import csv, hashlib, numpy as np\n"
-      "rows = sorted((r['timestamp'], float(r['value'])) for r in csv.DictReader(open('" + dir.file("load.csv") + "')))\n"
+      "rows = sorted((r['timestamp'], float(r['value'])) for r in csv.DictReader(open('" +
+      dir.file("load.csv") +
+      "')))\n"
       "a = np.array([v for _, v in rows], dtype=np.float64)\n"
       "n = len(a); tr = n * 7 // 10; te = n * 2 // 10\n"
       "h = lambda x: hashlib.sha256(x.tobytes() + str(x.shape).encode() + str(x.dtype).encode()).hexdigest()[:16]\n"

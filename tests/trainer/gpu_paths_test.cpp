@@ -22,11 +22,13 @@ TEST(PeakExcessExact, EqualsTheHostVersionUpToRounding) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(11);
   int cases = 0;
   for (double t : {0.5, 1.0, 3.0, 100.0}) {
-    for (const auto& [eps, w_max] : std::vector<std::pair<double, double>>{{0.1, 5.0}, {0.01, 2.0}, {0.5, 1.5}, {1.0, 1.0}}) {
+    for (const auto& [eps, w_max] :
+         std::vector<std::pair<double, double>>{{0.1, 5.0}, {0.01, 2.0}, {0.5, 1.5}, {1.0, 1.0}}) {
       for (int n : {1, 2, 24 * 32, 24 * 256}) {
         if (!softmax_cannot_underflow(n, t)) continue;
         // Heavy tails, an outlier and ties, as excess errors of a model against a reference are.
-        at::Tensor excess = at::empty({n / 24 > 0 ? n / 24 : 1, n / 24 > 0 ? 24 : n}, at::kDouble).normal_(0, 1, gen).pow(3);
+        at::Tensor excess =
+            at::empty({n / 24 > 0 ? n / 24 : 1, n / 24 > 0 ? 24 : n}, at::kDouble).normal_(0, 1, gen).pow(3);
         if (n > 2) {
           excess.view({-1})[0] = 50.0;
           excess.view({-1})[1] = excess.view({-1})[2].item<double>();

@@ -12,10 +12,10 @@
 namespace wmtp::trainer {
 namespace {
 
+using experiment::load_recipe;
 using experiment::Recipe;
 using experiment::SyntheticOptions;
 using experiment::WeightingSpec;
-using experiment::load_recipe;
 
 TEST(Decomposition, MovingAverageWithReplicatePadding) {
   const at::Tensor x = at::tensor(std::vector<float>{1, 2, 6, 4, 10, 0, 3}).view({1, 7});

@@ -12,15 +12,15 @@
 #include "core/golden.h"
 #include "core/metrics.h"
 #include "memory_store.h"
-#include "support/test_support.h"
 #include "support/expect_input_error.h"
+#include "support/test_support.h"
 #include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
 
-using experiment::SyntheticOptions;
 using experiment::load_recipe;
+using experiment::SyntheticOptions;
 
 using wmtp::testing::expect_input_error;
 using wmtp::testing::MemoryStore;
@@ -92,21 +92,39 @@ TEST(Run, LogsTheRunContract) {
   EXPECT_EQ(rec.experiment, "wmtp-test");
 
   const SeriesData data = SeriesData::prepare(req.series);
-  const std::map<std::string, std::string> expected = {
-      {"cell", "A3"}, {"series", "household-01"}, {"seed", "42"}, {"model", "dlinear-vq"}, {"weighting", "peak-excess"},
-      {"use_vq", "true"}, {"pape_definition_hash", pape_definition_hash()}, {"prereg_hash", "fedcba9876543210"},
-      {"recipe_hash", req.recipe.hash}, {"plan_hash", "0123456789abcdef"}, {"dlinear_output_unit", "standardized"},
-      {"dlinear_output_scaler_space_signature", data.scaler.signature()}, {"vq_input_unit", "standardized"},
-      {"vq_scaler_space_signature", data.scaler.signature()}, {"train_data_hash", data.train_hash},
-      {"val_data_hash", data.val_hash}, {"test_data_hash", data.test_hash},
-      {"golden_tensor_check", check_golden(embedded_golden()).pass ? "pass" : "fail"}, {"epochs", "5"},
-      {"batch_size", "32"}, {"lr", "0.001"}, {"seq_len", "168"}, {"pred_len", "24"}, {"seasonal_period", "24"}};
+  const std::map<std::string, std::string> expected = {{"cell", "A3"},
+                                                       {"series", "household-01"},
+                                                       {"seed", "42"},
+                                                       {"model", "dlinear-vq"},
+                                                       {"weighting", "peak-excess"},
+                                                       {"use_vq", "true"},
+                                                       {"pape_definition_hash", pape_definition_hash()},
+                                                       {"prereg_hash", "fedcba9876543210"},
+                                                       {"recipe_hash", req.recipe.hash},
+                                                       {"plan_hash", "0123456789abcdef"},
+                                                       {"dlinear_output_unit", "standardized"},
+                                                       {"dlinear_output_scaler_space_signature",
+                                                        data.scaler.signature()},
+                                                       {"vq_input_unit", "standardized"},
+                                                       {"vq_scaler_space_signature", data.scaler.signature()},
+                                                       {"train_data_hash", data.train_hash},
+                                                       {"val_data_hash", data.val_hash},
+                                                       {"test_data_hash", data.test_hash},
+                                                       {"golden_tensor_check",
+                                                        check_golden(embedded_golden()).pass ? "pass" : "fail"},
+                                                       {"epochs", "5"},
+                                                       {"batch_size", "32"},
+                                                       {"lr", "0.001"},
+                                                       {"seq_len", "168"},
+                                                       {"pred_len", "24"},
+                                                       {"seasonal_period", "24"}};
   for (const auto& [key, value] : expected) {
     ASSERT_NE(rec.param(key), nullptr) << key;
     EXPECT_EQ(*rec.param(key), value) << key;
   }
   EXPECT_EQ(*rec.param("golden_tensor_check"), "pass");
-  for (const char* key : {"pape_definition_hash", "recipe_hash", "train_data_hash", "dlinear_output_scaler_space_signature"}) {
+  for (const char* key :
+       {"pape_definition_hash", "recipe_hash", "train_data_hash", "dlinear_output_scaler_space_signature"}) {
     EXPECT_TRUE(is_hex16(*rec.param(key))) << key;
   }
 
@@ -157,7 +175,8 @@ TEST(Run, EveryCellSeesTheSameDataHashes) {
   for (const char* cell : {"B0", "B1", "B2", "A3"}) {
     const RunOutcome out = train_run(store, request(cell, "household-02", 43, 1), {});
     const RunRecord& rec = store.runs().at(out.local_run_id);
-    for (const char* key : {"train_data_hash", "val_data_hash", "test_data_hash", "dlinear_output_scaler_space_signature"}) {
+    for (const char* key :
+         {"train_data_hash", "val_data_hash", "test_data_hash", "dlinear_output_scaler_space_signature"}) {
       auto [it, inserted] = first.emplace(key, *rec.param(key));
       EXPECT_EQ(*rec.param(key), it->second) << cell << " " << key;
     }
@@ -199,7 +218,8 @@ TEST(Run, ResumedRunEqualsUninterruptedRun) {
       ASSERT_EQ(got.metrics.count(key), 1u) << key;
       std::map<std::int64_t, double> a, b;
       for (const MetricPoint& p : points) a[p.step] = p.value;
-      for (const MetricPoint& p : got.metrics.at(key)) EXPECT_TRUE(b.emplace(p.step, p.value).second) << key << " step " << p.step << " logged twice";
+      for (const MetricPoint& p : got.metrics.at(key))
+        EXPECT_TRUE(b.emplace(p.step, p.value).second) << key << " step " << p.step << " logged twice";
       EXPECT_EQ(a, b) << key;
     }
     EXPECT_EQ(resumed.final_metrics, full.final_metrics);
@@ -226,7 +246,8 @@ TEST(Run, ResumeRefusesFinishedRunsAndChangedData) {
   std::vector<Series> edited = load_csv(dir.file("data.csv"));
   edited[0].values[10] += 1.0;
   write_csv(edited, dir.file("data.csv"));
-  expect_input_error([&] { resume_run(store, cut.local_run_id, {}); }, {"changed since the run started", "train_data_hash"});
+  expect_input_error([&] { resume_run(store, cut.local_run_id, {}); },
+                     {"changed since the run started", "train_data_hash"});
   expect_input_error([&] { resume_run(store, "no-such-run", {}); }, {"no run no-such-run"});
 }
 
@@ -257,7 +278,8 @@ TEST(Run, SeasonalNaiveRunLogsResultsWithoutTraining) {
   EXPECT_EQ(rec.status, "FINISHED");
   EXPECT_EQ(rec.metrics.count("train_loss"), 0u);
   // The same forecast, through the float32 standardized space vs straight from the raw values.
-  EXPECT_NEAR(*rec.last_metric("test_pape"), *rec.last_metric("ref_test_pape"), 1e-6 * *rec.last_metric("ref_test_pape"));
+  EXPECT_NEAR(*rec.last_metric("test_pape"), *rec.last_metric("ref_test_pape"),
+              1e-6 * *rec.last_metric("ref_test_pape"));
   EXPECT_EQ(rec.artifacts_under("checkpoints/").size(), 1u);
   ASSERT_EQ(figures.figures.size(), 1u);  // no losses to draw: the forecast only
 }

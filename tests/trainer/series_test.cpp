@@ -4,8 +4,8 @@
 
 #include "experiment/plan.h"
 
-#include "support/test_support.h"
 #include "support/expect_input_error.h"
+#include "support/test_support.h"
 #include "trainer/dataset.h"
 #include "trainer/synthetic.h"
 
@@ -80,23 +80,28 @@ TEST(Csv, EachBadInputNamesFileLineAndReason) {
   const std::string r2 = "2023-01-01T01:00:00Z,a,2\n";
   const std::string r3 = "2023-01-01T02:00:00Z,a,3\n";
   const std::vector<BadCsv> cases = {
-      {"gap", h + r1 + r2 + r3 + "2023-01-01T05:00:00Z,a,4\n",
+      {"gap",
+       h + r1 + r2 + r3 + "2023-01-01T05:00:00Z,a,4\n",
        {"data.csv:5: gap in series 'a'", "2 missing point(s)", "2023-01-01T02:00:00Z (line 4)", "spacing 1h"}},
-      {"duplicate", h + r1 + r2 + "2023-01-01T01:00:00Z,a,7\n" + r3,
+      {"duplicate",
+       h + r1 + r2 + "2023-01-01T01:00:00Z,a,7\n" + r3,
        {"data.csv:4: duplicate timestamp 2023-01-01T01:00:00Z in series 'a' (first seen on line 3)"}},
       {"non-numeric", h + r1 + "2023-01-01T01:00:00Z,a,1.2kW\n", {"data.csv:3: value '1.2kW' is not a number"}},
       {"empty value", h + r1 + "2023-01-01T01:00:00Z,a,\n", {"data.csv:3: value '' is not a number"}},
       {"NaN", h + r1 + "2023-01-01T01:00:00Z,a,nan\n", {"data.csv:3: value 'nan' is not a finite number"}},
       {"Inf", h + r1 + "2023-01-01T01:00:00Z,a,-inf\n", {"data.csv:3: value '-inf' is not a finite number"}},
       {"overflow", h + r1 + "2023-01-01T01:00:00Z,a,1e999\n", {"data.csv:3: value '1e999' is not a finite number"}},
-      {"bad timestamp", h + r1 + "2023-01-32T01:00:00Z,a,1\n",
+      {"bad timestamp",
+       h + r1 + "2023-01-32T01:00:00Z,a,1\n",
        {"data.csv:3: bad timestamp '2023-01-32T01:00:00Z'", "ISO-8601"}},
-      {"missing column", "timestamp,value\n" + std::string("2023-01-01T00:00:00Z,1\n"),
+      {"missing column",
+       "timestamp,value\n" + std::string("2023-01-01T00:00:00Z,1\n"),
        {"data.csv:1: missing column 'series'"}},
       {"unknown column", "timestamp,series,value,unit\n", {"data.csv:1: unexpected column 'unit'"}},
       {"repeated column", "timestamp,series,series\n", {"data.csv:1: column 'series' appears twice"}},
       {"field count", h + r1 + "2023-01-01T01:00:00Z,a\n", {"data.csv:3: expected 3 fields", "got 2"}},
-      {"irregular", h + r1 + r2 + r3 + "2023-01-01T02:30:00Z,a,4\n",
+      {"irregular",
+       h + r1 + r2 + r3 + "2023-01-01T02:30:00Z,a,4\n",
        {"data.csv:5: irregular spacing in series 'a'", "30min", "expected 1h"}},
       {"single point", h + r1, {"data.csv:2: series 'a' has a single point"}},
       {"no rows", h, {"data.csv: no data rows"}},
@@ -132,7 +137,8 @@ TEST(Csv, WrittenSeriesReadBackWithTheSameHashes) {
 }
 
 TEST(Csv, FindSeriesListsTheNamesThereAre) {
-  const std::vector<Series> s = parse_csv("timestamp,series,value\n2023-01-01,x,1\n2023-01-02,x,2\n2023-01-01,y,1\n2023-01-02,y,2\n", "m.csv");
+  const std::vector<Series> s =
+      parse_csv("timestamp,series,value\n2023-01-01,x,1\n2023-01-02,x,2\n2023-01-01,y,1\n2023-01-02,y,2\n", "m.csv");
   EXPECT_EQ(find_series(s, "y", "plan.json").name, "y");
   expect_input_error([&] { find_series(s, "z", "plan.json: $.series[0]"); },
                      {"plan.json: $.series[0]: no series named 'z'", "(it has: x, y)"});

@@ -13,10 +13,12 @@
 namespace wmtp::trainer {
 namespace {
 
-using experiment::SyntheticOptions;
 using experiment::synthetic_series_name;
+using experiment::SyntheticOptions;
 
-double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
+double mean_of(const std::vector<double>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
 
 // Mean load by hour of day, over weekdays or weekends.
 std::vector<double> daily_profile(const Series& s, bool weekend) {

@@ -10,16 +10,16 @@
 #include <cmath>
 #include <random>
 
-#include "support/test_support.h"
 #include "support/expect_input_error.h"
+#include "support/test_support.h"
 #include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
 
+using experiment::load_recipe;
 using experiment::Recipe;
 using experiment::SyntheticOptions;
-using experiment::load_recipe;
 
 using wmtp::testing::expect_input_error;
 
@@ -39,7 +39,8 @@ Recipe quick(const std::string& name, int epochs = 5) {
 }
 
 void expect_same_evaluation(const Evaluation& a, const Evaluation& b) {
-  for (const auto& [x, y] : {std::make_pair(a.test, b.test), std::make_pair(a.val, b.val), std::make_pair(a.ref_test, b.ref_test)}) {
+  for (const auto& [x, y] :
+       {std::make_pair(a.test, b.test), std::make_pair(a.val, b.val), std::make_pair(a.ref_test, b.ref_test)}) {
     EXPECT_EQ(x.mse, y.mse);
     EXPECT_EQ(x.mae, y.mae);
     EXPECT_EQ(x.pape, y.pape);
@@ -161,7 +162,8 @@ TEST(Trainer, CheckpointOfAnotherRunIsRefused) {
   a->train_steps(3);
   a->save_checkpoint(dir.file("a.pt"));
   auto other_seed = make_trainer(quick("B0"), household(1), 43);
-  expect_input_error([&] { other_seed->load_checkpoint(dir.file("a.pt")); }, {"a.pt: checkpoint of another recipe, seed or data"});
+  expect_input_error([&] { other_seed->load_checkpoint(dir.file("a.pt")); },
+                     {"a.pt: checkpoint of another recipe, seed or data"});
   auto other_data = make_trainer(quick("B0"), household(2), 42);
   expect_input_error([&] { other_data->load_checkpoint(dir.file("a.pt")); }, {"checkpoint of another"});
   wmtp::testing::write_file(dir.file("junk.pt"), "not a checkpoint");
@@ -200,10 +202,15 @@ TEST(Trainer, BadSetupsAreInputErrors) {
   Recipe short_window = load_recipe("B0");
   short_window.window.seq_len = 12;
   short_window.model.moving_avg = 5;
-  expect_input_error([&] { make_trainer(short_window, household(1), 1); }, {"seasonal period", "24 points, longer than window.seq_len 12"});
+  expect_input_error([&] { make_trainer(short_window, household(1), 1); },
+                     {"seasonal period", "24 points, longer than window.seq_len 12"});
   expect_input_error([&] { make_trainer(load_recipe("B0"), household(1), 1, {"tpu", false}); }, {"device 'tpu'"});
   if (!cuda_available()) {
-    expect_input_error([&] { make_trainer(load_recipe("B0"), household(1), 1, {"cuda", false}); }, {"--device cuda", "no CUDA"});
+    expect_input_error(
+        [&] {
+          make_trainer(load_recipe("B0"), household(1), 1, {"cuda", false});
+        },
+        {"--device cuda", "no CUDA"});
   }
 }
 
