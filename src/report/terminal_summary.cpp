@@ -50,6 +50,14 @@ std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_list
       out << "      " << to_string(r.status) << " " << r.run_name << ": " << detail(r) << "\n";
     }
   }
+  if (!verdict.superseded.empty()) {
+    out << "  superseded (not gated): ";
+    for (std::size_t i = 0; i < verdict.superseded.size(); ++i) {
+      const gates::SupersededRun& s = verdict.superseded[i];
+      out << (i == 0 ? "" : ", ") << s.run_name << " (" << s.status << ")";
+    }
+    out << "\n";
+  }
   out << "overall: " << gates::to_string(verdict.overall) << " (exit " << verdict.exit_code << ")\n";
   return out.str();
 }

@@ -53,5 +53,15 @@ TEST(TerminalSummary, OneLinePerGateWithFailuresByRunName) {
   EXPECT_NE(text.find("overall: FAIL (exit 1)\n"), std::string::npos);
 }
 
+TEST(TerminalSummary, NamesSupersededAttempts) {
+  gates::Verdict v = failing_verdict();
+  EXPECT_EQ(report::terminal_summary(v).find("superseded"), std::string::npos);
+  v.superseded = {{"id-1", "B0-house-1-42", "FAILED", "id-2"}, {"id-3", "A3-house-1-43", "KILLED", "id-4"}};
+  EXPECT_NE(report::terminal_summary(v).find(
+                "  superseded (not gated): B0-house-1-42 (FAILED), A3-house-1-43 (KILLED)\noverall: FAIL (exit 1)\n"),
+            std::string::npos)
+      << report::terminal_summary(v);
+}
+
 }  // namespace
 }  // namespace wmtp::report
