@@ -62,6 +62,18 @@ struct Job {
   std::size_t planned = 0;  // runs of the plan before --shard
 };
 
+// The metric definition must reproduce the frozen golden tensors before anything trains; only
+// --policy debug (never under CI=true) trains on, and its runs then log golden_tensor_check=fail.
+void check_golden_tensors(const Flags& flags, const wmtp::GoldenCheck& golden, const std::string& which) {
+  if (golden.pass) return;
+  const std::string what = which + " do not reproduce with this build (" + golden.summary() + ")";
+  if (flags.policy == "debug") {
+    std::cerr << kProgram << ": warning: " << what << "; training anyway (--policy debug)\n";
+    return;
+  }
+  throw wmtp::Error(what + ": refusing to train (--policy debug trains anyway, never under CI=true)");
+}
+
 Job plan_job(const Flags& flags) {
   ex::Plan plan = ex::load_plan(flags.plan);
   if (!flags.recipe.empty()) {
@@ -109,6 +121,9 @@ Job plan_job(const Flags& flags) {
   const ex::Preregistration prereg = flags.prereg.empty()
                                          ? ex::embedded_preregistration()
                                          : ex::parse_preregistration(wmtp::read_json_file(flags.prereg), flags.prereg);
+  if (!prereg.user_golden.is_null()) {
+    check_golden_tensors(flags, wmtp::check_golden(prereg.user_golden), "the pre-registration's golden tensors");
+  }
   const nlohmann::json trained_plan = ex::trained_plan_document(plan, series);
   std::vector<ex::PlannedRun> planned = ex::expand_plan(plan, series);
   Job job;
@@ -133,19 +148,6 @@ Job plan_job(const Flags& flags) {
     job.runs.push_back(std::move(r));
   }
   return job;
-}
-
-// The metric definition must reproduce the frozen golden tensors before anything trains; only
-// --policy debug (never under CI=true) trains on, and its runs then log golden_tensor_check=fail.
-void check_golden_tensors(const Flags& flags) {
-  const wmtp::GoldenCheck golden = wmtp::check_golden(wmtp::embedded_golden());
-  if (golden.pass) return;
-  const std::string what = "golden tensors do not reproduce with this build (" + golden.summary() + ")";
-  if (flags.policy == "debug") {
-    std::cerr << kProgram << ": warning: " << what << "; training anyway (--policy debug)\n";
-    return;
-  }
-  throw wmtp::Error(what + ": refusing to train (--policy debug trains anyway, never under CI=true)");
 }
 
 void write_figure(const tr::PlotData& plot, const tr::PngTextChunks& text, const std::string& path) {
@@ -234,7 +236,7 @@ int run(const Flags& flags) {
     throw InputError("--policy debug is refused when CI=true: in CI the golden tensors must reproduce");
   }
   tr::set_compute_threads(flags.threads);
-  check_golden_tensors(flags);
+  check_golden_tensors(flags, wmtp::check_golden(wmtp::embedded_golden()), "golden tensors");
   Job job;
   if (flags.resume.empty()) job = plan_job(flags);  // all input checked before the ledger is touched
 

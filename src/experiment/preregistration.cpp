@@ -1,11 +1,13 @@
 #include "experiment/preregistration.h"
 
 #include <cctype>
+#include <filesystem>
 
 #include "core/canonical_json.h"
 #include "core/embedded.h"
 #include "core/errors.h"
 #include "core/json_field.h"
+#include "core/npy.h"
 
 namespace wmtp::experiment {
 namespace {
@@ -51,12 +53,46 @@ TripWire parse_trip_wire(const JsonField& f) {
   return w;
 }
 
+nlohmann::json expected_json(const JsonField& f) {
+  if (f.value().is_null()) return nullptr;  // NaN by policy (degenerate actuals)
+  return f.as_number();
+}
+
+// golden_tensors: {"atol"?, "cases": [{"id", "y", "yhat", "expected_pape", "expected_hr"}]}, the
+// .npy paths relative to the pre-registration's folder.
+nlohmann::json read_golden_tensors(const JsonField& f, const std::string& origin, double default_atol) {
+  f.reject_unknown({"atol", "cases"});
+  const std::filesystem::path base = origin.rfind("embedded:", 0) == 0 ? std::filesystem::path()
+                                                                       : std::filesystem::path(origin).parent_path();
+  nlohmann::json golden = {{"atol", f.has("atol") ? f.at("atol").as_number() : default_atol},
+                           {"cases", nlohmann::json::array()}};
+  const JsonField cases = f.at("cases");
+  for (const JsonField& c : cases.elements()) {
+    c.reject_unknown({"id", "y", "yhat", "expected_pape", "expected_hr"});
+    nlohmann::json entry = {{"id", c.at("id").as_nonempty_string()},
+                            {"expected_pape", expected_json(c.at("expected_pape"))},
+                            {"expected_hr", expected_json(c.at("expected_hr"))}};
+    for (const char* key : {"y", "yhat"}) {
+      const std::string path = (base / c.at(key).as_nonempty_string()).lexically_normal().string();
+      try {
+        entry[key] = read_npy(path);
+      } catch (const InputError& e) {
+        c.at(key).fail(e.what());
+      }
+    }
+    if (entry["y"].size() != entry["yhat"].size()) c.fail("y and yhat differ in length");
+    golden["cases"].push_back(entry);
+  }
+  if (golden["cases"].empty()) cases.fail("expected at least one case");
+  return golden;
+}
+
 }  // namespace
 
 Preregistration parse_preregistration(const nlohmann::json& document, const std::string& origin) {
   const JsonField root(document, origin);
   root.reject_unknown({"schema_version", "name", "description", "pape_definition_hash", "golden_atol", "g2", "g3", "g5",
-                       "trip_wires", "caveats"});
+                       "trip_wires", "caveats", "golden_tensors"});
   Preregistration p;
   p.origin = origin;
   const JsonField version = root.at("schema_version");
@@ -106,6 +142,7 @@ Preregistration parse_preregistration(const nlohmann::json& document, const std:
   if (root.has("caveats")) {
     for (const JsonField& c : root.at("caveats").elements()) p.caveats.push_back(c.as_nonempty_string());
   }
+  if (root.has("golden_tensors")) p.user_golden = read_golden_tensors(root.at("golden_tensors"), origin, p.golden_atol);
   p.hash = content_hash16(document);
   return p;
 }

@@ -40,6 +40,9 @@ struct Preregistration {
   std::int64_t g5_fail_threshold = 2;  // this many G5 failures make the gate FAIL
   std::vector<TripWire> trip_wires;    // G3
   std::vector<std::string> caveats;    // printed by every report built on this pre-registration
+  // The team's own frozen golden tensors (golden_tensors: .npy files next to the pre-registration),
+  // read into the golden file format that check_golden takes; null when there are none.
+  nlohmann::json user_golden;
 };
 
 // Validates a parsed pre-registration. Throws InputError "<origin>: <json path>: <what>" for an

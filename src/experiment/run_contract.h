@@ -63,6 +63,9 @@ inline constexpr char kTestMae[] = "test_mae";
 inline constexpr char kRefTestPape[] = "ref_test_pape";
 inline constexpr char kRefTestHr[] = "ref_test_hr";
 inline constexpr char kRefTestMse[] = "ref_test_mse";
+// The golden check at start, per frozen case (lowercase id): golden_<id>_pape, golden_<id>_hr
+// at step 0 (NaN where the case expects NaN).
+inline constexpr char kGoldenPrefix[] = "golden_";
 // The numbers a report leads with: NaN or infinite fails G3.
 inline constexpr std::array<const char*, 3> kHeadline = {kTestPape, kTestHr, kTestMse};
 }  // namespace metric

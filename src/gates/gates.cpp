@@ -453,6 +453,7 @@ AuditInputs audit_inputs_for(experiment::Preregistration prereg) {
   AuditInputs in;
   in.definition_hash = pape_definition_hash();
   in.golden = check_golden(embedded_golden(), prereg.golden_atol);
+  if (!prereg.user_golden.is_null()) in.user_golden = check_golden(prereg.user_golden);
   in.prereg = std::move(prereg);
   return in;
 }
@@ -464,6 +465,13 @@ GateReport gate_definition(const RunSet& runs, const AuditInputs& in) {
                     "golden tensors do not reproduce with this build: " + in.golden.summary(),
                     "all cases within atol " + num(in.golden.atol), in.golden.summary());
   }
+  if (in.user_golden && !in.user_golden->pass) {
+    gate.experiment(Status::kFail, "pre-registered golden tensors",
+                    "the pre-registration's golden tensors (" + in.prereg.origin +
+                        ") do not reproduce with this build: " + in.user_golden->summary(),
+                    "all cases within atol " + num(in.user_golden->atol), in.user_golden->summary());
+  }
+
   if (in.prereg.pape_definition_hash != in.definition_hash) {
     gate.experiment(Status::kFail, "pre-registration",
                     "the pre-registration (" + in.prereg.origin +

@@ -16,9 +16,10 @@ namespace wmtp::gates {
 
 struct AuditInputs {
   experiment::Preregistration prereg;
-  std::string definition_hash;           // this build's pape_definition_hash()
-  GoldenCheck golden;                    // this build's golden tensor check at prereg.golden_atol
-  std::optional<experiment::Plan> plan;  // plan vs actual only when given
+  std::string definition_hash;             // this build's pape_definition_hash()
+  GoldenCheck golden;                      // this build's golden tensor check at prereg.golden_atol
+  std::optional<GoldenCheck> user_golden;  // the pre-registration's own golden tensors, when it names some
+  std::optional<experiment::Plan> plan;    // plan vs actual only when given
   // The audit expects a plan (wmtp-audit): without one G6 WARNs that plan vs actual went unchecked.
   bool plan_expected = false;
   // Why the runs' recorded plans could not be used (e.g. two plan hashes): each a G6 FAIL.

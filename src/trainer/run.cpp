@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -84,9 +86,25 @@ class ScratchDir {
   std::string owned_;
 };
 
+const GoldenCheck& golden() {
+  static const GoldenCheck check = check_golden(embedded_golden());
+  return check;
+}
+
 const std::string& golden_tensor_check() {
-  static const std::string result = check_golden(embedded_golden()).pass ? "pass" : "fail";
+  static const std::string result = golden().pass ? "pass" : "fail";
   return result;
+}
+
+// golden_<id>_pape and golden_<id>_hr of each frozen case, as this build computed them.
+void log_golden_metrics(RunLogger& logger) {
+  for (const GoldenCase& c : golden().cases) {
+    std::string id = c.id;
+    std::transform(id.begin(), id.end(), id.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    logger.log_metric(metric::kGoldenPrefix + id + "_" + metric::kPape, c.pape, 0);
+    logger.log_metric(metric::kGoldenPrefix + id + "_" + metric::kHr, c.hr, 0);
+  }
 }
 
 // Metric points the run holds already (on --resume), so that none is logged twice.
@@ -399,6 +417,7 @@ RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOption
   std::unique_ptr<RunLogger> logger = store.start_run(start);
   return guarded(*logger, [&] {
     for (const auto& [key, value] : contract_params(request, data, trainer)) logger->log_param(key, value);
+    log_golden_metrics(*logger);
     const ScratchDir scratch(options.work_dir, request.run_name);
     // What --resume reads back: the recipe as trained (overrides applied).
     const std::string recipe_file = scratch.file(artifact::kRecipe);

@@ -2,11 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "core/canonical_json.h"
 #include "core/embedded.h"
 #include "core/errors.h"
+#include "core/golden.h"
+#include "core/json_field.h"
 #include "core/metrics.h"
+#include "core/npy.h"
 #include "schema_check.h"
+#include "support/test_support.h"
 
 namespace wmtp::experiment {
 namespace {
@@ -100,6 +106,57 @@ TEST(Preregistration, SchemaAgreesWithTheReader) {
   const auto refused = gates::fixtures::validate_against_schema(dir.file("bad.json"), "prereg.schema.json");
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("train_loss_cieling"), std::string::npos) << refused.err;
+}
+
+TEST(Preregistration, TripWiresAndCaveatsOfTheSmokePreregistration) {
+  const Preregistration p = embedded_preregistration();
+  ASSERT_EQ(p.trip_wires.size(), 2u);
+  EXPECT_EQ(p.trip_wires[0].metric, "test_pape");
+  EXPECT_EQ(*p.trip_wires[0].max, 150.0);
+  EXPECT_TRUE(p.trip_wires[0].fail);
+  ASSERT_EQ(p.caveats.size(), 1u);
+  EXPECT_EQ(p.caveats[0].rfind("v6 reference N=1", 0), 0u);
+  nlohmann::json doc = smoke();
+  doc["trip_wires"][0].erase("min");
+  doc["trip_wires"][0].erase("max");
+  EXPECT_EQ(error_of(doc), "p.json: $.trip_wires[0]: a trip-wire needs min, max or both");
+}
+
+TEST(Preregistration, ReadsTheTeamsOwnGoldenTensorsFromNpyFilesBesideIt) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("golden"));
+  write_npy(dir.file("golden/y.npy"), {1, 2, 10, 3});
+  write_npy(dir.file("golden/yhat.npy"), {1, 2, 8, 3});
+  nlohmann::json doc = smoke();
+  const nlohmann::json golden_case = {{"id", "apt6"},
+                                      {"y", "golden/y.npy"},
+                                      {"yhat", "golden/yhat.npy"},
+                                      {"expected_pape", 20.0},
+                                      {"expected_hr", 1.0}};
+  doc["golden_tensors"] = nlohmann::json::object();
+  doc["golden_tensors"]["cases"] = nlohmann::json::array({golden_case});
+  testing::write_file(dir.file("prereg.json"), doc.dump());
+  const Preregistration p = parse_preregistration(read_json_file(dir.file("prereg.json")), dir.file("prereg.json"));
+  ASSERT_FALSE(p.user_golden.is_null());
+  const GoldenCheck check = check_golden(p.user_golden);
+  EXPECT_TRUE(check.pass) << check.summary();
+  EXPECT_EQ(check.atol, p.golden_atol);
+  doc["golden_tensors"]["cases"][0]["expected_pape"] = 25.0;
+  testing::write_file(dir.file("prereg.json"), doc.dump());
+  EXPECT_FALSE(
+      check_golden(parse_preregistration(read_json_file(dir.file("prereg.json")), dir.file("prereg.json")).user_golden)
+          .pass);
+  doc["golden_tensors"]["cases"][0]["y"] = "golden/missing.npy";
+  testing::write_file(dir.file("prereg.json"), doc.dump());
+  try {
+    parse_preregistration(read_json_file(dir.file("prereg.json")), dir.file("prereg.json"));
+    FAIL() << "a missing .npy file was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("$.golden_tensors.cases[0].y: " + dir.file("golden/missing.npy") +
+                                         ": cannot open the file"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

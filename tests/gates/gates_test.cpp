@@ -589,6 +589,20 @@ TEST_F(GateTest, G1RecomputesTheDefinitionHashFromItsPayload) {
   EXPECT_EQ(only(gate_definition(runs, in), Status::kFail).message, "param pape_definition_hash_payload is missing");
 }
 
+TEST_F(GateTest, G1FailsWhenThePreregistrationsOwnGoldenTensorsDoNotReproduce) {
+  const nlohmann::json golden = {{"atol", 1e-6},
+                                 {"cases",
+                                  {{{"id", "apt6"},
+                                    {"y", {1, 2, 10, 3}},
+                                    {"yhat", {1, 2, 8, 3}},
+                                    {"expected_pape", 25.0},
+                                    {"expected_hr", 1.0}}}}};
+  in.user_golden = check_golden(golden);
+  const GateRunResult r = only(gate_definition(runs, in), Status::kFail);
+  EXPECT_EQ(r.run_name, "pre-registered golden tensors");
+  EXPECT_NE(r.message.find("the pre-registration's golden tensors"), std::string::npos) << r.message;
+}
+
 TEST_F(GateTest, G3FailsARunThatDidNotFinish) {
   b0.status = "FAILED";
   const GateRunResult r = only(gate_numerical_health(runs, in), Status::kFail);

@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,5 +75,20 @@ std::string test_python() {
 }
 
 std::string source_dir() { return required_env("WMTP_SOURCE_DIR", "run the tests through ctest"); }
+
+::testing::AssertionResult same_history(const std::map<std::int64_t, double>& got,
+                                        const std::map<std::int64_t, double>& want) {
+  if (got.size() != want.size()) {
+    return ::testing::AssertionFailure() << got.size() << " points, expected " << want.size();
+  }
+  for (auto g = got.begin(), w = want.begin(); g != got.end(); ++g, ++w) {
+    const bool same_value = g->second == w->second || (std::isnan(g->second) && std::isnan(w->second));
+    if (g->first != w->first || !same_value) {
+      return ::testing::AssertionFailure()
+             << "step " << g->first << " = " << g->second << ", expected step " << w->first << " = " << w->second;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
 
 }  // namespace wmtp::testing

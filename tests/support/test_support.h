@@ -1,6 +1,10 @@
 #pragma once
 // Shared helpers for tests: temporary directories, running a binary and capturing what it
 // printed, and the real MLflow server that scripts/test starts.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <map>
 #include <string>
 
 namespace wmtp::testing {
@@ -40,5 +44,10 @@ std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 // Quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);
+
+// Two metric histories by step: equal step for step, NaN equal to NaN (a golden case that
+// expects NaN logs one); the failure message names the first difference.
+::testing::AssertionResult same_history(const std::map<std::int64_t, double>& got,
+                                        const std::map<std::int64_t, double>& want);
 
 }  // namespace wmtp::testing

@@ -1,0 +1,19 @@
+#pragma once
+// NumPy's .npy files (format versions 1, 2 and 3) of float32 or float64 values, as a Python
+// producer writes them with np.save: what a team migrating from the Python pipeline brings as
+// its frozen golden tensors.
+#include <string>
+#include <vector>
+
+namespace wmtp {
+
+// The values of a little-endian float32 or float64 array in C order, flattened. InputError
+// naming the file and what was expected for anything else (another dtype, Fortran order, a
+// truncated file, an unknown version).
+std::vector<double> read_npy(const std::string& path);
+
+// Writes values as a 1-D little-endian float64 array (format version 1.0); Error when the file
+// cannot be written.
+void write_npy(const std::string& path, const std::vector<double>& values);
+
+}  // namespace wmtp
