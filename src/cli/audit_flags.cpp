@@ -3,13 +3,12 @@
 namespace wmtp::cli {
 namespace {
 
-const char* const kAuditFlags[] = {"--source", "--tracking-uri", "--ledger", "--artifact-cache", "--prereg",
-                                   "--plan",   "--policy",       "--strict", "--no-figures"};
+constexpr const char* kGroup = "Audit";
 
 }  // namespace
 
 void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
-  const std::string group = "Audit";
+  const std::string group = kGroup;
   app.add_option("--source", request.source, "Where to read the runs: auto, mlflow or ledger")
       ->check(CLI::IsMember({"auto", "mlflow", "ledger"}))
       ->capture_default_str()
@@ -37,10 +36,8 @@ void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
 }
 
 bool audit_flags_given(const CLI::App& app) {
-  for (const char* flag : kAuditFlags) {
-    if (app.count(flag) > 0) return true;
-  }
-  return false;
+  const auto given = app.get_options([](const CLI::Option* o) { return o->get_group() == kGroup && o->count() > 0; });
+  return !given.empty();
 }
 
 }  // namespace wmtp::cli

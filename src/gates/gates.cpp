@@ -763,17 +763,17 @@ RunSummary summarize_run(const RunRecord& run) {
   return s;
 }
 
-AttemptSelection select_attempts(const RunSet& runs) {
+AttemptSelection select_attempts(RunSet runs) {
   AttemptSelection out;
-  out.gated.experiment = runs.experiment;
-  out.gated.source = runs.source;
-  std::map<RunKey, std::vector<const RunRecord*>> attempts;
-  for (const RunRecord& run : runs.runs) {
+  out.gated.experiment = std::move(runs.experiment);
+  out.gated.source = std::move(runs.source);
+  std::map<RunKey, std::vector<RunRecord*>> attempts;
+  for (RunRecord& run : runs.runs) {
     const std::string* cell = run.param(param::kCell);
     const std::string* series = run.param(param::kSeries);
     const std::string* seed = run.param(param::kSeed);
     if (cell == nullptr || series == nullptr || seed == nullptr) {
-      out.gated.runs.push_back(run);
+      out.gated.runs.push_back(std::move(run));
     } else {
       attempts[{*cell, *series, *seed}].push_back(&run);
     }
@@ -785,11 +785,11 @@ AttemptSelection select_attempts(const RunSet& runs) {
            std::make_tuple(b->status == finished, b->start_time_ms, b->end_time_ms, std::cref(b->local_id));
   };
   for (auto& [key, group] : attempts) {
-    const RunRecord* chosen = *std::max_element(group.begin(), group.end(), earlier);
-    out.gated.runs.push_back(*chosen);
+    RunRecord* chosen = *std::max_element(group.begin(), group.end(), earlier);
     for (const RunRecord* r : group) {
       if (r != chosen) out.superseded.push_back({r->local_id, run_label(*r), r->status, chosen->local_id});
     }
+    out.gated.runs.push_back(std::move(*chosen));
   }
   std::sort(out.gated.runs.begin(), out.gated.runs.end(), [](const RunRecord& a, const RunRecord& b) {
     return std::tie(a.name, a.local_id, a.mlflow_run_id) < std::tie(b.name, b.local_id, b.mlflow_run_id);
@@ -800,8 +800,11 @@ AttemptSelection select_attempts(const RunSet& runs) {
   return out;
 }
 
-Verdict audit(const RunSet& all_runs, const AuditInputs& in, const VerdictOptions& options) {
-  const AttemptSelection selection = select_attempts(all_runs);
+Verdict audit(const RunSet& runs, const AuditInputs& in, const VerdictOptions& options) {
+  return audit(select_attempts(runs), in, options);
+}
+
+Verdict audit(const AttemptSelection& selection, const AuditInputs& in, const VerdictOptions& options) {
   const RunSet& runs = selection.gated;
   Verdict v;
   v.superseded = selection.superseded;

@@ -37,7 +37,7 @@ struct AttemptSelection {
   RunSet gated;
   std::vector<SupersededRun> superseded;
 };
-AttemptSelection select_attempts(const RunSet& runs);
+AttemptSelection select_attempts(RunSet runs);
 
 // The inputs this build produces for a pre-registration: core's definition hash and golden check.
 AuditInputs audit_inputs_for(experiment::Preregistration prereg);
@@ -68,5 +68,8 @@ struct VerdictOptions {
 // Runs every gate and assembles the verdict; runs and results sorted, so two audits of the same
 // runs give the same verdict apart from source and generated_at.
 Verdict audit(const RunSet& runs, const AuditInputs& in, const VerdictOptions& options);
+// The same over attempts already selected (select_attempts), so a caller that needed them first
+// selects once.
+Verdict audit(const AttemptSelection& selection, const AuditInputs& in, const VerdictOptions& options);
 
 }  // namespace wmtp::gates

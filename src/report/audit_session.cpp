@@ -148,10 +148,12 @@ gates::Verdict audit_experiment(const AuditRequest& request) {
   inputs.plan_expected = true;
   inputs.seals_expected = true;
   const std::string cache = request.artifact_cache.empty() ? default_artifact_cache() : request.artifact_cache;
-  const RunSet runs = tracking::open_run_source(run_source_for(request), cache)->read(experiment);
-  if (!inputs.plan) plan_from_runs(gates::select_attempts(runs).gated, inputs);  // superseded attempts aside
-  read_seals(runs, inputs);
-  return gates::audit(runs, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});
+  // Superseded attempts are neither gated nor asked for their plan or seal.
+  const gates::AttemptSelection selection = gates::select_attempts(
+      tracking::open_run_source(run_source_for(request), cache)->read(experiment));
+  if (!inputs.plan) plan_from_runs(selection.gated, inputs);
+  read_seals(selection.gated, inputs);
+  return gates::audit(selection, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});
 }
 
 }  // namespace wmtp::report

@@ -7,6 +7,7 @@
 #include "experiment/seal.h"
 #include "png_fixture.h"
 #include "support/test_support.h"
+#include "tracking/run_normalize.h"
 
 namespace wmtp::e2e {
 
@@ -38,21 +39,13 @@ std::vector<RunCopy> download_runs(tracking::MlflowClient& client, const std::st
   return copies;
 }
 
-namespace {
-
-bool is_figure(const std::string& path) {
-  return path.rfind("figures/", 0) == 0 && path.size() > 4 && path.substr(path.size() - 4) == ".png";
-}
-
-}  // namespace
-
 void reseal_runs(std::vector<RunCopy>& runs, const std::string& experiment) {
   for (RunCopy& copy : runs) {
     RunRecord record;
     record.params = copy.params;
     record.metrics = copy.metrics;
     for (auto& [path, bytes] : copy.artifacts) {
-      if (is_figure(path)) bytes = gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment);
+      if (tracking::is_figure(path)) bytes = gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment);
       if (path == "wmtp/seal.json") continue;
       ArtifactRef a;
       a.path = path;
@@ -85,8 +78,9 @@ void upload_runs(tracking::MlflowClient& client, const std::string& experiment, 
     client.log_batch(created.run_id, batch);
     for (const auto& [path, bytes] : copy.artifacts) {
       testing::write_file(scratch.file("artifact"),
-                          is_figure(path) ? gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment)
-                                          : bytes);
+                          tracking::is_figure(path)
+                              ? gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment)
+                              : bytes);
       client.upload_artifact(created.run_id, scratch.file("artifact"), path);
     }
     client.set_terminated(created.run_id, parse_run_status(copy.status), copy.end_time_ms);
