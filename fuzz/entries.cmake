@@ -8,5 +8,6 @@ add_library(wmtp_fuzz_entries STATIC
   ${PROJECT_SOURCE_DIR}/src/trainer/series.cpp
   ${PROJECT_SOURCE_DIR}/src/trainer/synthetic.cpp)
 target_include_directories(wmtp_fuzz_entries PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(wmtp_fuzz_entries PUBLIC wmtp_core wmtp_experiment wmtp_gates wmtp_tracking wmtp_report)
+target_link_libraries(wmtp_fuzz_entries PUBLIC wmtp_core wmtp_experiment wmtp_gates wmtp_tracking wmtp_report
+                      wmtp_cli_common wmtp_cli_audit)
 wmtp_target_defaults(wmtp_fuzz_entries)

@@ -1,12 +1,16 @@
 #include "fuzz_entries.h"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/audit_flags.h"
+#include "cli/cli_common.h"
 #include "core/errors.h"
 #include "core/json_field.h"
+#include "core/npy.h"
 #include "core/png_text.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
@@ -75,6 +79,34 @@ void verdict(std::string_view input) {
   report::render_report(v, options);
 }
 
+void npy(std::string_view input) { parse_npy(input, "fuzz.npy"); }
+
+// As wmtp-audit parses its command line (one argument per input line), then --shard's rule on
+// every argument that looks like i/n. Usage errors are answered with exit code 2, not thrown.
+void flags(std::string_view input) {
+  std::vector<std::string> words = {"wmtp-audit"};
+  for (std::size_t at = 0; at <= input.size() && words.size() < 64;) {
+    const std::size_t end = std::min(input.find('\n', at), input.size());
+    words.emplace_back(input.substr(at, end - at));
+    at = end + 1;
+  }
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  CLI::App app{"fuzz"};
+  app.name("wmtp-audit");
+  report::AuditRequest request;
+  std::string out, junit;
+  app.add_option("-e,--experiment", request.experiment);
+  app.add_option("-o,--out", out);
+  app.add_option("--junit", junit);
+  cli::add_audit_flags(app, request);
+  cli::parse(app, static_cast<int>(argv.size()), argv.data());
+  const std::vector<experiment::PlannedRun> runs(5);
+  for (const std::string& w : words) {
+    if (w.find('/') != std::string::npos) experiment::select_shard(runs, w);
+  }
+}
+
 }  // namespace
 
 const std::vector<Target>& targets() {
@@ -86,6 +118,8 @@ const std::vector<Target>& targets() {
       {"mlflow-response", mlflow_response, "tracking::run_from_json / metric_point_from_json (MLflow answers)"},
       {"png-text", png_text, "read_png_text (figure metadata, Gate 4)"},
       {"verdict", verdict, "gates::verdict_from_json + report::render_report (wmtp-report)"},
+      {"npy", npy, "parse_npy (pre-registered golden tensors, wmtp-train and wmtp-audit --prereg)"},
+      {"flags", flags, "cli::parse with wmtp-audit's flags, and --shard's i/n (command lines)"},
   };
   return all;
 }

@@ -3,16 +3,50 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <new>
+#include <set>
 
 #include "core/errors.h"
+#include "core/printable.h"
 #include "core/version.h"
 
 namespace wmtp::cli {
+
+namespace {
+
+std::set<const CLI::Option*>& empty_allowed() {
+  static std::set<const CLI::Option*> options;
+  return options;
+}
+
+// The first option of app (or its subcommands) given an empty value, if any.
+const CLI::Option* option_with_empty_value(const CLI::App& app) {
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->count() == 0 || empty_allowed().count(option) > 0 || option->get_expected_min() == 0) continue;
+    for (const std::string& value : option->results()) {
+      if (value.empty()) return option;
+    }
+  }
+  return nullptr;
+}
+
+int usage_error(const CLI::App& app, const std::string& what) {
+  std::cerr << app.get_name() << ": error: " << printable(what, kMaxMessageBytes) << "\n"
+            << "Run '" << app.get_name() << " --help' for usage.\n";
+  return kExitInput;
+}
+
+}  // namespace
 
 std::string version_line(const std::string& program) { return program + " " + kVersion; }
 
 void add_version_flag(CLI::App& app, const std::string& program) {
   app.set_version_flag("--version", version_line(program));
+}
+
+CLI::Option* allow_empty(CLI::Option* option) {
+  empty_allowed().insert(option);
+  return option;
 }
 
 int parse(CLI::App& app, int argc, char** argv) {
@@ -25,9 +59,10 @@ int parse(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << app.get_name() << ": error: " << e.what() << "\n"
-              << "Run '" << app.get_name() << " --help' for usage.\n";
-    return kExitInput;
+    return usage_error(app, e.what());
+  }
+  if (const CLI::Option* option = option_with_empty_value(app)) {
+    return usage_error(app, option->get_name() + ": empty value (give one, or leave the flag out for its default)");
   }
   return -1;
 }
@@ -38,8 +73,13 @@ int guarded_main(const std::string& program, const std::function<int()>& body) {
   } catch (const Error& e) {
     std::cerr << program << ": error: " << e.what() << "\n";
     return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    std::cerr << program << ": error: out of memory (the inputs ask for more than this machine has; "
+              << "see the resource bounds in docs/RELIABILITY.md)\n";
+    return kExitFail;
   } catch (const std::exception& e) {
-    std::cerr << program << ": error: " << e.what() << "\n";
+    const std::string what = e.what();
+    std::cerr << program << ": error: " << printable(what.substr(0, what.find('\n')), kMaxMessageBytes) << "\n";
     return kExitFail;
   }
 }

@@ -18,6 +18,8 @@
 #include "core/errors.h"
 #include "core/golden.h"
 #include "core/json_field.h"
+#include "core/printable.h"
+#include "experiment/limits.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
 #include "experiment/run_contract.h"
@@ -184,7 +186,8 @@ class ProgressBar {
     const int filled = static_cast<int>(fraction * kWidth);
     char line[256];
     std::snprintf(line, sizeof line, "\r%-24s epoch %d/%d [%s%s] %3.0f%% loss %.4f  %.0f samples/s  ETA %s\x1b[K",
-                  p.run_name.c_str(), p.epoch, p.epochs, std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                  wmtp::printable(p.run_name, 60).c_str(), p.epoch, p.epochs,
+                  std::string(static_cast<std::size_t>(filled), '#').c_str(),
                   std::string(static_cast<std::size_t>(kWidth - filled), '.').c_str(), 100.0 * fraction, p.loss,
                   p.samples_per_s, format_seconds(p.eta_s).c_str());
     std::cerr << line << std::flush;
@@ -211,7 +214,8 @@ std::string metric_text(const std::map<std::string, double>& m, const std::strin
 
 std::string summary_line(const tr::RunOutcome& o) {
   std::ostringstream s;
-  s << o.run_name << "  " << wmtp::to_string(o.status) << "  run " << o.local_run_id << "  " << o.steps << " steps";
+  s << wmtp::printable(o.run_name, 120) << "  " << wmtp::to_string(o.status) << "  run " << o.local_run_id << "  "
+    << o.steps << " steps";
   if (o.samples_per_s > 0) s << " (" << static_cast<long long>(std::llround(o.samples_per_s)) << " samples/s)";
   const auto& m = o.final_metrics;
   s << "  test PAPE " << metric_text(m, metric::kTestPape, 2) << " HR " << metric_text(m, metric::kTestHr, 3) << " MSE "
@@ -323,15 +327,17 @@ int main(int argc, char** argv) {
                  "(synthetic households)");
   app.add_option("--experiment", flags.experiment, "experiment name; default: the plan's, else wmtp-smoke");
   app.add_option("--ledger", flags.ledger, "SQLite ledger")->capture_default_str();
-  app.add_option("--tracking-uri", flags.tracking_uri,
-                 "MLflow server (default: MLFLOW_TRACKING_URI; empty: ledger only)");
+  wmtp::cli::allow_empty(app.add_option("--tracking-uri", flags.tracking_uri,
+                                        "MLflow server (default: MLFLOW_TRACKING_URI; empty: ledger only)"));
   app.add_option("--prereg", flags.prereg, "pre-registration whose hash runs log; default: the built-in smoke one");
-  app.add_option("--epochs", flags.epochs, "override every recipe's training.epochs")->check(CLI::PositiveNumber);
+  app.add_option("--epochs", flags.epochs, "override every recipe's training.epochs (1 to 100000)")
+      ->check(CLI::Range(std::int64_t{1}, wmtp::experiment::limits::kMaxEpochs));
   app.add_option("--device", flags.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_option(
          "--threads", flags.threads,
-         "CPU threads for LibTorch and OpenBLAS (the models are small: more threads help only at large batch sizes)")
-      ->check(CLI::PositiveNumber)
+         "CPU threads for LibTorch and OpenBLAS, 1 to 256 (the models are small: more threads help only at large "
+         "batch sizes)")
+      ->check(CLI::Range(std::int64_t{1}, wmtp::experiment::limits::kMaxThreads))
       ->capture_default_str();
   app.add_option("--shard", flags.shard, "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based)");
   app.add_option("--resume", flags.resume,

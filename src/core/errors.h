@@ -1,8 +1,12 @@
 #pragma once
 // Errors are exceptions inside the libraries; each main catches them once and maps them to an
-// exit code and one line (what, where, what to do).
+// exit code and one line (what, where, what to do). The line is made printable once, here:
+// control characters and invalid UTF-8 from names and values are escaped, a NUL byte cannot cut
+// it short, and it is capped at kMaxMessageBytes.
 #include <stdexcept>
 #include <string>
+
+#include "core/printable.h"
 
 namespace wmtp {
 
@@ -16,7 +20,7 @@ enum ExitCode : int {
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& what, int exit_code = kExitFail)
-      : std::runtime_error(what), exit_code_(exit_code) {}
+      : std::runtime_error(printable(what, kMaxMessageBytes)), exit_code_(exit_code) {}
   int exit_code() const { return exit_code_; }
 
  private:

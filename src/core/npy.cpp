@@ -5,6 +5,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <string_view>
 
 #include "core/errors.h"
 
@@ -13,6 +14,10 @@ namespace {
 
 const char kMagic[] = "\x93NUMPY";
 constexpr std::size_t kMagicSize = 6;
+// NumPy writes headers of a few hundred bytes; a longer one is not a golden tensor.
+constexpr std::size_t kMaxHeaderBytes = 65536;
+// More values than any golden tensor needs (8 GiB of float64); keeps count x item from overflowing.
+constexpr std::size_t kMaxValues = std::size_t{1} << 30;
 
 std::uint32_t little_endian(const unsigned char* bytes, int n) {
   std::uint32_t v = 0;
@@ -40,7 +45,11 @@ Header parse_header(const std::string& text, const std::string& path) {
   int nontrivial = 0;  // dimensions longer than 1: with two or more, Fortran order changes the values' order
   const std::regex number(R"(\d+)");
   for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
-    const auto d = static_cast<std::size_t>(std::stoull(it->str()));
+    // A dimension or a product beyond the values any file could hold is refused, not wrapped.
+    const std::string digits = it->str();
+    if (digits.size() > 15) fail("shape dimension " + digits.substr(0, 20) + " is too large");
+    const auto d = static_cast<std::size_t>(std::stoull(digits));
+    if (d != 0 && h.count > kMaxValues / d) fail("shape (" + dims.substr(0, 80) + ") has too many values");
     h.count *= d;
     nontrivial += d > 1 ? 1 : 0;
   }
@@ -58,7 +67,10 @@ std::vector<double> read_npy(const std::string& path) {
   if (!in) throw InputError(path + ": cannot open the file");
   std::ostringstream bytes_stream;
   bytes_stream << in.rdbuf();
-  const std::string bytes = bytes_stream.str();
+  return parse_npy(bytes_stream.str(), path);
+}
+
+std::vector<double> parse_npy(std::string_view bytes, const std::string& path) {
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() < kMagicSize + 4 || bytes.compare(0, kMagicSize, kMagic, kMagicSize) != 0) {
     throw InputError(path + ": not a .npy file (no \\x93NUMPY magic)");
@@ -70,8 +82,12 @@ std::vector<double> read_npy(const std::string& path) {
   const std::size_t start = kMagicSize + 2 + static_cast<std::size_t>(len_bytes);
   if (bytes.size() < start) throw InputError(path + ": truncated .npy header");
   const std::size_t header_len = little_endian(b + kMagicSize + 2, len_bytes);
+  if (header_len > kMaxHeaderBytes) {
+    throw InputError(path + ": .npy header of " + std::to_string(header_len) + " bytes (at most " +
+                     std::to_string(kMaxHeaderBytes) + ")");
+  }
   if (bytes.size() < start + header_len) throw InputError(path + ": truncated .npy header");
-  const Header h = parse_header(bytes.substr(start, header_len), path);
+  const Header h = parse_header(std::string(bytes.substr(start, header_len)), path);
   const std::size_t item = h.descr == "<f8" ? 8 : 4;
   const std::size_t data = start + header_len;
   if (bytes.size() - data != h.count * item) {

@@ -3,6 +3,7 @@
 // producer writes them with np.save: what a team migrating from the Python pipeline brings as
 // its frozen golden tensors.
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wmtp {
@@ -11,6 +12,8 @@ namespace wmtp {
 // naming the file and what was expected for anything else (another dtype, Fortran order, a
 // truncated file, an unknown version).
 std::vector<double> read_npy(const std::string& path);
+// The same, from the file's bytes; label names them in messages.
+std::vector<double> parse_npy(std::string_view bytes, const std::string& label);
 
 // Writes values as a 1-D little-endian float64 array (format version 1.0); Error when the file
 // cannot be written.

@@ -91,6 +91,7 @@ class Validator {
                                                         "exclusiveMinimum",
                                                         "exclusiveMaximum",
                                                         "minLength",
+                                                        "maxLength",
                                                         "pattern",
                                                         "items",
                                                         "minItems",
@@ -156,6 +157,9 @@ class Validator {
   void check_string(const std::string& x, const json& s, const std::string& path) const {
     if (s.contains("minLength") && x.size() < s["minLength"].get<std::size_t>()) {
       fail(path, "must have at least " + s["minLength"].dump() + " character(s)");
+    }
+    if (s.contains("maxLength") && x.size() > s["maxLength"].get<std::size_t>()) {
+      fail(path, "must have at most " + s["maxLength"].dump() + " character(s), got " + std::to_string(x.size()));
     }
     if (s.contains("pattern")) {
       const std::string pattern = s["pattern"].get<std::string>();

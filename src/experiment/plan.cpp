@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/json_field.h"
 #include "experiment/json_schema.h"
+#include "experiment/limits.h"
 #include "experiment/recipe_util.h"
 
 namespace wmtp::experiment {
@@ -87,6 +88,7 @@ Plan parse_plan(const nlohmann::json& j, const std::string& label, const RecipeR
         label, "$.data", "data kind");
     p.data = DataSpec::from_json(d, label);
   }
+  check_plan_limits(p, label);
   read_opt(j, "series", &p.series);
   for (const json& s : j["seeds"]) p.seeds.push_back(s.get<std::uint64_t>());
   const json& cells = j["cells"];
@@ -108,6 +110,12 @@ Plan parse_plan(const nlohmann::json& j, const std::string& label, const RecipeR
                        c.recipe.name + "' uses model " + c.recipe.model.kind);
     }
     p.cells.push_back(std::move(c));
+  }
+  // The grid's size is known here unless the series come from a CSV (then expand_plan checks).
+  if (!p.series.empty() || p.data.kind == "synthetic") {
+    const std::size_t series = p.series.empty() ? static_cast<std::size_t>(p.data.synthetic.households)
+                                                : p.series.size();
+    check_planned_runs(series, p.cells.size(), p.seeds.size(), label);
   }
   return p;
 }
@@ -132,6 +140,7 @@ Plan load_plan(const std::string& ref) {
 std::string PlannedRun::label() const { return cell->name + "/" + series + "/" + std::to_string(seed); }
 
 std::vector<PlannedRun> expand_plan(const Plan& plan, const std::vector<std::string>& series) {
+  check_planned_runs(series.size(), plan.cells.size(), plan.seeds.size(), plan.label);
   std::vector<PlannedRun> runs;
   for (const std::string& s : series) {
     for (const Cell& c : plan.cells) {

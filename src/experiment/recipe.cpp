@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/json_field.h"
 #include "experiment/json_schema.h"
+#include "experiment/limits.h"
 #include "experiment/recipe_util.h"
 
 namespace wmtp::experiment {
@@ -99,6 +100,7 @@ Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
   if (r.window.seasonal_period > r.window.seq_len) {
     fail("$.window.seasonal_period", "must not exceed window.seq_len (" + std::to_string(r.window.seq_len) + ")");
   }
+  check_recipe_limits(r, label);
   return r;
 }
 

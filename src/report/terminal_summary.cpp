@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "core/printable.h"
+
 namespace wmtp::report {
 namespace {
 
@@ -18,16 +20,16 @@ std::string detail(const GateRunResult& r) {
   if (!r.expected.empty() || !r.observed.empty()) {
     out += " (expected " + r.expected + ", observed " + r.observed + ")";
   }
-  return out;
+  return printable(out, 600);
 }
 
 }  // namespace
 
 std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_listed) {
   std::ostringstream out;
-  out << "audit of experiment '" << verdict.experiment << "' from " << verdict.source << ": " << verdict.runs.size()
-      << " run(s), pre-registration " << verdict.prereg_hash << (verdict.policy == "debug" ? ", policy debug" : "")
-      << "\n";
+  out << "audit of experiment '" << printable(verdict.experiment, 120) << "' from " << printable(verdict.source, 300)
+      << ": " << verdict.runs.size() << " run(s), pre-registration " << verdict.prereg_hash
+      << (verdict.policy == "debug" ? ", policy debug" : "") << "\n";
   for (const GateReport& g : verdict.gates) {
     std::size_t problems = 0, passed = 0, skipped = 0;
     for (const GateRunResult& r : g.results) {
@@ -47,14 +49,14 @@ std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_list
         out << "      ... and " << (problems - max_listed) << " more in the verdict file\n";
         break;
       }
-      out << "      " << to_string(r.status) << " " << r.run_name << ": " << detail(r) << "\n";
+      out << "      " << to_string(r.status) << " " << printable(r.run_name, 120) << ": " << detail(r) << "\n";
     }
   }
   if (!verdict.superseded.empty()) {
     out << "  superseded (not gated): ";
     for (std::size_t i = 0; i < verdict.superseded.size(); ++i) {
       const gates::SupersededRun& s = verdict.superseded[i];
-      out << (i == 0 ? "" : ", ") << s.run_name << " (" << s.status << ")";
+      out << (i == 0 ? "" : ", ") << printable(s.run_name, 120) << " (" << printable(s.status, 20) << ")";
     }
     out << "\n";
   }
