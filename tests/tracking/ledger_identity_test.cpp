@@ -224,5 +224,15 @@ TEST(LedgerIdentity, ADamagedPageIsFoundBeforeAnythingIsWritten) {
                                   "sqlite3 " + path + " .recover", "restore"});
 }
 
+TEST(LedgerIdentity, AFileWhereTheArtifactStoreGoesIsRefusedBeforeTheLedgerIsCreated) {
+  TempDir dir;
+  testing::write_file(dir.file("ledger.artifacts"), "my notes");
+  expect_input_error([&] { Tracker tracker(testing::ledger_only(dir.file("ledger.sqlite"))); },
+                     {"the artifact store of --ledger " + dir.file("ledger.sqlite"), "ledger.artifacts",
+                      "not a directory"});
+  EXPECT_EQ(testing::read_file(dir.file("ledger.artifacts")), "my notes");
+  EXPECT_FALSE(fs::exists(dir.file("ledger.sqlite")));
+}
+
 }  // namespace
 }  // namespace wmtp::tracking
