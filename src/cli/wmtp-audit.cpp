@@ -1,13 +1,14 @@
 // wmtp-audit: reads an experiment's runs back (MLflow or the ledger), replays Gates 1-6 against
 // the pre-registration and writes the verdict. Its exit code is the pre-merge CI gate.
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "cli/audit_flags.h"
 #include "cli/cli_common.h"
 #include "core/errors.h"
+#include "core/output_file.h"
 #include "report/audit_session.h"
 #include "report/junit.h"
 #include "report/step_summary.h"
@@ -27,21 +28,36 @@ struct Flags {
   bool quiet = false;
 };
 
-// Writes through a temporary file, so a reader never sees half a verdict.
-void write_text_file(const std::string& path, const std::string& text, const std::string& what) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) throw InputError("cannot write the " + what + " to " + path);
+// Refuses, before the audit, outputs that would overwrite one of its inputs or a file that is not
+// of the kind written there.
+void guard_outputs(const Flags& flags) {
+  const std::vector<wmtp::OutputGuardInput> inputs = wmtp::report::audit_inputs(flags.request);
+  if (flags.out == "-") {
+    wmtp::guard_stdout("the verdict", inputs);
+  } else {
+    wmtp::guard_output("--out", flags.out, inputs, wmtp::OutputKind::kVerdictJson);
   }
+  if (flags.junit.empty()) return;
+  wmtp::guard_output("--junit", flags.junit, inputs, wmtp::OutputKind::kJunitXml);
   std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw InputError("cannot write the " + what + " to " + path + ": " + ec.message());
+  if (flags.out != "-" &&
+      fs::weakly_canonical(fs::absolute(flags.junit), ec) == fs::weakly_canonical(fs::absolute(flags.out), ec)) {
+    throw InputError("--junit " + flags.junit + ": is the same file as --out " + flags.out +
+                     "; the JUnit XML would replace the verdict (choose another path)");
+  }
+}
+
+// Written whole or not at all: a killed audit leaves the previous file, never half of a new one.
+void write_text_file(const std::string& path, const std::string& text, const std::string& what) {
+  try {
+    wmtp::write_file_atomically(path, text);
+  } catch (const wmtp::Error& e) {
+    throw InputError("cannot write the " + what + ": " + e.what());
+  }
 }
 
 int run(const Flags& flags) {
+  guard_outputs(flags);
   const wmtp::gates::Verdict verdict = wmtp::report::audit_experiment(flags.request);
   const std::string json = wmtp::gates::to_json(verdict).dump(2) + "\n";
   if (flags.out == "-") {

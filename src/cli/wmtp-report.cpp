@@ -6,10 +6,12 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "cli/audit_flags.h"
 #include "cli/cli_common.h"
 #include "core/errors.h"
+#include "core/output_file.h"
 #include "gates/verdict.h"
 #include "report/audit_session.h"
 #include "report/markdown.h"
@@ -52,6 +54,23 @@ wmtp::gates::Verdict read_verdict(const std::string& path) {
   }
 }
 
+// What this report reads: the verdict file, or what the audit it runs reads.
+std::vector<wmtp::OutputGuardInput> report_inputs(const Flags& flags, bool self_audit,
+                                                  const wmtp::report::AuditRequest& audit) {
+  if (self_audit) return wmtp::report::audit_inputs(audit);
+  return {{"verdict", flags.verdict_path.empty() ? kDefaultVerdict : flags.verdict_path}};
+}
+
+// Refuses, before anything is read or written, a figures or output directory that is a file or
+// an input's folder, and standard output redirected into an input.
+void guard_outputs(const Flags& flags, const std::filesystem::path& dir,
+                   const std::vector<wmtp::OutputGuardInput>& inputs) {
+  wmtp::guard_stdout("the report", inputs);
+  wmtp::guard_output("--output-dir", flags.output_dir, inputs, wmtp::OutputKind::kDirectory);
+  wmtp::guard_output(flags.figures_dir.empty() ? "--output-dir (figures in report-figures/)" : "--figures-dir",
+                     dir.string(), inputs, wmtp::OutputKind::kDirectory);
+}
+
 int run(const Flags& flags) {
   const auto format = wmtp::report::parse_report_format(flags.format);
   const std::filesystem::path dir = flags.figures_dir.empty()
@@ -66,6 +85,8 @@ int run(const Flags& flags) {
   // Figures fetched from MLflow land under the figures directory, so the report's links resolve.
   wmtp::report::AuditRequest audit = flags.audit;
   if (audit.artifact_cache.empty()) audit.artifact_cache = (dir / "mlflow-artifacts").string();
+  const std::vector<wmtp::OutputGuardInput> inputs = report_inputs(flags, self_audit, audit);
+  guard_outputs(flags, dir, inputs);
   const wmtp::gates::Verdict verdict = self_audit ? wmtp::report::audit_experiment(audit)
                                                   : read_verdict(flags.verdict_path.empty() ? kDefaultVerdict
                                                                                             : flags.verdict_path);
@@ -81,6 +102,8 @@ int run(const Flags& flags) {
   if (!verdict.runs.empty()) {
     const std::string figure =
         (dir / wmtp::report::overview_figure_name(verdict.experiment)).lexically_normal().string();
+    wmtp::guard_output(flags.figures_dir.empty() ? "--output-dir" : "--figures-dir", figure, inputs,
+                       wmtp::OutputKind::kPng);
     wmtp::report::write_overview_figure(verdict, figure);
     options.overview_figure = figure;
   }

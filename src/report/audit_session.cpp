@@ -103,6 +103,15 @@ std::string default_artifact_cache() {
   return (base / "wmtp" / "mlflow-artifacts").string();
 }
 
+std::vector<OutputGuardInput> audit_inputs(const AuditRequest& request) {
+  std::vector<OutputGuardInput> inputs = tracking::ledger_inputs(request.ledger.value_or(tracking::kDefaultLedgerPath));
+  inputs.push_back({"pre-registration", request.prereg});
+  inputs.push_back({"plan", request.plan});
+  inputs.push_back(
+      {"artifact cache", request.artifact_cache.empty() ? default_artifact_cache() : request.artifact_cache, true});
+  return inputs;
+}
+
 std::string run_source_for(const AuditRequest& request) {
   std::string source = request.source;
   const tracking::MlflowConfig config = tracking::MlflowConfig::from_env(request.tracking_uri);

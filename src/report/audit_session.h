@@ -3,7 +3,9 @@
 // the pre-registration and the plan, read the runs back and replay the gates.
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "core/output_file.h"
 #include "gates/verdict.h"
 
 namespace wmtp::report {
@@ -32,6 +34,10 @@ void enforce_policy(const AuditRequest& request);
 // Reads the runs and replays Gates 1-6. Errors: InputError (bad files, unknown experiment),
 // UnreachableError (the source).
 gates::Verdict audit_experiment(const AuditRequest& request);
+
+// The files the audit reads, which no output may overwrite: the ledger it would read (with its
+// -wal, -shm and artifact store), the pre-registration, the plan and the artifact cache.
+std::vector<OutputGuardInput> audit_inputs(const AuditRequest& request);
 
 // $XDG_CACHE_HOME/wmtp/mlflow-artifacts (or ~/.cache/..., or the temp dir).
 std::string default_artifact_cache();

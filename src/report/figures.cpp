@@ -14,11 +14,13 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/errors.h"
+#include "core/output_file.h"
 #include "core/version.h"
 #include "experiment/run_contract.h"
 
@@ -524,21 +526,21 @@ void write_png(cairo_surface_t* surface, const PngText& text, const std::string&
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
   // Written next to the target and renamed, so a reader never sees a half-written figure.
-  const std::string partial = path + ".partial";
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(partial.c_str(), "wb"), std::fclose);
-  if (!file) throw Error(path + ": cannot write figure (" + std::strerror(errno) + ")");
-  PngErrorState state;
-  const bool ok = write_png_stream(file.get(), width, height, rows.data(), png_chunks.data(),
-                                   static_cast<int>(png_chunks.size()), state);
-  const bool closed = std::fclose(file.release()) == 0;
-  if (!ok || !closed) {
-    fs::remove(partial, ec);
-    throw Error(path + ": cannot write figure (" + (ok ? "write failed" : state.message) + ")");
+  std::optional<AtomicFile> file;
+  try {
+    file.emplace(path);
+  } catch (const Error& e) {
+    throw Error(path + ": cannot write figure (" + e.what() + ")");
   }
-  fs::rename(partial, path, ec);
-  if (ec) {
-    fs::remove(partial, ec);
-    throw Error(path + ": cannot write figure (" + ec.message() + ")");
+  PngErrorState state;
+  if (!write_png_stream(file->stream(), width, height, rows.data(), png_chunks.data(),
+                        static_cast<int>(png_chunks.size()), state)) {
+    throw Error(path + ": cannot write figure (" + state.message + ")");
+  }
+  try {
+    file->commit();
+  } catch (const Error& e) {
+    throw Error(path + ": cannot write figure (" + e.what() + ")");
   }
 }
 

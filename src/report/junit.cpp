@@ -1,12 +1,12 @@
 #include "report/junit.h"
 
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <tuple>
 #include <vector>
 
 #include "core/errors.h"
+#include "core/output_file.h"
 
 namespace wmtp::report {
 namespace {
@@ -129,10 +129,11 @@ std::string junit_xml(const gates::Verdict& verdict) {
 }
 
 void write_junit(const gates::Verdict& verdict, const std::string& path) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << junit_xml(verdict);
-  out.close();
-  if (!out) throw Error("cannot write JUnit XML to " + path);
+  try {
+    write_file_atomically(path, junit_xml(verdict));
+  } catch (const Error& e) {
+    throw Error("cannot write JUnit XML to " + path + " (" + e.what() + ")");
+  }
 }
 
 }  // namespace wmtp::report

@@ -1,18 +1,30 @@
 #include "tracking/ledger.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <unordered_map>
 
 #include "core/errors.h"
+#include "core/version.h"
 #include "tracking/run_normalize.h"
 
 namespace wmtp::tracking {
 namespace {
 
-// Bump when the schema changes incompatibly; an older ledger is refused with a clear message.
-constexpr int kSchemaVersion = 1;
+// Every schema change bumps kSchemaVersion and adds a step to migrate(). Version 1 (wmtp 0.1.0)
+// had today's tables and meta.schema_version = '1' but no application_id or user_version;
+// version 2 marks the file: PRAGMA application_id = kLedgerApplicationId, user_version = 2.
+constexpr int kSchemaVersion = 2;
+
+// The tables of a wmtp ledger, sorted (versions 1 and 2 have the same).
+const std::vector<std::string> kLedgerTables = {"artifacts", "experiments", "meta", "metrics",
+                                                "outbox",    "params",      "runs", "tags"};
 
 // WAL lets readers (the auditor, the sync thread) run beside the one writer. synchronous=FULL
 // syncs the WAL on every commit, so what flush() reported durable survives a power loss too;
@@ -183,38 +195,149 @@ void read_artifacts(SqliteDb& db, const RecordScope& scope, const std::string& a
   }
 }
 
+// What a database file is, read before anything is written to it.
+struct LedgerIdentity {
+  enum Kind { kEmpty, kLedger, kForeign, kNewer } kind = kEmpty;
+  int version = 0;  // kLedger, kNewer: the schema version
+  std::string why;  // kForeign: what it is instead
+};
+
+std::int64_t pragma_value(SqliteDb& db, const char* pragma) {
+  Statement s(db, pragma);
+  s.step();
+  return s.int64(0);
+}
+
+std::vector<std::string> table_names(SqliteDb& db) {
+  Statement s(db,
+              "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+              "ORDER BY name");
+  std::vector<std::string> names;
+  while (s.step()) names.push_back(s.str(0));
+  return names;
+}
+
+std::string list_names(const std::vector<std::string>& names) {
+  std::string text;
+  for (std::size_t i = 0; i < names.size() && i < 6; ++i) text += (i > 0 ? ", " : "") + names[i];
+  if (names.size() > 6) text += ", ... (" + std::to_string(names.size()) + " in all)";
+  return text;
+}
+
+// A file without wmtp's application_id is a version-1 ledger when it holds exactly wmtp's tables
+// and meta names its schema version.
+LedgerIdentity identify_unmarked(SqliteDb& db, std::int64_t user_version) {
+  const std::vector<std::string> tables = table_names(db);
+  if (tables.empty() && user_version == 0) return {};
+  if (tables != kLedgerTables) {
+    return {LedgerIdentity::kForeign, 0,
+            tables.empty()
+                ? "it has user_version " + std::to_string(user_version) + " and no tables"
+                : "its tables are " + list_names(tables) + "; a wmtp ledger has " + list_names(kLedgerTables)};
+  }
+  Statement meta(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+  const std::string text = meta.step() ? meta.str(0) : "";
+  const int version = text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos
+                          ? 0
+                          : std::stoi(text);
+  if (version < 1) return {LedgerIdentity::kForeign, 0, "it has wmtp's tables but no schema version in table meta"};
+  return {version > kSchemaVersion ? LedgerIdentity::kNewer : LedgerIdentity::kLedger, version, ""};
+}
+
+LedgerIdentity identify(SqliteDb& db) {
+  const std::int64_t application_id = pragma_value(db, "PRAGMA application_id");
+  const std::int64_t user_version = pragma_value(db, "PRAGMA user_version");
+  if (application_id == 0) return identify_unmarked(db, user_version);
+  if (application_id != kLedgerApplicationId) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%08X", static_cast<unsigned>(application_id));
+    return {LedgerIdentity::kForeign, 0, std::string("its application_id is ") + hex + ", not wmtp's 0x574D5450"};
+  }
+  if (user_version < 1) return {LedgerIdentity::kForeign, 0, "it has wmtp's application_id but no schema version"};
+  if (user_version > kSchemaVersion) return {LedgerIdentity::kNewer, static_cast<int>(user_version), ""};
+  return {LedgerIdentity::kLedger, static_cast<int>(user_version), ""};
+}
+
+void refuse_unless_ledger(const std::string& path, const LedgerIdentity& identity) {
+  if (identity.kind == LedgerIdentity::kForeign) {
+    throw InputError("ledger " + path + " is a SQLite database but not a wmtp ledger (" + identity.why +
+                     "); refusing to use it, nothing was written. Pass --ledger a new file or a wmtp ledger");
+  }
+  if (identity.kind == LedgerIdentity::kNewer) {
+    throw InputError("ledger " + path + " has schema version " + std::to_string(identity.version) +
+                     ", newer than this wmtp knows (up to " + std::to_string(kSchemaVersion) +
+                     "): upgrade wmtp (this is " + kVersion + ") to use it; nothing was written");
+  }
+}
+
+// A file that exists and does not start with SQLite's header is refused before SQLite opens it.
+const std::string& refuse_non_sqlite(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return path;
+  if (S_ISDIR(st.st_mode)) throw InputError("ledger " + path + " is a directory, not a SQLite file");
+  if (!S_ISREG(st.st_mode) || st.st_size == 0) return path;
+  std::ifstream in(path, std::ios::binary);
+  char header[16] = {};
+  in.read(header, sizeof header);
+  if (in.gcount() != sizeof header || std::memcmp(header, "SQLite format 3", 16) != 0) {
+    throw InputError("ledger " + path + " is not a SQLite database (no SQLite header), so not a wmtp ledger; " +
+                     "refusing to use it, nothing was written. Pass --ledger a new file or a wmtp ledger");
+  }
+  return path;
+}
+
+// PRAGMA quick_check: the b-trees and records are well formed (not the indexes' contents).
+void quick_check(SqliteDb& db) {
+  Statement s(db, "PRAGMA quick_check");
+  std::vector<std::string> problems;
+  while (s.step()) {
+    if (s.text(0) != "ok") problems.push_back(s.str(0));
+  }
+  if (problems.empty()) return;
+  // One line: SQLite's first answer ("*** in database main ***\nPage 10: ...") joined with "; ".
+  std::string said;
+  for (char c : problems.front().substr(0, 300)) said += c == '\n' ? std::string("; ") : std::string(1, c);
+  if (problems.size() > 1) said += " (and " + std::to_string(problems.size() - 1) + " more answers)";
+  throw InputError(damaged_ledger_message(db.path(), "quick_check: " + said));
+}
+
+void mark(SqliteDb& db) {
+  db.exec(("PRAGMA application_id = " + std::to_string(kLedgerApplicationId) + ";").c_str());
+  db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";").c_str());
+}
+
+// Brings a ledger of schema version `from` to kSchemaVersion, inside the caller's transaction.
+void migrate(SqliteDb& db, int from) {
+  if (from < 2) {
+    // 1 -> 2: no table changes; the file gets wmtp's application_id and user_version.
+    db.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version';");
+  }
+  mark(db);
+}
 }  // namespace
 
-Ledger::Ledger(const std::string& path, Mode mode)
-    : db_(path, mode == Mode::kReadOnly ? SqliteDb::Mode::kReadOnly : SqliteDb::Mode::kReadWrite) {
-  if (mode == Mode::kReadOnly) {
-    bool ok = false;
-    std::string why = "not a wmtp ledger";
-    try {
-      db_.exec("PRAGMA busy_timeout = 10000;");
-      Statement check(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
-      ok = check.step();
-    } catch (const Error& e) {
-      // No meta table: another SQLite file. Anything else (I/O, permissions) is said as it is.
-      if (std::string(e.what()).find("no such table") == std::string::npos) why = e.what();
-      ok = false;
-    }
-    if (!ok) throw UnreachableError("cannot open ledger " + path + ": " + why);
-    return;
-  }
+Ledger::Ledger(const std::string& path, Mode mode, Check check)
+    : db_(refuse_non_sqlite(path), mode == Mode::kReadOnly ? SqliteDb::Mode::kReadOnly : SqliteDb::Mode::kReadWrite) {
   try {
+    db_.exec("PRAGMA busy_timeout = 10000;");
+    const LedgerIdentity identity = identify(db_);
+    if (identity.kind == LedgerIdentity::kEmpty && mode == Mode::kReadOnly) {
+      throw InputError("ledger " + path + " is an empty database, not a wmtp ledger (nothing has been logged to it)");
+    }
+    refuse_unless_ledger(path, identity);
+    if (check == Check::kQuick) quick_check(db_);
+    if (mode == Mode::kReadOnly) return;  // an older ledger is read as it is; writers migrate it
     db_.exec(kPragmas);
     Transaction txn(db_);
-    db_.exec(kSchema);
-    Statement version(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
-    if (version.step()) {
-      if (version.str(0) != std::to_string(kSchemaVersion)) {
-        throw InputError("ledger " + path + " has schema version " + version.str(0) + "; this wmtp reads version " +
-                         std::to_string(kSchemaVersion));
-      }
-    } else {
+    const LedgerIdentity now = identify(db_);  // another process may have set it up meanwhile
+    refuse_unless_ledger(path, now);
+    if (now.kind == LedgerIdentity::kEmpty) {
+      db_.exec(kSchema);
       Statement insert(db_, "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)");
       insert.bind(1, std::string_view(std::to_string(kSchemaVersion))).run();
+      mark(db_);
+    } else if (now.version < kSchemaVersion) {
+      migrate(db_, now.version);
     }
     txn.commit();
   } catch (const InputError&) {
@@ -368,6 +491,14 @@ std::string artifact_store_for(const std::string& ledger_path) {
     return ledger_path.substr(0, ledger_path.size() - suffix.size()) + ".artifacts";
   }
   return ledger_path + ".artifacts";
+}
+
+std::vector<OutputGuardInput> ledger_inputs(const std::string& ledger_path) {
+  return {{"ledger", ledger_path},
+          {"ledger's write-ahead log", ledger_path + "-wal"},
+          {"ledger's shared-memory file", ledger_path + "-shm"},
+          {"ledger's rollback journal", ledger_path + "-journal"},
+          {"ledger's artifact store", artifact_store_for(ledger_path), true}};
 }
 
 }  // namespace wmtp::tracking

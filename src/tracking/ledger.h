@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/output_file.h"
 #include "core/run_record.h"
 #include "tracking/sqlite_db.h"
 
@@ -16,6 +17,9 @@ namespace wmtp::tracking {
 
 // Where wmtp-train, wmtp-sync, wmtp-audit and wmtp-report find the ledger when no --ledger is given.
 inline constexpr char kDefaultLedgerPath[] = "wmtp-ledger.sqlite";
+// PRAGMA application_id of a wmtp ledger: 'WMTP' in ASCII. PRAGMA user_version is its schema
+// version.
+inline constexpr std::int32_t kLedgerApplicationId = 0x574D5450;
 
 // Outbox entry kinds; each row names a run and what of it MLflow still has to receive.
 namespace outbox_kind {
@@ -50,10 +54,17 @@ struct LedgerRun {
 class Ledger {
  public:
   enum class Mode {
-    kReadWrite,  // creates the file and schema when absent
-    kReadOnly,   // the file must exist and be a wmtp ledger; else UnreachableError
+    kReadWrite,  // creates the file and schema when absent or empty; migrates an older ledger
+    kReadOnly,   // the file must exist (else UnreachableError) and be a wmtp ledger; read as it is
   };
-  explicit Ledger(const std::string& path, Mode mode = Mode::kReadWrite);
+  enum class Check {
+    kQuick,  // PRAGMA quick_check before anything else is read or written
+    kNone,   // for a ledger this process has just checked
+  };
+  // Refuses with InputError, before anything is written: a file that is not a wmtp ledger (not
+  // SQLite, another SQLite database), a ledger of a newer schema, a damaged ledger (quick_check).
+  // A file that cannot be opened or written is an UnreachableError.
+  explicit Ledger(const std::string& path, Mode mode = Mode::kReadWrite, Check check = Check::kQuick);
 
   SqliteDb& db() { return db_; }
   const std::string& path() const { return db_.path(); }
@@ -161,5 +172,9 @@ class Ledger::MetricCursor {
 
 // For ledger "X.sqlite": "X.artifacts" (other names: "<path>.artifacts").
 std::string artifact_store_for(const std::string& ledger_path);
+
+// The ledger's files, as inputs that no output may overwrite: the database, its -wal, -shm and
+// -journal files, and its artifact store (every file in it).
+std::vector<OutputGuardInput> ledger_inputs(const std::string& ledger_path);
 
 }  // namespace wmtp::tracking

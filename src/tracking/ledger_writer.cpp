@@ -3,8 +3,19 @@
 #include <map>
 
 #include "core/errors.h"
+#include "core/output_file.h"
 
 namespace wmtp::tracking {
+namespace {
+
+// The ledger, opened for writing once its artifact store is known to be a directory or absent.
+std::unique_ptr<Ledger> open_for_writing(const std::string& ledger_path) {
+  guard_output("the artifact store of --ledger " + ledger_path + ",", artifact_store_for(ledger_path), {},
+               OutputKind::kDirectory);
+  return std::make_unique<Ledger>(ledger_path);
+}
+
+}  // namespace
 
 LedgerWriter::LedgerWriter(const std::string& ledger_path, std::chrono::milliseconds interval, std::size_t max_items,
                            std::function<void()> on_commit)
@@ -12,7 +23,7 @@ LedgerWriter::LedgerWriter(const std::string& ledger_path, std::chrono::millisec
       interval_(interval),
       max_items_(max_items == 0 ? 1 : max_items),
       on_commit_(std::move(on_commit)),
-      ledger_(std::make_unique<Ledger>(ledger_path)) {
+      ledger_(open_for_writing(ledger_path)) {
   thread_ = std::thread([this] { loop(); });
 }
 

@@ -24,8 +24,9 @@ namespace wmtp::tracking {
 
 class LedgerWriter {
  public:
-  // Opens its own connection to the ledger (creating it); on_commit runs on the writer thread
-  // after each successful commit.
+  // Opens its own connection to the ledger (creating it; InputError when the file is not a
+  // ledger, or when a file that is not a directory sits where its artifact store goes); on_commit
+  // runs on the writer thread after each successful commit.
   LedgerWriter(const std::string& ledger_path, std::chrono::milliseconds interval, std::size_t max_items,
                std::function<void()> on_commit = {});
   // Commits what is queued and stops the thread.

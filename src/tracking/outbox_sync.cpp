@@ -274,7 +274,8 @@ SyncReport push_outbox(const std::string& ledger_path, const MlflowConfig& confi
   if (!config.enabled()) {
     throw InputError("no MLflow server to push to: pass --tracking-uri or set MLFLOW_TRACKING_URI");
   }
-  Ledger(ledger_path, Ledger::Mode::kReadOnly);  // must exist: opening read-write would create it
+  // Must exist (opening read-write would create it); checked (quick_check) by the second open.
+  Ledger(ledger_path, Ledger::Mode::kReadOnly, Ledger::Check::kNone);
   Ledger ledger(ledger_path);
   MlflowClient client(config);
   OutboxSync sync(ledger, client, artifact_store_for(ledger_path));

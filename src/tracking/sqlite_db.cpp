@@ -35,7 +35,22 @@ std::string immutable_uri(const std::string& path) {
   return uri + "?immutable=1";
 }
 
+// Throws the error for a failed call: a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) is an input
+// error that says what to do; anything else is said as SQLite says it.
+[[noreturn]] void throw_sqlite_error(int code, const std::string& path, const std::string& what) {
+  if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB)
+    throw InputError(damaged_ledger_message(path, what));
+  throw Error("ledger " + path + ": " + what);
+}
+
 }  // namespace
+
+std::string damaged_ledger_message(const std::string& path, const std::string& sqlite_says) {
+  return "ledger " + path + " is damaged (SQLite: " + sqlite_says +
+         "); nothing was written to it. Recover what it holds " + "into a new file with `sqlite3 " + path +
+         " .recover | sqlite3 recovered.sqlite` and pass that file with " + "--ledger, or restore " + path +
+         " from a backup";
+}
 
 SqliteDb::SqliteDb(const std::string& path, Mode mode) : path_(path) {
   int flags = mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
@@ -61,7 +76,7 @@ void SqliteDb::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
     std::string text = message != nullptr ? message : "unknown error";
     sqlite3_free(message);
-    throw Error("ledger " + path_ + ": " + text);
+    throw_sqlite_error(sqlite3_extended_errcode(db_), path_, text);
   }
 }
 
@@ -70,7 +85,7 @@ std::int64_t SqliteDb::changes() const { return sqlite3_changes(db_); }
 std::int64_t SqliteDb::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
 void SqliteDb::fail(const std::string& what) const {
-  throw Error("ledger " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+  throw_sqlite_error(sqlite3_extended_errcode(db_), path_, what + ": " + sqlite3_errmsg(db_));
 }
 
 Statement::Statement(SqliteDb& db, const char* sql) : db_(db) {

@@ -25,13 +25,17 @@ class SqliteDb {
   void exec(const char* sql);
   std::int64_t changes() const;
   std::int64_t last_insert_rowid() const;
-  // Throws wmtp::Error "ledger <path>: <what>: <sqlite message>".
+  // Throws wmtp::Error "ledger <path>: <what>: <sqlite message>"; an InputError saying how to
+  // recover when SQLite found the file damaged (SQLITE_CORRUPT, SQLITE_NOTADB).
   [[noreturn]] void fail(const std::string& what) const;
 
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
 };
+
+// "ledger <path> is damaged (SQLite: <sqlite_says>); nothing was written to it. Recover ...".
+std::string damaged_ledger_message(const std::string& path, const std::string& sqlite_says);
 
 class Statement {
  public:

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "core/errors.h"
+#include "core/output_file.h"
 #include "core/sha256.h"
 #include "experiment/run_contract.h"
 #include "tracking/background_sync.h"
@@ -133,7 +134,8 @@ struct Tracker::Impl {
       if (!drained) {
         std::string left = "some";
         try {
-          left = std::to_string(Ledger(options.ledger_path, Ledger::Mode::kReadOnly).outbox_size(runs));
+          left = std::to_string(
+              Ledger(options.ledger_path, Ledger::Mode::kReadOnly, Ledger::Check::kNone).outbox_size(runs));
         } catch (const Error&) {
         }
         warn(left + " outbox entries of " + options.ledger_path + " are not acknowledged by MLflow at " +
@@ -187,30 +189,25 @@ class TrackedRun : public RunLogger {
     std::ifstream in(local_file, std::ios::binary);
     if (!in) throw InputError("cannot read artifact file " + local_file);
     fs::create_directories(dest.parent_path());
-    const std::string tmp = dest.string() + ".part";
     Sha256 sha;
     std::int64_t size = 0;
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    try {
+      // Copied whole or not at all, and fsynced before the ledger records it.
+      AtomicFile out(dest.string());
       std::array<char, 1 << 16> buffer{};
       while (in) {
         in.read(buffer.data(), buffer.size());
         const std::streamsize n = in.gcount();
         if (n <= 0) break;
         sha.update(buffer.data(), static_cast<std::size_t>(n));
-        out.write(buffer.data(), n);
+        out.write(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
         size += n;
       }
-      // close() flushes: a write that fails there (a full disk) must not pass for a copy.
-      out.close();
-      if (in.bad() || !out) {
-        const std::string reason = std::strerror(errno);
-        std::error_code ignored;
-        fs::remove(tmp, ignored);
-        throw Error("cannot copy " + local_file + " to " + tmp + ": " + reason);
-      }
+      if (in.bad()) throw Error("cannot read it: " + std::string(std::strerror(errno)));
+      out.commit();
+    } catch (const Error& e) {
+      throw Error("cannot copy " + local_file + " into the ledger's artifact store: " + e.what());
     }
-    fs::rename(tmp, dest);
     writer.add_artifact(run_, artifact_path, sha.hex_digest(), size);
   }
 

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <stdexcept>
 
@@ -92,6 +93,34 @@ bool same_points(const std::vector<MetricPoint>& a, const std::vector<MetricPoin
     if (!values || a[i].step != b[i].step || a[i].timestamp_ms != b[i].timestamp_ms) return false;
   }
   return true;
+}
+
+void sqlite_exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + path);
+  }
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  const std::string text = message != nullptr ? message : "";
+  sqlite3_free(message);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) throw std::runtime_error(path + ": " + text);
+}
+
+void corrupt_table_page(const std::string& ledger_path, const std::string& table) {
+  sqlite_exec(ledger_path, "PRAGMA wal_checkpoint(TRUNCATE);");
+  const std::int64_t page_size = ledger_scalar(ledger_path, "PRAGMA page_size");
+  const std::int64_t root = ledger_scalar(ledger_path,
+                                          "SELECT rootpage FROM sqlite_master WHERE name = '" + table + "'");
+  if (page_size <= 0 || root <= 1) throw std::runtime_error("no table " + table + " in " + ledger_path);
+  std::fstream file(ledger_path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp((root - 1) * page_size);
+  std::string garbage(static_cast<std::size_t>(page_size), '\0');
+  for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(0xA5 ^ (i * 7));
+  file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  if (!file.flush()) throw std::runtime_error("cannot corrupt " + ledger_path);
 }
 
 }  // namespace wmtp::testing

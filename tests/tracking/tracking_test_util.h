@@ -26,6 +26,12 @@ std::map<std::string, std::vector<MetricPoint>> mlflow_histories(tracking::Mlflo
                                                                  const std::string& run_id);
 // First column of the first row of `sql` run on the ledger (read-only).
 std::int64_t ledger_scalar(const std::string& ledger_path, const std::string& sql);
+// Runs `sql` on a SQLite file directly, creating it when absent (no wmtp checks): builds old,
+// foreign or tampered databases. Throws std::runtime_error with SQLite's message.
+void sqlite_exec(const std::string& path, const std::string& sql);
+// Overwrites the first page of `table`'s b-tree in the ledger with garbage, as a bad sector
+// would (after checkpointing its WAL into the file); the header page is left intact.
+void corrupt_table_page(const std::string& ledger_path, const std::string& table);
 // Same sequence of (step, timestamp, value) with NaN equal to NaN.
 bool same_points(const std::vector<MetricPoint>& a, const std::vector<MetricPoint>& b);
 
