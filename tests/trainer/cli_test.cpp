@@ -310,7 +310,8 @@ TEST(TrainCli, GapsFailByDefaultAndDropWindowsTrainsAroundThem) {
 
   const CommandResult trained = train(dir, plan + " --data gaps.csv --gaps drop-windows --experiment gaps");
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
-  const auto runs = by_name(wmtp::tracking::read_ledger_runs(dir.file("wmtp-ledger.sqlite"), "gaps"));
+  const RunSet set = wmtp::tracking::read_ledger_runs(dir.file("wmtp-ledger.sqlite"), "gaps");
+  const auto runs = by_name(set);
   EXPECT_EQ(*runs.at("B0-household-02-s42")->param("gap_policy"), "drop-windows");
   EXPECT_EQ(*runs.at("B0-household-02-s42")->param("data_missing_points"), "3");
   EXPECT_EQ(*runs.at("B0-household-01-s42")->param("data_missing_points"), "0");
