@@ -298,7 +298,9 @@ TEST(TrainCli, GapsFailByDefaultAndDropWindowsTrainsAroundThem) {
 
   const auto start = std::chrono::steady_clock::now();
   const CommandResult refused = train(dir, plan + " --data gaps.csv --ledger gaps.sqlite");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // ~1 s idle (the startup golden check, before the data is read); the bound only catches a hang,
+  // as the suite runs this beside ctest -j $(nproc) on a loaded machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
   EXPECT_NE(refused.err.find(
                 dir.file("gaps.csv") +
