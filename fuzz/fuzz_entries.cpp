@@ -27,7 +27,17 @@ using nlohmann::json;
 // A relative recipe path in a fuzzed plan must not reach real files: it resolves here.
 constexpr const char* kNoSuchDir = "/nonexistent-wmtp-fuzz";
 
-void csv(std::string_view input) { trainer::parse_csv(input, "fuzz.csv"); }
+// Both layouts (long, wide) are told apart by the header; both gap policies, so that a gap
+// refused by the first is read by the second.
+void csv(std::string_view input) {
+  try {
+    trainer::parse_csv(input, "fuzz.csv");
+  } catch (const InputError&) {
+  }
+  trainer::CsvOptions drop;
+  drop.gaps = trainer::GapPolicy::kDropWindows;
+  trainer::parse_csv(input, "fuzz.csv", drop);
+}
 
 void recipe(std::string_view input) {
   const std::string label = "fuzz-recipe.json";
@@ -111,7 +121,7 @@ void flags(std::string_view input) {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
-      {"csv", csv, "trainer::parse_csv (wmtp-train --data)"},
+      {"csv", csv, "trainer::parse_csv, long and wide, both gap policies (wmtp-train --data)"},
       {"recipe", recipe, "experiment::parse_recipe (wmtp-train --recipe)"},
       {"plan", plan, "experiment::parse_plan + expand_plan (wmtp-train --plan)"},
       {"prereg", prereg, "experiment::parse_preregistration (wmtp-audit --prereg)"},

@@ -55,7 +55,27 @@ struct Flags {
   std::string resume;
   bool quiet = false;
   std::string policy = "prod";
+  std::optional<std::string> unit;  // CSV data only
+  std::optional<std::string> gaps;  // CSV data only
 };
+
+// --unit and --gaps declare how to read CSV data; the document the runs record says so.
+void apply_data_flags(const Flags& flags, ex::Plan* plan, ex::DataSpec* data) {
+  if (!flags.unit && !flags.gaps) return;
+  if (data->kind != "csv") {
+    throw InputError(
+        "--unit and --gaps describe CSV data (--data or a plan's csv data); the synthetic households are "
+        "hourly kW without gaps");
+  }
+  if (flags.unit && !ex::valid_unit(*flags.unit)) {
+    throw InputError("--unit '" + *flags.unit +
+                     "': expected a unit such as kW, MW or kWh_per_h (a letter first, then letters, digits or "
+                     "_ . / ^ % -; at most 32 characters)");
+  }
+  if (flags.unit) data->unit = *flags.unit;
+  if (flags.gaps) data->gaps = *flags.gaps;
+  plan->document["data"] = data->to_json();
+}
 
 // The runs to train, with everything they log besides their own numbers.
 struct Job {
@@ -97,13 +117,14 @@ Job plan_job(const Flags& flags) {
   ex::DataSpec data = plan.data;
   std::vector<std::string> series = plan.series;
   if (!flags.data.empty()) {
-    data = ex::DataSpec{};
+    // The plan's declared unit and gap policy (data.unit, data.gaps) carry over to the new file.
     data.kind = "csv";
     data.csv_path = fs::absolute(flags.data).lexically_normal().string();
     if (flags.plan.empty()) series.clear();  // the built-in plan's households are not in the CSV
     plan.document["data"] = data.to_json();
     if (series.empty()) plan.document.erase("series");
   }
+  apply_data_flags(flags, &plan, &data);
   plan.data = data;
   plan.hash = wmtp::content_hash16(plan.document);
   const std::vector<tr::Series> all = tr::load_data(data);
@@ -116,7 +137,10 @@ Job plan_job(const Flags& flags) {
   // Every (series, recipe) pair must window before the first run starts: no half-trained plans.
   for (const std::string& name : series) {
     const tr::SeriesData prepared = tr::SeriesData::prepare(tr::find_series(all, name, plan.label));
-    for (const ex::Cell& c : plan.cells) tr::window_index(prepared, c.recipe.window.seq_len, c.recipe.window.pred_len);
+    for (const ex::Cell& c : plan.cells) {
+      const ex::Recipe recipe = tr::recipe_for(c.recipe, prepared.series);
+      tr::window_index(prepared, recipe.window.seq_len, recipe.window.pred_len);
+    }
   }
 
   // Checked now as the audit will read it: a bad pre-registration fails here, not after training.
@@ -139,13 +163,13 @@ Job plan_job(const Flags& flags) {
     r.experiment = job.experiment;
     r.run_name = p.run_name;
     r.cell = p.cell->name;
-    r.recipe = p.cell->recipe;
     r.plan_hash = plan.hash;
     r.plan_name = plan.name;
     r.trained_plan = trained_plan;
     r.prereg_hash = prereg.hash;
     r.data = data;
     r.series = tr::find_series(all, p.series, plan.label);
+    r.recipe = tr::recipe_for(p.cell->recipe, r.series);  // durations in the series' time step
     r.seed = p.seed;
     job.runs.push_back(std::move(r));
   }
@@ -227,10 +251,10 @@ std::string summary_line(const tr::RunOutcome& o) {
 int run(const Flags& flags) {
   if (!flags.resume.empty() &&
       (!flags.plan.empty() || !flags.recipe.empty() || !flags.data.empty() || flags.epochs > 0 ||
-       !flags.shard.empty() || !flags.experiment.empty() || !flags.prereg.empty())) {
+       !flags.shard.empty() || !flags.experiment.empty() || !flags.prereg.empty() || flags.unit || flags.gaps)) {
     throw InputError(
         "--resume continues a run with the recipe, data and experiment it logged: it takes no "
-        "--plan, --recipe, --data, --epochs, --shard, --experiment or --prereg");
+        "--plan, --recipe, --data, --unit, --gaps, --epochs, --shard, --experiment or --prereg");
   }
   if (flags.device == "cuda" && !tr::cuda_available()) {
     throw InputError("--device cuda: this LibTorch build has no CUDA support or sees no GPU (" + tr::compute_info() +
@@ -315,7 +339,10 @@ int main(int argc, char** argv) {
       "  wmtp-train --data load.csv --recipe B2       every series of a CSV x the plan's seeds, one recipe\n"
       "  wmtp-train --plan my-plan.json --shard 3/8   the third of 8 shards (a scheduler's job array)\n"
       "  wmtp-train --resume <run id>                 continue a killed run (ids are in each run's line)\n"
-      "Recipes and plans: schemas/recipe.schema.json, schemas/plan.schema.json; built-in: configs/.");
+      "  wmtp-train --data grid.csv --unit MW --gaps drop-windows   a wide pandas CSV in MW, around its gaps\n"
+      "Recipes and plans: schemas/recipe.schema.json, schemas/plan.schema.json; built-in: configs/. Window lengths\n"
+      "count points, or are durations converted with the data's time step (\"seq_len\": \"7d\", \"pred_len\": "
+      "\"24h\").");
   wmtp::cli::add_version_flag(app, kProgram);
   Flags flags;
   app.add_option("--plan", flags.plan, "plan JSON (schemas/plan.schema.json); default: the built-in smoke plan");
@@ -323,8 +350,20 @@ int main(int argc, char** argv) {
       "--recipe", flags.recipe,
       "train only this recipe (JSON file, or a built-in name: B0, B1, B2, A3) over the plan's series and seeds");
   app.add_option("--data", flags.data,
-                 "CSV with columns timestamp,series,value (ISO-8601, regular spacing); default: the plan's data "
-                 "(synthetic households)");
+                 "CSV of regularly spaced ISO-8601 timestamps, long or wide, told apart by the header: long is "
+                 "timestamp,series,value (any column order; the layout whenever a column is called series); wide is "
+                 "timestamp plus one numeric column per series, named by its header (pandas' to_csv), where a "
+                 "leading index column (header empty, 'Unnamed: 0' or 'index'; values 0, 1, 2, ...) is ignored and "
+                 "an empty cell is a missing point. A UTF-8 BOM is skipped. Default: the plan's data (synthetic "
+                 "households)");
+  app.add_option("--unit", flags.unit,
+                 "unit of the CSV values, logged as data_unit; Gate 2 fails it unless the pre-registration's "
+                 "g2.allowed_units lists it (default: the plan's data.unit, else kW)");
+  app.add_option("--gaps", flags.gaps,
+                 "what missing points in the CSV do: fail (name the first gap) or drop-windows (train, validate and "
+                 "test only on windows that cross no gap); logged as gap_policy (default: the plan's data.gaps, "
+                 "else fail)")
+      ->check(CLI::IsMember({"fail", "drop-windows"}));
   app.add_option("--experiment", flags.experiment, "experiment name; default: the plan's, else wmtp-smoke");
   app.add_option("--ledger", flags.ledger, "SQLite ledger")->capture_default_str();
   wmtp::cli::allow_empty(app.add_option("--tracking-uri", flags.tracking_uri,

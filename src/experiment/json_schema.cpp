@@ -68,6 +68,7 @@ class Validator {
     if (schema.contains("$ref")) {
       check(v, resolve(schema["$ref"].get<std::string>()), path);
     }
+    if (schema.contains("oneOf")) check_one_of(v, schema["oneOf"], path);
     if (schema.contains("type") && !check_type(v, schema["type"], path)) return;
     if (schema.contains("const") && v != schema["const"]) {
       fail(path, "expected " + short_value(schema["const"]) + ", got " + short_value(v));
@@ -93,6 +94,7 @@ class Validator {
                                                         "minLength",
                                                         "maxLength",
                                                         "pattern",
+                                                        "oneOf",
                                                         "items",
                                                         "minItems",
                                                         "maxItems",
@@ -130,6 +132,24 @@ class Validator {
       expected += (i == 0 ? "" : i + 1 == types.size() ? " or " : ", ") + article_type(types[i]);
     }
     fail(path, "expected " + expected + ", got " + json_type_name(v));
+  }
+
+  // The alternatives differ in type (e.g. an integer or a duration string): the value is checked
+  // against the one of its type, so the message is that alternative's; none of its type: the
+  // types there are.
+  void check_one_of(const json& v, const json& alternatives, const std::string& path) const {
+    if (!alternatives.is_array() || alternatives.empty()) throw Error("schema bug: oneOf needs alternatives");
+    json types = json::array();
+    for (const json& alt : alternatives) {
+      const json& a = alt.contains("$ref") ? resolve(alt["$ref"].get<std::string>()) : alt;
+      if (!a.contains("type") || !a["type"].is_string()) throw Error("schema bug: a oneOf alternative without a type");
+      types.push_back(a["type"]);
+      if (matches_type(v, a["type"].get<std::string>())) {
+        check(v, a, path);
+        return;
+      }
+    }
+    check_type(v, types, path);
   }
 
   void check_enum(const json& v, const json& options, const std::string& path) const {

@@ -1,6 +1,7 @@
 #include "experiment/plan.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 
@@ -33,8 +34,25 @@ std::string synthetic_series_name(int index, int households) {
   return buf;
 }
 
+bool valid_unit(const std::string& unit) {
+  if (unit.empty() || unit.size() > 32 || !(std::isalpha(static_cast<unsigned char>(unit[0])) || unit[0] == '%')) {
+    return false;
+  }
+  for (char c : unit) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string("_./^%-").find(c) == std::string::npos)
+      return false;
+  }
+  return true;
+}
+
 nlohmann::json DataSpec::to_json() const {
-  if (kind == "csv") return {{"kind", "csv"}, {"path", csv_path}};
+  if (kind == "csv") {
+    // Defaults stay out, so a run's data_source (and a plan's hash) reads as before they existed.
+    json j = {{"kind", "csv"}, {"path", csv_path}};
+    if (unit != kDefaultUnit) j["unit"] = unit;
+    if (gaps != "fail") j["gaps"] = gaps;
+    return j;
+  }
   return {{"kind", "synthetic"},
           {"households", synthetic.households},
           {"days", synthetic.days},
@@ -47,6 +65,14 @@ DataSpec DataSpec::from_json(const nlohmann::json& j, const std::string& label) 
   if (d.kind == "csv") {
     if (!j.contains("path")) throw InputError(label + ": $.data: kind csv needs a path");
     d.csv_path = j["path"].get<std::string>();
+    read_opt(j, "unit", &d.unit);
+    read_opt(j, "gaps", &d.gaps);
+    if (!valid_unit(d.unit)) {
+      throw InputError(label + ": $.data.unit: '" + d.unit + "' is not a unit (expected e.g. kW, MW, kWh_per_h)");
+    }
+    if (d.gaps != "fail" && d.gaps != "drop-windows") {
+      throw InputError(label + ": $.data.gaps: '" + d.gaps + "': expected fail or drop-windows");
+    }
   } else {
     read_opt(j, "households", &d.synthetic.households);
     read_opt(j, "days", &d.synthetic.days);
@@ -83,9 +109,14 @@ Plan parse_plan(const nlohmann::json& j, const std::string& label, const RecipeR
   if (j.contains("data")) {
     const json& d = j["data"];
     const std::string kind = d["kind"].get<std::string>();
-    reject_foreign_keys(
-        d, kind, {{"households", {"synthetic"}}, {"days", {"synthetic"}}, {"seed", {"synthetic"}}, {"path", {"csv"}}},
-        label, "$.data", "data kind");
+    reject_foreign_keys(d, kind,
+                        {{"households", {"synthetic"}},
+                         {"days", {"synthetic"}},
+                         {"seed", {"synthetic"}},
+                         {"path", {"csv"}},
+                         {"unit", {"csv"}},
+                         {"gaps", {"csv"}}},
+                        label, "$.data", "data kind");
     p.data = DataSpec::from_json(d, label);
   }
   check_plan_limits(p, label);

@@ -21,6 +21,9 @@ struct SyntheticOptions {
   std::uint64_t seed = 20230101;
   std::int64_t start_s = 1672531200;  // 2023-01-01T00:00:00Z (a Sunday)
 };
+// A declared value unit: 1-32 characters, a letter or % first, then letters, digits and _ . / ^ % -
+// (kW, MW, kWh_per_h, m^3/h). False on anything else.
+bool valid_unit(const std::string& unit);
 // household-01 .. household-NN (two digits, more when needed); index is 1-based.
 std::string synthetic_series_name(int index, int households);
 
@@ -29,6 +32,11 @@ struct DataSpec {
   std::string kind = "synthetic";  // "synthetic" or "csv"
   SyntheticOptions synthetic;
   std::string csv_path;  // absolute once resolved
+  // CSV only: the unit the values are in (logged as data_unit; G2 checks it against the
+  // pre-registration's allowed units) and what a gap does: "fail" or "drop-windows".
+  std::string unit = kDefaultUnit;
+  std::string gaps = "fail";
+  static constexpr const char* kDefaultUnit = "kW";
 
   // Canonical JSON identifying the data (the `data_source` param; read back on --resume).
   nlohmann::json to_json() const;

@@ -1,8 +1,10 @@
 #include "experiment/recipe.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "core/canonical_json.h"
 #include "core/embedded.h"
@@ -25,6 +27,99 @@ bool model_uses_vq(const std::string& kind) { return kind == "dlinear-vq"; }
 
 bool model_trains(const std::string& kind) { return kind != "seasonal-naive"; }
 
+namespace {
+
+// An integer length, or a duration kept in r->durations under its JSON path (the field stays 0).
+void read_length(const json& obj, const char* key, const std::string& parent, int* out, Recipe* r) {
+  if (!obj.contains(key)) return;
+  if (obj[key].is_string()) {
+    r->durations[json_path_key(parent, key)] = obj[key].get<std::string>();
+    *out = 0;
+  } else {
+    *out = obj[key].get<int>();
+  }
+}
+
+// The fields a duration may stand for, by JSON path, with their least number of points.
+std::vector<std::tuple<std::string, int*, int>> length_fields(Recipe* r) {
+  return {{"$.window.seq_len", &r->window.seq_len, 2},
+          {"$.window.pred_len", &r->window.pred_len, 1},
+          {"$.window.seasonal_period", &r->window.seasonal_period, 1},
+          {"$.model.vq.patch_len", &r->model.vq.patch_len, 1}};
+}
+
+// Rules that span several values (the schema checks each value alone).
+void check_length_rules(const Recipe& r, const std::string& label) {
+  auto fail = [&](const std::string& path, const std::string& what) {
+    throw InputError(label + ": " + path + ": " + what);
+  };
+  if (r.model.moving_avg % 2 == 0) fail("$.model.moving_avg", "must be odd, got " + std::to_string(r.model.moving_avg));
+  if (r.model.moving_avg > r.window.seq_len) {
+    fail("$.model.moving_avg", "must not exceed window.seq_len (" + std::to_string(r.window.seq_len) + ")");
+  }
+  if (r.use_vq() && r.window.seq_len % r.model.vq.patch_len != 0) {
+    fail("$.model.vq.patch_len",
+         std::to_string(r.model.vq.patch_len) + " does not divide window.seq_len " + std::to_string(r.window.seq_len));
+  }
+  if (r.window.seasonal_period > r.window.seq_len) {
+    fail("$.window.seasonal_period", "must not exceed window.seq_len (" + std::to_string(r.window.seq_len) + ")");
+  }
+}
+
+}  // namespace
+
+std::string format_duration(std::int64_t seconds) {
+  if (seconds != 0 && seconds % 86400 == 0) return std::to_string(seconds / 86400) + "d";
+  if (seconds != 0 && seconds % 3600 == 0) return std::to_string(seconds / 3600) + "h";
+  if (seconds != 0 && seconds % 60 == 0) return std::to_string(seconds / 60) + "min";
+  return std::to_string(seconds) + "s";
+}
+
+bool parse_duration(const std::string& text, std::int64_t* seconds) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9 || text[0] == '0') return false;
+  const std::string suffix = text.substr(digits);
+  const std::int64_t per = suffix == "s"                      ? 1
+                           : suffix == "min" || suffix == "m" ? 60
+                           : suffix == "h"                    ? 3600
+                           : suffix == "d"                    ? 86400
+                           : suffix == "w"                    ? 604800
+                                                              : 0;
+  if (per == 0) return false;
+  *seconds = std::stoll(text.substr(0, digits)) * per;
+  return true;
+}
+
+Recipe resolve_durations(const Recipe& recipe, std::int64_t spacing_s, const std::string& data) {
+  Recipe r = recipe;
+  if (r.durations.empty()) return r;
+  for (const auto& [path, field, least] : length_fields(&r)) {
+    const auto it = r.durations.find(path);
+    if (it == r.durations.end()) continue;
+    const std::string& text = it->second;
+    std::int64_t seconds = 0;
+    if (!parse_duration(text, &seconds)) {
+      throw InputError(r.label + ": " + path + ": '" + text + "' is not a duration (expected e.g. 7d, 24h, 90min)");
+    }
+    const std::string step = format_duration(spacing_s);
+    if (spacing_s <= 0 || seconds % spacing_s != 0) {
+      throw InputError(r.label + ": " + path + ": '" + text + "' is not a whole number of the " + step + " steps of " +
+                       data);
+    }
+    const std::int64_t points = seconds / spacing_s;
+    if (points < least || points > 2147483647) {
+      throw InputError(r.label + ": " + path + ": '" + text + "' is " + std::to_string(points) + " step(s) of " + step +
+                       " in " + data + "; expected at least " + std::to_string(least));
+    }
+    *field = static_cast<int>(points);
+  }
+  r.durations.clear();
+  check_length_rules(r, r.label);
+  check_recipe_limits(r, r.label);  // durations may have become longer than any bound
+  return r;
+}
+
 Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
   validate_json(j, embedded_json("schemas/recipe.schema.json"), label);
   Recipe r;
@@ -41,7 +136,7 @@ Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
                       "$.model", "model");
   if (m.contains("vq")) {
     const json& v = m["vq"];
-    read_opt(v, "patch_len", &r.model.vq.patch_len);
+    read_length(v, "patch_len", "$.model.vq", &r.model.vq.patch_len, &r);
     read_opt(v, "codebook_size", &r.model.vq.codebook_size);
     read_opt(v, "code_dim", &r.model.vq.code_dim);
     read_opt(v, "beta", &r.model.vq.beta);
@@ -66,9 +161,9 @@ Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
 
   if (j.contains("window")) {
     const json& win = j["window"];
-    read_opt(win, "seq_len", &r.window.seq_len);
-    read_opt(win, "pred_len", &r.window.pred_len);
-    read_opt(win, "seasonal_period", &r.window.seasonal_period);
+    read_length(win, "seq_len", "$.window", &r.window.seq_len, &r);
+    read_length(win, "pred_len", "$.window", &r.window.pred_len, &r);
+    read_length(win, "seasonal_period", "$.window", &r.window.seasonal_period, &r);
   }
   if (j.contains("optimizer")) {
     const json& o = j["optimizer"];
@@ -85,20 +180,10 @@ Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
     read_opt(t, "checkpoint_every", &r.training.checkpoint_every);
   }
 
-  // Rules that span several values (the schema checks each value alone).
-  auto fail = [&](const std::string& path, const std::string& what) {
-    throw InputError(label + ": " + path + ": " + what);
-  };
-  if (r.model.moving_avg % 2 == 0) fail("$.model.moving_avg", "must be odd, got " + std::to_string(r.model.moving_avg));
-  if (r.model.moving_avg > r.window.seq_len) {
-    fail("$.model.moving_avg", "must not exceed window.seq_len (" + std::to_string(r.window.seq_len) + ")");
-  }
-  if (r.use_vq() && r.window.seq_len % r.model.vq.patch_len != 0) {
-    fail("$.model.vq.patch_len",
-         std::to_string(r.model.vq.patch_len) + " does not divide window.seq_len " + std::to_string(r.window.seq_len));
-  }
-  if (r.window.seasonal_period > r.window.seq_len) {
-    fail("$.window.seasonal_period", "must not exceed window.seq_len (" + std::to_string(r.window.seq_len) + ")");
+  if (r.durations.empty()) {
+    check_length_rules(r, label);
+  } else if (r.model.moving_avg % 2 == 0) {
+    throw InputError(label + ": $.model.moving_avg: must be odd, got " + std::to_string(r.model.moving_avg));
   }
   check_recipe_limits(r, label);
   return r;
@@ -138,7 +223,17 @@ nlohmann::json Recipe::to_json() const {
                 {"batch_size", training.batch_size},
                 {"checkpoint_every", training.checkpoint_every}}}};
   if (!description.empty()) out["description"] = description;
+  for (const auto& [path, text] : durations) {
+    std::string pointer = path.substr(1);  // "$.window.seq_len" -> "/window/seq_len"
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    out[json::json_pointer(pointer)] = text;
+  }
   return out;
+}
+
+std::string Recipe::length_text(const std::string& path, int points) const {
+  const auto it = durations.find(path);
+  return it == durations.end() ? std::to_string(points) : it->second;
 }
 
 std::vector<std::pair<std::string, std::string>> Recipe::hyper_params() const {
@@ -151,12 +246,12 @@ std::vector<std::pair<std::string, std::string>> Recipe::hyper_params() const {
       {"adam_beta1", number_text(optimizer.beta1)},
       {"adam_beta2", number_text(optimizer.beta2)},
       {"adam_eps", number_text(optimizer.eps)},
-      {"seq_len", std::to_string(window.seq_len)},
-      {"pred_len", std::to_string(window.pred_len)},
+      {"seq_len", length_text("$.window.seq_len", window.seq_len)},
+      {"pred_len", length_text("$.window.pred_len", window.pred_len)},
   };
   if (trainable()) p.emplace_back("moving_avg", std::to_string(model.moving_avg));
   if (use_vq()) {
-    p.emplace_back("vq_patch_len", std::to_string(model.vq.patch_len));
+    p.emplace_back("vq_patch_len", length_text("$.model.vq.patch_len", model.vq.patch_len));
     p.emplace_back("vq_codebook_size", std::to_string(model.vq.codebook_size));
     p.emplace_back("vq_code_dim", std::to_string(model.vq.code_dim));
     p.emplace_back("vq_beta", number_text(model.vq.beta));

@@ -3,6 +3,7 @@
 // against schemas/recipe.schema.json. The ready recipes (configs/recipes/*.json) are compiled in,
 // so every tool finds them from any directory.
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -71,6 +72,9 @@ struct Recipe {
   std::string label;        // where it was read from, for messages
   std::string hash;         // recipe_hash: content_hash16 of the JSON as parsed
   nlohmann::json document;  // the JSON as parsed (what the hash covers)
+  // Lengths written as durations, by JSON path ("$.window.seq_len" -> "7d"); their fields hold
+  // 0 until resolve_durations converts them with the data's time step.
+  std::map<std::string, std::string> durations;
 
   bool use_vq() const { return model_uses_vq(model.kind); }
   bool trainable() const { return model_trains(model.kind); }
@@ -78,11 +82,23 @@ struct Recipe {
   nlohmann::json to_json() const;
   // The hyper-parameters logged as run params (epochs, batch_size, lr, seq_len, ...).
   std::vector<std::pair<std::string, std::string>> hyper_params() const;
+  // A length field as points, or as its duration while unresolved.
+  std::string length_text(const std::string& path, int points) const;
 };
 
 // Validates against the recipe schema, then kind-specific rules; InputError names label and the
-// JSON path of the first problem.
+// JSON path of the first problem. Rules between window lengths wait for resolve_durations when
+// a length is a duration.
 Recipe parse_recipe(const nlohmann::json& json, const std::string& label);
+// The recipe in points for data of this time step: every duration converted (InputError naming
+// the field, the duration and the step when it is not a whole number of steps, or out of range),
+// then the rules between lengths checked. `data` names the series in messages. A recipe without
+// durations comes back unchanged.
+Recipe resolve_durations(const Recipe& recipe, std::int64_t spacing_s, const std::string& data);
+// Seconds of a duration ("7d", "24h", "90min", "15m", "30s", "2w"); false on anything else.
+bool parse_duration(const std::string& text, std::int64_t* seconds);
+// "1h", "15min", "1d", "90s": a time step as people write it.
+std::string format_duration(std::int64_t seconds);
 // A name without '/' that does not end in .json is a compiled-in recipe (configs/recipes/<name>.json);
 // anything else is a file path, relative to base_dir when not absolute.
 Recipe load_recipe(const std::string& ref, const std::string& base_dir = "");

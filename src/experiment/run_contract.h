@@ -35,7 +35,9 @@ inline constexpr char kValDataHash[] = "val_data_hash";
 inline constexpr char kTestDataHash[] = "test_data_hash";
 inline constexpr std::array<const char*, 3> kDataHashes = {kTrainDataHash, kValDataHash, kTestDataHash};
 inline constexpr char kDataSource[] = "data_source";
-inline constexpr char kDataUnit[] = "data_unit";
+inline constexpr char kDataUnit[] = "data_unit";                     // the declared unit of the values (G2)
+inline constexpr char kGapPolicy[] = "gap_policy";                   // "fail" / "drop-windows" (trainer/series.h)
+inline constexpr char kDataMissingPoints[] = "data_missing_points";  // drop-windows runs: points absent in gaps
 inline constexpr char kScaler[] = "scaler";
 inline constexpr char kSeasonalPeriod[] = "seasonal_period";
 }  // namespace param

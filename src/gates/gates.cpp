@@ -491,6 +491,19 @@ GateReport gate_definition(const RunSet& runs, const AuditInputs& in) {
   return gate.finish();
 }
 
+// The declared unit of the run's data against the pre-registration's; nullptr when the run does
+// not log one (runs of other producers).
+const std::string* check_data_unit(RunCheck& check, const RunRecord& run, const std::set<std::string>& allowed,
+                                   const std::string& allowed_text) {
+  const std::string* unit = run.param(param::kDataUnit);
+  if (unit != nullptr && allowed.count(*unit) == 0) {
+    check.fail(std::string(param::kDataUnit) + " '" + *unit +
+                   "' is not an allowed unit (the pre-registration's g2.allowed_units: " + allowed_text + ")",
+               allowed_text, *unit);
+  }
+  return unit;
+}
+
 GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
   GateBuilder gate("G2", "units/scalers");
   const std::set<std::string> allowed(in.prereg.allowed_units.begin(), in.prereg.allowed_units.end());
@@ -514,6 +527,7 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
 
   for (const RunRecord& run : runs.runs) {
     RunCheck check(gate, run);
+    const std::string* data_unit = check_data_unit(check, run, allowed, allowed_text);
     const std::optional<bool> vq = uses_vq(run);
     if (!vq) {
       check.fail("param use_vq must be true or false", "true|false",
@@ -545,6 +559,8 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
       }
       check.done(Status::kPass, "VQ input matches the DLinear output (unit " + (vq_unit ? *vq_unit : std::string()) +
                                     ", same scaler signature)");
+    } else if (data_unit != nullptr) {
+      check.done(Status::kPass, "data unit " + *data_unit + " is allowed; not a VQ run");
     } else {
       check.done(Status::kSkipped, "not a VQ run");
     }

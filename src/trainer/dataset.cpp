@@ -84,24 +84,49 @@ std::vector<double> SeriesData::split_values(std::size_t begin, std::size_t end)
                              series.values.begin() + static_cast<std::ptrdiff_t>(end));
 }
 
+namespace {
+
+// Starts s of the windows [s, s + length) with s in [first, last] that cross no gap.
+void add_windows(const Series& series, std::size_t first, std::size_t last, std::size_t length,
+                 std::vector<std::size_t>* starts) {
+  for (std::size_t s = first; s <= last; ++s) {
+    if (series.contiguous(s, s + length)) starts->push_back(s);
+  }
+}
+
+}  // namespace
+
 WindowIndex window_index(const SeriesData& data, int seq_len, int pred_len) {
   const auto L = static_cast<std::size_t>(seq_len);
   const auto P = static_cast<std::size_t>(pred_len);
   const SplitBounds& b = data.bounds;
   const std::size_t val_len = b.val_end - b.train_end;
   const std::size_t test_len = b.size - b.val_end;
+  const std::string what = "series '" + data.series.name + "' (" + data.series.source + ")";
   if (b.train_end < L + P || val_len < P || test_len < P) {
-    throw InputError("series '" + data.series.name + "' (" + data.series.source + ") has " + std::to_string(b.size) +
-                     " points: the 70/10/20 split gives " + std::to_string(b.train_end) + "/" +
-                     std::to_string(val_len) + "/" + std::to_string(test_len) + ", too short for seq_len " +
-                     std::to_string(seq_len) + " and pred_len " + std::to_string(pred_len) +
-                     " (train needs seq_len + pred_len points, val and test pred_len each)");
+    throw InputError(what + " has " + std::to_string(b.size) + " points: the 70/10/20 split gives " +
+                     std::to_string(b.train_end) + "/" + std::to_string(val_len) + "/" + std::to_string(test_len) +
+                     ", too short for seq_len " + std::to_string(seq_len) + " and pred_len " +
+                     std::to_string(pred_len) + " (train needs seq_len + pred_len points, val and test pred_len each)");
   }
   WindowIndex w;
-  for (std::size_t s = 0; s + L + P <= b.train_end; ++s) w.train_starts.push_back(s);
-  for (std::size_t t = b.train_end; t + P <= b.val_end; ++t) w.val_starts.push_back(t - L);
-  for (std::size_t t = b.val_end; t + P <= b.size; ++t) w.test_starts.push_back(t - L);
+  add_windows(data.series, 0, b.train_end - L - P, L + P, &w.train_starts);
+  add_windows(data.series, b.train_end - L, b.val_end - P - L, L + P, &w.val_starts);
+  add_windows(data.series, b.val_end - L, b.size - P - L, L + P, &w.test_starts);
+  for (const auto& [split, starts] : {std::make_pair("train", &w.train_starts), std::make_pair("val", &w.val_starts),
+                                      std::make_pair("test", &w.test_starts)}) {
+    if (starts->empty()) {
+      throw InputError(what + ": every " + split + " window of seq_len " + std::to_string(seq_len) + " + pred_len " +
+                       std::to_string(pred_len) + " crosses a gap (" + std::to_string(data.series.missing_points) +
+                       " missing point(s)); shorten the windows or fill the gaps");
+    }
+  }
   return w;
+}
+
+experiment::Recipe recipe_for(const experiment::Recipe& recipe, const Series& series) {
+  return experiment::resolve_durations(recipe, series.spacing_s,
+                                       "series '" + series.name + "' (" + series.source + ")");
 }
 
 int daily_period(const Series& series) {

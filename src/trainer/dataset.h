@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "experiment/recipe.h"
 #include "trainer/series.h"
 
 namespace wmtp::trainer {
@@ -22,7 +23,7 @@ struct StandardScaler {
   double mean = 0.0;
   double scale = 1.0;
   std::string fitted_on_hash;  // data_hash of the values it was fitted on
-  std::string unit;            // unit of the values it was fitted on (kW)
+  std::string unit;            // unit of the values it was fitted on (the series' declared unit)
 
   // Throws InputError (naming `what`) when the values are constant.
   static StandardScaler fit(const std::vector<double>& values, const std::string& unit, const std::string& what);
@@ -58,12 +59,18 @@ struct SeriesData {
 
 // Windows of seq_len inputs followed by pred_len targets. Train windows lie inside the train
 // split; val and test windows have their targets inside their split and take their inputs from
-// the points just before (LTSF convention), so no target is ever seen as a train input.
+// the points just before (LTSF convention), so no target is ever seen as a train input. A window
+// that crosses a gap of the series (GapPolicy::kDropWindows) is left out of every split.
 struct WindowIndex {
   std::vector<std::size_t> train_starts, val_starts, test_starts;  // index of a window's first input
 };
-// Throws InputError naming the series when a split is too short for the window.
+// Throws InputError naming the series when a split is too short for the window, or when every
+// window of a split crosses a gap.
 WindowIndex window_index(const SeriesData& data, int seq_len, int pred_len);
+
+// The recipe in points for this series' time step (experiment::resolve_durations): InputError
+// naming the recipe field when a duration is not a whole number of steps.
+experiment::Recipe recipe_for(const experiment::Recipe& recipe, const Series& series);
 
 // One day in points, from the series spacing; InputError when a day is not a whole number of
 // points (set seasonal_period in the recipe then).

@@ -166,9 +166,11 @@ std::vector<std::pair<std::string, std::string>> contract_params(const RunReques
       {param::kGoldenTensorCheck, golden_tensor_check()},
       {param::kDataSource, r.data.to_json().dump()},
       {param::kDataUnit, data.series.unit},
+      {param::kGapPolicy, r.data.gaps},
       {param::kScaler, StandardScaler::kKind},
       {param::kSeasonalPeriod, std::to_string(trainer.seasonal_period())},
   };
+  if (r.data.gaps != "fail") p.emplace_back(param::kDataMissingPoints, std::to_string(data.series.missing_points));
   if (r.recipe.use_vq()) {
     p.emplace_back(param::kVqInputUnit, kOutputUnit);
     p.emplace_back(param::kVqInputSignature, data.standardized_signature);
@@ -208,7 +210,7 @@ RunFigures build_figures(const Trainer& trainer, const Evaluation& ev, const std
   }
   const std::string start = ev.trace_time_s.empty() ? "" : format_iso8601(ev.trace_time_s.front());
   f.forecast = {run_name + ": test forecast vs actual",
-                "hours from " + start,
+                step_axis_unit(trainer.data().series.spacing_s) + " from " + start,
                 trainer.data().series.unit,
                 {actual, reference, forecast, peaks},
                 false};

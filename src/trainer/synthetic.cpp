@@ -170,7 +170,13 @@ std::vector<Series> synthetic_households(const experiment::SyntheticOptions& opt
 }
 
 std::vector<Series> load_data(const experiment::DataSpec& data) {
-  return data.kind == "csv" ? load_csv(data.csv_path) : synthetic_households(data.synthetic);
+  if (data.kind != "csv") return synthetic_households(data.synthetic);
+  CsvOptions options;
+  options.unit = data.unit;
+  if (!parse_gap_policy(data.gaps, &options.gaps)) {
+    throw InputError("data: gap policy '" + data.gaps + "': expected fail or drop-windows");
+  }
+  return load_csv(data.csv_path, options);
 }
 
 }  // namespace wmtp::trainer

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -211,6 +213,30 @@ TEST_F(GateTest, G2FailsOnAUnitNotAllowed) {
   EXPECT_EQ(fails[0].expected, "standardized, kW, kWh_per_h");
   EXPECT_EQ(fails[0].observed, "MW");
   EXPECT_NE(fails[0].message.find("not an allowed unit"), std::string::npos);
+}
+
+TEST_F(GateTest, G2ChecksTheDeclaredDataUnitOfEveryRun) {
+  for (RunRecord& r : runs.runs) r.params["data_unit"] = "kW";
+  GateReport g = gate_units(runs, in);
+  EXPECT_EQ(g.status, Status::kPass);
+  EXPECT_TRUE(with_status(g, Status::kSkipped).empty());  // non-VQ runs pass on their unit
+  std::set<std::string> messages;
+  for (const GateRunResult& r : with_status(g, Status::kPass)) messages.insert(r.message);
+  EXPECT_EQ(messages.count("data unit kW is allowed; not a VQ run"), 1u);
+
+  // A grid-level run in MW against the smoke pre-registration (standardized, kW, kWh_per_h): FAIL naming it.
+  b0.params["data_unit"] = "MW";
+  g = gate_units(runs, in);
+  EXPECT_EQ(g.status, Status::kFail);
+  const GateRunResult r = only(g, Status::kFail);
+  EXPECT_EQ(r.run_id, b0.local_id);
+  EXPECT_EQ(r.observed, "MW");
+  EXPECT_EQ(r.expected, "standardized, kW, kWh_per_h");
+  EXPECT_NE(r.message.find("data_unit 'MW' is not an allowed unit"), std::string::npos) << r.message;
+
+  // A pre-registration that allows MW: PASS.
+  in.prereg.allowed_units.push_back("MW");
+  EXPECT_EQ(gate_units(runs, in).status, Status::kPass);
 }
 
 TEST_F(GateTest, G2FailsWhenVqInputUnitDiffersFromDLinearOutput) {

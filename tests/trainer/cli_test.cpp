@@ -23,6 +23,7 @@
 #include "trainer/series.h"
 #include "trainer/synthetic.h"
 #include "trainer/trainer.h"
+#include "wide_csv.h"
 
 namespace wmtp::trainer {
 namespace {
@@ -163,7 +164,10 @@ TEST(TrainCli, BadInputExitsTwoWithOneClearLine) {
   write_file(dir.file("text.csv"), header + rows + "2023-01-01T02:00:00Z,a,high\n");
   write_file(dir.file("nan.csv"), header + rows + "2023-01-01T02:00:00Z,a,NaN\n");
   write_file(dir.file("time.csv"), header + rows + "01/01/2023 02:00,a,3\n");
-  write_file(dir.file("cols.csv"), "timestamp,value\n2023-01-01T00:00:00Z,1\n");
+  write_file(dir.file("cols.csv"), "time,value\n2023-01-01T00:00:00Z,1\n");
+  json minutes = embedded_json("configs/recipes/B0.json");
+  minutes["window"]["seq_len"] = "90min";
+  write_file(dir.file("minutes.json"), minutes.dump());
   json recipe = embedded_json("configs/recipes/B0.json");
   recipe["optimizer"]["lrr"] = 0.1;
   write_file(dir.file("unknown-key.json"), recipe.dump());
@@ -186,7 +190,15 @@ TEST(TrainCli, BadInputExitsTwoWithOneClearLine) {
       {"non-numeric", "--data text.csv", dir.file("text.csv") + ":4: value 'high' is not a number"},
       {"NaN", "--data nan.csv", dir.file("nan.csv") + ":4: value 'NaN' is not a finite number"},
       {"bad timestamp", "--data time.csv", dir.file("time.csv") + ":4: bad timestamp '01/01/2023 02:00'"},
-      {"missing column", "--data cols.csv", dir.file("cols.csv") + ":1: missing column 'series'"},
+      {"missing column", "--data cols.csv", dir.file("cols.csv") + ":1: missing column 'timestamp'"},
+      {"gap", "--data gap.csv --gaps fail", "--gaps drop-windows trains around gaps"},
+      {"bad unit", "--data gap.csv --unit 'k W'", "--unit 'k W': expected a unit such as kW, MW"},
+      {"empty unit", "--data gap.csv --unit ''", "--unit '': expected a unit"},
+      {"unit of synthetic data", "--unit MW", "--unit and --gaps describe CSV data"},
+      {"bad gap policy", "--data gap.csv --gaps skip", "--gaps"},
+      {"duration not whole steps", "--recipe minutes.json",
+       "minutes.json: $.window.seq_len: '90min' is not a whole number of the 1h steps of series 'household-01'"},
+      {"resume with unit", "--resume abc --unit MW", "--resume continues a run"},
       {"recipe unknown key", "--recipe unknown-key.json", "unknown-key.json: $.optimizer.lrr: unknown key"},
       {"recipe wrong type", "--recipe ./wrong-type.json",
        "wrong-type.json: $.optimizer.lr: expected a number, got string"},
@@ -209,6 +221,105 @@ TEST(TrainCli, BadInputExitsTwoWithOneClearLine) {
       EXPECT_FALSE(fs::exists(dir.file("bad.sqlite"))) << "no ledger for bad input";
     }
   }
+}
+
+// A plan of cell B0 x seed 42 over every series of the data, 5 epochs (what G5 needs).
+std::string write_b0_plan(const TempDir& dir) {
+  json plan = {{"name", "grid"}, {"cells", {{{"name", "B0"}, {"recipe", "B0"}, {"use_vq", false}}}}, {"seeds", {42}}};
+  write_file(dir.file("plan.json"), plan.dump(2));
+  return "--plan plan.json --epochs 5 --quiet";
+}
+
+CommandResult audit(const TempDir& dir, const std::string& args) {
+  const std::string tool = shell_quote((fs::path(kTrain).parent_path() / "wmtp-audit").string());
+  return run_command("cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + tool + " " + args);
+}
+
+std::vector<Series> ninety_days() {
+  experiment::SyntheticOptions o;
+  o.days = 90;
+  return synthetic_households(o);
+}
+
+TEST(TrainCli, WideCsvWithBomIndexAndMwUnitsAuditsAgainstThePreregsUnits) {
+  TempDir dir;
+  const std::vector<Series> series = ninety_days();
+  write_file(dir.file("grid.csv"), wmtp::testing::wide_csv(series, "", true));  // pandas index, Excel BOM
+  write_csv(series, dir.file("long.csv"));
+  json prereg = embedded_json("configs/prereg/smoke.json");
+  prereg["g2"]["allowed_units"].push_back("MW");
+  write_file(dir.file("mw-prereg.json"), prereg.dump(2));
+  const std::string plan = write_b0_plan(dir);
+
+  const CommandResult wide = train(dir, plan + " --data grid.csv --unit MW --experiment wide --prereg mw-prereg.json");
+  ASSERT_EQ(wide.exit_code, 0) << wide.err;
+  const CommandResult pass = audit(dir, "--experiment wide --prereg mw-prereg.json");
+  EXPECT_EQ(pass.exit_code, 0) << pass.err;
+  EXPECT_NE(pass.err.find("overall: ALL PASS (exit 0)"), std::string::npos) << pass.err;
+
+  // The same MW data under the smoke pre-registration (kW, not MW): G2 fails, naming the unit.
+  ASSERT_EQ(train(dir, plan + " --data grid.csv --unit MW --experiment smoke-units").exit_code, 0);
+  const CommandResult fail = audit(dir, "--experiment smoke-units -o smoke-units.json");
+  EXPECT_EQ(fail.exit_code, 1) << fail.err;
+  const json verdict = read_json_file(dir.file("smoke-units.json"));
+  EXPECT_NE(verdict.dump().find("data_unit 'MW' is not an allowed unit"), std::string::npos);
+  for (const json& g : verdict.at("gates")) {
+    EXPECT_EQ(g.at("status"), g.at("id") == "G2" ? "FAIL" : "PASS") << g.dump();
+  }
+
+  // The equivalent long CSV: the same series, data hashes and trained numbers.
+  ASSERT_EQ(train(dir, plan + " --data long.csv --unit MW --experiment long --prereg mw-prereg.json").exit_code, 0);
+  const RunSet wide_runs = wmtp::tracking::read_ledger_runs(dir.file("wmtp-ledger.sqlite"), "wide");
+  const RunSet long_runs = wmtp::tracking::read_ledger_runs(dir.file("wmtp-ledger.sqlite"), "long");
+  const auto long_by_name = by_name(long_runs);
+  ASSERT_EQ(wide_runs.runs.size(), 2u);
+  for (const RunRecord& w : wide_runs.runs) {
+    SCOPED_TRACE(w.name);
+    const RunRecord& l = *long_by_name.at(w.name);
+    for (const char* p : {"train_data_hash", "val_data_hash", "test_data_hash", "data_unit",
+                          "dlinear_output_scaler_space_signature", "recipe_hash", "gap_policy"}) {
+      EXPECT_EQ(*w.param(p), *l.param(p)) << p;
+    }
+    EXPECT_EQ(*w.param("data_unit"), "MW");
+    for (const char* m : {"test_pape", "test_hr", "test_mse", "val_mse", "ref_test_pape"}) {
+      EXPECT_EQ(*w.last_metric(m), *l.last_metric(m)) << m;
+    }
+  }
+}
+
+TEST(TrainCli, GapsFailByDefaultAndDropWindowsTrainsAroundThem) {
+  TempDir dir;
+  std::vector<Series> series = ninety_days();
+  // household-02 misses 3 hours on day 10 (empty cells of the wide CSV).
+  series[1].time_s.erase(series[1].time_s.begin() + 240, series[1].time_s.begin() + 243);
+  series[1].values.erase(series[1].values.begin() + 240, series[1].values.begin() + 243);
+  write_file(dir.file("gaps.csv"), wmtp::testing::wide_csv(series, "Unnamed: 0"));
+  const std::string plan = write_b0_plan(dir);
+
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult refused = train(dir, plan + " --data gaps.csv --ledger gaps.sqlite");
+  // ~1 s idle (the startup golden check, before the data is read); the bound only catches a hang,
+  // as the suite runs this beside ctest -j $(nproc) on a loaded machine.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find(
+                dir.file("gaps.csv") +
+                ":245: gap in series 'household-02': 3 missing point(s) between 2023-01-10T23:00:00Z "
+                "(line 241) and 2023-01-11T03:00:00Z (spacing 1h; --gaps drop-windows trains around gaps)"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(fs::exists(dir.file("gaps.sqlite")));
+
+  const CommandResult trained = train(dir, plan + " --data gaps.csv --gaps drop-windows --experiment gaps");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const RunSet set = wmtp::tracking::read_ledger_runs(dir.file("wmtp-ledger.sqlite"), "gaps");
+  const auto runs = by_name(set);
+  EXPECT_EQ(*runs.at("B0-household-02-s42")->param("gap_policy"), "drop-windows");
+  EXPECT_EQ(*runs.at("B0-household-02-s42")->param("data_missing_points"), "3");
+  EXPECT_EQ(*runs.at("B0-household-01-s42")->param("data_missing_points"), "0");
+  const json source = json::parse(*runs.at("B0-household-02-s42")->param("data_source"));
+  EXPECT_EQ(source.at("gaps"), "drop-windows");  // what --resume reloads the data with
+  EXPECT_EQ(audit(dir, "--experiment gaps").exit_code, 0);
 }
 
 TEST(TrainCli, CudaWithoutCudaIsABadInput) {

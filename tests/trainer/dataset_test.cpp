@@ -163,5 +163,61 @@ TEST(SeriesData, SyntheticHashesAreFrozen) {
   EXPECT_EQ(h2.scaler.signature(), "6030bed44dd52102");
 }
 
+// ramp(n) with the points [from, from + missing) taken out, as drop-windows reads such a CSV.
+Series ramp_with_gap(std::size_t n, std::size_t from, std::size_t missing) {
+  Series full = ramp(n + missing);
+  Series s = full;
+  s.time_s.erase(s.time_s.begin() + static_cast<std::ptrdiff_t>(from),
+                 s.time_s.begin() + static_cast<std::ptrdiff_t>(from + missing));
+  s.values.erase(s.values.begin() + static_cast<std::ptrdiff_t>(from),
+                 s.values.begin() + static_cast<std::ptrdiff_t>(from + missing));
+  s.missing_points = static_cast<std::int64_t>(missing);
+  return s;
+}
+
+TEST(Windows, NoWindowCrossesAGap) {
+  // 1000 points kept, 5 missing after point 300 (in train) and none elsewhere.
+  const SeriesData d = SeriesData::prepare(ramp_with_gap(1000, 300, 5));
+  EXPECT_EQ(d.train_hash, data_hash(d.split_values(0, 700)));  // hashes stay on the values there are
+  const WindowIndex w = window_index(d, 168, 24);
+  // Without the gap 509 train windows; those holding both point 299 and point 300 are gone.
+  EXPECT_EQ(w.train_starts.size(), 509u - (168 + 24 - 1));
+  for (const auto* starts : {&w.train_starts, &w.val_starts, &w.test_starts}) {
+    for (std::size_t s : *starts) EXPECT_TRUE(d.series.contiguous(s, s + 168 + 24)) << s;
+  }
+  EXPECT_EQ(w.val_starts.size(), 100u - 24 + 1);
+  EXPECT_EQ(w.test_starts.size(), 200u - 24 + 1);
+  // A gap in the test split removes test windows only.
+  const WindowIndex t = window_index(SeriesData::prepare(ramp_with_gap(1000, 900, 1)), 168, 24);
+  EXPECT_EQ(t.train_starts.size(), 509u);
+  EXPECT_EQ(t.test_starts.size(), 200u - 24 + 1 - 100);  // those with starts 709..808 cross it
+}
+
+TEST(Windows, ASplitWhoseEveryWindowCrossesAGapIsAnInputError) {
+  // One missing point between points 719 and 720: every val window (inputs from 532) holds both.
+  Series s = ramp(1000);
+  for (std::size_t i = 720; i < 1000; ++i) s.time_s[i] += 3600;
+  s.missing_points = 1;
+  const SeriesData d = SeriesData::prepare(s);
+  expect_input_error([&] { window_index(d, 168, 24); },
+                     {"series 'ramp' (test): every val window of seq_len 168 + pred_len 24 crosses a gap",
+                      "1 missing point(s)"});
+}
+
+TEST(Windows, DurationsBecomePointsInTheSeriesStep) {
+  experiment::Recipe r = experiment::load_recipe("B2");
+  nlohmann::json doc = r.document;
+  doc["window"] = {{"seq_len", "7d"}, {"pred_len", "6h"}};
+  r = experiment::parse_recipe(doc, "r.json");
+  const experiment::Recipe hourly = recipe_for(r, ramp(10, 3600));
+  EXPECT_EQ(hourly.window.seq_len, 168);
+  EXPECT_EQ(hourly.window.pred_len, 6);
+  const experiment::Recipe quarter = recipe_for(r, ramp(10, 900));
+  EXPECT_EQ(quarter.window.seq_len, 672);
+  EXPECT_EQ(quarter.window.pred_len, 24);
+  expect_input_error([&] { recipe_for(r, ramp(10, 7 * 3600)); },
+                     {"r.json: $.window.pred_len: '6h' is not a whole number of the 7h steps of series 'ramp' (test)"});
+}
+
 }  // namespace
 }  // namespace wmtp::trainer

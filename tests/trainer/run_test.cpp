@@ -172,6 +172,43 @@ TEST(Run, LogsTheRunContract) {
   EXPECT_TRUE(out.figures.forecast.lines[3].markers_only);
 }
 
+TEST(Run, DeclaredUnitGapPolicyAndTheDataStepReachTheRun) {
+  wmtp::testing::TempDir dir;
+  MemoryStore store(dir.file("artifacts"));
+  RunOptions options;
+  RecordingWriter figures;
+  options.figure_writer = figures.writer();
+  RunRequest req = request("B0", "household-01", 42, 1);
+  // household-01 as 15-minute data in MW, with 3 points missing in its train split.
+  Series& s = req.series;
+  for (std::size_t i = 0; i < s.time_s.size(); ++i) s.time_s[i] = s.time_s[0] + static_cast<std::int64_t>(i) * 900;
+  s.spacing_s = 900;
+  s.time_s.erase(s.time_s.begin() + 1000, s.time_s.begin() + 1003);
+  s.values.erase(s.values.begin() + 1000, s.values.begin() + 1003);
+  s.missing_points = 3;
+  s.unit = "MW";
+  req.data.kind = "csv";
+  req.data.csv_path = dir.file("grid.csv");
+  req.data.unit = "MW";
+  req.data.gaps = "drop-windows";
+  const RunOutcome out = train_run(store, req, options);
+  ASSERT_EQ(out.status, RunStatus::kFinished);
+  const RunRecord& rec = store.runs().at(out.local_run_id);
+  EXPECT_EQ(*rec.param("data_unit"), "MW");
+  EXPECT_EQ(*rec.param("gap_policy"), "drop-windows");
+  EXPECT_EQ(*rec.param("data_missing_points"), "3");
+  EXPECT_EQ(*rec.param("seasonal_period"), "96");  // one day of 15-minute steps
+  EXPECT_EQ(out.figures.forecast.x_label.rfind("steps (15min) from ", 0), 0u) << out.figures.forecast.x_label;
+  EXPECT_EQ(out.figures.forecast.y_label, "MW");
+
+  const RunOutcome hourly = train_run(store, request("B0", "household-01", 42, 1), options);
+  const RunRecord& hourly_rec = store.runs().at(hourly.local_run_id);
+  EXPECT_EQ(*hourly_rec.param("gap_policy"), "fail");
+  EXPECT_EQ(hourly_rec.param("data_missing_points"), nullptr);
+  EXPECT_EQ(*hourly_rec.param("data_unit"), "kW");
+  EXPECT_EQ(hourly.figures.forecast.x_label.rfind("hours from ", 0), 0u) << hourly.figures.forecast.x_label;
+}
+
 TEST(Run, EveryCellSeesTheSameDataHashes) {
   wmtp::testing::TempDir dir;
   MemoryStore store(dir.file("artifacts"));
