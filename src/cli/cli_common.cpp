@@ -9,10 +9,19 @@
 
 namespace wmtp::cli {
 
-std::string version_line(const std::string& program) { return program + " " + kVersion; }
+#ifndef WMTP_GIT_COMMIT
+#define WMTP_GIT_COMMIT "unknown"
+#endif
 
-void add_version_flag(CLI::App& app, const std::string& program) {
-  app.set_version_flag("--version", version_line(program));
+std::string version_line(const std::string& program, const std::vector<std::string>& extra) {
+  std::string text = program + " " + kVersion + " (commit " + WMTP_GIT_COMMIT + ")\nMLflow REST API " +
+                     kMlflowApiVersion;
+  for (const std::string& line : extra) text += "\n" + line;
+  return text;
+}
+
+void add_version_flag(CLI::App& app, const std::string& program, const std::vector<std::string>& extra) {
+  app.set_version_flag("--version", version_line(program, extra));
 }
 
 int parse(CLI::App& app, int argc, char** argv) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/version.h>
+
 #include "cli/cli_common.h"
 #include "core/canonical_json.h"
 #include "core/environment.h"
@@ -312,7 +314,7 @@ int main(int argc, char** argv) {
       "  wmtp-train --plan my-plan.json --shard 3/8   the third of 8 shards (a scheduler's job array)\n"
       "  wmtp-train --resume <run id>                 continue a killed run (ids are in each run's line)\n"
       "Recipes and plans: schemas/recipe.schema.json, schemas/plan.schema.json; built-in: configs/.");
-  wmtp::cli::add_version_flag(app, kProgram);
+  wmtp::cli::add_version_flag(app, kProgram, {std::string("LibTorch ") + TORCH_VERSION});
   Flags flags;
   app.add_option("--plan", flags.plan, "plan JSON (schemas/plan.schema.json); default: the built-in smoke plan");
   app.add_option(
