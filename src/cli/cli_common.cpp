@@ -12,6 +12,10 @@
 
 namespace wmtp::cli {
 
+#ifndef WMTP_GIT_COMMIT
+#define WMTP_GIT_COMMIT "unknown"
+#endif
+
 namespace {
 
 std::set<const CLI::Option*>& empty_allowed() {
@@ -38,10 +42,16 @@ int usage_error(const CLI::App& app, const std::string& what) {
 
 }  // namespace
 
-std::string version_line(const std::string& program) { return program + " " + kVersion; }
 
-void add_version_flag(CLI::App& app, const std::string& program) {
-  app.set_version_flag("--version", version_line(program));
+std::string version_line(const std::string& program, const std::vector<std::string>& extra) {
+  std::string text = program + " " + kVersion + " (commit " + WMTP_GIT_COMMIT + ")\nMLflow REST API " +
+                     kMlflowApiVersion;
+  for (const std::string& line : extra) text += "\n" + line;
+  return text;
+}
+
+void add_version_flag(CLI::App& app, const std::string& program, const std::vector<std::string>& extra) {
+  app.set_version_flag("--version", version_line(program, extra));
 }
 
 CLI::Option* allow_empty(CLI::Option* option) {

@@ -4,13 +4,16 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace wmtp::cli {
 
-// "wmtp-train 0.1.0"
-std::string version_line(const std::string& program);
-// Adds --version to app.
-void add_version_flag(CLI::App& app, const std::string& program);
+// The --version text, one item a line: "<program> <version> (commit <sha>[-dirty])", "MLflow REST
+// API 2.0", then the extra lines (wmtp-train: "LibTorch 1.13.0"). The commit is the checkout's
+// at configure time ("unknown" outside git).
+std::string version_line(const std::string& program, const std::vector<std::string>& extra = {});
+// Adds --version to app: prints version_line(program, extra) and exits 0.
+void add_version_flag(CLI::App& app, const std::string& program, const std::vector<std::string>& extra = {});
 // Marks an option whose empty value means something (its help says what). Every other option
 // given an empty value ("--data ''") is a usage error: an empty path or name never silently
 // becomes the default.

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/version.h>
+
 #include "cli/cli_common.h"
 #include "core/canonical_json.h"
 #include "core/environment.h"
@@ -343,7 +345,7 @@ int main(int argc, char** argv) {
       "Recipes and plans: schemas/recipe.schema.json, schemas/plan.schema.json; built-in: configs/. Window lengths\n"
       "count points, or are durations converted with the data's time step (\"seq_len\": \"7d\", \"pred_len\": "
       "\"24h\").");
-  wmtp::cli::add_version_flag(app, kProgram);
+  wmtp::cli::add_version_flag(app, kProgram, {std::string("LibTorch ") + TORCH_VERSION});
   Flags flags;
   app.add_option("--plan", flags.plan, "plan JSON (schemas/plan.schema.json); default: the built-in smoke plan");
   app.add_option(

@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/version.h"
 #include "experiment/run_contract.h"
 #include "tracking/http_session.h"
 #include "tracking/mlflow_limits.h"
@@ -21,8 +22,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kApi = "/api/2.0/mlflow/";
-constexpr const char* kArtifactsApi = "/api/2.0/mlflow-artifacts/artifacts/";
+constexpr const char* kApi = "/api/" WMTP_MLFLOW_API_VERSION "/mlflow/";
+constexpr const char* kArtifactsApi = "/api/" WMTP_MLFLOW_API_VERSION "/mlflow-artifacts/artifacts/";
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "core/version.h"
 #include "gates/verdict.h"
 #include "run_fixtures.h"
 #include "schema_check.h"
@@ -74,7 +75,7 @@ TEST_F(AuditCli, PassingLedgerWritesVerdictJunitAndStepSummary) {
   EXPECT_EQ(v["overall"], "ALL PASS");
   EXPECT_EQ(v["policy"], "prod");
   EXPECT_EQ(v["source"], "ledger:" + ledger());
-  EXPECT_EQ(v["tool"]["version"], "0.1.0");
+  EXPECT_EQ(v["tool"]["version"], WMTP_VERSION);
   EXPECT_EQ(v["runs"].size(), 6u);
   const auto valid = gates::fixtures::validate_against_schema(verdict_path(), "verdict.schema.json");
   EXPECT_EQ(valid.exit_code, 0) << valid.err;
@@ -219,11 +220,22 @@ TEST_F(AuditCli, TrackingUriFromTheEnvironmentUnlessALedgerIsNamed) {
 TEST_F(AuditCli, VersionAndHelp) {
   const auto version = audit("--version");
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_EQ(version.out, "wmtp-audit 0.1.0\n");
+  // The one version source: project(wmtp VERSION ...) -> version.h -> --version and the verdict.
+  const std::string first = version.out.substr(0, version.out.find('\n'));
+  EXPECT_EQ(first.rfind(std::string("wmtp-audit ") + WMTP_PROJECT_VERSION + " (commit ", 0), 0u) << version.out;
+  EXPECT_NE(version.out.find("\nMLflow REST API 2.0\n"), std::string::npos) << version.out;
+  EXPECT_STREQ(WMTP_VERSION, WMTP_PROJECT_VERSION);
   const auto help = audit("--help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("Exit codes: 0 ALL PASS or WARNING"), std::string::npos);
   EXPECT_NE(help.out.find("--no-figures"), std::string::npos);
+}
+
+TEST_F(AuditCli, VerdictToolVersionIsTheProjectVersion) {
+  const auto r = audit_ledger("--quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(verdict()["tool"]["name"], "wmtp-audit");
+  EXPECT_EQ(verdict()["tool"]["version"], WMTP_PROJECT_VERSION);
 }
 
 TEST(AuditBinaries, AuditAndReportDoNotLinkLibTorch) {
