@@ -42,7 +42,6 @@ int usage_error(const CLI::App& app, const std::string& what) {
 
 }  // namespace
 
-
 std::string version_line(const std::string& program, const std::vector<std::string>& extra) {
   std::string text = program + " " + kVersion + " (commit " + WMTP_GIT_COMMIT + ")\nMLflow REST API " +
                      kMlflowApiVersion;
