@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <string>
@@ -199,6 +200,7 @@ TEST(Interrupt, SigintKillsTheRunAndThePrintedResumeCommandFinishesThePlan) {
   const double took = seconds_since(signalled);
   ASSERT_EQ(code, 130) << victim.out() << victim.err();
   EXPECT_LT(took, 5.0);
+  std::cout << "[ measure  ] SIGINT to exit 130 (step, checkpoint, KILLED, footer): " << took << " s\n";
   EXPECT_NE(victim.err().find("SIGINT: stopping after the current step"), std::string::npos) << victim.err();
 
   const RunSet killed = tracking::read_ledger_runs(dir.file("int.sqlite"), experiment);
@@ -255,16 +257,24 @@ TEST(Interrupt, SigtermExits143AndASecondSignalExitsAtOnce) {
     // Resumed, then stopped again with two signals: the second does not wait for the step.
     const std::string id = tracking::read_ledger_runs(dir.file("term.sqlite"), experiment).runs.at(0).local_id;
     Trainer victim(dir, {"--plan", plan, "--ledger", "term.sqlite", "--quiet", "--resume", id});
-    ASSERT_TRUE(wait_for_runs(dir.file("term.sqlite"), experiment,
-                              [](const RunSet& set) { return !set.runs.empty() && set.runs[0].status == "RUNNING"; }));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(wait_for_runs(dir.file("term.sqlite"), experiment, [](const RunSet& set) {
+      return set.runs.size() == 1 && set.runs[0].status == "RUNNING";
+    }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const Clock::time_point signalled = Clock::now();
     victim.signal(SIGTERM);
     victim.signal(SIGTERM);
     ASSERT_EQ(victim.wait(10), 143) << victim.err();
-    EXPECT_LT(seconds_since(signalled), 2.0);
+    const double took = seconds_since(signalled);
+    EXPECT_LT(took, 2.0);
+    std::cout << "[ measure  ] two SIGTERMs to exit 143: " << took << " s\n";
   }
-  const std::string id = tracking::read_ledger_runs(dir.file("term.sqlite"), experiment).runs.at(0).local_id;
+  // The run the second signal cut short: the first, or the second when the first had finished.
+  std::string id;
+  for (const RunRecord& r : tracking::read_ledger_runs(dir.file("term.sqlite"), experiment).runs) {
+    if (r.status != "FINISHED") id = r.local_id;
+  }
+  ASSERT_FALSE(id.empty());
   const CommandResult resumed = run_command(
       train_command(dir, "--plan " + plan + " --ledger term.sqlite --quiet --resume " + id));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
