@@ -157,11 +157,11 @@ void dump_parity(const Options& o, const std::string& name, const experiment::Re
   for (const tr::NamedArray& p : trainer->parameters()) params[p.name] = {{"shape", p.shape}, {"values", p.values}};
   nlohmann::json perms = nlohmann::json::array();
   const std::int64_t per_epoch = trainer->steps_per_epoch();
-  trainer->train_steps(o.dump_steps, {[&](std::int64_t step, double) {
-                                        if ((step - 1) % per_epoch == 0) perms.push_back(trainer->epoch_permutation());
-                                      },
-                                      {},
-                                      {}});
+  tr::Trainer::Hooks hooks;
+  hooks.on_step = [&](std::int64_t step, double) {
+    if ((step - 1) % per_epoch == 0) perms.push_back(trainer->epoch_permutation());
+  };
+  trainer->train_steps(o.dump_steps, hooks);
   const tr::WindowIndex index = tr::window_index(data, recipe.window.seq_len, recipe.window.pred_len);
   const nlohmann::json out = {{"recipe", recipe.to_json()},          {"seed", kSeed},
                               {"batch", recipe.training.batch_size}, {"seasonal_period", trainer->seasonal_period()},

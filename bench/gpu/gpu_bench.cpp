@@ -107,7 +107,9 @@ bool check(const Options& o, const std::string& name, const experiment::Recipe& 
   auto gpu = tr::make_trainer(recipe, data, kSeed, {"cuda", false});
   std::vector<double> gpu_hook_losses;
   cpu->train_steps(o.steps);
-  gpu->train_steps(o.steps, {[&](std::int64_t, double loss) { gpu_hook_losses.push_back(loss); }, {}, {}});
+  tr::Trainer::Hooks hooks;
+  hooks.on_step = [&](std::int64_t, double loss) { gpu_hook_losses.push_back(loss); };
+  gpu->train_steps(o.steps, hooks);
   const auto [abs_diff, rel_diff] = max_diffs(gpu->loss_history(), cpu->loss_history());
   // Final weights: largest |gpu - cpu| over all parameters, relative to the largest |cpu|.
   double param_diff = 0.0, param_scale = 0.0;

@@ -1,10 +1,13 @@
 // wmtp-train: trains a plan (series x cells x seeds) and logs every run to the ledger and, when a
 // tracking URI is set, to MLflow. With no flags: the built-in smoke plan on synthetic households.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -57,8 +60,10 @@ struct Flags {
   std::string resume;
   bool quiet = false;
   std::string policy = "prod";
-  std::optional<std::string> unit;  // CSV data only
-  std::optional<std::string> gaps;  // CSV data only
+  std::optional<std::string> unit;    // CSV data only
+  std::optional<std::string> gaps;    // CSV data only
+  std::optional<double> sync_wait_s;  // --sync-wait; else WMTP_SYNC_WAIT; else kDefaultSyncWaitS
+  std::vector<std::string> argv;      // as typed, for the printed --resume command
 };
 
 // --unit and --gaps declare how to read CSV data; the document the runs record says so.
@@ -78,6 +83,38 @@ void apply_data_flags(const Flags& flags, ex::Plan* plan, ex::DataSpec* data) {
   if (flags.gaps) data->gaps = *flags.gaps;
   plan->document["data"] = data->to_json();
 }
+
+constexpr double kDefaultSyncWaitS = 10.0;
+
+// The stop signal (SIGINT or SIGTERM) received, 0 while none. The handler only sets it; the
+// training loop reads it before each step. A second signal exits at once.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int signal) {
+  if (g_stop_signal != 0) {
+    static const char kLine[] = "wmtp-train: second signal: exiting at once\n";
+    const ssize_t ignored = write(STDERR_FILENO, kLine, sizeof kLine - 1);
+    (void)ignored;
+    _exit(128 + signal);
+  }
+  g_stop_signal = signal;
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  // A SIGINT ignored from the start (a background job of a non-interactive shell, nohup) stays
+  // ignored, as the shell meant.
+  struct sigaction inherited {};
+  if (sigaction(SIGINT, nullptr, &inherited) == 0 && inherited.sa_handler != SIG_IGN) {
+    sigaction(SIGINT, &action, nullptr);
+  }
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+const char* signal_name(int signal) { return signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal"; }
 
 // The runs to train, with everything they log besides their own numbers.
 struct Job {
@@ -250,14 +287,176 @@ std::string summary_line(const tr::RunOutcome& o) {
   return s.str();
 }
 
-int run(const Flags& flags) {
-  if (!flags.resume.empty() &&
-      (!flags.plan.empty() || !flags.recipe.empty() || !flags.data.empty() || flags.epochs > 0 ||
-       !flags.shard.empty() || !flags.experiment.empty() || !flags.prereg.empty() || flags.unit || flags.gaps)) {
-    throw InputError(
-        "--resume continues a run with the recipe, data and experiment it logged: it takes no "
-        "--plan, --recipe, --data, --unit, --gaps, --epochs, --shard, --experiment or --prereg");
+// --sync-wait, else WMTP_SYNC_WAIT, else 10 s: how long the end of training waits for MLflow.
+double sync_wait_seconds(const Flags& flags) {
+  if (flags.sync_wait_s) return *flags.sync_wait_s;
+  const char* env = std::getenv("WMTP_SYNC_WAIT");
+  if (env == nullptr || *env == '\0') return kDefaultSyncWaitS;
+  char* end = nullptr;
+  const double seconds = std::strtod(env, &end);
+  if (*end != '\0' || !(seconds >= 0 && seconds <= 86400)) {
+    throw InputError(std::string("WMTP_SYNC_WAIT='") + env + "' is not a number of seconds from 0 to 86400");
   }
+  return seconds;
+}
+
+// A word or path as the shell reads it back.
+std::string shell_word(const std::string& word) {
+  if (!word.empty() &&
+      word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,") ==
+          std::string::npos) {
+    return word;
+  }
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The command line as typed, without any --resume, with --resume run_id added.
+std::string resume_command(const Flags& flags, const std::string& run_id) {
+  std::string out;
+  for (std::size_t i = 0; i < flags.argv.size(); ++i) {
+    const std::string& arg = flags.argv[i];
+    if (i > 0 && arg == "--resume") {
+      ++i;
+      continue;
+    }
+    if (i > 0 && arg.rfind("--resume=", 0) == 0) continue;
+    out += (out.empty() ? "" : " ") + shell_word(arg);
+  }
+  return out + " --resume " + shell_word(run_id);
+}
+
+// wmtp-sync beside this wmtp-train when it was started by path.
+std::string sync_command(const Flags& flags) {
+  const std::string self = flags.argv.empty() ? kProgram : flags.argv[0];
+  const std::size_t slash = self.rfind('/');
+  std::string out = shell_word(slash == std::string::npos ? "wmtp-sync" : self.substr(0, slash + 1) + "wmtp-sync");
+  out += " --ledger " + shell_word(flags.ledger);
+  if (flags.tracking_uri && !flags.tracking_uri->empty()) {
+    out += " --tracking-uri " + shell_word(wmtp::tracking::redact_uri(*flags.tracking_uri));
+  }
+  return out;
+}
+
+std::string backlog_text(const wmtp::tracking::OutboxSummary& left) {
+  return std::to_string(left.runs) + " run(s) (" + std::to_string(left.metric_points) + " metric point(s), " +
+         (left.entries < 0 ? std::string("some") : std::to_string(left.entries)) + " outbox entries)";
+}
+
+// The end of training with MLflow configured: says at once when MLflow is failing, waits at most
+// the sync wait for the background push, closes the Tracker and says what is left for wmtp-sync.
+// Returns the footer's MLflow text.
+std::string deliver_to_mlflow(wmtp::tracking::Tracker& tracker, const Flags& flags, const std::string& uri) {
+  const double wait_s = sync_wait_seconds(flags);
+  const wmtp::tracking::OutboxSummary pending = tracker.mlflow_backlog();
+  if (pending.entries > 0 && tracker.mlflow_failing()) {
+    std::cerr << kProgram << ": MLflow at " << uri << " is not answering: " << backlog_text(pending)
+              << " wait in the ledger outbox; waiting up to " << wait_s
+              << " s for the background push (--sync-wait, WMTP_SYNC_WAIT), else deliver them with: "
+              << sync_command(flags) << std::endl;
+  }
+  const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000.0));
+  const wmtp::tracking::OutboxSummary left = tracker.close(pending.entries > 0 ? wait : std::chrono::milliseconds(0));
+  if (left.entries == 0) return uri;
+  std::cerr << kProgram << ": " << backlog_text(left) << " are in the outbox of ledger " << flags.ledger
+            << ", not acknowledged by MLflow at " << uri << " within " << wait_s
+            << " s; nothing is lost: deliver them with: " << sync_command(flags) << std::endl;
+  return uri + " (not all acknowledged: " + sync_command(flags) + " pushes the rest)";
+}
+
+// One unit of work: resume a run of the ledger, or train a planned run anew.
+struct Task {
+  std::string resume_id;          // set: resume this run
+  const tr::RunRequest* request;  // else: train this
+};
+
+bool plan_flags_given(const Flags& flags) {
+  return !flags.plan.empty() || !flags.recipe.empty() || !flags.data.empty() || flags.epochs > 0 ||
+         !flags.shard.empty() || !flags.experiment.empty() || !flags.prereg.empty() || flags.unit || flags.gaps;
+}
+
+std::string param_or_empty(const std::map<std::string, std::string>& params, const char* key) {
+  auto it = params.find(key);
+  return it == params.end() ? std::string() : it->second;
+}
+
+// What is left of the job's plan in the ledger: a planned run with a FINISHED or FAILED attempt
+// (same experiment, run name and plan hash) is done and left alone; one with a KILLED attempt
+// (or `resume_id`) is resumed; any other is trained anew (a RUNNING attempt may belong to a live
+// process, so it is not taken over).
+std::vector<Task> remaining_tasks(wmtp::tracking::Tracker& tracker, const Job& job, const std::string& resume_id,
+                                  std::size_t* done) {
+  const auto attempts = tracker.runs_of(job.experiment);
+  std::vector<Task> tasks;
+  for (const tr::RunRequest& r : job.runs) {
+    bool finished = false;
+    std::string resumable;
+    for (const auto& [run, params] : attempts) {
+      if (run.name != r.run_name || param_or_empty(params, wmtp::contract::param::kPlanHash) != r.plan_hash) continue;
+      finished = finished || run.status == "FINISHED" || run.status == "FAILED";
+      if (run.local_id == resume_id || (run.status == "KILLED" && resumable != resume_id)) resumable = run.local_id;
+    }
+    if (finished) {
+      ++*done;
+    } else {
+      tasks.push_back(resumable.empty() ? Task{"", &r} : Task{resumable, nullptr});
+    }
+  }
+  return tasks;
+}
+
+// The tasks of this invocation. `--resume ID` with the plan the flags give (the built-in plan
+// without flags) finishes that plan; a run of another plan is resumed alone when no plan flags
+// were given, and refused otherwise.
+std::vector<Task> plan_tasks(wmtp::tracking::Tracker& tracker, Job& job, const Flags& flags) {
+  std::vector<Task> tasks;
+  if (flags.resume.empty()) {
+    for (const tr::RunRequest& r : job.runs) tasks.push_back({"", &r});
+    return tasks;
+  }
+  const wmtp::RunRecord run = tracker.load_run(flags.resume);
+  const std::string* plan_hash = run.param(wmtp::contract::param::kPlanHash);
+  bool in_plan = false;
+  for (const tr::RunRequest& r : job.runs) {
+    in_plan = in_plan || (plan_hash != nullptr && run.experiment == job.experiment && r.run_name == run.name &&
+                          r.plan_hash == *plan_hash);
+  }
+  if (!in_plan) {
+    if (plan_flags_given(flags)) {
+      throw InputError("--resume " + flags.resume + ": run '" + run.name + "' of experiment '" + run.experiment +
+                       "' is not a run of the plan these flags give (experiment '" + job.experiment +
+                       "'); give the flags it was started with, or only --resume (and --ledger) to resume it alone");
+    }
+    job.experiment = run.experiment;
+    job.runs.clear();
+    return {{flags.resume, nullptr}};
+  }
+  std::size_t done = 0;
+  tasks = remaining_tasks(tracker, job, flags.resume, &done);
+  if (!flags.quiet) {
+    std::cout << kProgram << ": resuming the plan: " << done << " of " << job.runs.size() << " run(s) already done, "
+              << tasks.size() << " to resume or train" << std::endl;
+  }
+  return tasks;
+}
+
+// Trains the tasks in order until one is stopped by a signal; the outcomes in order.
+std::vector<tr::RunOutcome> run_tasks(wmtp::tracking::Tracker& tracker, const std::vector<Task>& tasks,
+                                      const tr::RunOptions& options,
+                                      const std::function<void(const tr::RunOutcome&)>& report) {
+  std::vector<tr::RunOutcome> outcomes;
+  for (const Task& task : tasks) {
+    if (g_stop_signal != 0) break;
+    outcomes.push_back(task.request != nullptr ? tr::train_run(tracker, *task.request, options)
+                                               : tr::resume_run(tracker, task.resume_id, options));
+    report(outcomes.back());
+    if (outcomes.back().status == wmtp::RunStatus::kKilled) break;
+  }
+  return outcomes;
+}
+
+void check_flags(const Flags& flags) {
   if (flags.device == "cuda" && !tr::cuda_available()) {
     throw InputError("--device cuda: this LibTorch build has no CUDA support or sees no GPU (" + tr::compute_info() +
                      "); use --device cpu");
@@ -265,15 +464,47 @@ int run(const Flags& flags) {
   if (flags.policy == "debug" && wmtp::ci_environment()) {
     throw InputError("--policy debug is refused when CI=true: in CI the golden tensors must reproduce");
   }
+  sync_wait_seconds(flags);
+  wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri);  // a malformed URI fails now, not after training
+}
+
+// After a stop signal: what was kept and the command that carries on (when anything is left);
+// the exit status 128 + signal.
+int report_interruption(const Flags& flags, const std::vector<tr::RunOutcome>& outcomes, std::size_t tasks) {
+  const int signal = g_stop_signal;
+  std::cout << kProgram << ": interrupted by " << signal_name(signal) << ": ";
+  if (outcomes.empty()) {
+    std::cout << "no run had started; run the same command again\n" << std::flush;
+    return 128 + signal;
+  }
+  const tr::RunOutcome& last = outcomes.back();
+  if (last.status == wmtp::RunStatus::kKilled) {
+    std::cout << "run " << last.local_run_id << " (" << last.run_name << ") is KILLED at step " << last.steps
+              << (last.steps > 0 ? " with a checkpoint there" : " (before its first step)") << "\n";
+  } else {
+    std::cout << "stopped after run " << last.local_run_id << " (" << last.run_name << ") ended\n";
+  }
+  if (last.status == wmtp::RunStatus::kKilled || outcomes.size() < tasks) {
+    std::cout << "  resume:     " << resume_command(flags, last.local_run_id) << "\n";
+  } else {
+    std::cout << "  nothing is left to train\n";
+  }
+  std::cout << std::flush;
+  return 128 + signal;
+}
+
+int run(const Flags& flags) {
+  check_flags(flags);
   tr::set_compute_threads(flags.threads);
   check_golden_tensors(flags, wmtp::check_golden(wmtp::embedded_golden()), "golden tensors");
-  Job job;
-  if (flags.resume.empty()) job = plan_job(flags);  // all input checked before the ledger is touched
+  Job job = plan_job(flags);  // all input checked before the ledger is touched
+  if (g_stop_signal != 0) return report_interruption(flags, {}, 0);
 
   wmtp::tracking::TrackerOptions options;
   options.ledger_path = flags.ledger;
   options.tracking_uri = flags.tracking_uri;
   wmtp::tracking::Tracker tracker(options);
+  const std::vector<Task> tasks = plan_tasks(tracker, job, flags);
 
   const bool bar_enabled = !flags.quiet && wmtp::cli::stderr_is_terminal();
   ProgressBar bar(bar_enabled);
@@ -281,43 +512,49 @@ int run(const Flags& flags) {
   run_options.device = flags.device;
   run_options.figure_writer = write_figure;
   run_options.on_progress = [&](const tr::Progress& p) { bar.update(p); };
+  bool noticed = false;
+  run_options.should_stop = [&] {
+    if (g_stop_signal == 0) return false;
+    if (!noticed) {
+      bar.clear();
+      std::cerr << kProgram << ": " << signal_name(g_stop_signal)
+                << ": stopping after the current step with a checkpoint (send it again to exit at once)" << std::endl;
+      noticed = true;
+    }
+    return true;
+  };
 
   const auto start = std::chrono::steady_clock::now();
-  std::vector<tr::RunOutcome> outcomes;
-  const auto report = [&](const tr::RunOutcome& o) {
+  if (!flags.quiet && flags.resume.empty() && job.runs.size() < job.planned) {
+    std::cout << kProgram << ": shard " << flags.shard << ": " << job.runs.size() << " of " << job.planned
+              << " planned run(s)" << std::endl;
+  }
+  const std::vector<tr::RunOutcome> outcomes = run_tasks(tracker, tasks, run_options, [&](const tr::RunOutcome& o) {
     bar.clear();
     if (!flags.quiet) std::cout << summary_line(o) << std::endl;
-    outcomes.push_back(o);
-  };
-  if (!flags.resume.empty()) {
-    report(tr::resume_run(tracker, flags.resume, run_options));
-    job.experiment = tracker.load_run(flags.resume).experiment;
-  } else {
-    if (!flags.quiet && job.runs.size() < job.planned) {
-      std::cout << kProgram << ": shard " << flags.shard << ": " << job.runs.size() << " of " << job.planned
-                << " planned run(s)" << std::endl;
-    }
-    for (const tr::RunRequest& r : job.runs) report(tr::train_run(tracker, r, run_options));
-  }
+  });
   tracker.flush();
-  // The footer says where the runs are: in MLflow too only once it acknowledged them.
-  const bool mirrored = tracker.mlflow_enabled() && tracker.wait_for_mlflow(std::chrono::seconds(30));
+  const std::string uri = wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri).tracking_uri;
+  const std::string mlflow = tracker.mlflow_enabled()
+                                 ? deliver_to_mlflow(tracker, flags, uri)
+                                 : "not configured (ledger only; set MLFLOW_TRACKING_URI to mirror runs)";
 
   std::size_t failed = 0;
-  for (const tr::RunOutcome& o : outcomes) failed += o.status == wmtp::RunStatus::kFinished ? 0 : 1;
+  std::size_t killed = 0;
+  for (const tr::RunOutcome& o : outcomes) {
+    killed += o.status == wmtp::RunStatus::kKilled ? 1 : 0;
+    failed += o.status == wmtp::RunStatus::kFailed ? 1 : 0;
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const bool default_ledger = flags.ledger == wmtp::tracking::TrackerOptions().ledger_path;
-  std::cout << kProgram << ": " << outcomes.size() - failed << " run(s) finished, " << failed << " failed, in "
+  std::cout << kProgram << ": " << outcomes.size() - failed - killed << " run(s) finished, " << failed << " failed"
+            << (killed > 0 ? ", " + std::to_string(killed) + " killed" : std::string()) << ", in "
             << format_seconds(seconds) << "\n"
-            << "  ledger:     " << fs::absolute(tracker.ledger_path()).lexically_normal().string() << "\n"
+            << "  ledger:     " << fs::absolute(flags.ledger).lexically_normal().string() << "\n"
             << "  experiment: " << job.experiment << "\n"
-            << "  MLflow:     "
-            << (!tracker.mlflow_enabled()
-                    ? std::string("not configured (ledger only; set MLFLOW_TRACKING_URI to mirror runs)")
-                    : wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri).tracking_uri +
-                          (mirrored ? "" : " (not all acknowledged yet: wmtp-sync pushes the rest)"))
-            << "\n"
-            << "  next:       wmtp-audit --experiment " << job.experiment
+            << "  MLflow:     " << mlflow << "\n";
+  if (g_stop_signal != 0) return report_interruption(flags, outcomes, tasks.size());
+  std::cout << "  next:       wmtp-audit --experiment " << job.experiment
             << (default_ledger ? std::string() : " --ledger " + flags.ledger)
             << (flags.prereg.empty() ? std::string() : " --prereg " + flags.prereg) << "\n"
             << std::flush;
@@ -342,6 +579,9 @@ int main(int argc, char** argv) {
       "  wmtp-train --plan my-plan.json --shard 3/8   the third of 8 shards (a scheduler's job array)\n"
       "  wmtp-train --resume <run id>                 continue a killed run (ids are in each run's line)\n"
       "  wmtp-train --data grid.csv --unit MW --gaps drop-windows   a wide pandas CSV in MW, around its gaps\n"
+      "Ctrl-C / SIGTERM: the current step finishes, a checkpoint is written, the run is marked KILLED and\n"
+      "  the --resume command is printed; exit 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once.\n"
+      "With MLflow away, the end waits at most --sync-wait seconds, then names what wmtp-sync must deliver.\n"
       "Recipes and plans: schemas/recipe.schema.json, schemas/plan.schema.json; built-in: configs/. Window lengths\n"
       "count points, or are durations converted with the data's time step (\"seq_len\": \"7d\", \"pred_len\": "
       "\"24h\").");
@@ -382,12 +622,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--shard", flags.shard, "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based)");
   app.add_option("--resume", flags.resume,
-                 "continue the unfinished run with this local run id from its last checkpoint");
+                 "continue the unfinished (KILLED or crashed) run with this local run id from its last checkpoint "
+                 "(from step 0 without one); with the flags of its plan (none for the built-in plan) also train "
+                 "the plan's runs that did not finish, leaving finished ones alone");
+  app.add_option("--sync-wait", flags.sync_wait_s,
+                 "seconds to wait at the end for MLflow to acknowledge the runs before leaving the rest to "
+                 "wmtp-sync (default: WMTP_SYNC_WAIT, else 10)")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_flag("--quiet", flags.quiet, "no progress bar and no per-run lines");
   app.add_option("--policy", flags.policy,
                  "prod, or debug to train even when the golden tensors do not reproduce (refused when CI=true)")
       ->check(CLI::IsMember({"prod", "debug"}))
       ->capture_default_str();
   if (const int rc = wmtp::cli::parse(app, argc, argv); rc >= 0) return rc;
+  flags.argv.assign(argv, argv + argc);
+  install_stop_handlers();
   return wmtp::cli::guarded_main(kProgram, [&] { return run(flags); });
 }

@@ -25,6 +25,7 @@ BackgroundSync::BackgroundSync(const MlflowConfig& config, std::string ledger_pa
       artifact_store_(std::move(artifact_store)),
       warn_(std::move(warn)) {
   config_.max_retries = std::min(config_.max_retries, kMaxRetriesPerRequest);
+  config_.announce_retries = false;  // the loop warns once when MLflow goes away, and once when it is back
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -95,6 +96,7 @@ void BackgroundSync::loop() {
         ledger = std::make_unique<Ledger>(ledger_path_);
         client = std::make_unique<MlflowClient>(config_);
         client->set_abort_flag(&abort_);
+        client->set_retry_listener([this](const std::string&) { failing_ = true; });
         sync = std::make_unique<OutboxSync>(*ledger, *client, artifact_store_);
       }
       SyncReport report;
@@ -114,10 +116,12 @@ void BackgroundSync::loop() {
       }
       if (unreachable) warn_("MLflow at " + config_.tracking_uri + " is reachable again");
       unreachable = false;
+      failing_ = false;
       pause = kFirstPause;
       left = !our_pending_runs(*sync).empty();
     } catch (const std::exception& e) {
       clean = false;
+      failing_ = true;
       if (!abort_) {
         if (!unreachable) {
           warn_(std::string(e.what()) + "; logging goes on into the ledger and the entries wait in its outbox");

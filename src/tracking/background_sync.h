@@ -37,6 +37,9 @@ class BackgroundSync {
   bool drain(std::chrono::milliseconds timeout);
   // The runs this thread pushes.
   std::vector<std::int64_t> runs() const;
+  // True while MLflow is failing the push: from the first failed attempt (before the retries
+  // give up) until a push gets through again.
+  bool mlflow_failing() const { return failing_; }
 
  private:
   void loop();
@@ -59,6 +62,7 @@ class BackgroundSync {
   bool settled_ = false;  // the last push left nothing it could still send
   bool clean_ = false;    // ... and MLflow refused nothing
   std::atomic<bool> abort_{false};
+  std::atomic<bool> failing_{false};
   std::thread thread_;
 };
 

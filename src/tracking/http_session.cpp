@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 
@@ -74,6 +76,28 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   const auto* transfer = static_cast<const Transfer*>(user);
   ask_for_quick_acks(transfer->socket);
   return transfer->abort != nullptr && transfer->abort->load() ? 1 : 0;
+}
+
+// The failure in a few words, for retry notices; curl's own text says "Couldn't connect to
+// server" for a refused, an unreachable and a timed-out connect alike.
+std::string short_cause(CURLcode rc, long os_errno, double timeout_s) {
+  switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+      if (os_errno == ECONNREFUSED) return "connection refused";
+      if (os_errno == EHOSTUNREACH || os_errno == ENETUNREACH) return "host unreachable";
+      if (os_errno == ETIMEDOUT) return "connect timed out";
+      return "cannot connect";
+    case CURLE_COULDNT_RESOLVE_HOST: return "cannot resolve the host name";
+    case CURLE_OPERATION_TIMEDOUT: {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "no answer within %g s (MLFLOW_HTTP_REQUEST_TIMEOUT)", timeout_s);
+      return buf;
+    }
+    case CURLE_GOT_NOTHING: return "the server closed the connection without answering";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR: return os_errno == ECONNRESET ? "connection reset" : curl_easy_strerror(rc);
+    default: return curl_easy_strerror(rc);
+  }
 }
 
 }  // namespace
@@ -160,7 +184,9 @@ HttpResponse HttpSession::perform(const std::string& method, const std::string& 
           " (TLS certificate not trusted: set MLFLOW_TRACKING_SERVER_CERT_PATH to the server's CA bundle, or "
           "MLFLOW_TRACKING_INSECURE_TLS=true to skip verification)";
     }
-    throw TransportError(what, aborted, !untrusted);
+    long os_errno = 0;
+    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+    throw TransportError(what, aborted, !untrusted, short_cause(rc, os_errno, config_.timeout_s));
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

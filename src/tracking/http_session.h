@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "tracking/mlflow_config.h"
 
@@ -20,15 +21,18 @@ struct HttpResponse {
 // The request did not get an HTTP answer (refused, reset, timed out, aborted).
 class TransportError : public std::runtime_error {
  public:
-  TransportError(const std::string& what, bool aborted, bool retryable = true)
-      : std::runtime_error(what), aborted_(aborted), retryable_(retryable) {}
+  TransportError(const std::string& what, bool aborted, bool retryable = true, std::string cause = "")
+      : std::runtime_error(what), aborted_(aborted), retryable_(retryable), cause_(std::move(cause)) {}
   bool aborted() const { return aborted_; }
   // False when asking again cannot help (an untrusted TLS certificate).
   bool retryable() const { return retryable_; }
+  // A few words for retry notices: "connection refused", "timed out after 2 s", ...
+  const std::string& cause() const { return cause_; }
 
  private:
   bool aborted_;
   bool retryable_;
+  std::string cause_;
 };
 
 class HttpSession {

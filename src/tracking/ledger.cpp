@@ -375,6 +375,14 @@ std::optional<LedgerRun> Ledger::find_run(std::int64_t id) {
   return run_from_row(s);
 }
 
+std::vector<LedgerRun> Ledger::runs_of(std::int64_t experiment_id) {
+  Statement s(db_, (std::string(kRunColumns) + "WHERE r.experiment_id = ?1 ORDER BY r.start_time_ms, r.id").c_str());
+  s.bind(1, experiment_id);
+  std::vector<LedgerRun> runs;
+  while (s.step()) runs.push_back(run_from_row(s));
+  return runs;
+}
+
 std::int64_t Ledger::insert_run(std::int64_t experiment_id, const std::string& local_id, const std::string& name,
                                 std::int64_t start_time_ms) {
   Statement s(db_,

@@ -40,6 +40,14 @@ struct OutboxEntry {
   std::int64_t last_seq = 0;
 };
 
+// What the outbox holds for some runs: how many of them have entries, and how many metric
+// points those entries still name.
+struct OutboxSummary {
+  std::int64_t runs = 0;
+  std::int64_t entries = 0;
+  std::int64_t metric_points = 0;
+};
+
 struct LedgerRun {
   std::int64_t id = 0;  // row id, the key of every per-run table
   std::string local_id;
@@ -73,6 +81,8 @@ class Ledger {
   std::int64_t find_or_create_experiment(const std::string& name);
   std::optional<LedgerRun> find_run(const std::string& local_id);
   std::optional<LedgerRun> find_run(std::int64_t id);
+  // The experiment's runs, oldest first.
+  std::vector<LedgerRun> runs_of(std::int64_t experiment_id);
 
   std::int64_t insert_run(std::int64_t experiment_id, const std::string& local_id, const std::string& name,
                           std::int64_t start_time_ms);
@@ -95,6 +105,8 @@ class Ledger {
                   std::int64_t last_seq = 0);
   // Outbox rows still waiting, for the given runs (all runs when empty).
   std::int64_t outbox_size(const std::vector<std::int64_t>& runs = {});
+  // Runs with entries, entries and metric points waiting, over the given runs (all when empty).
+  OutboxSummary outbox_summary(const std::vector<std::int64_t>& runs = {});
   // The run's outbox rows, oldest first.
   std::vector<OutboxEntry> outbox_entries(std::int64_t run);
   // Runs with outbox rows, ascending; only those of experiment_id when given.

@@ -30,6 +30,20 @@ std::int64_t Ledger::outbox_size(const std::vector<std::int64_t>& runs) {
   return total;
 }
 
+OutboxSummary Ledger::outbox_summary(const std::vector<std::int64_t>& runs) {
+  Statement s(db_,
+              "SELECT run, count(*), coalesce(sum(CASE WHEN kind = 'metrics' THEN last_seq - first_seq + 1 "
+              "ELSE 0 END), 0) FROM outbox GROUP BY run");
+  OutboxSummary summary;
+  while (s.step()) {
+    if (!runs.empty() && std::find(runs.begin(), runs.end(), s.int64(0)) == runs.end()) continue;
+    ++summary.runs;
+    summary.entries += s.int64(1);
+    summary.metric_points += s.int64(2);
+  }
+  return summary;
+}
+
 std::vector<OutboxEntry> Ledger::outbox_entries(std::int64_t run) {
   Statement s(db_, "SELECT id, kind, key, first_seq, last_seq FROM outbox WHERE run = ?1 ORDER BY id");
   s.bind(1, run);

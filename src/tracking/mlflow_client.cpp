@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -238,10 +241,13 @@ auto MlflowClient::decoded(const char* what, F&& decode) -> decltype(decode()) {
   }
 }
 
-void MlflowClient::wait_before_retry(int attempt, std::optional<double> retry_after, const std::string& what) {
-  double seconds = std::min(config_.max_backoff_s, config_.backoff_factor * std::pow(2.0, attempt - 1));
-  if (retry_after) seconds = std::min(config_.max_backoff_s, *retry_after);
-  seconds += std::uniform_real_distribution<double>(0.0, config_.backoff_jitter)(session_->rng);
+void MlflowClient::wait_before_retry(int attempt, int attempts, std::optional<double> retry_after,
+                                     const std::string& what, const std::string& cause) {
+  const double base = retry_after ? *retry_after : config_.backoff_factor * std::pow(2.0, std::min(attempt - 1, 62));
+  const double jitter = std::uniform_real_distribution<double>(0.0, config_.backoff_jitter)(session_->rng);
+  const double seconds = std::min(config_.max_backoff_s, base + jitter);
+  if (retry_listener_) retry_listener_(cause);
+  if (config_.announce_retries) announce_retry(attempt, attempts, seconds, what, cause);
   const auto until = std::chrono::steady_clock::now() +
                      std::chrono::microseconds(static_cast<std::int64_t>(seconds * 1e6));
   for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
@@ -251,6 +257,26 @@ void MlflowClient::wait_before_retry(int attempt, std::optional<double> retry_af
     std::this_thread::sleep_for(
         std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(50), until - now));
   }
+}
+
+// One line per retry on stderr, from the first, so that a server that is away is visible at
+// once; the first line also gives the policy's bound and how to shorten it.
+void MlflowClient::announce_retry(int attempt, int attempts, double seconds, const std::string& what,
+                                  const std::string& cause) const {
+  char wait[32];
+  std::snprintf(wait, sizeof wait, "%.1f", seconds);
+  std::string line = program_invocation_short_name + std::string(": MLflow at ") + config_.tracking_uri + ": " + what +
+                     ": attempt " + std::to_string(attempt) + "/" + std::to_string(attempts) + " failed (" + cause +
+                     "), next in " + wait + " s";
+  if (attempt == 1) {
+    char bound[32];
+    const double most = max_retry_wait_s(config_);
+    std::snprintf(bound, sizeof bound, most < 10 ? "%.1f" : "%.0f", most);
+    line += "; giving up after " + std::to_string(attempts) + " attempts, at most " + bound +
+            " s of waits (MLFLOW_HTTP_REQUEST_MAX_RETRIES=" + std::to_string(config_.max_retries) +
+            ", MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR; 0 retries fails at once)";
+  }
+  std::cerr << redact_secrets(config_, line) + "\n" << std::flush;
 }
 
 std::string MlflowClient::send(const std::string& method, const std::string& url_path, const std::string& body,
@@ -265,17 +291,18 @@ std::string MlflowClient::send(const std::string& method, const std::string& url
     } catch (const TransportError& e) {
       if (e.aborted()) throw UnreachableError(where + ": " + what + " abandoned (shutting down)");
       if (attempt < attempts && e.retryable()) {
-        wait_before_retry(attempt, std::nullopt, what);
+        wait_before_retry(attempt, attempts, std::nullopt, what, e.cause().empty() ? e.what() : e.cause());
         continue;
       }
-      throw UnreachableError(redact_secrets(config_, where + " is unreachable: " + e.what() + " (" + what + ", " +
-                                                         std::to_string(attempt) +
-                                                         (attempt == 1 ? " attempt" : " attempts") +
-                                                         "); check MLFLOW_TRACKING_URI and that the server is up"));
+      const std::string cause = e.cause().empty() ? std::string() : e.cause() + ": ";
+      throw UnreachableError(
+          redact_secrets(config_, where + " is unreachable: " + cause + e.what() + " (" + what + ", " +
+                                      std::to_string(attempt) + (attempt == 1 ? " attempt" : " attempts") +
+                                      "); check --tracking-uri or MLFLOW_TRACKING_URI and that the server is up"));
     }
     if (response.status == 200) return std::move(response.body);
     if (is_transient_status(response.status) && attempt < attempts) {
-      wait_before_retry(attempt, response.retry_after_s, what);
+      wait_before_retry(attempt, attempts, response.retry_after_s, what, "HTTP " + std::to_string(response.status));
       continue;
     }
     std::string code;
@@ -404,7 +431,7 @@ MlflowRun MlflowClient::find_or_create_run(const std::string& experiment_id, con
       return run;
     } catch (const Error& e) {
       if (!is_transient(e) || attempt >= attempts) throw;
-      wait_before_retry(attempt, std::nullopt, "POST runs/create");
+      wait_before_retry(attempt, attempts, std::nullopt, "POST runs/create", e.what());
     }
   }
 }

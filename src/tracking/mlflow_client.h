@@ -6,6 +6,7 @@
 // MLflow's error_code and message. No message carries credentials.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -93,6 +94,10 @@ class MlflowClient {
   const MlflowConfig& config() const { return config_; }
   // When *abort becomes true, transfers and backoff waits stop with UnreachableError.
   void set_abort_flag(const std::atomic<bool>* abort) { abort_ = abort; }
+  // Called with the cause before each retry's wait (whether or not retries are announced).
+  void set_retry_listener(std::function<void(const std::string& cause)> listener) {
+    retry_listener_ = std::move(listener);
+  }
 
   std::optional<MlflowExperiment> get_experiment_by_name(const std::string& name);
   std::string create_experiment(const std::string& name);
@@ -142,8 +147,12 @@ class MlflowClient {
   nlohmann::json call(const std::string& method, const std::string& endpoint, const nlohmann::json& body = nullptr);
 
  private:
-  // Sleeps the backoff for `attempt` (1-based) or Retry-After; UnreachableError on abort.
-  void wait_before_retry(int attempt, std::optional<double> retry_after, const std::string& what);
+  // Announces the retry (config().announce_retries), then sleeps the backoff for `attempt`
+  // (1-based, of `attempts`) or Retry-After; UnreachableError on abort.
+  void wait_before_retry(int attempt, int attempts, std::optional<double> retry_after, const std::string& what,
+                         const std::string& cause);
+  void announce_retry(int attempt, int attempts, double seconds, const std::string& what,
+                      const std::string& cause) const;
   std::string send(const std::string& method, const std::string& url_path, const std::string& body,
                    const std::string& content_type, bool retry);
   std::string artifact_url(const std::string& run_id, const std::string& artifact_path);
@@ -153,6 +162,7 @@ class MlflowClient {
 
   MlflowConfig config_;
   const std::atomic<bool>* abort_ = nullptr;
+  std::function<void(const std::string&)> retry_listener_;
   struct Session;
   std::unique_ptr<Session> session_;
   std::map<std::string, std::string> artifact_roots_;  // run id -> "<exp>/<run>/artifacts"

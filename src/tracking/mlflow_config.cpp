@@ -1,6 +1,8 @@
 #include "tracking/mlflow_config.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -55,6 +57,47 @@ std::pair<std::size_t, std::size_t> authority(const std::string& uri) {
   return {begin, end};
 }
 
+// Why `uri` (scheme already checked) cannot name a server; empty when it can. Checked here so
+// that a typo fails at once instead of after the retry policy's minutes of connection attempts.
+std::string uri_problem(const std::string& uri) {
+  for (char c : uri) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return "it contains a space or a control character";
+  }
+  const auto [begin, end] = authority(uri);
+  std::string host = uri.substr(begin, end - begin);
+  const std::size_t at = host.rfind('@');
+  if (at != std::string::npos) host = host.substr(at + 1);
+  std::string port;
+  if (!host.empty() && host.front() == '[') {
+    const std::size_t close = host.find(']');
+    if (close == std::string::npos) return "the IPv6 host has no closing ']'";
+    const std::string inside = host.substr(1, close - 1);
+    if (inside.empty() || inside.find_first_not_of("0123456789abcdefABCDEF:.%") != std::string::npos) {
+      return "'[" + inside + "]' is not an IPv6 address";
+    }
+    const std::string rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return "unexpected '" + rest + "' after the IPv6 host";
+    if (!rest.empty()) port = rest.substr(1);
+    if (rest == ":") return "the port is empty";
+  } else {
+    const std::size_t colon = host.find(':');
+    if (colon != std::string::npos) {
+      port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+      if (port.empty()) return "the port is empty";
+    }
+    if (host.empty()) return "the host is empty";
+    if (host.find_first_of("[]<>\\^`{|}\"") != std::string::npos) return "the host '" + host + "' is not a host name";
+  }
+  if (!port.empty()) {
+    if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 || std::stol(port) < 1 ||
+        std::stol(port) > 65535) {
+      return "the port '" + port + "' is not a number from 1 to 65535";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string redact_uri(const std::string& uri) {
@@ -63,6 +106,15 @@ std::string redact_uri(const std::string& uri) {
   const std::size_t at = uri.rfind('@', end == 0 ? 0 : end - 1);
   if (at == std::string::npos || at < begin) return uri;
   return uri.substr(0, begin) + uri.substr(at + 1);
+}
+
+double max_retry_wait_s(const MlflowConfig& config) {
+  double total = 0.0;
+  for (int attempt = 1; attempt <= config.max_retries; ++attempt) {
+    total += std::min(config.max_backoff_s,
+                      config.backoff_factor * std::pow(2.0, std::min(attempt - 1, 62)) + config.backoff_jitter);
+  }
+  return total;
 }
 
 std::string redact_secrets(const MlflowConfig& config, std::string text) {
@@ -78,14 +130,19 @@ std::string redact_secrets(const MlflowConfig& config, std::string text) {
 MlflowConfig MlflowConfig::from_env(const std::optional<std::string>& explicit_uri) {
   MlflowConfig c;
   std::string uri = explicit_uri ? *explicit_uri : env("MLFLOW_TRACKING_URI");
-  while (!uri.empty() && uri.back() == '/') uri.pop_back();
+  const std::string origin = explicit_uri ? "--tracking-uri" : "MLFLOW_TRACKING_URI";
   if (!uri.empty()) {
     const std::string shown = redact_uri(uri);
     if (uri.rfind("http://", 0) != 0 && uri.rfind("https://", 0) != 0) {
-      throw InputError("tracking URI '" + shown +
+      throw InputError(origin + " '" + shown +
                        "' is not supported: wmtp talks to an MLflow tracking server over "
-                       "http(s)://; leave MLFLOW_TRACKING_URI unset to log to the ledger only");
+                       "http(s)://host[:port][/path]; leave MLFLOW_TRACKING_URI unset to log to the ledger only");
     }
+    if (const std::string problem = uri_problem(uri); !problem.empty()) {
+      throw InputError(origin + " '" + shown + "' is not a valid URI: " + problem +
+                       " (expected http(s)://host[:port][/path], e.g. http://127.0.0.1:5000)");
+    }
+    while (uri.back() == '/') uri.pop_back();
     const auto [begin, end] = authority(uri);
     const std::size_t at = uri.rfind('@', end - 1);
     if (at != std::string::npos && at >= begin) {
@@ -94,7 +151,7 @@ MlflowConfig MlflowConfig::from_env(const std::optional<std::string>& explicit_u
       c.username = percent_decode(userinfo.substr(0, colon));
       if (colon != std::string::npos) c.password = percent_decode(userinfo.substr(colon + 1));
     }
-    c.tracking_uri = shown;
+    c.tracking_uri = redact_uri(uri);
   }
   if (!env("MLFLOW_TRACKING_USERNAME").empty()) {
     c.username = env("MLFLOW_TRACKING_USERNAME");

@@ -18,13 +18,23 @@ struct MlflowConfig {
   double timeout_s = 120.0;      // MLFLOW_HTTP_REQUEST_TIMEOUT
   double backoff_factor = 2.0;   // MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR
   double backoff_jitter = 1.0;   // MLFLOW_HTTP_REQUEST_BACKOFF_JITTER
-  double max_backoff_s = 120.0;
+  double max_backoff_s = 120.0;  // urllib3's Retry.DEFAULT_BACKOFF_MAX, as MLflow's client
+  // Each retry is announced on stderr ("attempt k/N failed (cause), next in S s"); the trainer's
+  // background push turns this off and warns once instead.
+  bool announce_retries = true;
 
   // explicit_uri (e.g. a --tracking-uri flag) wins over MLFLOW_TRACKING_URI; an empty result
-  // means "ledger only". Throws InputError for a URI that is not http(s) or a bad number.
+  // means "ledger only". Throws InputError, naming --tracking-uri or MLFLOW_TRACKING_URI, for a
+  // URI that is not http(s)://host[:port][/path] (empty host, port outside 1-65535, unclosed
+  // IPv6 bracket, spaces), and for a retry variable that is not a number.
   static MlflowConfig from_env(const std::optional<std::string>& explicit_uri = std::nullopt);
   bool enabled() const { return !tracking_uri.empty(); }
 };
+
+// The longest a request can spend waiting between its attempts under this policy (backoff plus
+// jitter, each wait capped at max_backoff_s), not counting the attempts themselves: 252 s with
+// MLflow's defaults (7 retries, factor 2, jitter 1).
+double max_retry_wait_s(const MlflowConfig& config);
 
 // The URI with any user:pass@ removed: safe for messages, logs and RunSet::source.
 std::string redact_uri(const std::string& uri);

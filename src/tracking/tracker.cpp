@@ -118,30 +118,40 @@ struct Tracker::Impl {
     return commit;
   }
 
-  void close() {
+  // What the outbox holds of `runs` (entries -1 when the ledger cannot be read).
+  OutboxSummary outbox_left(const std::vector<std::int64_t>& runs) const {
+    if (runs.empty()) return {};
+    try {
+      return Ledger(options.ledger_path, Ledger::Mode::kReadOnly, Ledger::Check::kNone).outbox_summary(runs);
+    } catch (const Error&) {
+      return {static_cast<std::int64_t>(runs.size()), -1, 0};
+    }
+  }
+
+  // Returns what is left in the outbox of this Tracker's runs (nothing when ledger only or
+  // already closed).
+  OutboxSummary close(std::chrono::milliseconds mlflow_wait, bool warn_left) {
     std::lock_guard<std::mutex> lock(close_mutex);
-    if (closed.exchange(true)) return;
+    if (closed.exchange(true)) return {};
     try {
       writer->flush();
     } catch (const std::exception& e) {
       warn(std::string("closing the ledger: ") + e.what());
     }
     writer.reset();
+    OutboxSummary left;
     if (sync) {
-      const bool drained = sync->drain(options.mlflow_drain_timeout);
+      const bool drained = mlflow_wait.count() > 0 && sync->drain(mlflow_wait);
       const std::vector<std::int64_t> runs = sync->runs();
       sync.reset();
-      if (!drained) {
-        std::string left = "some";
-        try {
-          left = std::to_string(
-              Ledger(options.ledger_path, Ledger::Mode::kReadOnly, Ledger::Check::kNone).outbox_size(runs));
-        } catch (const Error&) {
-        }
-        warn(left + " outbox entries of " + options.ledger_path + " are not acknowledged by MLflow at " +
+      if (!drained) left = outbox_left(runs);
+      if (left.entries != 0 && warn_left) {
+        const std::string count = left.entries < 0 ? "some" : std::to_string(left.entries);
+        warn(count + " outbox entries of " + options.ledger_path + " are not acknowledged by MLflow at " +
              mlflow.tracking_uri + "; run `wmtp-sync --ledger " + options.ledger_path + "` to push them");
       }
     }
+    return left;
   }
 };
 
@@ -246,7 +256,17 @@ Tracker::Tracker(TrackerOptions options) : impl_(std::make_shared<Impl>()) {
                                                  });
 }
 
-Tracker::~Tracker() { impl_->close(); }
+Tracker::~Tracker() { impl_->close(impl_->options.mlflow_drain_timeout, true); }
+
+OutboxSummary Tracker::close(std::chrono::milliseconds mlflow_wait) { return impl_->close(mlflow_wait, false); }
+
+OutboxSummary Tracker::mlflow_backlog() {
+  if (!impl_->sync || impl_->sync->runs().empty()) return {};
+  impl_->open_writer().flush();
+  return Ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly).outbox_summary(impl_->sync->runs());
+}
+
+bool Tracker::mlflow_failing() const { return impl_->sync && impl_->sync->mlflow_failing(); }
 
 std::unique_ptr<RunLogger> Tracker::start_run(const RunStart& start) {
   if (start.experiment.empty() || start.experiment.size() > kMaxExperimentNameLength) {
@@ -313,6 +333,19 @@ RunRecord Tracker::load_run(const std::string& local_run_id) {
   const std::int64_t experiment = *ledger.find_experiment(found->experiment);
   std::vector<RunRecord> records = ledger.read_records(experiment, impl_->artifact_store, found->id);
   return std::move(records.front());
+}
+
+std::vector<std::pair<LedgerRun, std::map<std::string, std::string>>> Tracker::runs_of(const std::string& experiment) {
+  impl_->open_writer().flush();
+  Ledger ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly);
+  std::vector<std::pair<LedgerRun, std::map<std::string, std::string>>> out;
+  const std::optional<std::int64_t> id = ledger.find_experiment(experiment);
+  if (!id) return out;
+  for (LedgerRun& run : ledger.runs_of(*id)) {
+    std::map<std::string, std::string> params = ledger.params_of(run.id);
+    out.emplace_back(std::move(run), std::move(params));
+  }
+  return out;
 }
 
 void Tracker::flush() { impl_->open_writer().flush(); }

@@ -6,9 +6,12 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/run_logger.h"
 #include "tracking/ledger.h"
@@ -54,12 +57,28 @@ class Tracker : public wmtp::RunStore {
   // the artifact store, then queues; flush() waits for the ledger. Loggers must not be used after
   // the Tracker is destroyed (they throw) nor concurrently with its destruction.
 
+  // The experiment's runs in the ledger, oldest first, each with its params (empty when the
+  // experiment does not exist yet).
+  std::vector<std::pair<LedgerRun, std::map<std::string, std::string>>> runs_of(const std::string& experiment);
+
   // Blocks until everything logged so far (all runs) is durable in the ledger.
   void flush();
   // Blocks until MLflow acknowledged everything logged so far by this Tracker, or the timeout
   // passed. True when nothing of this Tracker's runs is left in the outbox. False at once when
   // ledger only.
   bool wait_for_mlflow(std::chrono::milliseconds timeout);
+
+  // What of this Tracker's runs MLflow has not acknowledged yet (after flushing the ledger);
+  // all zero when ledger only.
+  OutboxSummary mlflow_backlog();
+  // True while the background push is failing to reach MLflow (from its first failed attempt).
+  bool mlflow_failing() const;
+  // Closes the Tracker now: everything to the ledger, then at most `mlflow_wait` for MLflow
+  // (0: no wait), without the destructor's warning; what is left stays in the outbox for
+  // wmtp-sync. Returns what of this Tracker's runs is left there (all zero when MLflow
+  // acknowledged everything, or ledger only). The loggers and this Tracker must not be used
+  // afterwards; the destructor then does nothing more.
+  OutboxSummary close(std::chrono::milliseconds mlflow_wait);
 
   bool mlflow_enabled() const;
   const std::string& ledger_path() const;

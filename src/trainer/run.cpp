@@ -263,6 +263,14 @@ class RunDriver {
     train();
     if (!trainer_.done()) {
       out_.interrupted = true;
+      if (stop_requested()) {
+        // A checkpoint at the step the signal let finish; at step 0 there is nothing to keep.
+        if (trainer_.global_step() > 0 && last_checkpoint_ != trainer_.global_step()) {
+          save_checkpoint(trainer_.global_step());
+        }
+        out_.status = RunStatus::kKilled;
+        logger_.finish(out_.status);
+      }
       logger_.flush();
       return out_;
     }
@@ -300,6 +308,7 @@ class RunDriver {
       report(trainer_.loss_history().empty() ? 0.0 : trainer_.loss_history().back());
     };
     hooks.on_checkpoint = [&](std::int64_t step) { save_checkpoint(step); };
+    hooks.should_stop = [&] { return stop_requested(); };
     const std::int64_t budget = options_.stop_after_step >= 0
                                     ? std::max<std::int64_t>(0, options_.stop_after_step - trainer_.global_step())
                                     : std::numeric_limits<std::int64_t>::max();
@@ -311,6 +320,8 @@ class RunDriver {
                            out_.train_seconds;
     }
   }
+
+  bool stop_requested() const { return options_.should_stop && options_.should_stop(); }
 
   void report(double loss) const {
     if (!options_.on_progress) return;

@@ -63,6 +63,9 @@ struct RunOptions {
   std::function<void(const Progress&)> on_progress;  // every few steps and at each epoch end
   // For tests: return after this global step without finishing the run, as a kill would.
   std::int64_t stop_after_step = -1;
+  // Asked before every step (e.g. a SIGINT/SIGTERM flag): true ends the run after the current
+  // step with a checkpoint at that step and status KILLED, resumable with resume_run.
+  std::function<bool()> should_stop;
   // For tests: alters the prepared data before the run starts (e.g. a model input produced in
   // another scaler space than the one the output is inverted from).
   std::function<void(SeriesData&)> prepared_hook;
@@ -86,7 +89,7 @@ struct RunOutcome {
   std::string local_run_id;
   std::string run_name;
   RunStatus status = RunStatus::kRunning;
-  bool interrupted = false;                     // stopped by stop_after_step; the run is still RUNNING
+  bool interrupted = false;                     // stopped by stop_after_step (still RUNNING) or should_stop (KILLED)
   std::map<std::string, double> final_metrics;  // test_*, val_*, ref_test_*, n_nan_predictions, nan_step_count
   std::int64_t steps = 0;                       // global steps at the end
   double train_seconds = 0.0;                   // this process's training time
@@ -98,10 +101,14 @@ struct RunOutcome {
 // raised before the run is created.
 RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options);
 
-// Continues a run that did not finish, from its latest checkpoint artifact (from the start when
-// it has none), with the recipe, data and seed it logged. Metric points the run already holds
-// are not logged again; points a kill lost are filled in from the checkpoint. InputError when
-// the run is finished, lacks what it needs, or its data no longer hashes the same.
+// Continues a run that did not finish (RUNNING after a crash, KILLED after a signal), from its
+// latest checkpoint artifact (from step 0 when it has none), with the recipe, data and seed it
+// logged. Metric points the run already holds are not logged again: the steps re-trained after
+// a kill before the first checkpoint recompute the same values (training is deterministic for a
+// seed, device and thread count), and MLflow has no way to delete the points it already holds,
+// so skipping keeps one point per step in both stores where truncating would leave MLflow with
+// two. Points a kill lost are filled in from the checkpoint. InputError when the run is
+// finished, lacks what it needs, or its data no longer hashes the same.
 RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options);
 
 // The names of the metrics logged once at the end of a run.

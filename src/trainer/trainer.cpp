@@ -168,6 +168,7 @@ struct Trainer::Impl {
     std::int64_t taken = 0;
     std::vector<at::Tensor> pending;  // losses still on the device (cuda only; see Trainer::Hooks)
     while (taken < max_steps && !done()) {
+      if (hooks.should_stop && hooks.should_stop()) break;
       if (!perm.defined())
         perm = to_device_async(at::randperm(train.size(), gen, at::TensorOptions(at::kLong)), device);
       const at::Tensor rows = perm.narrow(0, step_in_epoch * batch, batch);
@@ -184,6 +185,7 @@ struct Trainer::Impl {
       if (epoch_end) end_epoch(hooks);
       if (checkpoint && hooks.on_checkpoint) hooks.on_checkpoint(global_step);
     }
+    if (!pending.empty()) record(&pending, hooks);  // stopped between device syncs
     return taken;
   }
 

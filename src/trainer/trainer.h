@@ -76,9 +76,12 @@ class Trainer {
     // At steps that are multiples of training.checkpoint_every, after on_step/on_epoch: the
     // state is exactly that of the step (the place to save_checkpoint).
     std::function<void(std::int64_t step)> on_checkpoint;
+    // Asked before each step; true stops training there (the steps taken are all recorded and
+    // hooked, so the state is exactly that of global_step()). Must be cheap: e.g. a signal flag.
+    std::function<bool()> should_stop;
   };
-  // Trains until max_steps more steps were taken, all epochs are done, or a loss was not finite.
-  // Returns the number of steps taken.
+  // Trains until max_steps more steps were taken, all epochs are done, a loss was not finite, or
+  // should_stop said so. Returns the number of steps taken.
   std::int64_t train_steps(std::int64_t max_steps, const Hooks& hooks = {});
   std::int64_t train(const Hooks& hooks = {});
 

@@ -82,11 +82,13 @@ TEST(TrainFaults, MlflowKilledAndRestartedWhileTrainingThenSyncDeliversEverythin
   const std::string uri = server.start();
   ASSERT_FALSE(uri.empty());
   const std::string experiment = testing::unique_name("restart-train-");
-  // One run long enough to outlive `restarts` server restarts (a start takes a few seconds).
+  // One run long enough to outlive `restarts` server restarts (a start takes a few seconds); the
+  // trainer waits up to 60 s at its end for its background push to catch up after the last one.
   const std::string plan = write_plan(dir, "A3", 40 * (restarts + 1), {42}, experiment);
   BackgroundProcess trainer(train_command(dir,
                                           "--plan " + shell_quote(plan) +
-                                              " --ledger ledger.sqlite --quiet --tracking-uri " + shell_quote(uri),
+                                              " --ledger ledger.sqlite --quiet --sync-wait 60 --tracking-uri " +
+                                              shell_quote(uri),
                                           kFastClient),
                             dir.file("train.out"));
   std::mt19937 rng(std::random_device{}());

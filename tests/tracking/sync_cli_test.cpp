@@ -34,12 +34,18 @@ CommandResult sync(const std::string& args, const std::string& env = "") {
   return testing::run_command(env + " " + WMTP_SYNC_BINARY + " " + args);
 }
 
-// One line on stderr, "wmtp-sync: error: ...".
+// One error line on stderr, "wmtp-sync: error: ...", after one notice per retry, if any.
 void expect_one_error_line(const CommandResult& r, int exit_code, const std::string& needle) {
   EXPECT_EQ(r.exit_code, exit_code) << r.err;
-  EXPECT_EQ(r.err.rfind("wmtp-sync: error: ", 0), 0u) << r.err;
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "exactly one line: " << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  ASSERT_FALSE(r.err.empty());
+  const std::size_t last = r.err.rfind('\n', r.err.size() - 2) + 1;  // 0 when there is one line
+  EXPECT_EQ(r.err.compare(last, 18, "wmtp-sync: error: "), 0) << r.err;
+  EXPECT_EQ(r.err.back(), '\n') << r.err;
+  for (std::size_t at = 0; at < last; at = r.err.find('\n', at) + 1) {
+    const std::string line = r.err.substr(at, r.err.find('\n', at) - at);
+    EXPECT_NE(line.find(" failed ("), std::string::npos) << "only retry notices before the error: " << r.err;
+  }
+  EXPECT_NE(r.err.substr(last).find(needle), std::string::npos) << r.err;
 }
 
 TEST(SyncCli, PushesAnOfflineLedgerExactlyOnce) {

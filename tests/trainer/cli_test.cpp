@@ -207,7 +207,8 @@ TEST(TrainCli, BadInputExitsTwoWithOneClearLine) {
       {"plan unknown series", "--plan plan-series.json",
        "plan-series.json: $.series[1]: no series named 'household-09'"},
       {"bad shard", "--shard 3/2", "--shard '3/2': expected i/n"},
-      {"resume with plan", "--resume abc --plan plan-type.json", "--resume continues a run"},
+      {"resume with a bad plan", "--resume abc --plan plan-type.json",
+       "plan-type.json: $.seeds[0]: expected an integer, got string"},
       {"resume unknown run", "--resume no-such-run", "no-such-run"},
   };
   for (const BadInput& c : cases) {
