@@ -339,6 +339,18 @@ std::string sync_command(const Flags& flags) {
   return out;
 }
 
+// The exact audit command for the flags used: what the audit needs to find these runs (ledger,
+// tracking URI without credentials) and to judge them as they were planned (pre-registration).
+std::string audit_command(const Flags& flags, const std::string& experiment, bool default_ledger) {
+  std::string out = "wmtp-audit --experiment " + shell_word(experiment);
+  if (!default_ledger) out += " --ledger " + shell_word(flags.ledger);
+  if (flags.tracking_uri && !flags.tracking_uri->empty()) {
+    out += " --tracking-uri " + shell_word(wmtp::tracking::redact_uri(*flags.tracking_uri));
+  }
+  if (!flags.prereg.empty()) out += " --prereg " + shell_word(flags.prereg);
+  return wmtp::printable(out, 2000);
+}
+
 std::string backlog_text(const wmtp::tracking::OutboxSummary& left) {
   return std::to_string(left.runs) + " run(s) (" + std::to_string(left.metric_points) + " metric point(s), " +
          (left.entries < 0 ? std::string("some") : std::to_string(left.entries)) + " outbox entries)";
@@ -551,13 +563,10 @@ int run(const Flags& flags) {
             << (killed > 0 ? ", " + std::to_string(killed) + " killed" : std::string()) << ", in "
             << format_seconds(seconds) << "\n"
             << "  ledger:     " << fs::absolute(flags.ledger).lexically_normal().string() << "\n"
-            << "  experiment: " << job.experiment << "\n"
+            << "  experiment: " << wmtp::printable(job.experiment, 256) << "\n"
             << "  MLflow:     " << mlflow << "\n";
   if (g_stop_signal != 0) return report_interruption(flags, outcomes, tasks.size());
-  std::cout << "  next:       wmtp-audit --experiment " << job.experiment
-            << (default_ledger ? std::string() : " --ledger " + flags.ledger)
-            << (flags.prereg.empty() ? std::string() : " --prereg " + flags.prereg) << "\n"
-            << std::flush;
+  std::cout << "  next:       " << audit_command(flags, job.experiment, default_ledger) << "\n" << std::flush;
   return failed == 0 ? wmtp::kExitOk : wmtp::kExitFail;
 }
 

@@ -9,8 +9,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <new>
 #include <set>
+
+#include <c10/util/Exception.h>
 
 #include "core/canonical_json.h"
 #include "core/errors.h"
@@ -419,7 +423,42 @@ const std::vector<std::string>& final_metric_names() {
   return names;
 }
 
-RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options) {
+namespace {
+
+// The recipe values that size a run's tensors, for an allocation failure's message.
+std::string sizes_text(const experiment::Recipe& r) {
+  std::string text = "seq_len " + std::to_string(r.window.seq_len) + ", pred_len " + std::to_string(r.window.pred_len) +
+                     ", batch_size " + std::to_string(r.training.batch_size);
+  if (r.use_vq()) {
+    text += ", codebook_size " + std::to_string(r.model.vq.codebook_size) + " x code_dim " +
+            std::to_string(r.model.vq.code_dim);
+  }
+  return text;
+}
+
+// Runs body; an allocation failure anywhere in it (std::bad_alloc, or LibTorch's allocator) is
+// one line naming the run and the recipe values that drove the size, and any other LibTorch
+// error loses its stack trace: neither reaches the user as a 25-frame dump.
+RunOutcome with_plain_errors(const std::string& run_name, const experiment::Recipe& recipe,
+                             const std::function<RunOutcome()>& body) {
+  const auto out_of_memory = [&] {
+    return Error("run " + run_name + ": out of memory (recipe " + recipe.label + ": " + sizes_text(recipe) +
+                 "); lower these values or train on a machine with more memory");
+  };
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    throw out_of_memory();
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    if (what.find("allocate") != std::string::npos || what.find("out of memory") != std::string::npos) {
+      throw out_of_memory();
+    }
+    throw Error("run " + run_name + ": LibTorch: " + what.substr(0, what.find('\n')));
+  }
+}
+
+RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const RunOptions& options) {
   SeriesData data = SeriesData::prepare(request.series);
   if (options.prepared_hook) options.prepared_hook(data);
   Trainer trainer(request.recipe, data, request.seed, {options.device, false});
@@ -444,6 +483,13 @@ RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOption
     return RunDriver(store, *logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1)
         .run();
   });
+}
+
+}  // namespace
+
+RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options) {
+  return with_plain_errors(request.run_name, request.recipe,
+                           [&] { return train_run_unguarded(store, request, options); });
 }
 
 RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options) {
