@@ -125,8 +125,9 @@ std::vector<SealBreach> compare_with_seal(const RunRecord& run, const Seal& seal
   }
   for (const auto& [key, sealed] : seal.histories) {
     auto now = run.metrics.find(key);
-    const bool final_changed = std::any_of(out.begin(), out.end(), [&](const SealBreach& b) {
-      return b.kind == Kind::kMetric && b.field == key;
+    const std::string& name = key;  // a structured binding cannot be captured before C++20 (clang)
+    const bool final_changed = std::any_of(out.begin(), out.end(), [&name](const SealBreach& b) {
+      return b.kind == Kind::kMetric && b.field == name;
     });
     if (now != run.metrics.end() && !final_changed && history_hash(now->second) != sealed) {
       out.push_back({Kind::kMetric, key, "history of " + key + " changed after the run was sealed", sealed,
