@@ -245,11 +245,11 @@ TEST_P(BadInputTest, ExitsWithTheDocumentedCodeNamingTheProblemAndKeepsEverythin
   TempDir dir;
   if (c.setup) c.setup(dir);
   const auto before = snapshot(dir.path());
-  const auto start = std::chrono::steady_clock::now();
+  const Clock::time_point start = Clock::now();
   const testing::CommandResult r = testing::run_command("cd " + shell_quote(dir.path()) +
                                                         " && env -u MLFLOW_TRACKING_URI CI=false " +
                                                         shell_quote(binary(c.tool)) + " " + c.args);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   append_table_row(c, r, seconds);
 
   EXPECT_EQ(r.exit_code, c.exit_code) << "stderr: " << r.err.substr(0, 2000);

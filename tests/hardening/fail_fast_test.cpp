@@ -24,10 +24,6 @@ using testing::run_command;
 using testing::shell_quote;
 using testing::TempDir;
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
 // A loopback port nothing listens on: bound, then closed.
 int closed_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

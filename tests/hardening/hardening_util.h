@@ -2,6 +2,7 @@
 // Helpers for the hardening tests: the binaries under test, environment knobs for the size of
 // fault loops, scoped environment variables, and the "nothing lost, nothing twice" comparison
 // of a ledger with what MLflow holds.
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -10,6 +11,12 @@
 #include "tracking/mlflow_config.h"
 
 namespace wmtp::hardening {
+
+using Clock = std::chrono::steady_clock;
+// Seconds of wall time since `start`.
+inline double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 // Path of a wmtp binary of this build (src/cli/<name>).
 std::string binary(const std::string& name);

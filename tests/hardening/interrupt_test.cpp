@@ -40,9 +40,6 @@ using testing::CommandResult;
 using testing::run_command;
 using testing::shell_quote;
 using testing::TempDir;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // A plan of one recipe (`epochs` epochs, a checkpoint every `checkpoint_every` steps) on
 // household-01 with the given seeds; returns the plan's file name (relative to dir).
