@@ -18,6 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
+#include "core/metrics.h"
+#include "experiment/plan.h"
+#include "trainer/dataset.h"
 #include "trainer/synthetic.h"
 #include "trainer/trainer.h"
 
@@ -36,13 +39,14 @@ std::vector<std::string> split(const std::string& text) {
 const char* const kUsage =
     "usage: wmtp_trainer_bench [--recipes B0,A3] [--batches 32,256,1024] [--engines fused,autograd]\n"
     "                          [--samples N] [--reps N] [--threads N] [--device cpu|cuda] [--json]\n"
-    "                          [--dump DIR [--dump-steps N]] [--serve]\n"
+    "                          [--dump DIR [--dump-steps N]] [--serve] [--dump-plan FILE [--plan PLAN]]\n"
     "Trains each recipe for about N samples (default 200000) per repetition (default 1), batch\n"
     "size and engine, after 20 warm-up steps, and prints samples/s (median, min, max over the\n"
     "repetitions); --json prints one JSON object per line instead. --dump writes DIR/<recipe>-<batch>.json\n"
     "(data, initial parameters, batch order and the first N losses, default 50, of the fused engine)\n"
     "and trains nothing else. --serve (one recipe, batch and engine): after the warm-up, prints a JSON\n"
-    "line {\"ready\": true, ...}, then times one repetition per line read from stdin.\n";
+    "line {\"ready\": true, ...}, then times one repetition per line read from stdin. --dump-plan\n"
+    "writes the data of every run of PLAN (default: the built-in smoke plan) for bench/pipeline_reference.py.\n";
 
 constexpr std::uint64_t kSeed = 42;
 constexpr int kWarmupSteps = 20;
@@ -60,6 +64,8 @@ struct Options {
   bool serve = false;
   std::string dump_dir;
   long dump_steps = 50;
+  std::string dump_plan;  // --dump-plan FILE: the data of every run of the plan (pipeline_reference.py)
+  std::string plan;       // --plan FILE for --dump-plan; default: the built-in smoke plan
 };
 
 experiment::Recipe bench_recipe(const std::string& name, const std::string& batch) {
@@ -177,6 +183,54 @@ void dump_parity(const Options& o, const std::string& name, const experiment::Re
   std::printf("wrote %s (%zu losses)\n", path.c_str(), trainer->loss_history().size());
 }
 
+// Everything bench/pipeline_reference.py needs to train and evaluate each run of a plan the way
+// wmtp-train does (the series as loaded, its split, scaler and windows), as one JSON file: the
+// Python pipeline's data loading, done once and not timed.
+void dump_plan_data(const Options& o) {
+  const experiment::Plan plan = experiment::load_plan(o.plan);
+  const std::vector<tr::Series> all = tr::load_data(plan.data);
+  nlohmann::json runs = nlohmann::json::array();
+  nlohmann::json series_data = nlohmann::json::object();
+  for (const experiment::PlannedRun& p : experiment::expand_plan(plan, plan.series)) {
+    const tr::Series& series = tr::find_series(all, p.series, plan.label);
+    const experiment::Recipe recipe = tr::recipe_for(p.cell->recipe, series);
+    const tr::SeriesData data = tr::SeriesData::prepare(series);
+    if (!series_data.contains(p.series)) {
+      series_data[p.series] = {{"values", series.values},
+                               {"standardized", data.standardized},
+                               {"scaler_mean", data.scaler.mean},
+                               {"scaler_scale", data.scaler.scale},
+                               {"scaler_signature", data.scaler.signature()},
+                               {"unit", series.unit},
+                               {"train_data_hash", data.train_hash},
+                               {"val_data_hash", data.val_hash},
+                               {"test_data_hash", data.test_hash}};
+    }
+    const tr::WindowIndex index = tr::window_index(data, recipe.window.seq_len, recipe.window.pred_len);
+    const int period = recipe.window.seasonal_period > 0 ? recipe.window.seasonal_period : tr::daily_period(series);
+    runs.push_back({{"run_name", p.run_name},
+                    {"cell", p.cell->name},
+                    {"series", p.series},
+                    {"seed", p.seed},
+                    {"recipe", recipe.to_json()},
+                    {"recipe_hash", recipe.hash},
+                    {"seasonal_period", period},
+                    {"train_starts", index.train_starts},
+                    {"val_starts", index.val_starts},
+                    {"test_starts", index.test_starts}});
+  }
+  const nlohmann::json out = {{"plan", plan.name},
+                              {"plan_hash", plan.hash},
+                              {"experiment", plan.experiment},
+                              {"pape_definition_hash", wmtp::pape_definition_hash()},
+                              {"series", series_data},
+                              {"runs", runs}};
+  std::ofstream file(o.dump_plan, std::ios::binary | std::ios::trunc);
+  file << out.dump() << "\n";
+  if (!file) throw wmtp::UnreachableError(o.dump_plan + ": cannot write the plan dump");
+  std::printf("wrote %s (%zu runs)\n", o.dump_plan.c_str(), runs.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,6 +255,8 @@ int main(int argc, char** argv) {
     else if (flag == "--device") o.device = value;
     else if (flag == "--dump") o.dump_dir = value;
     else if (flag == "--dump-steps") o.dump_steps = std::atol(value.c_str());
+    else if (flag == "--dump-plan") o.dump_plan = value;
+    else if (flag == "--plan") o.plan = value;
     else {
       std::fputs(kUsage, stderr);
       return 2;
@@ -209,6 +265,10 @@ int main(int argc, char** argv) {
   o.json = o.json || o.serve;
   try {
     tr::set_compute_threads(o.threads);
+    if (!o.dump_plan.empty()) {
+      dump_plan_data(o);
+      return 0;
+    }
     if (!o.json) {
       std::printf("# %s, device %s\n", tr::compute_info().c_str(), o.device.c_str());
       if (o.dump_dir.empty()) {

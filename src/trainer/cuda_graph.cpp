@@ -74,4 +74,15 @@ std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Te
 std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Tensor& rows)>) { return nullptr; }
 #endif
 
+PoolStreamScope::PoolStreamScope(bool enable, const std::string& device) {
+#if defined(WMTP_WITH_CUDA)
+  if (enable && device.rfind("cuda", 0) == 0) {
+    guard_ = std::make_shared<c10::cuda::CUDAStreamGuard>(c10::cuda::getStreamFromPool());
+  }
+#else
+  (void)enable;
+  (void)device;
+#endif
+}
+
 }  // namespace wmtp::trainer

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace wmtp::trainer {
 
@@ -22,5 +23,16 @@ class StepGraph {
 
 // The graph of `step`, which must enqueue the same device work on every call; null without CUDA.
 std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Tensor& rows)> step);
+
+// While alive, this thread's current CUDA stream is a stream of LibTorch's pool when `enable` and
+// `device` is a CUDA device: runs trained at once on threads overlap on the GPU. Without CUDA in
+// this LibTorch, or on cpu, it does nothing.
+class PoolStreamScope {
+ public:
+  PoolStreamScope(bool enable, const std::string& device);
+
+ private:
+  std::shared_ptr<void> guard_;
+};
 
 }  // namespace wmtp::trainer
