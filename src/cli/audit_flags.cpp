@@ -15,8 +15,9 @@ void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
       ->group(group);
   app.add_option("--tracking-uri", request.tracking_uri, "MLflow tracking server (default: MLFLOW_TRACKING_URI)")
       ->group(group);
-  app.add_option("--ledger", request.ledger,
-                 "SQLite ledger to read when the source is the ledger (default wmtp-ledger.sqlite)")
+  app.add_option("--ledger", request.ledgers,
+                 "SQLite ledger to read when the source is the ledger (default wmtp-ledger.sqlite); repeat it, or "
+                 "name a directory (every *.sqlite under it), to audit shards' ledgers as one")
       ->group(group);
   app.add_option("--artifact-cache", request.artifact_cache,
                  "Where figures fetched from MLflow are kept (default: $XDG_CACHE_HOME/wmtp/mlflow-artifacts)")

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -32,6 +33,7 @@
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
 #include "experiment/run_contract.h"
+#include "experiment/shard.h"
 #include "report/figures.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/tracker.h"
@@ -62,6 +64,7 @@ struct Flags {
   int threads = 1;  // these models are too small to gain from intra-op threads
   int jobs = 0;     // runs trained at once; 0: default_jobs()
   std::string shard;
+  std::optional<std::int64_t> shard_count;  // --shard-count: with --shard auto under Kubernetes
   std::string resume;
   bool quiet = false;
   std::string policy = "prod";
@@ -629,6 +632,15 @@ int run(const Flags& flags) {
 
 }  // namespace
 
+// --shard auto becomes i/n from the scheduler's variables (experiment/shard.h).
+void resolve_shard_flag(Flags& flags) {
+  if (flags.shard == "auto") {
+    flags.shard = ex::resolve_auto_shard(flags.shard_count, ex::process_environment());
+  } else if (flags.shard_count) {
+    throw wmtp::InputError("--shard-count is only read with --shard auto");
+  }
+}
+
 int main(int argc, char** argv) {
   CLI::App app{
       "Train a plan of load-forecasting runs (series x cells x seeds) and log each run to the SQLite ledger and,\n"
@@ -643,6 +655,8 @@ int main(int argc, char** argv) {
       "  wmtp-train                                   the smoke plan on synthetic data (~10 s)\n"
       "  wmtp-train --data load.csv --recipe B2       every series of a CSV x the plan's seeds, one recipe\n"
       "  wmtp-train --plan my-plan.json --shard 3/8   the third of 8 shards (a scheduler's job array)\n"
+      "  wmtp-train --plan my-plan.json --shard auto  the shard from SLURM_ARRAY_TASK_*, JOB_COMPLETION_INDEX\n"
+      "                                               (+ --shard-count or WMTP_SHARD_COUNT) or WMTP_SHARD=i/n\n"
       "  wmtp-train --resume <run id>                 continue a killed run (ids are in each run's line)\n"
       "  wmtp-train --data grid.csv --unit MW --gaps drop-windows   a wide pandas CSV in MW, around its gaps\n"
       "Ctrl-C / SIGTERM: the current step finishes, a checkpoint is written, the run is marked KILLED and\n"
@@ -694,6 +708,13 @@ int main(int argc, char** argv) {
                  "signal marks every running run KILLED")
       ->check(CLI::Range(std::int64_t{1}, wmtp::experiment::limits::kMaxThreads));
   app.add_option("--shard", flags.shard, "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based)");
+  app.add_option("--shard", flags.shard,
+                 "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based); auto: i/n from WMTP_SHARD, a Slurm "
+                 "job array (SLURM_ARRAY_TASK_ID, _COUNT, _MIN) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)");
+  app.add_option("--shard-count", flags.shard_count,
+                 "with --shard auto under a Kubernetes Indexed Job: the number of shards (the Job's completions; "
+                 "default: WMTP_SHARD_COUNT)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000}));
   app.add_option("--resume", flags.resume,
                  "continue the unfinished (KILLED or crashed) run with this local run id from its last checkpoint "
                  "(from step 0 without one); with the flags of its plan (none for the built-in plan) also train "
@@ -710,5 +731,8 @@ int main(int argc, char** argv) {
   if (const int rc = wmtp::cli::parse(app, argc, argv); rc >= 0) return rc;
   flags.argv.assign(argv, argv + argc);
   install_stop_handlers();
-  return wmtp::cli::guarded_main(kProgram, [&] { return run(flags); });
+  return wmtp::cli::guarded_main(kProgram, [&] {
+    resolve_shard_flag(flags);
+    return run(flags);
+  });
 }

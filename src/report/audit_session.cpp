@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -103,8 +104,16 @@ std::string default_artifact_cache() {
   return (base / "wmtp" / "mlflow-artifacts").string();
 }
 
+std::vector<std::string> ledger_paths(const AuditRequest& request) {
+  if (request.ledgers.empty()) return {tracking::kDefaultLedgerPath};
+  return request.ledgers;
+}
+
 std::vector<OutputGuardInput> audit_inputs(const AuditRequest& request) {
-  std::vector<OutputGuardInput> inputs = tracking::ledger_inputs(request.ledger.value_or(tracking::kDefaultLedgerPath));
+  std::vector<OutputGuardInput> inputs;
+  for (const std::string& ledger : ledger_paths(request)) {
+    for (OutputGuardInput& input : tracking::ledger_inputs(ledger)) inputs.push_back(std::move(input));
+  }
   inputs.push_back({"pre-registration", request.prereg});
   inputs.push_back({"plan", request.plan});
   inputs.push_back(
@@ -116,17 +125,30 @@ std::string run_source_for(const AuditRequest& request) {
   std::string source = request.source;
   const tracking::MlflowConfig config = tracking::MlflowConfig::from_env(request.tracking_uri);
   if (source == "auto") {
-    if (request.tracking_uri && request.ledger) {
+    if (request.tracking_uri && !request.ledgers.empty()) {
       throw InputError("both --tracking-uri and --ledger given: choose the source with --source mlflow|ledger");
     }
-    source = request.tracking_uri ? "mlflow" : request.ledger ? "ledger" : config.enabled() ? "mlflow" : "ledger";
+    source = request.tracking_uri       ? "mlflow"
+             : !request.ledgers.empty() ? "ledger"
+             : config.enabled()         ? "mlflow"
+                                        : "ledger";
   }
-  if (source == "ledger") return "ledger:" + request.ledger.value_or(tracking::kDefaultLedgerPath);
+  if (source == "ledger") return "ledger:";
   if (!config.enabled()) {
     throw InputError("--source mlflow needs a tracking URI: pass --tracking-uri or set MLFLOW_TRACKING_URI");
   }
   return config.tracking_uri;
 }
+
+namespace {
+
+std::unique_ptr<tracking::RunSource> open_audit_source(const AuditRequest& request, const std::string& cache) {
+  const std::string source = run_source_for(request);
+  if (source == "ledger:") return tracking::open_ledger_source(ledger_paths(request));
+  return tracking::open_run_source(source, cache);
+}
+
+}  // namespace
 
 void enforce_policy(const AuditRequest& request) {
   const bool ci = ci_environment();
@@ -158,8 +180,7 @@ gates::Verdict audit_experiment(const AuditRequest& request) {
   inputs.seals_expected = true;
   const std::string cache = request.artifact_cache.empty() ? default_artifact_cache() : request.artifact_cache;
   // Superseded attempts are neither gated nor asked for their plan or seal.
-  const gates::AttemptSelection selection = gates::select_attempts(
-      tracking::open_run_source(run_source_for(request), cache)->read(experiment));
+  const gates::AttemptSelection selection = gates::select_attempts(open_audit_source(request, cache)->read(experiment));
   if (!inputs.plan) plan_from_runs(selection.gated, inputs);
   read_seals(selection.gated, inputs);
   return gates::audit(selection, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});

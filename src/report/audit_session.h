@@ -14,7 +14,7 @@ struct AuditRequest {
   std::string experiment;                   // empty: the plan's experiment
   std::string source = "auto";              // auto, mlflow or ledger
   std::optional<std::string> tracking_uri;  // --tracking-uri; else MLFLOW_TRACKING_URI
-  std::optional<std::string> ledger;        // --ledger; else tracking::kDefaultLedgerPath
+  std::vector<std::string> ledgers;         // --ledger (repeatable; file or directory); else the default
   std::string artifact_cache;               // where MLflow figures are downloaded; empty: the user cache
   std::string prereg;                       // file; empty: the embedded smoke pre-registration
   std::string plan;                         // file or embedded plan name; empty: see audit_experiment
@@ -25,7 +25,8 @@ struct AuditRequest {
 
 // The run source the request names: --source, else --tracking-uri, else --ledger, else
 // MLFLOW_TRACKING_URI, else the default ledger. InputError when both --tracking-uri and --ledger
-// are given with --source auto, or mlflow is asked for without a URI.
+// are given with --source auto, or mlflow is asked for without a URI. Returns the MLflow URI, or
+// "ledger:" for the ledgers of ledger_paths.
 std::string run_source_for(const AuditRequest& request);
 
 // Refuses debug-only options under CI=true and without --policy debug (InputError).
@@ -34,6 +35,9 @@ void enforce_policy(const AuditRequest& request);
 // Reads the runs and replays Gates 1-6. Errors: InputError (bad files, unknown experiment),
 // UnreachableError (the source).
 gates::Verdict audit_experiment(const AuditRequest& request);
+
+// The ledgers the audit would read: --ledger's files and directories, else tracking::kDefaultLedgerPath.
+std::vector<std::string> ledger_paths(const AuditRequest& request);
 
 // The files the audit reads, which no output may overwrite: the ledger it would read (with its
 // -wal, -shm and artifact store), the pre-registration, the plan and the artifact cache.

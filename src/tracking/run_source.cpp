@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cmath>
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -85,6 +87,98 @@ wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string&
   return set;
 }
 
+namespace {
+
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A file as given; a directory: every *.sqlite under it (not inside a ledger's artifact store), sorted.
+std::vector<std::string> expand_ledger_paths(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) {
+      out.push_back(path);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      const std::string name = it->path().string();
+      if (it->is_directory(ec) && has_suffix(name, ".artifacts")) it.disable_recursion_pending();
+      if (it->is_regular_file(ec) && has_suffix(name, ".sqlite")) found.push_back(name);
+    }
+    if (ec) throw UnreachableError("--ledger " + path + ": cannot list the directory: " + ec.message());
+    if (found.empty()) throw InputError("--ledger " + path + ": no *.sqlite ledger in this directory");
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+bool same_points(const std::vector<MetricPoint>& a, const std::vector<MetricPoint>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const MetricPoint& x, const MetricPoint& y) {
+    const bool same_value = x.value == y.value || (std::isnan(x.value) && std::isnan(y.value));
+    return same_value && x.step == y.step && x.timestamp_ms == y.timestamp_ms;
+  });
+}
+
+// What the run recorded, leaving aside where its bytes lie on this machine and whether it reached MLflow.
+bool same_content(const RunRecord& a, const RunRecord& b) {
+  if (a.name != b.name || a.status != b.status || a.start_time_ms != b.start_time_ms ||
+      a.end_time_ms != b.end_time_ms || a.params != b.params || a.tags != b.tags ||
+      a.metrics.size() != b.metrics.size() || a.artifacts.size() != b.artifacts.size()) {
+    return false;
+  }
+  for (const auto& [key, points] : a.metrics) {
+    auto it = b.metrics.find(key);
+    if (it == b.metrics.end() || !same_points(points, it->second)) return false;
+  }
+  return std::equal(a.artifacts.begin(), a.artifacts.end(), b.artifacts.begin(),
+                    [](const ArtifactRef& x, const ArtifactRef& y) {
+                      return x.path == y.path && x.sha256 == y.sha256 && x.size == y.size;
+                    });
+}
+
+}  // namespace
+
+wmtp::RunSet read_ledgers_runs(const std::vector<std::string>& ledger_paths, const std::string& experiment) {
+  const std::vector<std::string> paths = expand_ledger_paths(ledger_paths);
+  if (paths.size() == 1) return read_ledger_runs(paths.front(), experiment);
+  RunSet set;
+  set.experiment = experiment;
+  set.source = "ledger:";
+  std::map<std::string, std::string> origin;  // local id -> the ledger it was first read from
+  std::size_t with_experiment = 0;
+  for (const std::string& path : paths) {
+    set.source += (set.source.size() > 7 ? "," : "") + path;
+    Ledger ledger(path, Ledger::Mode::kReadOnly);
+    if (!ledger.find_experiment(experiment)) continue;  // a shard that trained nothing of it
+    ++with_experiment;
+    for (RunRecord& run : read_ledger_runs(path, experiment).runs) {
+      auto [it, inserted] = origin.emplace(run.local_id, path);
+      if (inserted) {
+        set.runs.push_back(std::move(run));
+        continue;
+      }
+      const auto same = std::find_if(set.runs.begin(), set.runs.end(),
+                                     [&](const RunRecord& r) { return r.local_id == run.local_id; });
+      if (!same_content(*same, run)) {
+        throw InputError("run " + run.local_id + " is in ledgers " + it->second + " and " + path +
+                         " with different content: two ledgers may share a run only as copies");
+      }
+    }
+  }
+  if (with_experiment == 0) {
+    throw InputError("experiment '" + experiment + "' not found in any of the " + std::to_string(paths.size()) +
+                     " ledgers (" + set.source + ")");
+  }
+  sort_runs(set.runs);
+  return set;
+}
+
 wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& experiment,
                               const std::string& artifact_cache_dir) {
   RunSet set;
@@ -152,12 +246,16 @@ namespace {
 
 class LedgerSource : public RunSource {
  public:
-  explicit LedgerSource(std::string path) : path_(std::move(path)) {}
-  RunSet read(const std::string& experiment) override { return read_ledger_runs(path_, experiment); }
-  std::string describe() const override { return "ledger:" + path_; }
+  explicit LedgerSource(std::vector<std::string> paths) : paths_(std::move(paths)) {}
+  RunSet read(const std::string& experiment) override { return read_ledgers_runs(paths_, experiment); }
+  std::string describe() const override {
+    std::string out = "ledger:";
+    for (const std::string& p : paths_) out += (out.size() > 7 ? "," : "") + p;
+    return out;
+  }
 
  private:
-  std::string path_;
+  std::vector<std::string> paths_;
 };
 
 class MlflowSource : public RunSource {
@@ -183,7 +281,7 @@ std::unique_ptr<RunSource> open_run_source(const std::string& uri_or_path, const
   for (const char* prefix : {"ledger:", "sqlite:///"}) {
     if (starts_with(uri_or_path, prefix)) {
       // sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy (and MLflow) read them.
-      return std::make_unique<LedgerSource>(uri_or_path.substr(std::string(prefix).size()));
+      return open_ledger_source({uri_or_path.substr(std::string(prefix).size())});
     }
   }
   const std::size_t scheme = uri_or_path.find("://");
@@ -191,7 +289,11 @@ std::unique_ptr<RunSource> open_run_source(const std::string& uri_or_path, const
     throw InputError("run source '" + uri_or_path + "': unknown scheme '" + uri_or_path.substr(0, scheme) +
                      "' (expected http://, https://, sqlite:/// or ledger:<path>, or a ledger file path)");
   }
-  return std::make_unique<LedgerSource>(uri_or_path);
+  return open_ledger_source({uri_or_path});
+}
+
+std::unique_ptr<RunSource> open_ledger_source(const std::vector<std::string>& ledger_paths) {
+  return std::make_unique<LedgerSource>(ledger_paths);
 }
 
 }  // namespace wmtp::tracking

@@ -4,6 +4,7 @@
 // with PNG text for figures/*.png; runs sorted by name, then local id.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/run_record.h"
 #include "tracking/mlflow_config.h"
@@ -15,6 +16,12 @@ namespace wmtp::tracking {
 // Unknown experiment: InputError "experiment 'X' not found in ledger:<path>"; a ledger that
 // cannot be opened: UnreachableError.
 wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string& experiment);
+
+// Several ledgers as one (shards trained on separate machines): each path a ledger file or a
+// directory (every *.sqlite under it, sorted). A run in two ledgers is read once when both hold
+// the same content (a copy), else InputError naming both files; ledgers without the experiment are
+// skipped (InputError when none has it). RunSet::source is "ledger:<path>,<path>,...".
+wmtp::RunSet read_ledgers_runs(const std::vector<std::string>& ledger_paths, const std::string& experiment);
 
 // runs/search (pages of 1000), then metric histories, artifact listings and downloads of every
 // artifact (into artifact_cache_dir/<local_id>/<path>, with its sha256) on a pool of 8 connections. local_id is
@@ -37,6 +44,10 @@ class RunSource {
 // tracking server (credentials, TLS and retries from the MLFLOW_* environment; figures are
 // downloaded under artifact_cache_dir); ledger:<path>, sqlite:///<path> or a plain path is a
 // ledger. Any other scheme: InputError naming the accepted ones.
+// ledger:<path>, sqlite:///<path> or a plain path may name a directory of ledgers (read_ledgers_runs).
 std::unique_ptr<RunSource> open_run_source(const std::string& uri_or_path, const std::string& artifact_cache_dir);
+
+// The ledgers read as one (read_ledgers_runs).
+std::unique_ptr<RunSource> open_ledger_source(const std::vector<std::string>& ledger_paths);
 
 }  // namespace wmtp::tracking

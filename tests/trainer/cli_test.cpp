@@ -185,6 +185,64 @@ TEST(TrainCli, JobsTwoLogsTheSameNumbersAsJobsOne) {
   }
 }
 
+// The verdict without what differs by reading: when and from where.
+json verdict_content(const std::string& path) {
+  json v = wmtp::read_json_file(path);
+  v.erase("generated_at");
+  v.erase("source");
+  return v;
+}
+
+TEST(TrainCli, ShardsLedgersAuditAsOne) {
+  TempDir dir;
+  const std::string audit = shell_quote((fs::path(kTrain).parent_path() / "wmtp-audit").string());
+  std::string ledgers;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string ledger = "shards/" + std::to_string(i) + "/wmtp-ledger.sqlite";
+    const CommandResult r = run_command("cd " + shell_quote(dir.path()) + " && WMTP_SHARD=" + std::to_string(i) +
+                                        "/3 env -u MLFLOW_TRACKING_URI " + shell_quote(kTrain) +
+                                        " --shard auto --epochs 5 --experiment multi --quiet --ledger " + ledger);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ledgers += " --ledger " + ledger;
+  }
+  const std::string in_dir = "cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + audit;
+  // One shard's ledger alone misses the other shards' runs; the three together are the plan.
+  const CommandResult one = run_command(in_dir +
+                                        " --experiment multi --ledger shards/1/wmtp-ledger.sqlite -o one.json");
+  EXPECT_EQ(one.exit_code, 1) << one.err;
+  const CommandResult listed = run_command(in_dir + " --experiment multi" + ledgers + " -o listed.json");
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.err.find("overall: ALL PASS"), std::string::npos) << listed.err;
+  const CommandResult folder = run_command(in_dir + " --experiment multi --ledger shards -o folder.json");
+  EXPECT_EQ(folder.exit_code, 0) << folder.err;
+  EXPECT_EQ(verdict_content(dir.file("listed.json")), verdict_content(dir.file("folder.json")));
+
+  // A copy of a ledger adds nothing; a copy whose runs differ is refused, naming both files.
+  ASSERT_EQ(run_command("cd " + shell_quote(dir.path()) +
+                        " && cp shards/2/wmtp-ledger.sqlite copy.sqlite && cp -r shards/2/wmtp-ledger.artifacts "
+                        "copy.artifacts")
+                .exit_code,
+            0);
+  const CommandResult copied = run_command(in_dir +
+                                           " --experiment multi --ledger shards --ledger copy.sqlite -o c.json");
+  EXPECT_EQ(copied.exit_code, 0) << copied.err;
+  EXPECT_EQ(verdict_content(dir.file("listed.json")), verdict_content(dir.file("c.json")));
+  ASSERT_EQ(run_command(
+                "sqlite3 " + shell_quote(dir.file("copy.sqlite")) +
+                " \"UPDATE metrics SET value = value + 1 WHERE (run, seq) = (SELECT run, seq FROM metrics LIMIT 1)\"")
+                .exit_code,
+            0);
+  const CommandResult differ = run_command(in_dir +
+                                           " --experiment multi --ledger shards --ledger copy.sqlite -o d.json");
+  EXPECT_EQ(differ.exit_code, 2) << differ.err;
+  EXPECT_NE(differ.err.find("with different content"), std::string::npos) << differ.err;
+  EXPECT_NE(differ.err.find("copy.sqlite"), std::string::npos) << differ.err;
+  const CommandResult empty = run_command("mkdir -p " + shell_quote(dir.file("none")) + " && " + in_dir +
+                                          " --experiment multi --ledger none -o e.json");
+  EXPECT_EQ(empty.exit_code, 2) << empty.err;
+  EXPECT_NE(empty.err.find("no *.sqlite ledger"), std::string::npos) << empty.err;
+}
+
 struct BadInput {
   const char* what;
   std::string args;
