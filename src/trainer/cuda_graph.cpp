@@ -70,8 +70,12 @@ class CudaStepGraph : public StepGraph {
 std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Tensor& rows)> step) {
   return std::make_unique<CudaStepGraph>(std::move(step));
 }
+
+void use_cuda_device(int index) { c10::cuda::set_device(static_cast<c10::DeviceIndex>(index)); }
 #else
 std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Tensor& rows)>) { return nullptr; }
+
+void use_cuda_device(int) {}
 #endif
 
 }  // namespace wmtp::trainer

@@ -23,4 +23,7 @@ class StepGraph {
 // The graph of `step`, which must enqueue the same device work on every call; null without CUDA.
 std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Tensor& rows)> step);
 
+// Makes GPU `index` the calling thread's current device (--device cuda:N); nothing without CUDA.
+void use_cuda_device(int index);
+
 }  // namespace wmtp::trainer
