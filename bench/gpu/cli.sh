@@ -64,6 +64,12 @@ if [ -d "$ARCH_LIB" ]; then
   export PKG_CONFIG_PATH=$ARCH_LIB/pkgconfig:$PREFIX/usr/share/pkgconfig
   export LD_LIBRARY_PATH=$ARCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
+# Fontconfig's configuration and the DejaVu fonts from the .debs, where the machine has none.
+if [ ! -f /etc/fonts/fonts.conf ] && [ -f "$PREFIX/etc/fonts/fonts.conf" ]; then
+  grep -q "$PREFIX/usr/share/fonts" "$PREFIX/etc/fonts/fonts.conf" ||
+    sed -i "s|<dir>/usr/share/fonts</dir>|<dir>$PREFIX/usr/share/fonts</dir>|" "$PREFIX/etc/fonts/fonts.conf"
+  export FONTCONFIG_FILE=$PREFIX/etc/fonts/fonts.conf
+fi
 PKG_CONFIG=$(command -v pkg-config || echo "$PREFIX/usr/bin/pkgconf")
 
 if has build; then
@@ -87,6 +93,7 @@ if has smoke; then
   "$BIN/wmtp-audit" --experiment wmtp-smoke --junit junit.xml >"$OUT/smoke-audit.log" 2>&1 || fail "wmtp-audit"
   "$BIN/wmtp-report" >smoke_report.md 2>>"$OUT/smoke-audit.log" || fail "wmtp-report"
   cp wmtp-verdict.json smoke_report.md "$OUT/" 2>/dev/null
+  cp "$(find . -name loss_curves.png | head -1)" "$WORK/smoke-loss_curves.png" 2>/dev/null
   verdict=$(py -c 'import json; print(json.load(open("wmtp-verdict.json"))["overall"])' 2>/dev/null)
   echo "smoke: trained in $train_s s; verdict: $verdict; figures: $(find . -name '*.png' | wc -l)"
   [ "$verdict" = "ALL PASS" ] || fail "verdict $verdict"
@@ -148,19 +155,19 @@ PY
 RUNS=$((GRID_HOUSEHOLDS * GRID_SEEDS))
 if has grid || has shards; then
   grid_plan
-  if [ ! -f "$WORK/seq/shard-1.sqlite" ]; then
+  SEQ=seq-$RUNS-$GRID_EPOCHS  # kept for a later call on the same machine (PHASES=shards)
+  if [ ! -f "$WORK/$SEQ/seconds" ]; then
     echo "== grid: $RUNS runs, one process on cuda:0 (sequential)"
-    seq_s=$(train_sharded seq "$(gpu 0)")
-    echo "$seq_s" >"$WORK/seq.seconds"
+    train_sharded "$SEQ" "$(gpu 0)" >"$WORK/$SEQ.seconds" && mv "$WORK/$SEQ.seconds" "$WORK/$SEQ/seconds"
   fi
-  seq_s=$(cat "$WORK/seq.seconds")
-  echo "sequential: $seq_s s ($(tail -1 "$WORK/seq/shard-1.log"))"
+  seq_s=$(cat "$WORK/$SEQ/seconds")
+  echo "sequential: $seq_s s"
   row "| $GPU_NAME | $RUNS-run B0 grid, $GRID_EPOCHS epochs | wmtp-train, 1 process, cuda:0 | $seq_s s | 1.00x | |"
 fi
 
 compare() {  # compare NAME: every run of $WORK/NAME against the sequential run; prints "ok" or the problem
-  py bench/gpu/compare_ledgers.py --reference "$WORK/seq/shard-1.sqlite" --rtol 1e-4 "$WORK/$1"/shard-*.sqlite \
-    | tee -a "$OUT/compare.jsonl" | py -c 'import json,sys; d=json.load(sys.stdin); print("identical" if d["identical_points"]==d["points"] else ("max rel %.1e" % d["max_rel_diff"])) if d["ok"] else print("DIFFERENT: %s" % d)'
+  py bench/gpu/compare_ledgers.py --reference "$WORK/$SEQ/shard-1.sqlite" --rtol 1e-4 "$WORK/$1"/shard-*.sqlite \
+    | tee -a "$OUT/compare.jsonl" | py -c 'import json,sys; d=json.load(sys.stdin); print("identical" if d["identical_points"]==d["points"] else ("max rel %.1e" % d["max_rel_diff"])) if d["ok"] else print("DIFFERENT: %d problem(s), e.g. %s; max rel %.1e" % (len(d["problems"]), d["problems"][:1], d["max_rel_diff"]))'
 }
 
 if has grid; then
@@ -175,7 +182,7 @@ if has grid; then
       "$WORK/dumps/B0-32.json" | tee "$OUT/python-grid.jsonl" || fail "python eager grid"
   py_run_s=$(py -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["mean_s_per_run"])' "$OUT/python-grid.jsonl")
   py_s=$(awk -v a="$py_run_s" -v n="$RUNS" 'BEGIN{printf "%.1f", a*n}')
-  row "| $GPU_NAME | $RUNS-run B0 grid | Python eager loop ($PY_RUNS runs timed, x $RUNS / $PY_RUNS) | $py_s s | | $(awk -v a="$py_run_s" 'BEGIN{printf "%.3f", a}') s/run |"
+  row "| $GPU_NAME | $RUNS-run B0 grid | Python eager loop ($PY_RUNS runs timed after an untimed one, x $RUNS / $PY_RUNS) | $py_s s | | $(awk -v a="$py_run_s" 'BEGIN{printf "%.3f", a}') s/run |"
   row "| $GPU_NAME | ratio | Python eager / wmtp sequential: $(awk -v a="$py_s" -v b="$seq_s" 'BEGIN{printf "%.1f", a/b}')x; / wmtp $GRID_PROCS processes: **$(awk -v a="$py_s" -v b="$par_s" 'BEGIN{printf "%.1f", a/b}')x** | | | |"
 fi
 
@@ -185,9 +192,18 @@ if has shards && [ "$GPUS" -ge 2 ]; then
   multi_s=$(train_sharded multi "$devices")
   same=$(compare multi)
   row "| $GPU_NAME x$GPUS | $RUNS-run B0 grid | wmtp-train, one process per GPU (--shard i/$GPUS, $devices) | $multi_s s | $(awk -v a="$seq_s" -v b="$multi_s" 'BEGIN{printf "%.2f", a/b}')x | metrics vs one GPU: $same |"
-  for ((i = 0; i < GPUS; i++)); do grep -m1 -i 'runs\|trained' "$WORK/multi/shard-$((i + 1)).log" | head -1; done
+  devices=$(for ((i = 0; i < GRID_PROCS; i++)); do printf '%s ' "$(gpu $((i % GPUS)))"; done)
+  echo "== shards: $GRID_PROCS processes over $GPUS GPUs"
+  multi_s=$(train_sharded multi-procs "$devices")
+  same=$(compare multi-procs)
+  row "| $GPU_NAME x$GPUS | $RUNS-run B0 grid | wmtp-train, $GRID_PROCS processes over $GPUS GPUs (--shard i/$GRID_PROCS) | $multi_s s | $(awk -v a="$seq_s" -v b="$multi_s" 'BEGIN{printf "%.2f", a/b}')x | metrics vs one GPU: $same |"
 fi
 
 echo "== table"
 cat "$OUT/table.md" 2>/dev/null
+# The device tool brings back at most 8 files: the table, verdict and report as they are, the
+# rest (logs, JSON lines, one figure) in one archive.
+(cd "$OUT" && cp "$WORK/smoke-loss_curves.png" . 2>/dev/null
+  find . -maxdepth 1 -type f ! -name table.md ! -name wmtp-verdict.json ! -name smoke_report.md ! -name '*.tar.gz' \
+    ! -name 'cli*.log' -printf '%f\n' | tar -czf wmtp-gpu.tar.gz --remove-files -T -)
 exit "$failed"
