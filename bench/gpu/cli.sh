@@ -14,7 +14,7 @@
 #   vq     dlinear-vq (A3) at batch 256: wmtp's step against the Python eager loop (issue 15 item 5).
 # Env: OUT (default /tmp/wmtp-gpu-out), PHASES (default "build smoke vq grid shards"), DEBS (default
 # .gpu-debs), PREFIX (unpacked .debs), BUILD, PYTHON (python3 with torch), GRID_HOUSEHOLDS (20),
-# GRID_SEEDS (50), GRID_EPOCHS (5), GRID_PROCS (8), PY_RUNS (10), VQ_SAMPLES (150000).
+# GRID_SEEDS (50), GRID_EPOCHS (5), GRID_PROCS (16), PY_RUNS (10), VQ_SAMPLES (150000).
 # Writes logs, verdict, report and the timing table (table.md) to $OUT; exit 1 when a phase fails.
 #   run tool: command "bash bench/gpu/cli.sh 2>&1", timeout_s 600, kind nvidia-h100-x2
 set -uo pipefail
@@ -30,7 +30,7 @@ py() { env -u LD_LIBRARY_PATH "$PYTHON" "$@"; }  # the .debs' libraries are for 
 GRID_HOUSEHOLDS=${GRID_HOUSEHOLDS:-20}
 GRID_SEEDS=${GRID_SEEDS:-50}
 GRID_EPOCHS=${GRID_EPOCHS:-5}
-GRID_PROCS=${GRID_PROCS:-8}
+GRID_PROCS=${GRID_PROCS:-16}
 PY_RUNS=${PY_RUNS:-10}
 VQ_SAMPLES=${VQ_SAMPLES:-150000}
 CUDA=${CUDA:-cuda}  # CUDA=cpu: a dry run of the script on a machine without a GPU (cpu for every cuda:N)
