@@ -7,7 +7,8 @@
 #          required), wmtp-report; --device cuda:N with a GPU that does not exist exits 2;
 #   grid   a GRID_HOUSEHOLDS x GRID_SEEDS dlinear plan (B0, synthetic households, GRID_EPOCHS
 #          epochs): one wmtp-train process on cuda:0 (sequential), then GRID_PROCS processes with
-#          --shard i/GRID_PROCS sharing cuda:0 (one CUDA context and stream each); every run's
+#          --shard i/GRID_PROCS sharing cuda:0 (one CUDA context and stream each), then one process
+#          with --jobs GRID_PROCS (threads, one CUDA stream each); every run's
 #          metrics compared with the sequential run's; the Python eager loop (train_reference.py's
 #          modules) timed on PY_RUNS whole runs and scaled to the plan's size;
 #   shards one wmtp-train process per GPU with --shard i/n on the same plan, against one GPU.
@@ -176,6 +177,14 @@ if has grid; then
   par_s=$(train_sharded par "$devices")
   same=$(compare par)
   row "| $GPU_NAME | $RUNS-run B0 grid | wmtp-train, $GRID_PROCS processes (--shard i/$GRID_PROCS), cuda:0 | $par_s s | $(awk -v a="$seq_s" -v b="$par_s" 'BEGIN{printf "%.2f", a/b}')x | metrics vs sequential: $same |"
+  echo "== grid: one process, --jobs $GRID_PROCS on cuda:0 (threads, a CUDA stream each)"
+  rm -rf "$WORK/jobs" && mkdir -p "$WORK/jobs" && start=$(now)
+  (cd "$WORK/jobs" && "$BIN/wmtp-train" --plan "$WORK/grid.json" --epochs "$GRID_EPOCHS" --device "$(gpu 0)" \
+    --jobs "$GRID_PROCS" --ledger shard-1.sqlite --quiet >shard-1.log 2>&1) || fail "--jobs $GRID_PROCS (shard-1.log)"
+  jobs_s=$(elapsed "$start")
+  tail -3 "$WORK/jobs/shard-1.log"
+  same=$(compare jobs)
+  row "| $GPU_NAME | $RUNS-run B0 grid | wmtp-train --jobs $GRID_PROCS, 1 process, cuda:0 | $jobs_s s | $(awk -v a="$seq_s" -v b="$jobs_s" 'BEGIN{printf "%.2f", a/b}')x | metrics vs sequential: $same |"
   echo "== Python eager loop: $PY_RUNS whole runs on cuda:0, scaled to $RUNS"
   mkdir -p "$WORK/dumps" && "$BUILD/bench/wmtp_trainer_bench" --device cpu --dump "$WORK/dumps" --dump-steps 1 --recipes B0 --batches 32 >/dev/null &&
     py bench/gpu/eager_bench.py --device "$(gpu 0)" --grid-runs "$PY_RUNS" --grid-epochs "$GRID_EPOCHS" \
@@ -183,7 +192,7 @@ if has grid; then
   py_run_s=$(py -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["mean_s_per_run"])' "$OUT/python-grid.jsonl")
   py_s=$(awk -v a="$py_run_s" -v n="$RUNS" 'BEGIN{printf "%.1f", a*n}')
   row "| $GPU_NAME | $RUNS-run B0 grid | Python eager loop ($PY_RUNS runs timed after an untimed one, x $RUNS / $PY_RUNS) | $py_s s | | $(awk -v a="$py_run_s" 'BEGIN{printf "%.3f", a}') s/run |"
-  row "| $GPU_NAME | ratio | Python eager / wmtp sequential: $(awk -v a="$py_s" -v b="$seq_s" 'BEGIN{printf "%.1f", a/b}')x; / wmtp $GRID_PROCS processes: **$(awk -v a="$py_s" -v b="$par_s" 'BEGIN{printf "%.1f", a/b}')x** | | | |"
+  row "| $GPU_NAME | ratio | Python eager / wmtp sequential: $(awk -v a="$py_s" -v b="$seq_s" 'BEGIN{printf "%.1f", a/b}')x; / wmtp $GRID_PROCS processes: **$(awk -v a="$py_s" -v b="$par_s" 'BEGIN{printf "%.1f", a/b}')x**; / wmtp --jobs $GRID_PROCS: **$(awk -v a="$py_s" -v b="$jobs_s" 'BEGIN{printf "%.1f", a/b}')x** | | | |"
 fi
 
 if has shards && [ "$GPUS" -ge 2 ]; then

@@ -3,16 +3,20 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <torch/version.h>
@@ -56,6 +60,7 @@ struct Flags {
   int epochs = 0;
   std::string device = "cpu";
   int threads = 1;  // these models are too small to gain from intra-op threads
+  int jobs = 0;     // runs trained at once; 0: default_jobs()
   std::string shard;
   std::string resume;
   bool quiet = false;
@@ -239,8 +244,10 @@ std::string format_seconds(double s) {
 class ProgressBar {
  public:
   explicit ProgressBar(bool enabled) : enabled_(enabled) {}
+  // Callable from every job's thread: the bar shows the run that reported last.
   void update(const tr::Progress& p) {
     if (!enabled_) return;
+    const std::lock_guard<std::mutex> lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
     if (p.step < p.total_steps && now - last_ < std::chrono::milliseconds(100)) return;
     last_ = now;
@@ -257,11 +264,13 @@ class ProgressBar {
     drawn_ = true;
   }
   void clear() {
+    const std::lock_guard<std::mutex> lock(mutex_);
     if (drawn_) std::cerr << "\r\x1b[K" << std::flush;
     drawn_ = false;
   }
 
  private:
+  std::mutex mutex_;
   bool enabled_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point last_{};
@@ -453,18 +462,57 @@ std::vector<Task> plan_tasks(wmtp::tracking::Tracker& tracker, Job& job, const F
   return tasks;
 }
 
-// Trains the tasks in order until one is stopped by a signal; the outcomes in order.
+// --jobs when not given: one run per core for the CPU's small models (each run keeps --threads
+// intra-op threads, so cores / threads runs), one on CUDA; never more than there are tasks.
+int default_jobs(const Flags& flags, std::size_t tasks) {
+  int jobs = 1;
+  if (flags.device == "cpu") {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    jobs = std::max(1, cores / std::max(1, flags.threads));
+  }
+  return static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(jobs), tasks)));
+}
+
+// Trains the tasks on `jobs` threads, each taking the next task in order, until a stop signal:
+// then no task starts and the running ones end KILLED. Every run has its own Trainer (own
+// generator) and each op runs on its caller's thread with --threads intra-op threads, so the
+// numbers do not depend on jobs. The outcomes in the order the runs ended; report is called
+// once per run, one at a time. The first error any run raised is rethrown once all stopped.
 std::vector<tr::RunOutcome> run_tasks(wmtp::tracking::Tracker& tracker, const std::vector<Task>& tasks,
-                                      const tr::RunOptions& options,
+                                      const tr::RunOptions& options, int jobs,
                                       const std::function<void(const tr::RunOutcome&)>& report) {
   std::vector<tr::RunOutcome> outcomes;
-  for (const Task& task : tasks) {
-    if (g_stop_signal != 0) break;
-    outcomes.push_back(task.request != nullptr ? tr::train_run(tracker, *task.request, options)
-                                               : tr::resume_run(tracker, task.resume_id, options));
-    report(outcomes.back());
-    if (outcomes.back().status == wmtp::RunStatus::kKilled) break;
+  std::mutex mutex;  // outcomes, report, error
+  std::exception_ptr error;
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> halt{false};
+  const auto work = [&] {
+    while (!halt && g_stop_signal == 0) {
+      const std::size_t i = next++;
+      if (i >= tasks.size()) return;
+      try {
+        tr::RunOutcome o = tasks[i].request != nullptr ? tr::train_run(tracker, *tasks[i].request, options)
+                                                       : tr::resume_run(tracker, tasks[i].resume_id, options);
+        const std::lock_guard<std::mutex> lock(mutex);
+        outcomes.push_back(std::move(o));
+        report(outcomes.back());
+        if (outcomes.back().status == wmtp::RunStatus::kKilled) halt = true;
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (!error) error = std::current_exception();
+        halt = true;
+      }
+    }
+  };
+  const int threads = std::max(1, std::min(jobs, static_cast<int>(tasks.size())));
+  if (threads == 1) {
+    work();
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+    for (std::thread& t : pool) t.join();
   }
+  if (error) std::rethrow_exception(error);
   return outcomes;
 }
 
@@ -486,14 +534,21 @@ int report_interruption(const Flags& flags, const std::vector<tr::RunOutcome>& o
     std::cout << "no run had started; run the same command again\n" << std::flush;
     return 128 + signal;
   }
-  const tr::RunOutcome& last = outcomes.back();
-  if (last.status == wmtp::RunStatus::kKilled) {
-    std::cout << "run " << last.local_run_id << " (" << last.run_name << ") is KILLED at step " << last.steps
-              << (last.steps > 0 ? " with a checkpoint there" : " (before its first step)") << "\n";
-  } else {
-    std::cout << "stopped after run " << last.local_run_id << " (" << last.run_name << ") ended\n";
+  // With --jobs, every run that was training is KILLED; resuming the plan from any of them
+  // resumes them all (and trains what never started).
+  std::vector<const tr::RunOutcome*> killed;
+  for (const tr::RunOutcome& o : outcomes) {
+    if (o.status == wmtp::RunStatus::kKilled) killed.push_back(&o);
   }
-  if (last.status == wmtp::RunStatus::kKilled || outcomes.size() < tasks) {
+  for (std::size_t i = 0; i < killed.size(); ++i) {
+    const tr::RunOutcome& k = *killed[i];
+    std::cout << (i > 0 ? "  also:       " : "") << "run " << k.local_run_id << " (" << k.run_name
+              << ") is KILLED at step " << k.steps
+              << (k.steps > 0 ? " with a checkpoint there" : " (before its first step)") << "\n";
+  }
+  const tr::RunOutcome& last = killed.empty() ? outcomes.back() : *killed.front();
+  if (killed.empty()) std::cout << "stopped after run " << last.local_run_id << " (" << last.run_name << ") ended\n";
+  if (!killed.empty() || outcomes.size() < tasks) {
     std::cout << "  resume:     " << resume_command(flags, last.local_run_id) << "\n";
   } else {
     std::cout << "  nothing is left to train\n";
@@ -521,27 +576,29 @@ int run(const Flags& flags) {
   run_options.device = flags.device;
   run_options.figure_writer = write_figure;
   run_options.on_progress = [&](const tr::Progress& p) { bar.update(p); };
-  bool noticed = false;
+  std::atomic<bool> noticed{false};
   run_options.should_stop = [&] {
     if (g_stop_signal == 0) return false;
-    if (!noticed) {
+    if (!noticed.exchange(true)) {
       bar.clear();
       std::cerr << kProgram << ": " << signal_name(g_stop_signal)
                 << ": stopping after the current step with a checkpoint (send it again to exit at once)" << std::endl;
-      noticed = true;
     }
     return true;
   };
+  const int jobs = flags.jobs > 0 ? flags.jobs : default_jobs(flags, tasks.size());
+  run_options.own_cuda_stream = jobs > 1;
 
   const auto start = std::chrono::steady_clock::now();
   if (!flags.quiet && flags.resume.empty() && job.runs.size() < job.planned) {
     std::cout << kProgram << ": shard " << flags.shard << ": " << job.runs.size() << " of " << job.planned
               << " planned run(s)" << std::endl;
   }
-  const std::vector<tr::RunOutcome> outcomes = run_tasks(tracker, tasks, run_options, [&](const tr::RunOutcome& o) {
-    bar.clear();
-    if (!flags.quiet) std::cout << summary_line(o) << std::endl;
-  });
+  const std::vector<tr::RunOutcome> outcomes = run_tasks(tracker, tasks, run_options, jobs,
+                                                         [&](const tr::RunOutcome& o) {
+                                                           bar.clear();
+                                                           if (!flags.quiet) std::cout << summary_line(o) << std::endl;
+                                                         });
   tracker.flush();
   const std::string uri = wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri).tracking_uri;
   const std::string mlflow = tracker.mlflow_enabled()
@@ -628,6 +685,13 @@ int main(int argc, char** argv) {
          "batch sizes)")
       ->check(CLI::Range(std::int64_t{1}, wmtp::experiment::limits::kMaxThreads))
       ->capture_default_str();
+  app.add_option("--jobs", flags.jobs,
+                 "runs trained at once, 1 to 256, each on its own thread with its own generator and --threads "
+                 "intra-op threads: the metrics are the same for any --jobs. Default: on cpu the number of cores "
+                 "divided by --threads (the models are small: one run per core), on cuda 1 (with more, each run "
+                 "gets its own CUDA stream); never more than the runs to train. Lines print as runs end; a stop "
+                 "signal marks every running run KILLED")
+      ->check(CLI::Range(std::int64_t{1}, wmtp::experiment::limits::kMaxThreads));
   app.add_option("--shard", flags.shard, "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based)");
   app.add_option("--resume", flags.resume,
                  "continue the unfinished (KILLED or crashed) run with this local run id from its last checkpoint "

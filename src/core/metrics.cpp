@@ -25,12 +25,17 @@ void require_paired(const std::vector<double>& y, const std::vector<double>& yha
 
 double quantile_linear(std::vector<double> values, double q) {
   if (values.empty()) return kNaN;
-  std::sort(values.begin(), values.end());
+  // Selection, not a sort: the lower order statistic, then the smallest value above it is the
+  // upper one; the same two values (so the same result) as numpy's sorted linear interpolation.
   const double position = q * static_cast<double>(values.size() - 1);
   const auto lower = static_cast<std::size_t>(std::floor(position));
   const std::size_t upper = std::min(lower + 1, values.size() - 1);
   const double fraction = position - static_cast<double>(lower);
-  return values[lower] + fraction * (values[upper] - values[lower]);
+  const auto at_lower = values.begin() + static_cast<std::ptrdiff_t>(lower);
+  std::nth_element(values.begin(), at_lower, values.end());
+  const double low = *at_lower;
+  const double high = upper == lower ? low : *std::min_element(at_lower + 1, values.end());
+  return low + fraction * (high - low);
 }
 
 double population_std(const std::vector<double>& values) {

@@ -2,6 +2,7 @@
 
 #include <cairo.h>
 #include <png.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -476,6 +477,11 @@ bool write_png_stream(std::FILE* file, int width, int height, png_bytep* rows, p
   png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8, PNG_COLOR_TYPE_RGB,
                PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_text(png, info, text, text_count);
+  // Plots are mostly runs of one colour: the Up filter and zlib's run-length strategy at level 1
+  // compress them nearly as well as the defaults at a fraction of the time (issue 15).
+  png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
+  png_set_compression_level(png, 1);
+  png_set_compression_strategy(png, Z_RLE);
   png_write_info(png, info);
   png_write_image(png, rows);
   png_write_end(png, info);

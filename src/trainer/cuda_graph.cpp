@@ -7,6 +7,7 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <torch/cuda.h>
+#include <torch/version.h>
 #endif
 
 #include <utility>
@@ -23,7 +24,7 @@ constexpr int kWarmupSteps = 3;
 class CudaStepGraph : public StepGraph {
  public:
   explicit CudaStepGraph(std::function<at::Tensor(const at::Tensor&)> step)
-      : step_(std::move(step)), side_(c10::cuda::getStreamFromPool()) {}
+      : step_(std::move(step)), caller_(c10::cuda::getCurrentCUDAStream()), side_(c10::cuda::getStreamFromPool()) {}
 
   at::Tensor step(const at::Tensor& rows) override {
     if (!captured_) return warm_up_or_capture(rows);
@@ -34,9 +35,9 @@ class CudaStepGraph : public StepGraph {
 
  private:
   // Warm-up and capture run on a side stream (a capture cannot use the default stream), fenced by
-  // device syncs on both sides: a few syncs per trainer, none per step.
+  // syncs of both streams on both sides: a few syncs per trainer, none per step.
   at::Tensor warm_up_or_capture(const at::Tensor& rows) {
-    torch::cuda::synchronize();
+    fence();
     at::Tensor loss;
     if (warmup_left_ > 0) {
       --warmup_left_;
@@ -45,18 +46,35 @@ class CudaStepGraph : public StepGraph {
     } else {
       rows_ = rows.clone();
       c10::cuda::CUDAStreamGuard guard(side_);
-      graph_.capture_begin();
+      begin_capture();
       loss_ = step_(rows_);
       graph_.capture_end();
     }
-    torch::cuda::synchronize();
+    fence();
     if (loss.defined()) return loss;
     captured_ = true;
     graph_.replay();  // a capture records the step without running it
     return loss_.clone();
   }
 
+  // The caller's stream and the side stream, not the whole device: runs on other threads
+  // (wmtp-train --jobs) keep their streams busy, and may be capturing their own graphs.
+  void fence() {
+    caller_.synchronize();
+    side_.synchronize();
+  }
+
+  // A capture that only this thread's CUDA calls can disturb (LibTorch 2.x; 1.x captures globally).
+  void begin_capture() {
+#if TORCH_VERSION_MAJOR >= 2
+    graph_.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+#else
+    graph_.capture_begin();
+#endif
+  }
+
   std::function<at::Tensor(const at::Tensor&)> step_;
+  c10::cuda::CUDAStream caller_;  // the stream the trainer enqueues on (this thread's current one)
   c10::cuda::CUDAStream side_;
   at::cuda::CUDAGraph graph_;
   at::Tensor rows_;  // the graph's input: this step's rows are copied here
@@ -77,5 +95,18 @@ std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Te
 
 void use_cuda_device(int) {}
 #endif
+
+PoolStreamScope::PoolStreamScope(bool enable, const std::string& device) {
+#if defined(WMTP_WITH_CUDA)
+  if (enable && device.rfind("cuda", 0) == 0) {
+    const at::Device gpu(device);  // cuda or cuda:N, checked by check_device before any run
+    guard_ = std::make_shared<c10::cuda::CUDAStreamGuard>(
+        c10::cuda::getStreamFromPool(false, gpu.has_index() ? gpu.index() : c10::DeviceIndex{0}));
+  }
+#else
+  (void)enable;
+  (void)device;
+#endif
+}
 
 }  // namespace wmtp::trainer

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace wmtp::trainer {
 
@@ -25,5 +26,17 @@ std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Te
 
 // Makes GPU `index` the calling thread's current device (--device cuda:N); nothing without CUDA.
 void use_cuda_device(int index);
+
+// While alive, this thread's current CUDA stream is a stream of LibTorch's pool when `enable` and
+// `device` is a CUDA device (`cuda` or `cuda:N`: a stream of that GPU, which it also makes the
+// thread's current one): runs trained at once on threads overlap on the GPU. Without CUDA in
+// this LibTorch, or on cpu, it does nothing.
+class PoolStreamScope {
+ public:
+  PoolStreamScope(bool enable, const std::string& device);
+
+ private:
+  std::shared_ptr<void> guard_;
+};
 
 }  // namespace wmtp::trainer

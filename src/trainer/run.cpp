@@ -24,6 +24,7 @@
 #include "core/sha256.h"
 #include "experiment/run_contract.h"
 #include "experiment/seal.h"
+#include "trainer/cuda_graph.h"
 #include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
@@ -488,11 +489,13 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
 }  // namespace
 
 RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options) {
+  const PoolStreamScope stream(options.own_cuda_stream, options.device);
   return with_plain_errors(request.run_name, request.recipe,
                            [&] { return train_run_unguarded(store, request, options); });
 }
 
 RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options) {
+  const PoolStreamScope stream(options.own_cuda_stream, options.device);
   const RunRecord rec = store.load_run(local_run_id);
   if (rec.status == to_string(RunStatus::kFinished)) {
     throw InputError("run " + local_run_id + " (" + rec.name + ") already finished; nothing to resume");

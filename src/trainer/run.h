@@ -69,6 +69,9 @@ struct RunOptions {
   // For tests: alters the prepared data before the run starts (e.g. a model input produced in
   // another scaler space than the one the output is inverted from).
   std::function<void(SeriesData&)> prepared_hook;
+  // On CUDA: the run's work goes to a stream of its own from LibTorch's pool instead of the
+  // default stream, so that runs trained at once on threads (wmtp-train --jobs) overlap.
+  bool own_cuda_stream = false;
 };
 
 struct RunRequest {

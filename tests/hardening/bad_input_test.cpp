@@ -155,6 +155,7 @@ std::vector<BadInput> resource_cases() {
          write_json(d, "plan.json", plan);
        }},
       {"ThreadsBeyondTheBound", "wmtp-train", "--threads 10000", 2, {"--threads", "1 to 256"}},
+      {"JobsBeyondTheBound", "wmtp-train", "--jobs 0", 2, {"--jobs", "1 to 256"}},
       {"EpochsZero", "wmtp-train", "--epochs 0", 2, {"--epochs", "1 to 100000"}},
       {"EpochsHuge", "wmtp-train", "--epochs 99999999999999", 2, {"--epochs"}},
   };

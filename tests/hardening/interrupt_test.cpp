@@ -184,15 +184,22 @@ std::string printed_resume_command(const std::string& out) {
   return out.substr(at + label.size(), out.find('\n', at) - at - label.size());
 }
 
+// An A3 plan of three runs (seeds 7, 8, 9; 12 epochs), trained once uninterrupted with --jobs 1
+// into straight.sqlite; returns the plan's file name.
+std::string three_run_plan_trained_straight(const TempDir& dir, const std::string& experiment) {
+  const std::string plan = write_plan(dir, "A3", 12, 100, {7, 8, 9}, experiment);
+  const CommandResult straight = run_command(
+      train_command(dir, "--plan " + plan + " --ledger straight.sqlite --quiet --jobs 1"));
+  EXPECT_EQ(straight.exit_code, 0) << straight.err;
+  return plan;
+}
+
 TEST(Interrupt, SigintKillsTheRunAndThePrintedResumeCommandFinishesThePlan) {
   TempDir dir;
   const std::string experiment = testing::unique_name("sigint-");
-  const std::string plan = write_plan(dir, "A3", 12, 100, {7, 8, 9}, experiment);
-  const CommandResult straight = run_command(
-      train_command(dir, "--plan " + plan + " --ledger straight.sqlite --quiet"));
-  ASSERT_EQ(straight.exit_code, 0) << straight.err;
+  const std::string plan = three_run_plan_trained_straight(dir, experiment);
 
-  Trainer victim(dir, {"--plan", plan, "--ledger", "int.sqlite"});
+  Trainer victim(dir, {"--plan", plan, "--jobs", "1", "--ledger", "int.sqlite"});
   ASSERT_TRUE(wait_for_runs(dir.file("int.sqlite"), experiment, first_run_training)) << victim.err();
   const Clock::time_point signalled = Clock::now();
   victim.signal(SIGINT);
@@ -216,7 +223,7 @@ TEST(Interrupt, SigintKillsTheRunAndThePrintedResumeCommandFinishesThePlan) {
             std::string::npos)
       << victim.out();
   const std::string resume = printed_resume_command(victim.out());
-  EXPECT_EQ(resume, binary("wmtp-train") + " --plan plan.json --ledger int.sqlite --resume " + run.local_id);
+  EXPECT_EQ(resume, binary("wmtp-train") + " --plan plan.json --jobs 1 --ledger int.sqlite --resume " + run.local_id);
 
   const CommandResult resumed = run_command("cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " +
                                             resume);
@@ -236,6 +243,40 @@ TEST(Interrupt, SigintKillsTheRunAndThePrintedResumeCommandFinishesThePlan) {
   EXPECT_EQ(tracking::read_ledger_runs(dir.file("int.sqlite"), experiment).runs.size(), 3u);
 }
 
+// --jobs 2: the signal stops both runs in training, each KILLED with its checkpoint, no third run
+// starts, both are named, and the printed command finishes the plan with --jobs 1's numbers.
+TEST(Interrupt, SigintWithJobsKillsEveryRunningRun) {
+  TempDir dir;
+  const std::string experiment = testing::unique_name("sigint-jobs-");
+  const std::string plan = three_run_plan_trained_straight(dir, experiment);
+
+  Trainer victim(dir, {"--plan", plan, "--jobs", "2", "--ledger", "int.sqlite"});
+  ASSERT_TRUE(wait_for_runs(dir.file("int.sqlite"), experiment, [](const RunSet& set) {
+    if (set.runs.size() != 2) return false;
+    for (const RunRecord& r : set.runs) {
+      if (r.metrics.count("train_loss") == 0 || r.metrics.at("train_loss").size() < 3) return false;
+    }
+    return true;
+  })) << victim.err();
+  victim.signal(SIGINT);
+  ASSERT_EQ(victim.wait(60), 130) << victim.out() << victim.err();
+  const RunSet killed = tracking::read_ledger_runs(dir.file("int.sqlite"), experiment);
+  ASSERT_EQ(killed.runs.size(), 2u) << "no run starts after the signal";
+  for (const RunRecord& run : killed.runs) {
+    EXPECT_EQ(run.status, "KILLED") << run.name;
+    EXPECT_NE(victim.out().find("run " + run.local_id + " (" + run.name + ") is KILLED at step "), std::string::npos)
+        << victim.out();
+  }
+  const std::string resume = printed_resume_command(victim.out());
+  ASSERT_NE(resume.find(" --jobs 2 --ledger int.sqlite --resume "), std::string::npos) << victim.out();
+  const CommandResult resumed = run_command("cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " +
+                                            resume);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_NE(resumed.out.find("0 of 3 run(s) already done, 3 to resume or train"), std::string::npos) << resumed.out;
+  expect_same_runs(tracking::read_ledger_runs(dir.file("int.sqlite"), experiment),
+                   tracking::read_ledger_runs(dir.file("straight.sqlite"), experiment));
+}
+
 TEST(Interrupt, SigtermExits143AndASecondSignalExitsAtOnce) {
   TempDir dir;
   const std::string experiment = testing::unique_name("sigterm-");
@@ -245,7 +286,7 @@ TEST(Interrupt, SigtermExits143AndASecondSignalExitsAtOnce) {
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
 
   {
-    Trainer victim(dir, {"--plan", plan, "--ledger", "term.sqlite", "--quiet"});
+    Trainer victim(dir, {"--plan", plan, "--jobs", "1", "--ledger", "term.sqlite", "--quiet"});
     ASSERT_TRUE(wait_for_runs(dir.file("term.sqlite"), experiment, first_run_training)) << victim.err();
     victim.signal(SIGTERM);
     ASSERT_EQ(victim.wait(60), 143) << victim.err();
@@ -256,7 +297,7 @@ TEST(Interrupt, SigtermExits143AndASecondSignalExitsAtOnce) {
   {
     // Resumed, then stopped again with two signals: the second does not wait for the step.
     const std::string id = tracking::read_ledger_runs(dir.file("term.sqlite"), experiment).runs.at(0).local_id;
-    Trainer victim(dir, {"--plan", plan, "--ledger", "term.sqlite", "--quiet", "--resume", id});
+    Trainer victim(dir, {"--plan", plan, "--jobs", "1", "--ledger", "term.sqlite", "--quiet", "--resume", id});
     ASSERT_TRUE(wait_for_runs(dir.file("term.sqlite"), experiment, [](const RunSet& set) {
       return set.runs.size() == 1 && set.runs[0].status == "RUNNING";
     }));
@@ -292,7 +333,7 @@ TEST(Interrupt, RunKilledBeforeItsFirstCheckpointResumesFromStepZeroWithoutDupli
       train_command(dir, "--plan " + plan + " --ledger straight.sqlite --quiet"));
   ASSERT_EQ(straight.exit_code, 0) << straight.err;
 
-  Trainer victim(dir, {"--plan", plan, "--ledger", "crash.sqlite", "--quiet"});
+  Trainer victim(dir, {"--plan", plan, "--jobs", "1", "--ledger", "crash.sqlite", "--quiet"});
   ASSERT_TRUE(wait_for_runs(dir.file("crash.sqlite"), experiment, first_run_training)) << victim.err();
   victim.signal(SIGKILL);
   ASSERT_EQ(victim.wait(10), 128 + SIGKILL);
@@ -314,7 +355,7 @@ TEST(Interrupt, KilledStatusReachesMlflowAndTheResumedRunFinishesThere) {
   TempDir dir;
   const std::string experiment = testing::unique_name("sigint-mlflow-");
   const std::string plan = write_plan(dir, "A3", 12, 100, {7}, experiment);
-  Trainer victim(dir, {"--plan", plan, "--ledger", "int.sqlite", "--tracking-uri", uri});
+  Trainer victim(dir, {"--plan", plan, "--jobs", "1", "--ledger", "int.sqlite", "--tracking-uri", uri});
   ASSERT_TRUE(wait_for_runs(dir.file("int.sqlite"), experiment, first_run_training)) << victim.err();
   victim.signal(SIGINT);
   ASSERT_EQ(victim.wait(60), 130) << victim.err();

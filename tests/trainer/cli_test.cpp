@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/embedded.h"
@@ -147,6 +148,41 @@ TEST(TrainCli, ShardTrainsEveryNthRun) {
   }
   EXPECT_EQ(names, (std::set<std::string>{"B0-household-01-s43", "B0-household-02-s43"}));
   EXPECT_EQ(r.out.find("FINISHED"), std::string::npos);  // --quiet: no per-run lines
+}
+
+// --jobs 2 trains two runs at once: every run logs the numbers --jobs 1 logs, bit for bit, and
+// the output keeps one whole line per run.
+TEST(TrainCli, JobsTwoLogsTheSameNumbersAsJobsOne) {
+  TempDir dir;
+  const std::string plan_args = "--epochs 2 --experiment jobs ";
+  const CommandResult one = train(dir, plan_args + "--jobs 1 --ledger one.sqlite");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const CommandResult two = train(dir, plan_args + "--jobs 2 --ledger two.sqlite");
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  const RunSet want = wmtp::tracking::read_ledger_runs(dir.file("one.sqlite"), "jobs");
+  const RunSet got = wmtp::tracking::read_ledger_runs(dir.file("two.sqlite"), "jobs");
+  ASSERT_EQ(got.runs.size(), 18u);
+  ASSERT_EQ(want.runs.size(), 18u);
+  const auto wanted = by_name(want);
+  std::size_t run_lines = 0;
+  std::istringstream lines(two.out);
+  for (std::string line; std::getline(lines, line);) {
+    run_lines += line.find("  FINISHED  run ") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(run_lines, 18u) << two.out;
+  for (const RunRecord& run : got.runs) {
+    SCOPED_TRACE(run.name);
+    EXPECT_EQ(run.status, "FINISHED");
+    EXPECT_NE(("\n" + two.out).find("\n" + run.name + "  FINISHED  run " + run.local_id + "  "), std::string::npos);
+    ASSERT_EQ(wanted.count(run.name), 1u);
+    const RunRecord& twin = *wanted.at(run.name);
+    EXPECT_EQ(run.params, twin.params);
+    ASSERT_EQ(run.metrics.size(), twin.metrics.size());
+    for (const auto& [key, points] : twin.metrics) {
+      ASSERT_EQ(run.metrics.count(key), 1u) << key;
+      EXPECT_TRUE(wmtp::testing::same_history(history(run, key), history(twin, key))) << key;
+    }
+  }
 }
 
 struct BadInput {
