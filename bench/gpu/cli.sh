@@ -180,9 +180,9 @@ if has grid; then
   echo "== grid: one process, --jobs $GRID_PROCS on cuda:0 (threads, a CUDA stream each)"
   rm -rf "$WORK/jobs" && mkdir -p "$WORK/jobs" && start=$(now)
   (cd "$WORK/jobs" && "$BIN/wmtp-train" --plan "$WORK/grid.json" --epochs "$GRID_EPOCHS" --device "$(gpu 0)" \
-    --jobs "$GRID_PROCS" --ledger shard-1.sqlite --quiet >shard-1.log 2>&1) || fail "--jobs $GRID_PROCS (shard-1.log)"
+    --jobs "$GRID_PROCS" --ledger shard-1.sqlite --quiet >shard-1.log 2>&1) ||
+    { fail "--jobs $GRID_PROCS"; grep -v '^frame #' "$WORK/jobs/shard-1.log" | head -20; }
   jobs_s=$(elapsed "$start")
-  tail -3 "$WORK/jobs/shard-1.log"
   same=$(compare jobs)
   row "| $GPU_NAME | $RUNS-run B0 grid | wmtp-train --jobs $GRID_PROCS, 1 process, cuda:0 | $jobs_s s | $(awk -v a="$seq_s" -v b="$jobs_s" 'BEGIN{printf "%.2f", a/b}')x | metrics vs sequential: $same |"
   echo "== Python eager loop: $PY_RUNS whole runs on cuda:0, scaled to $RUNS"

@@ -10,12 +10,23 @@
 #include <torch/version.h>
 #endif
 
+#include <memory>
+#include <mutex>
 #include <utility>
 
 namespace wmtp::trainer {
 
 #if defined(WMTP_WITH_CUDA)
 namespace {
+
+// LibTorch's CUDAGraph registers every graph with the default CUDA generator's shared state when
+// it captures and unregisters it when destroyed, without a lock, and flags that state as
+// capturing from begin to end. Runs trained at once on threads (wmtp-train --jobs) therefore
+// capture and destroy their graphs one at a time; replays, the per-step work, stay concurrent.
+std::mutex& graph_registry_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
 
 // Eager steps before the capture: they create the cuBLAS handle and workspace of the capture
 // stream and the allocator's blocks, which must not happen during a capture.
@@ -24,12 +35,23 @@ constexpr int kWarmupSteps = 3;
 class CudaStepGraph : public StepGraph {
  public:
   explicit CudaStepGraph(std::function<at::Tensor(const at::Tensor&)> step)
-      : step_(std::move(step)), caller_(c10::cuda::getCurrentCUDAStream()), side_(c10::cuda::getStreamFromPool()) {}
+      : step_(std::move(step)), caller_(c10::cuda::getCurrentCUDAStream()), side_(c10::cuda::getStreamFromPool()) {
+    const std::lock_guard<std::mutex> lock(graph_registry_mutex());
+    graph_ = std::make_unique<at::cuda::CUDAGraph>();
+  }
+
+  ~CudaStepGraph() override {
+    const std::lock_guard<std::mutex> lock(graph_registry_mutex());
+    graph_.reset();
+  }
+
+  CudaStepGraph(const CudaStepGraph&) = delete;
+  CudaStepGraph& operator=(const CudaStepGraph&) = delete;
 
   at::Tensor step(const at::Tensor& rows) override {
     if (!captured_) return warm_up_or_capture(rows);
     rows_.copy_(rows);
-    graph_.replay();
+    graph_->replay();
     return loss_.clone();
   }
 
@@ -45,15 +67,16 @@ class CudaStepGraph : public StepGraph {
       loss = step_(rows);
     } else {
       rows_ = rows.clone();
+      const std::lock_guard<std::mutex> lock(graph_registry_mutex());
       c10::cuda::CUDAStreamGuard guard(side_);
       begin_capture();
       loss_ = step_(rows_);
-      graph_.capture_end();
+      graph_->capture_end();
     }
     fence();
     if (loss.defined()) return loss;
     captured_ = true;
-    graph_.replay();  // a capture records the step without running it
+    graph_->replay();  // a capture records the step without running it
     return loss_.clone();
   }
 
@@ -67,18 +90,18 @@ class CudaStepGraph : public StepGraph {
   // A capture that only this thread's CUDA calls can disturb (LibTorch 2.x; 1.x captures globally).
   void begin_capture() {
 #if TORCH_VERSION_MAJOR >= 2
-    graph_.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+    graph_->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
 #else
-    graph_.capture_begin();
+    graph_->capture_begin();
 #endif
   }
 
   std::function<at::Tensor(const at::Tensor&)> step_;
   c10::cuda::CUDAStream caller_;  // the stream the trainer enqueues on (this thread's current one)
   c10::cuda::CUDAStream side_;
-  at::cuda::CUDAGraph graph_;
-  at::Tensor rows_;  // the graph's input: this step's rows are copied here
-  at::Tensor loss_;  // the graph's output
+  std::unique_ptr<at::cuda::CUDAGraph> graph_;  // made and destroyed under graph_registry_mutex
+  at::Tensor rows_;                             // the graph's input: this step's rows are copied here
+  at::Tensor loss_;                             // the graph's output
   int warmup_left_ = kWarmupSteps;
   bool captured_ = false;
 };
