@@ -7,6 +7,10 @@ validation pass at the end of every epoch. The modules and the loop are train_re
 same code the CPU benchmark times); this script moves them to the GPU and times them.
 
   --device-info   prints the GPU's name and its measured device-to-device copy bandwidth
+  --grid-runs N   instead of the throughput: N whole runs one after another, as a Python loop over a
+                  grid trains them (a fresh model and Adam per run from the dump's weights' recipe,
+                  seeds seed, seed+1, ..., --grid-epochs epochs each with the validation passes):
+                  seconds per run, to scale to the plan's size (issue 15's 1,000-run grid)
   DUMPS...        parity dumps of `wmtp_trainer_bench --dump DIR` (the same series, windows,
                   initial weights and batch order as wmtp's run): samples/s, median of --reps
                   repetitions of about --samples samples after warm-up.
@@ -81,6 +85,24 @@ def bench(dump, device, samples, reps):
             "foreach_adam": run.optimizer.defaults.get("foreach"), "torch": torch.__version__}
 
 
+def grid(dump, device, runs, epochs):
+    """Whole runs one after another: construction, data to the device, the epochs, a final sync.
+    One more run before them is not timed: it pays the process's CUDA and cuBLAS start-up once."""
+    seconds = []
+    for i in range(-1, runs):
+        sync(device)
+        begin = time.perf_counter()
+        run = to_device(train_reference.Run(dict(dump, seed=dump["seed"] + i)), device)
+        run.steps(run.steps_per_epoch * epochs)
+        sync(device)
+        if i >= 0:
+            seconds.append(time.perf_counter() - begin)
+    return {"kind": "python-grid", "recipe": dump["recipe"]["name"], "batch": run.batch, "epochs": epochs,
+            "steps_per_run": run.steps_per_epoch * epochs, "runs": runs, "seconds_per_run": seconds,
+            "mean_s_per_run": statistics.mean(seconds), "median_s_per_run": statistics.median(seconds),
+            "last_val_loss": run.val_losses[-1], "torch": torch.__version__}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dumps", nargs="*", help="parity dumps of wmtp_trainer_bench --dump")
@@ -88,6 +110,8 @@ def main():
     parser.add_argument("--device-info", action="store_true")
     parser.add_argument("--samples", type=int, default=400000)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--grid-runs", type=int, default=0)
+    parser.add_argument("--grid-epochs", type=int, default=5)
     args = parser.parse_args()
     device = torch.device(args.device)
     if args.device_info:
@@ -95,7 +119,10 @@ def main():
     for path in args.dumps:
         with open(path) as f:
             dump = json.load(f)
-        print(json.dumps(bench(dump, device, args.samples, args.reps)), flush=True)
+        if args.grid_runs > 0:
+            print(json.dumps(grid(dump, device, args.grid_runs, args.grid_epochs)), flush=True)
+        else:
+            print(json.dumps(bench(dump, device, args.samples, args.reps)), flush=True)
     return 0
 
 

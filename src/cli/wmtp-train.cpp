@@ -520,10 +520,7 @@ std::vector<tr::RunOutcome> run_tasks(wmtp::tracking::Tracker& tracker, const st
 }
 
 void check_flags(const Flags& flags) {
-  if (flags.device == "cuda" && !tr::cuda_available()) {
-    throw InputError("--device cuda: this LibTorch build has no CUDA support or sees no GPU (" + tr::compute_info() +
-                     "); use --device cpu");
-  }
+  tr::check_device(flags.device);
   if (flags.policy == "debug" && wmtp::ci_environment()) {
     throw InputError("--policy debug is refused when CI=true: in CI the golden tensors must reproduce");
   }
@@ -693,7 +690,9 @@ int main(int argc, char** argv) {
   app.add_option("--prereg", flags.prereg, "pre-registration whose hash runs log; default: the built-in smoke one");
   app.add_option("--epochs", flags.epochs, "override every recipe's training.epochs (1 to 100000)")
       ->check(CLI::Range(std::int64_t{1}, wmtp::experiment::limits::kMaxEpochs));
-  app.add_option("--device", flags.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  app.add_option("--device", flags.device,
+                 "cpu, cuda (GPU 0) or cuda:N (GPU N; one process per GPU, e.g. with --shard, fills a machine)")
+      ->capture_default_str();
   app.add_option(
          "--threads", flags.threads,
          "CPU threads for LibTorch and OpenBLAS, 1 to 256 (the models are small: more threads help only at large "

@@ -24,8 +24,12 @@ class StepGraph {
 // The graph of `step`, which must enqueue the same device work on every call; null without CUDA.
 std::unique_ptr<StepGraph> make_step_graph(std::function<at::Tensor(const at::Tensor& rows)> step);
 
+// Makes GPU `index` the calling thread's current device (--device cuda:N); nothing without CUDA.
+void use_cuda_device(int index);
+
 // While alive, this thread's current CUDA stream is a stream of LibTorch's pool when `enable` and
-// `device` is a CUDA device: runs trained at once on threads overlap on the GPU. Without CUDA in
+// `device` is a CUDA device (`cuda` or `cuda:N`: a stream of that GPU, which it also makes the
+// thread's current one): runs trained at once on threads overlap on the GPU. Without CUDA in
 // this LibTorch, or on cpu, it does nothing.
 class PoolStreamScope {
  public:

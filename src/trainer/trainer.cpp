@@ -10,6 +10,8 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <string_view>
 
 #include "core/canonical_json.h"
 #include "core/errors.h"
@@ -26,14 +28,28 @@ constexpr int kCheckpointFormat = 1;
 
 at::Device resolve_device(const std::string& name) {
   if (name == "cpu") return at::Device(at::kCPU);
-  if (name == "cuda") {
-    if (!cuda_available()) {
-      throw InputError("--device cuda: this LibTorch build has no CUDA support or sees no GPU (" + compute_info() +
-                       "); use --device cpu");
-    }
-    return at::Device(at::kCUDA, 0);
+  const std::string_view cuda = "cuda";
+  if (name.compare(0, cuda.size(), cuda) != 0)
+    throw InputError("--device '" + name + "': expected cpu, cuda or cuda:N");
+  int index = 0;
+  if (name.size() > cuda.size()) {
+    const std::string digits = name.substr(cuda.size() + 1);
+    const bool well_formed = name[cuda.size()] == ':' && !digits.empty() && digits.size() <= 4 &&
+                             digits.find_first_not_of("0123456789") == std::string::npos;
+    if (!well_formed) throw InputError("--device '" + name + "': expected cpu, cuda or cuda:N (N a GPU index)");
+    index = std::stoi(digits);
   }
-  throw InputError("device '" + name + "': expected cpu or cuda");
+  if (!cuda_available()) {
+    throw InputError("--device " + name + ": this LibTorch build has no CUDA support or sees no GPU (" +
+                     compute_info() + "); use --device cpu");
+  }
+  const int count = static_cast<int>(torch::cuda::device_count());
+  if (index >= count) {
+    throw InputError("--device " + name + ": no such GPU (this machine has " + std::to_string(count) +
+                     ": cuda:0 to cuda:" + std::to_string(count - 1) + ")");
+  }
+  use_cuda_device(index);  // streams, graphs and the allocator of this thread then use that GPU
+  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
 std::vector<double> to_doubles(const at::Tensor& t) {
@@ -374,6 +390,8 @@ void set_compute_threads(int threads) {
 }
 
 bool cuda_available() { return torch::cuda::is_available(); }
+
+void check_device(const std::string& name) { resolve_device(name); }
 
 std::string compute_info() {
   return std::string("LibTorch ") + TORCH_VERSION + ", " + std::to_string(at::get_num_threads()) +

@@ -24,7 +24,7 @@
 namespace wmtp::trainer {
 
 struct TrainerOptions {
-  std::string device = "cpu";       // "cpu" or "cuda"; InputError when this LibTorch has no CUDA device
+  std::string device = "cpu";       // "cpu", "cuda" or "cuda:N" (check_device)
   bool autograd_reference = false;  // train with the autograd reference engine (no checkpoints)
   bool cuda_graphs = true;          // on cuda: replay each fused step as one CUDA graph where model and weighting allow
 };
@@ -127,5 +127,9 @@ void set_compute_threads(int threads);
 std::string compute_info();
 // Whether "cuda" can be used.
 bool cuda_available();
+// Checks a --device value: cpu, cuda (GPU 0) or cuda:N. InputError for another spelling, for cuda
+// without CUDA in this LibTorch and for a GPU index this machine does not have; for cuda it also
+// makes that GPU the calling thread's current one.
+void check_device(const std::string& name);
 
 }  // namespace wmtp::trainer

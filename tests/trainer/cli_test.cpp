@@ -429,6 +429,21 @@ TEST(TrainCli, CudaWithoutCudaIsABadInput) {
   }
 }
 
+TEST(TrainCli, DeviceSpellingsAndMissingGpusAreBadInputs) {
+  TempDir dir;
+  for (const std::string bad : {"gpu", "cuda:", "cuda:x", "cuda0", "cuda:-1", "cuda:12345"}) {
+    const CommandResult r = train(dir, "--device " + bad + " --epochs 5 --shard 1/18");
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("--device"), std::string::npos) << bad << ": " << r.err;
+  }
+  // An index past the machine's GPUs: "no such GPU" with CUDA, "no CUDA support" without.
+  const CommandResult missing = train(dir, "--device cuda:999 --epochs 5 --shard 1/18");
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  const std::string expected = cuda_available() ? "--device cuda:999: no such GPU" : "--device cuda:999: this LibTorch";
+  EXPECT_NE(missing.err.find(expected), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(dir.file("wmtp-ledger.sqlite")));  // refused before the ledger
+}
+
 // Starts wmtp-train in the background; returns its pid.
 pid_t spawn_train(const TempDir& dir, const std::string& args) {
   const std::string command = "cd " + shell_quote(dir.path()) + " && exec " + shell_quote(kTrain) + " " + args + " >" +
