@@ -85,6 +85,7 @@ def main():
             jobs[j].append(t)
         lines.append({"what": "demo", "rep": rep, "train_s": t1, "audit_s": t2, "report_s": t3,
                       "jobs1_s": jobs[1][-1], "jobs2_s": jobs[2][-1]})
+        print(json.dumps(lines[-1]), file=sys.stderr, flush=True)
     rows.append(("wmtp ledger-only demo (train + audit + report), 18 runs", median_range(demo), None, None))
     rows.append(("wmtp-train --jobs 1 / --jobs 2, smoke plan, ledger only", median_range(jobs[1]),
                  median_range(jobs[2]), statistics.median(jobs[1]) / statistics.median(jobs[2])))
@@ -122,7 +123,7 @@ def main():
                     py_t.append(t)
                     lines.append(dict(json.loads(out.strip().splitlines()[-1]), what=plan_name, side="python",
                                       rep=rep, wall_s=t))
-            print(json.dumps(lines[-1]), file=sys.stderr, flush=True)
+            print(json.dumps(lines[-len(order):]), file=sys.stderr, flush=True)
         runs = json.load(open(dump))["runs"]
         rows.append(("to verdict with MLflow, %s plan (%d runs): wmtp / Python pipeline" % (plan_name, len(runs)),
                      median_range(wmtp_t), median_range(py_t) if py_t else None,
@@ -143,7 +144,7 @@ def main():
     print(section)
     if args.results:
         text = open(args.results).read() if os.path.exists(args.results) else ""
-        kept = re.sub(r"^## Time to verdict.*?(?=^## |\Z)", "", text, flags=re.S | re.M).rstrip()
+        kept = re.sub(r"^## Time to verdict\n.*?(?=^## |\Z)", "", text, flags=re.S | re.M).rstrip()
         with open(args.results, "w") as f:
             f.write((kept + "\n\n" if kept else "") + section)
     if args.json_out:
