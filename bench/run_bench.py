@@ -344,11 +344,12 @@ def machine_details(args):
 
 
 def keep_gpu_section(path):
-    """The '## GPU' section(s) of an existing RESULTS.md: another part of the project writes them."""
+    """The '## GPU', '## Time to verdict' and '## Profile' sections of an existing RESULTS.md: other
+    parts of the project write them (bench/gpu/run.sh, bench/time_to_verdict.py, by hand)."""
     if not path.exists():
         return ""
     text = path.read_text()
-    kept = re.findall(r"(^## GPU.*?)(?=^## |\Z)", text, flags=re.S | re.M)
+    kept = re.findall(r"(^## (?:GPU|Time to verdict|Profile).*?)(?=^## |\Z)", text, flags=re.S | re.M)
     return "".join(kept).rstrip() + "\n" if kept else ""
 
 

@@ -8,11 +8,12 @@ shared machine hits both sides alike; every repetition logs into a fresh experim
 markdown table (median, min-max, ratio) and one JSON line per measurement to --json-out.
 Run by scripts/bench (which starts the server and builds the venv); by hand:
   time_to_verdict.py --build build --tracking-uri URI --python VENV/bin/python [--reps 5]
-      [--plans smoke,grid204] [--work DIR]
+      [--plans smoke,grid204] [--work DIR] [--results bench/RESULTS.md]
 """
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -57,6 +58,8 @@ def main():
     parser.add_argument("--python-reps", type=int, default=0, help="repetitions of the Python side (default --reps)")
     parser.add_argument("--work", default="/tmp/wmtp-time-to-verdict")
     parser.add_argument("--json-out")
+    parser.add_argument("--results", help="markdown file whose '## Time to verdict' section is (re)written")
+    parser.add_argument("--command", default="bench/time_to_verdict.py", help="the command named in --results")
     args = parser.parse_args()
     args.build = os.path.abspath(args.build)
     cli = os.path.join(args.build, "src", "cli")
@@ -82,6 +85,7 @@ def main():
             jobs[j].append(t)
         lines.append({"what": "demo", "rep": rep, "train_s": t1, "audit_s": t2, "report_s": t3,
                       "jobs1_s": jobs[1][-1], "jobs2_s": jobs[2][-1]})
+        print(json.dumps(lines[-1]), file=sys.stderr, flush=True)
     rows.append(("wmtp ledger-only demo (train + audit + report), 18 runs", median_range(demo), None, None))
     rows.append(("wmtp-train --jobs 1 / --jobs 2, smoke plan, ledger only", median_range(jobs[1]),
                  median_range(jobs[2]), statistics.median(jobs[1]) / statistics.median(jobs[2])))
@@ -119,19 +123,30 @@ def main():
                     py_t.append(t)
                     lines.append(dict(json.loads(out.strip().splitlines()[-1]), what=plan_name, side="python",
                                       rep=rep, wall_s=t))
-            print(json.dumps(lines[-1]), file=sys.stderr, flush=True)
+            print(json.dumps(lines[-len(order):]), file=sys.stderr, flush=True)
         runs = json.load(open(dump))["runs"]
         rows.append(("to verdict with MLflow, %s plan (%d runs): wmtp / Python pipeline" % (plan_name, len(runs)),
                      median_range(wmtp_t), median_range(py_t) if py_t else None,
                      statistics.median(py_t) / statistics.median(wmtp_t) if py_t else None))
 
     load = os.getloadavg()
-    print("| measurement | wmtp s (median, min-max) | other s (median, min-max) | ratio |")
-    print("|---|---|---|---|")
+    out = ["## Time to verdict", "",
+           "Written by `%s` on %s: wall seconds from training the plan to a verdict file; repetitions alternate "
+           "wmtp and Python, each into a fresh experiment of one fresh MLflow server (%d repetitions, Python side %d)."
+           % (args.command, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), args.reps,
+              args.python_reps or args.reps), "",
+           "| measurement | wmtp s (median, min-max) | other s (median, min-max) | ratio |", "|---|---|---|---|"]
     for name, a, b, ratio in rows:
         fmt = lambda m: "%.2f (%.2f-%.2f)" % m if m else "-"  # noqa: E731
-        print("| %s | %s | %s | %s |" % (name, fmt(a), fmt(b), "%.2fx" % ratio if ratio else "-"))
-    print("\nload average at the end: %.2f %.2f %.2f; %d cores" % (load + (os.cpu_count(),)))
+        out.append("| %s | %s | %s | %s |" % (name, fmt(a), fmt(b), "%.2fx" % ratio if ratio else "-"))
+    out += ["", "Load average at the end: %.2f %.2f %.2f on %d cores." % (load + (os.cpu_count(),)), ""]
+    section = "\n".join(out)
+    print(section)
+    if args.results:
+        text = open(args.results).read() if os.path.exists(args.results) else ""
+        kept = re.sub(r"^## Time to verdict\n.*?(?=^## |\Z)", "", text, flags=re.S | re.M).rstrip()
+        with open(args.results, "w") as f:
+            f.write((kept + "\n\n" if kept else "") + section)
     if args.json_out:
         with open(args.json_out, "w") as f:
             for line in lines:
