@@ -11,8 +11,10 @@
 #include "core/output_file.h"
 #include "report/audit_session.h"
 #include "report/junit.h"
+#include "report/model_registration.h"
 #include "report/step_summary.h"
 #include "report/terminal_summary.h"
+#include "tracking/mlflow_config.h"
 
 namespace {
 
@@ -26,7 +28,41 @@ struct Flags {
   std::string out = "wmtp-verdict.json";
   std::string junit;
   bool quiet = false;
+  wmtp::report::RegistrationRequest registration;
 };
+
+// --register-model: refused before the audit when the runs come from a ledger; after it, only
+// a verdict that passed is registered (registration_refusal says why not).
+void check_registration_source(const Flags& flags) {
+  if (flags.registration.model_name.empty()) return;
+  const std::string source = wmtp::report::run_source_for(flags.request);
+  if (source.rfind("ledger:", 0) == 0) {
+    throw InputError(
+        "--register-model needs the runs read from MLflow (--tracking-uri or MLFLOW_TRACKING_URI); "
+        "this audit reads " +
+        source);
+  }
+}
+
+void register_model(const Flags& flags, const wmtp::gates::Verdict& verdict) {
+  if (flags.registration.model_name.empty()) return;
+  const std::string refusal = wmtp::report::registration_refusal(verdict, flags.registration);
+  if (!refusal.empty()) {
+    std::cerr << kProgram << ": --register-model " << flags.registration.model_name << ": " << refusal << "\n";
+    return;
+  }
+  const wmtp::report::RegistrationResult result = wmtp::report::register_model_versions(
+      verdict, wmtp::tracking::MlflowConfig::from_env(wmtp::report::run_source_for(flags.request)), flags.registration);
+  if (flags.quiet) return;
+  std::cerr << "registered model " << flags.registration.model_name << (result.model_created ? " (created)" : "")
+            << ":\n";
+  for (const wmtp::report::RegisteredVersion& v : result.versions) {
+    std::cerr << "  version " << v.version << (v.created ? "" : " (already registered)") << ": " << v.run_name << " <- "
+              << v.source << "\n";
+  }
+  for (const auto& [alias, version] : result.aliases)
+    std::cerr << "  alias " << alias << " -> version " << version << "\n";
+}
 
 // Refuses, before the audit, outputs that would overwrite one of its inputs or a file that is not
 // of the kind written there.
@@ -58,6 +94,7 @@ void write_text_file(const std::string& path, const std::string& text, const std
 
 int run(const Flags& flags) {
   guard_outputs(flags);
+  check_registration_source(flags);
   const wmtp::gates::Verdict verdict = wmtp::report::audit_experiment(flags.request);
   const std::string json = wmtp::gates::to_json(verdict).dump(2) + "\n";
   if (flags.out == "-") {
@@ -68,6 +105,7 @@ int run(const Flags& flags) {
   if (!flags.junit.empty()) write_text_file(flags.junit, wmtp::report::junit_xml(verdict), "JUnit XML");
   wmtp::report::append_step_summary(verdict);
   if (!flags.quiet) std::cerr << wmtp::report::terminal_summary(verdict) << std::flush;
+  register_model(flags, verdict);
   return verdict.exit_code;
 }
 
@@ -91,7 +129,9 @@ int main(int argc, char** argv) {
       "  2 usage or input error, 3 source unreachable.\n"
       "Policy: with CI=true the policy is prod and debug-only options (--no-figures) are refused;\n"
       "  elsewhere --policy debug allows them and the verdict records policy=debug.\n"
-      "GITHUB_STEP_SUMMARY, when set, receives a short markdown summary.");
+      "GITHUB_STEP_SUMMARY, when set, receives a short markdown summary.\n"
+      "Model Registry: --register-model NAME registers what passed (never on FAIL); with a ledger source it is\n"
+      "  an input error (exit 2).");
   wmtp::cli::add_version_flag(app, kProgram);
   Flags flags;
   app.add_option("-e,--experiment", flags.request.experiment,
@@ -100,6 +140,16 @@ int main(int argc, char** argv) {
   app.add_option("--junit", flags.junit, "Also write JUnit XML: one testcase per (gate, run)");
   app.add_flag("-q,--quiet", flags.quiet, "No summary on standard error (errors are still reported)");
   wmtp::cli::add_audit_flags(app, flags.request);
+  app.add_option("--register-model", flags.registration.model_name,
+                 "On ALL PASS, register each gated run's final checkpoint as a version of this MLflow model (MLflow "
+                 "audits only; tagged with the verdict's wmtp.verdict_sha256; a second audit adds no duplicates)")
+      ->group("Model Registry");
+  app.add_option("--register-alias", flags.registration.alias,
+                 "Alias prefix: <alias>-<cell> points at the cell's run with the lowest test_pape")
+      ->capture_default_str()
+      ->group("Model Registry");
+  app.add_flag("--register-on-warning", flags.registration.on_warning, "Register on a WARNING verdict too")
+      ->group("Model Registry");
   const int parsed = wmtp::cli::parse(app, argc, argv);
   if (parsed >= 0) return parsed;
   return wmtp::cli::guarded_main(kProgram, [&] { return run(flags); });

@@ -29,6 +29,7 @@ struct Flags {
   std::string format = "markdown";
   std::string figures_dir;
   std::string output_dir = ".";
+  bool local_figures = false;
 };
 
 wmtp::gates::Verdict read_verdict(const std::string& path) {
@@ -99,6 +100,7 @@ int run(const Flags& flags) {
   wmtp::report::ReportOptions options;
   options.format = format;
   options.output_dir = flags.output_dir;
+  options.local_figures = flags.local_figures;
   if (!verdict.runs.empty()) {
     const std::string figure =
         (dir / wmtp::report::overview_figure_name(verdict.experiment)).lexically_normal().string();
@@ -135,6 +137,9 @@ int main(int argc, char** argv) {
                  "where the overview figure is written (default <output-dir>/report-figures)");
   app.add_option("--output-dir", flags.output_dir,
                  "directory the report will be saved in: figure links are relative to it (default .)");
+  app.add_flag("--local-figures", flags.local_figures,
+               "link each run's figures to the local copies even when the verdict was read from MLflow (offline "
+               "reading); by default they link to the server's get-artifact URL and run names to the MLflow UI");
   wmtp::cli::add_audit_flags(app, flags.audit);
   if (const int code = wmtp::cli::parse(app, argc, argv); code >= 0) return code;
   flags.audit_flags = wmtp::cli::audit_flags_given(app);

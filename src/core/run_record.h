@@ -51,6 +51,10 @@ struct RunSet {
   std::string experiment;
   std::string source;  // "ledger:<path>" or "mlflow:<uri>" (no credentials)
   std::vector<RunRecord> runs;
+  // Parent runs that other runs name as parent (and plan runs with no children): never gated.
+  std::vector<RunRecord> containers;
+  // "<uri>/#/experiments/<experiment id>" when read from MLflow (no credentials), else empty.
+  std::string mlflow_experiment_url;
 };
 
 }  // namespace wmtp

@@ -82,6 +82,11 @@ inline constexpr char kSourceName[] = "mlflow.source.name";
 inline constexpr char kSourceType[] = "mlflow.source.type";
 inline constexpr char kGitCommit[] = "mlflow.source.git.commit";
 inline constexpr char kSealSha256[] = "wmtp.seal_sha256";  // sha256 of the seal artifact's bytes
+// Parent runs (one per plan invocation) are containers: the audit never gates them.
+inline constexpr char kRunRole[] = "wmtp.run_role";  // "plan" on a parent run
+inline constexpr char kRunRolePlan[] = "plan";
+inline constexpr char kParentLocalRunId[] = "wmtp.parent_local_run_id";  // the parent's local id
+inline constexpr char kParentRunId[] = "mlflow.parentRunId";             // the parent's MLflow run id
 }  // namespace tag
 
 namespace artifact {

@@ -783,6 +783,8 @@ AttemptSelection select_attempts(RunSet runs) {
   AttemptSelection out;
   out.gated.experiment = std::move(runs.experiment);
   out.gated.source = std::move(runs.source);
+  out.gated.containers = std::move(runs.containers);
+  out.gated.mlflow_experiment_url = std::move(runs.mlflow_experiment_url);
   std::map<RunKey, std::vector<RunRecord*>> attempts;
   for (RunRecord& run : runs.runs) {
     const std::string* cell = run.param(param::kCell);
@@ -834,12 +836,20 @@ Verdict audit(const AttemptSelection& selection, const AuditInputs& in, const Ve
   v.gates = run_all_gates(runs, in);
   v.overall = overall_verdict(v.gates);
   v.exit_code = exit_code_for(v.overall, options.strict);
-  for (const RunRecord& run : runs.runs) v.runs.push_back(summarize_run(run));
+  for (const RunRecord& run : runs.runs) {
+    v.runs.push_back(summarize_run(run));
+    v.runs.back().mlflow_url = run_ui_url(runs.mlflow_experiment_url, run.mlflow_run_id);
+  }
+  for (const RunRecord& c : runs.containers) {
+    v.containers.push_back(
+        {c.local_id, run_label(c), c.mlflow_run_id, run_ui_url(runs.mlflow_experiment_url, c.mlflow_run_id)});
+  }
   std::sort(v.runs.begin(), v.runs.end(), [](const RunSummary& a, const RunSummary& b) {
     return std::tie(a.run_name, a.run_id) < std::tie(b.run_name, b.run_id);
   });
   v.counts["runs"] = static_cast<int>(v.runs.size());
   v.counts["superseded"] = static_cast<int>(v.superseded.size());
+  v.counts["containers"] = static_cast<int>(v.containers.size());
   for (const char* key : {"pass", "warning", "fail", "skipped", "results_warning", "results_fail"}) v.counts[key] = 0;
   for (const GateReport& g : v.gates) {
     switch (g.status) {

@@ -61,13 +61,18 @@ GateReport gate_from_json(const JsonField& f) {
   return g;
 }
 
-RunSummary run_from_json(const JsonField& f) {
-  f.reject_unknown({"run_id", "run_name", "mlflow_run_id", "status", "cell", "series", "seed", "model", "weighting",
-                    "use_vq", "final_metrics", "figures"});
+RunSummary run_from_json(const JsonField& f, int schema_version) {
+  f.reject_unknown({"run_id", "run_name", "mlflow_run_id", "mlflow_url", "status", "cell", "series", "seed", "model",
+                    "weighting", "use_vq", "final_metrics", "figures"});
   RunSummary s;
   s.run_id = f.at("run_id").as_string();
   s.run_name = f.at("run_name").as_string();
   s.mlflow_run_id = f.at("mlflow_run_id").as_string();
+  if (schema_version >= 3) {
+    s.mlflow_url = f.at("mlflow_url").as_string();
+  } else if (f.has("mlflow_url")) {
+    f.at("mlflow_url").fail("not a field before schema_version 3");
+  }
   s.status = f.at("status").as_string();
   s.cell = f.at("cell").as_string();
   s.series = f.at("series").as_string();
@@ -81,6 +86,11 @@ RunSummary run_from_json(const JsonField& f) {
 }
 
 }  // namespace
+
+std::string run_ui_url(const std::string& experiment_url, const std::string& mlflow_run_id) {
+  if (experiment_url.empty() || mlflow_run_id.empty()) return "";
+  return experiment_url + "/runs/" + mlflow_run_id;
+}
 
 const char* to_string(Status status) {
   switch (status) {
@@ -123,6 +133,7 @@ nlohmann::json to_json(const Verdict& verdict) {
     runs.push_back({{"run_id", s.run_id},
                     {"run_name", s.run_name},
                     {"mlflow_run_id", s.mlflow_run_id},
+                    {"mlflow_url", s.mlflow_url},
                     {"status", s.status},
                     {"cell", s.cell},
                     {"series", s.series},
@@ -138,6 +149,13 @@ nlohmann::json to_json(const Verdict& verdict) {
     superseded.push_back(
         {{"run_id", s.run_id}, {"run_name", s.run_name}, {"status", s.status}, {"superseded_by", s.superseded_by}});
   }
+  nlohmann::json containers = nlohmann::json::array();
+  for (const ContainerRun& c : verdict.containers) {
+    containers.push_back({{"run_id", c.run_id},
+                          {"run_name", c.run_name},
+                          {"mlflow_run_id", c.mlflow_run_id},
+                          {"mlflow_url", c.mlflow_url}});
+  }
   return {{"schema_version", verdict.schema_version},
           {"tool", {{"name", verdict.tool_name}, {"version", verdict.tool_version}}},
           {"experiment", verdict.experiment},
@@ -151,6 +169,7 @@ nlohmann::json to_json(const Verdict& verdict) {
           {"gates", gates},
           {"runs", runs},
           {"superseded", superseded},
+          {"containers", containers},
           {"caveats", verdict.caveats}};
 }
 
@@ -159,12 +178,12 @@ Verdict verdict_from_json(const nlohmann::json& json) { return verdict_from_json
 Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin) {
   const JsonField root(json, origin);
   root.reject_unknown({"schema_version", "tool", "experiment", "source", "generated_at", "prereg_hash", "policy",
-                       "overall", "exit_code", "counts", "gates", "runs", "superseded", "caveats"});
+                       "overall", "exit_code", "counts", "gates", "runs", "superseded", "containers", "caveats"});
   Verdict v;
   const JsonField version = root.at("schema_version");
   v.schema_version = as_int(version);
-  if (v.schema_version != 1 && v.schema_version != 2)
-    version.fail("unsupported schema_version (this build reads 1 and 2)");
+  if (v.schema_version < 1 || v.schema_version > 3)
+    version.fail("unsupported schema_version (this build reads 1 to 3)");
   const JsonField tool = root.at("tool");
   tool.reject_unknown({"name", "version"});
   v.tool_name = tool.at("name").as_string();
@@ -180,7 +199,7 @@ Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin)
   v.exit_code = as_int(root.at("exit_code"));
   for (const auto& [key, value] : root.at("counts").members()) v.counts[key] = as_int(value);
   for (const JsonField& g : root.at("gates").elements()) v.gates.push_back(gate_from_json(g));
-  for (const JsonField& r : root.at("runs").elements()) v.runs.push_back(run_from_json(r));
+  for (const JsonField& r : root.at("runs").elements()) v.runs.push_back(run_from_json(r, v.schema_version));
   if (v.schema_version >= 2) {
     for (const JsonField& s : root.at("superseded").elements()) {
       s.reject_unknown({"run_id", "run_name", "status", "superseded_by"});
@@ -192,6 +211,15 @@ Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin)
     for (const char* key : {"superseded", "caveats"}) {
       if (root.has(key)) root.at(key).fail("not a field of schema_version 1");
     }
+  }
+  if (v.schema_version >= 3) {
+    for (const JsonField& c : root.at("containers").elements()) {
+      c.reject_unknown({"run_id", "run_name", "mlflow_run_id", "mlflow_url"});
+      v.containers.push_back({c.at("run_id").as_string(), c.at("run_name").as_string(),
+                              c.at("mlflow_run_id").as_string(), c.at("mlflow_url").as_string()});
+    }
+  } else if (root.has("containers")) {
+    root.at("containers").fail("not a field before schema_version 3");
   }
   return v;
 }

@@ -35,6 +35,7 @@ struct RunSummary {
   std::string run_id;  // local id
   std::string run_name;
   std::string mlflow_run_id;  // empty when read from a ledger whose runs never reached MLflow
+  std::string mlflow_url;     // the run's MLflow UI page when the audit read MLflow, else empty
   std::string status;         // RUNNING / FINISHED / FAILED / KILLED
   std::string cell, series, seed, model, weighting;
   bool use_vq = false;
@@ -50,8 +51,17 @@ struct SupersededRun {
   std::string superseded_by;  // local id of the gated attempt
 };
 
+// A parent run (e.g. one per plan invocation) that the audit saw and did not gate.
+struct ContainerRun {
+  std::string run_id;  // local id, empty for runs of other producers
+  std::string run_name;
+  std::string mlflow_run_id;
+  std::string mlflow_url;
+};
+
 struct Verdict {
-  int schema_version = 2;  // 2: superseded attempts listed; 1 is still read (none listed)
+  // 3: containers and MLflow UI links; 2: superseded attempts listed; 1 and 2 are still read.
+  int schema_version = 3;
   std::string tool_name = "wmtp-audit";
   std::string tool_version;
   std::string experiment;
@@ -65,8 +75,12 @@ struct Verdict {
   std::vector<GateReport> gates;
   std::vector<RunSummary> runs;           // the gated runs: one attempt per (cell, series, seed)
   std::vector<SupersededRun> superseded;  // earlier attempts, never gated or pooled
+  std::vector<ContainerRun> containers;   // parent runs, never gated
   std::vector<std::string> caveats;       // the pre-registration's, for every report's footer
 };
+
+// "<experiment url>/runs/<run id>", or empty when either is empty.
+std::string run_ui_url(const std::string& experiment_url, const std::string& mlflow_run_id);
 
 nlohmann::json to_json(const Verdict& verdict);
 // Throws wmtp::InputError naming the JSON path of the first bad or missing field.

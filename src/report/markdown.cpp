@@ -80,16 +80,14 @@ std::string format_fixed(double value, int decimals) {
   return out;
 }
 
-std::string link_target(const std::string& path, const std::string& dir) {
-  namespace fs = std::filesystem;
-  const fs::path target = fs::absolute(fs::path(path)).lexically_normal();
-  const fs::path base = fs::absolute(fs::path(dir.empty() ? "." : dir)).lexically_normal();
-  fs::path relative = target.lexically_relative(base);
-  if (relative.empty()) relative = target;
+namespace {
+
+// Every byte but unreserved characters (and '/' when keep_slash) as %XX.
+std::string percent_encode(const std::string& text, bool keep_slash) {
   std::string out;
   static const char* kHex = "0123456789ABCDEF";
-  for (unsigned char c : relative.generic_string()) {
-    if (std::isalnum(c) != 0 || c == '/' || c == '.' || c == '-' || c == '_' || c == '~') {
+  for (unsigned char c : text) {
+    if (std::isalnum(c) != 0 || (keep_slash && c == '/') || c == '.' || c == '-' || c == '_' || c == '~') {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -100,20 +98,34 @@ std::string link_target(const std::string& path, const std::string& dir) {
   return out;
 }
 
+}  // namespace
+
+std::string link_target(const std::string& path, const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path target = fs::absolute(fs::path(path)).lexically_normal();
+  const fs::path base = fs::absolute(fs::path(dir.empty() ? "." : dir)).lexically_normal();
+  fs::path relative = target.lexically_relative(base);
+  if (relative.empty()) relative = target;
+  return percent_encode(relative.generic_string(), true);
+}
+
 namespace {
 
 constexpr const char* kMissing = "n/a";
+constexpr std::size_t kUnfoldedFigureRuns = 12;  // more runs with figures: the thumbnails are folded
+constexpr int kThumbnailWidth = 160;             // px
 
-// A markdown table: header cells, then rows; every cell already escaped.
+// A GFM table of cells already escaped; columns from `first_number` on hold numbers and are right-aligned.
 class Table {
  public:
-  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
+  explicit Table(std::vector<std::string> header, std::size_t first_number = std::string::npos)
+      : header_(std::move(header)), first_number_(first_number) {}
   void row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
   bool empty() const { return rows_.empty(); }
   std::string str() const {
     std::string out = line(header_);
     out += "|";
-    for (std::size_t i = 0; i < header_.size(); ++i) out += "---|";
+    for (std::size_t i = 0; i < header_.size(); ++i) out += i >= first_number_ ? "---:|" : "---|";
     out += "\n";
     for (const auto& r : rows_) out += line(r);
     return out;
@@ -126,8 +138,23 @@ class Table {
     return out + "\n";
   }
   std::vector<std::string> header_;
+  std::size_t first_number_;
   std::vector<std::vector<std::string>> rows_;
 };
+
+// The tracking server's base URI when the verdict was read from MLflow, else "".
+std::string mlflow_base(const Verdict& verdict) {
+  const std::string prefix = "mlflow:";
+  return verdict.source.rfind(prefix, 0) == 0 ? verdict.source.substr(prefix.size()) : "";
+}
+
+// The run's name with non-breaking hyphens (U+2011), so a table cell never wraps it at a hyphen
+// (GitHub strips nowrap styles), linked to its MLflow UI page when the verdict has one.
+std::string run_cell(const RunSummary& run) {
+  std::string name;
+  for (const char c : escape_markdown(display_name(run))) name += c == '-' ? std::string("\u2011") : std::string(1, c);
+  return run.mlflow_url.empty() ? name : "[" + name + "](" + run.mlflow_url + ")";
+}
 
 std::string metric_cell(const RunSummary& run, const std::string& key, int decimals) {
   const auto value = final_metric(run, key);
@@ -310,7 +337,7 @@ class Writer {
     } else {
       out_ << "## Gates\n\n";
     }
-    Table table({"Gate", "Check", "Status", "Pass", "Warn", "Fail", "Skipped"});
+    Table table({"Gate", "Check", "Status", "Pass", "Warn", "Fail", "Skipped"}, 3);
     for (const GateReport& gate : v_.gates) {
       std::map<Status, int> n;
       for (const auto& r : gate.results) ++n[r.status];
@@ -344,10 +371,11 @@ class Writer {
   void runs() {
     section("Runs (" + std::to_string(v_.runs.size()) + ")");
     Table table({"Run", "Cell", "Series", "Seed", "Status", "Gates", "Final train loss", "Final val loss",
-                 "Test PAPE (%)", "Test HR", "Test MSE", "Seasonal-naive test PAPE (%)"});
+                 "Test PAPE (%)", "Test HR", "Test MSE", "Seasonal-naive test PAPE (%)"},
+                6);
     for (const auto* run : ordered_runs(v_)) {
-      table.row({escape_markdown(display_name(*run)), escape_markdown(run->cell), escape_markdown(run->series),
-                 escape_markdown(run->seed), escape_markdown(run->status), run_gates(v_, run->run_id),
+      table.row({run_cell(*run), escape_markdown(run->cell), escape_markdown(run->series), escape_markdown(run->seed),
+                 escape_markdown(run->status), run_gates(v_, run->run_id),
                  metric_cell(*run, metric::kTrainLossEpoch, 4), metric_cell(*run, metric::kValLoss, 4),
                  metric_cell(*run, metric::kTestPape, 2), metric_cell(*run, metric::kTestHr, 3),
                  metric_cell(*run, metric::kTestMse, 4), metric_cell(*run, metric::kRefTestPape, 2)});
@@ -365,8 +393,9 @@ class Writer {
     }
     out_ << "Mean ± sample standard deviation over seeds; deltas are cell mean minus " << kReferenceCell
          << " mean of the same series (lower PAPE and higher HR are better).\n\n";
-    Table table(
-        {"Series", "Cell", "Runs", "Test PAPE (%)", "Δ PAPE", "Test HR", "Δ HR", "Seasonal-naive test PAPE (%)"});
+    Table table({"Series", "Cell", "Runs", "Test PAPE (%)", "Δ PAPE", "Test HR", "Δ HR",
+                 "Seasonal-naive test PAPE (%)"},
+                2);
     for (const auto& c : cells_) {
       const CellSummary* ref = reference_of(cells_, c.series);
       const bool is_ref = ref == &c;
@@ -385,21 +414,44 @@ class Writer {
     } else {
       out_ << "No overview figure (the verdict has no runs).\n\n";
     }
-    bool any = false;
+    std::size_t with_figures = 0;
+    for (const auto* run : ordered_runs(v_)) with_figures += run->figures.empty() ? 0 : 1;
+    if (with_figures == 0) {
+      out_ << "No run lists a figure.\n\n";
+      end_section();
+      return;
+    }
+    // Thumbnails that open the full figure; folded for large plans.
+    const bool fold = with_figures > kUnfoldedFigureRuns;
+    if (fold) out_ << "<details><summary>Figures logged by each of " << with_figures << " runs</summary>\n\n";
+    if (!fold) out_ << "Figures logged by each run:\n\n";
     for (const auto* run : ordered_runs(v_)) {
       if (run->figures.empty()) continue;
-      if (!any) out_ << "Figures logged by each run:\n\n";
-      any = true;
-      out_ << "- " << escape_markdown(display_name(*run)) << ":";
+      out_ << "- " << run_cell(*run) << ":";
       for (std::size_t i = 0; i < run->figures.size(); ++i) {
-        const std::string name = std::filesystem::path(run->figures[i]).filename().string();
-        out_ << (i ? ", " : " ") << "[" << escape_markdown(name) << "]("
-             << link_target(run->figures[i], options_.output_dir) << ")";
+        const std::string name = escape_markdown(std::filesystem::path(run->figures[i]).filename().string());
+        const std::string target = figure_target(*run, i);
+        out_ << " [<img src=\"" << target << "\" alt=\"" << name << "\" title=\"" << name << "\" width=\""
+             << kThumbnailWidth << "\">](" << target << ")";
       }
       out_ << "\n";
     }
-    out_ << (any ? "\n" : "No run lists a figure.\n\n");
+    out_ << "\n";
+    if (fold) out_ << "</details>\n\n";
     end_section();
+  }
+
+  // The server's copy (get-artifact, as MLflow's UI fetches it) when the verdict read MLflow and
+  // local figures were not asked for; else the local file, relative to the report. '&' as &amp;:
+  // right in an HTML attribute, and decoded in a markdown link target.
+  std::string figure_target(const RunSummary& run, std::size_t i) const {
+    const std::string base = mlflow_base(v_);
+    if (options_.local_figures || base.empty() || run.mlflow_run_id.empty()) {
+      return link_target(run.figures[i], options_.output_dir);
+    }
+    const std::string name = std::filesystem::path(run.figures[i]).filename().string();
+    return base + "/get-artifact?path=" + percent_encode(contract::artifact::kFigureDir + name, false) +
+           "&amp;run_uuid=" + percent_encode(run.mlflow_run_id, false);
   }
 
   std::vector<std::string> footer_warnings() const {

@@ -21,6 +21,9 @@ struct ReportOptions {
   std::string output_dir = ".";
   // The overview figure (overview.h) as a path usable from here; empty when none was written.
   std::string overview_figure;
+  // Per-run figures: link the local copies even when the verdict was read from MLflow (offline
+  // reading); by default such a report links the server's artifacts, which a reviewer can open.
+  bool local_figures = false;
 };
 
 std::string render_report(const gates::Verdict& verdict, const ReportOptions& options);

@@ -62,10 +62,14 @@ std::int64_t int64_from_json(const json& v) {
   return 0;
 }
 
+}  // namespace
+
 std::string string_field(const json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
+
+namespace {
 
 std::int64_t int64_field(const json& object, const char* key) {
   auto it = object.find(key);

@@ -73,6 +73,9 @@ struct LogBatch {
   std::size_t size() const { return metrics.size() + params.size() + tags.size(); }
 };
 
+// The string at `key` of a JSON object from the server; "" when absent or not a string.
+std::string string_field(const nlohmann::json& object, const char* key);
+
 // Splits `all` into requests within MLflow's limits (1000 metrics, 100 params, 100 tags, 1000
 // entities, under 1 MB of JSON), keeping the order: params, then tags, then metrics. Never
 // truncates: a key or value over MLflow's limits is an InputError naming the key.

@@ -108,6 +108,12 @@ std::string redact_uri(const std::string& uri) {
   return uri.substr(0, begin) + uri.substr(at + 1);
 }
 
+std::string experiment_ui_url(const std::string& tracking_uri, const std::string& experiment_id) {
+  std::string base = redact_uri(tracking_uri);
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/#/experiments/" + experiment_id;
+}
+
 double max_retry_wait_s(const MlflowConfig& config) {
   double total = 0.0;
   for (int attempt = 1; attempt <= config.max_retries; ++attempt) {

@@ -38,6 +38,9 @@ double max_retry_wait_s(const MlflowConfig& config);
 
 // The URI with any user:pass@ removed: safe for messages, logs and RunSet::source.
 std::string redact_uri(const std::string& uri);
+// The MLflow UI page of an experiment: "<uri without credentials>/#/experiments/<id>"; a run's
+// page appends "/runs/<run id>".
+std::string experiment_ui_url(const std::string& tracking_uri, const std::string& experiment_id);
 // Replaces every occurrence of the config's password and token in text with "***".
 std::string redact_secrets(const MlflowConfig& config, std::string text);
 

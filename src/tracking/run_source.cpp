@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -65,6 +66,26 @@ std::string cache_folder(const std::string& local_id, const std::string& run_id)
 
 }  // namespace
 
+void separate_containers(RunSet& set) {
+  std::set<std::string> parent_run_ids;
+  std::set<std::string> parent_local_ids;
+  for (const RunRecord& run : set.runs) {
+    auto tag = run.tags.find(contract::tag::kParentRunId);
+    if (tag != run.tags.end() && !tag->second.empty()) parent_run_ids.insert(tag->second);
+    tag = run.tags.find(contract::tag::kParentLocalRunId);
+    if (tag != run.tags.end() && !tag->second.empty()) parent_local_ids.insert(tag->second);
+  }
+  const auto is_container = [&](const RunRecord& run) {
+    auto role = run.tags.find(contract::tag::kRunRole);
+    return (role != run.tags.end() && role->second == contract::tag::kRunRolePlan) ||
+           (!run.mlflow_run_id.empty() && parent_run_ids.count(run.mlflow_run_id) > 0) ||
+           (!run.local_id.empty() && parent_local_ids.count(run.local_id) > 0);
+  };
+  std::vector<RunRecord> gated;
+  for (RunRecord& run : set.runs) (is_container(run) ? set.containers : gated).push_back(std::move(run));
+  set.runs = std::move(gated);
+}
+
 wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string& experiment) {
   Ledger ledger(ledger_path, Ledger::Mode::kReadOnly);
   RunSet set;
@@ -84,6 +105,7 @@ wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string&
     }
   }
   sort_runs(set.runs);
+  separate_containers(set);
   return set;
 }
 
@@ -239,6 +261,8 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
     normalize_artifacts(set.runs[i]);
   }
   sort_runs(set.runs);
+  separate_containers(set);
+  set.mlflow_experiment_url = experiment_ui_url(config.tracking_uri, found->experiment_id);
   return set;
 }
 

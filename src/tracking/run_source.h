@@ -11,6 +11,12 @@
 
 namespace wmtp::tracking {
 
+// Moves container runs from set.runs to set.containers (both sources call it, so gates never see
+// them): a run another run names as parent (its MLflow run id is another run's
+// mlflow.parentRunId, or its local id another run's wmtp.parent_local_run_id), and a run tagged
+// wmtp.run_role=plan even with no children. Structural, so other producers' parents count too.
+void separate_containers(wmtp::RunSet& set);
+
 // A few SQL queries over the ledger; artifacts point into the ledger's artifact store, with the
 // sha256 and size of the files as they are now (empty sha256: the file is gone).
 // Unknown experiment: InputError "experiment 'X' not found in ledger:<path>"; a ledger that

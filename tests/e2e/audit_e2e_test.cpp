@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 
 #include "gates/verdict.h"
@@ -74,6 +75,13 @@ class AuditE2E : public ::testing::Test {
         " --tracking-uri " + shell_quote(uri_) + " --quiet");
     train_log_ = "exit " + std::to_string(trained.exit_code) + "\n" + trained.out + trained.err;
     if (trained.exit_code != 0) return;
+    // On a loaded machine wmtp-train may leave runs in the outbox after its wait: deliver them, as
+    // a pipeline does before it audits MLflow.
+    const testing::CommandResult synced = testing::run_command(shell_quote(binary("wmtp-sync")) + " --ledger " +
+                                                               shell_quote(ledger()) + " --tracking-uri " +
+                                                               shell_quote(uri_));
+    train_log_ += "\nwmtp-sync: exit " + std::to_string(synced.exit_code) + "\n" + synced.out + synced.err;
+    if (synced.exit_code != 0) return;
     tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri_));
     baseline_ = download_runs(client, experiment_);
     trained_ = baseline_.size() == 6;
@@ -185,6 +193,7 @@ void normalize_for_comparison(nlohmann::json& verdict) {
   verdict.erase("source");
   verdict.erase("generated_at");
   for (nlohmann::json& run : verdict["runs"]) {
+    run.erase("mlflow_url");  // only an MLflow audit links to the UI
     const std::string id = run["run_id"];
     for (nlohmann::json& figure : run["figures"]) {
       const std::string path = figure;
@@ -217,6 +226,124 @@ TEST_F(AuditE2E, TrainedPlanPassesFromLedgerAndMlflowWithTheSameVerdict) {
   normalize_for_comparison(mlflow_json);
   EXPECT_EQ(ledger_json.dump(1), mlflow_json.dump(1));
   EXPECT_EQ(from_mlflow.json["gates"][1]["status"], "PASS");  // A3 is VQ: G2 is not skipped
+}
+
+// A parent run of another producer (no params, no wmtp tags: only children naming it through
+// mlflow.parentRunId) and an empty wmtp plan run are containers: listed, linked, never gated.
+TEST_F(AuditE2E, ParentRunsAreContainersNotGatedRuns) {
+  tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri_));
+  upload_runs(client, copy_name(), baseline_);
+  const std::string experiment_id = client.get_experiment_by_name(copy_name())->experiment_id;
+  const tracking::MlflowRun parent = client.create_run(experiment_id, "python-parent", 1, {});
+  client.set_terminated(parent.run_id, RunStatus::kFinished);
+  const tracking::MlflowRun empty_plan = client.create_run(experiment_id, "audit-e2e shard 2-of-2", 1,
+                                                           {{"wmtp.run_role", "plan"}});
+  client.set_terminated(empty_plan.run_id, RunStatus::kFinished);
+  for (const tracking::MlflowRun& child : client.search_runs({experiment_id})) {
+    if (child.run_id == parent.run_id || child.run_id == empty_plan.run_id) continue;
+    tracking::LogBatch tag;
+    tag.tags = {{"mlflow.parentRunId", parent.run_id}};
+    client.log_batch(child.run_id, tag);
+  }
+  const Audit a = audit_mlflow(copy_name());
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  EXPECT_EQ(a.command.exit_code, 0) << a.command.err;
+  EXPECT_EQ(a.verdict.runs.size(), 6u);
+  EXPECT_EQ(a.json["counts"]["containers"], 2);
+  const std::string experiment_url = uri_ + "/#/experiments/" + experiment_id;
+  std::map<std::string, std::string> containers;
+  for (const gates::ContainerRun& c : a.verdict.containers) containers[c.run_name] = c.mlflow_url;
+  EXPECT_EQ(containers["python-parent"], experiment_url + "/runs/" + parent.run_id);
+  EXPECT_EQ(containers["audit-e2e shard 2-of-2"], experiment_url + "/runs/" + empty_plan.run_id);
+  for (const gates::RunSummary& run : a.verdict.runs) {
+    EXPECT_EQ(run.mlflow_url, experiment_url + "/runs/" + run.mlflow_run_id);
+  }
+  // A ledger audit has no UI to link to.
+  const Audit ledger_audit = audit("--ledger " + shell_quote(ledger()) + " --experiment " + shell_quote(experiment_));
+  for (const gates::RunSummary& run : ledger_audit.verdict.runs) EXPECT_EQ(run.mlflow_url, "") << run.run_name;
+}
+
+// --register-model: one version per gated run from its final checkpoint, tagged with the
+// verdict's hash and the run's cell/series/seed; an alias per cell on the lowest test_pape; a
+// second audit of the same batch registers nothing new.
+TEST_F(AuditE2E, RegisterModelCreatesOneVersionPerGatedRunAndAnAliasPerCell) {
+  const std::string model = copy_name() + "-model";
+  const Audit first = audit_mlflow(experiment_, "--register-model " + shell_quote(model));
+  ASSERT_EQ(first.json["overall"], "ALL PASS") << first.command.err;
+  EXPECT_EQ(first.command.exit_code, 0) << first.command.err;
+  EXPECT_NE(first.command.err.find("registered model " + model + " (created)"), std::string::npos) << first.command.err;
+  tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri_));
+  const auto versions = [&] {
+    nlohmann::json page = client.call("GET", "model-versions/search",
+                                      {{"filter", "name='" + model + "'"}, {"max_results", 100}});
+    return page["model_versions"];
+  };
+  const nlohmann::json listed = versions();
+  ASSERT_EQ(listed.size(), 6u) << listed.dump(1);
+  std::map<std::string, std::string> version_of_run;  // MLflow run id -> version
+  std::string hash;
+  for (const nlohmann::json& v : listed) {
+    std::map<std::string, std::string> tags;
+    for (const nlohmann::json& t : v["tags"]) tags[t["key"]] = t["value"];
+    const std::string run_id = v["run_id"];
+    version_of_run[run_id] = v["version"];
+    const gates::RunSummary* run = nullptr;
+    for (const gates::RunSummary& r : first.verdict.runs) run = r.mlflow_run_id == run_id ? &r : run;
+    ASSERT_NE(run, nullptr) << run_id;
+    EXPECT_EQ(tags["wmtp.cell"], run->cell);
+    EXPECT_EQ(tags["wmtp.series"], run->series);
+    EXPECT_EQ(tags["wmtp.seed"], run->seed);
+    EXPECT_EQ(tags["wmtp.local_run_id"], run->run_id);
+    EXPECT_EQ(tags["wmtp.verdict_sha256"].size(), 64u);
+    if (hash.empty()) hash = tags["wmtp.verdict_sha256"];
+    EXPECT_EQ(tags["wmtp.verdict_sha256"], hash);  // one verdict vouches for all
+    const std::string source = v["source"];
+    EXPECT_EQ(source.rfind("mlflow-artifacts:/", 0), 0u) << source;
+    EXPECT_NE(source.find("/" + run_id + "/artifacts/checkpoints/step-"), std::string::npos) << source;
+    EXPECT_EQ(source.substr(source.size() - 3), ".pt");
+  }
+  for (const std::string cell : {"B0", "B2", "A3"}) {
+    const gates::RunSummary* best = nullptr;
+    for (const gates::RunSummary& r : first.verdict.runs) {
+      if (r.cell == cell &&
+          (best == nullptr || r.final_metrics.at("test_pape") < best->final_metrics.at("test_pape"))) {
+        best = &r;
+      }
+    }
+    ASSERT_NE(best, nullptr);
+    const nlohmann::json alias = client.call("GET", "registered-models/alias",
+                                             {{"name", model}, {"alias", "candidate-" + cell}});
+    EXPECT_EQ(alias["model_version"]["run_id"], best->mlflow_run_id) << cell;
+    EXPECT_EQ(alias["model_version"]["version"], version_of_run[best->mlflow_run_id]) << cell;
+  }
+  const Audit second = audit_mlflow(experiment_, "--register-model " + shell_quote(model));
+  EXPECT_EQ(second.command.exit_code, 0) << second.command.err;
+  EXPECT_NE(second.command.err.find("(already registered)"), std::string::npos) << second.command.err;
+  EXPECT_EQ(versions().size(), 6u);
+}
+
+TEST_F(AuditE2E, RegisterModelRegistersNothingOnAFailAndRefusesALedger) {
+  const std::string model = copy_name() + "-model";
+  const Audit failed = audit_broken([](std::vector<RunCopy>& runs) { runs.erase(runs.begin()); },
+                                    "--register-model " + shell_quote(model));
+  EXPECT_EQ(failed.json["overall"], "FAIL") << failed.command.err;
+  EXPECT_EQ(failed.command.exit_code, 1);
+  EXPECT_NE(failed.command.err.find("--register-model " + model + ": the verdict is FAIL: nothing registered"),
+            std::string::npos)
+      << failed.command.err;
+  tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri_));
+  try {
+    client.call("GET", "registered-models/get", {{"name", model}});
+    ADD_FAILURE() << "a FAIL verdict created the registered model " << model;
+  } catch (const tracking::MlflowError& e) {
+    EXPECT_EQ(e.error_code(), "RESOURCE_DOES_NOT_EXIST");
+  }
+  const testing::CommandResult ledger_only = testing::run_command(
+      shell_quote(binary("wmtp-audit")) + " --ledger " + shell_quote(ledger()) + " --experiment " +
+      shell_quote(experiment_) + " --register-model m --out " + shell_quote(work_->file("never.json")));
+  EXPECT_EQ(ledger_only.exit_code, 2) << ledger_only.err;
+  EXPECT_NE(ledger_only.err.find("--register-model needs the runs read from MLflow"), std::string::npos)
+      << ledger_only.err;
 }
 
 TEST_F(AuditE2E, UnchangedCopyPasses) {

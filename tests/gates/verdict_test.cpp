@@ -41,8 +41,10 @@ TEST(Verdict, RoundTripsThroughJson) {
 
 TEST(Verdict, WritesTheDocumentedFields) {
   const nlohmann::json json = to_json(sample(true));
-  EXPECT_EQ(json["schema_version"], 2);
+  EXPECT_EQ(json["schema_version"], 3);
   EXPECT_TRUE(json["superseded"].is_array());
+  EXPECT_TRUE(json["containers"].is_array());
+  EXPECT_TRUE(json["runs"][0]["mlflow_url"].is_string());
   EXPECT_TRUE(json["caveats"].is_array());
   EXPECT_EQ(json["tool"]["name"], "wmtp-audit");
   EXPECT_EQ(json["overall"], "CRITICAL FAIL");
@@ -68,17 +70,39 @@ TEST(Verdict, ReadingNamesTheJsonPathOfWhatIsWrong) {
   json["verdict"] = "x";
   EXPECT_EQ(error_of(json).rfind("v.json: $.verdict: unknown key", 0), 0u);
   json = to_json(sample(false));
-  json["schema_version"] = 3;
-  EXPECT_EQ(error_of(json), "v.json: $.schema_version: unsupported schema_version (this build reads 1 and 2)");
+  json["schema_version"] = 4;
+  EXPECT_EQ(error_of(json), "v.json: $.schema_version: unsupported schema_version (this build reads 1 to 3)");
   json = to_json(sample(false));
   json["superseded"] = {{{"run_id", "a"}, {"run_name", "n"}, {"status", "FAILED"}}};
   EXPECT_EQ(error_of(json), "v.json: $.superseded[0]: missing required key 'superseded_by'");
   json = to_json(sample(false));
+  json["containers"] = {{{"run_id", "p"}, {"run_name", "plan"}, {"mlflow_run_id", "m"}}};
+  EXPECT_EQ(error_of(json), "v.json: $.containers[0]: missing required key 'mlflow_url'");
+  json = to_json(sample(false));
+  json["schema_version"] = 2;  // version 2 files (before containers and links) are still read
+  EXPECT_EQ(error_of(json), "v.json: $.runs[0].mlflow_url: not a field before schema_version 3");
+  for (auto& run : json["runs"]) run.erase("mlflow_url");
+  EXPECT_EQ(error_of(json), "v.json: $.containers: not a field before schema_version 3");
+  json.erase("containers");
+  EXPECT_EQ(error_of(json), "no error");
   json["schema_version"] = 1;  // version 1 files (before superseded attempts) are still read
   EXPECT_EQ(error_of(json), "v.json: $.superseded: not a field of schema_version 1");
   json.erase("superseded");
   json.erase("caveats");
   EXPECT_EQ(error_of(json), "no error");
+}
+
+TEST(Verdict, ListsContainersAndLinksRunsToTheMlflowUi) {
+  Verdict v = sample(false);
+  v.runs[0].mlflow_url = run_ui_url("http://h:5000/#/experiments/7", "abc");
+  v.containers.push_back({"L1", "smoke", "p1", run_ui_url("http://h:5000/#/experiments/7", "p1")});
+  const nlohmann::json json = to_json(v);
+  EXPECT_EQ(json["runs"][0]["mlflow_url"], "http://h:5000/#/experiments/7/runs/abc");
+  EXPECT_EQ(json["containers"][0]["mlflow_url"], "http://h:5000/#/experiments/7/runs/p1");
+  EXPECT_EQ(json["containers"][0]["run_name"], "smoke");
+  EXPECT_EQ(to_json(verdict_from_json(json)), json);
+  EXPECT_EQ(run_ui_url("", "abc"), "");  // a ledger audit has no UI to link to
+  EXPECT_EQ(run_ui_url("http://h/#/experiments/7", ""), "");
 }
 
 TEST(Verdict, FilesValidateAgainstTheSchema) {

@@ -15,6 +15,13 @@ using testing::passing_verdict;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// A run name as the Runs table shows it: hyphens non-breaking (U+2011).
+std::string unbroken(const std::string& name) {
+  std::string out;
+  for (const char c : name) out += c == '-' ? std::string("\u2011") : std::string(1, c);
+  return out;
+}
+
 TEST(EscapeMarkdown, NeutralisesTablePipesCodeHtmlAndLinks) {
   EXPECT_EQ(escape_markdown("a|b"), "a\\|b");
   EXPECT_EQ(escape_markdown("`code`"), "\\`code\\`");
@@ -66,6 +73,52 @@ TEST(Report, StartsWithExperimentAndVerdict) {
   EXPECT_TRUE(contains(md, "No warnings.")) << md;
 }
 
+TEST(Report, NumbersAreRightAligned) {
+  const std::string md = render_report(passing_verdict(), {});
+  EXPECT_TRUE(
+      contains(md, "| Gate | Check | Status | Pass | Warn | Fail | Skipped |\n|---|---|---|---:|---:|---:|---:|"))
+      << md;
+  EXPECT_TRUE(contains(md, "| Seasonal-naive test PAPE (%) |\n|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|"))
+      << md;
+}
+
+TEST(Report, AnMlflowVerdictLinksRunsToTheUiAndFiguresToTheServer) {
+  gates::Verdict v = passing_verdict();
+  v.source = "mlflow:http://127.0.0.1:5000";
+  v.runs[0].mlflow_url = "http://127.0.0.1:5000/#/experiments/3/runs/" + v.runs[0].mlflow_run_id;
+  const std::string md = render_report(v, {});
+  const std::string& id = v.runs[0].mlflow_run_id;
+  EXPECT_TRUE(
+      contains(md, "| [" + unbroken(v.runs[0].run_name) + "](http://127.0.0.1:5000/#/experiments/3/runs/" + id + ") |"))
+      << md;
+  const std::string thumbnail = "http://127.0.0.1:5000/get-artifact?path=figures%2Floss.png&amp;run_uuid=" + id;
+  EXPECT_TRUE(contains(md, "[<img src=\"" + thumbnail + "\" alt=\"loss.png\" title=\"loss.png\" width=\"160\">](" +
+                               thumbnail + ")"))
+      << md;
+  ReportOptions offline;
+  offline.local_figures = true;  // --local-figures: the copies in the artifact cache
+  const std::string local = render_report(v, offline);
+  EXPECT_FALSE(contains(local, "get-artifact")) << local;
+  EXPECT_TRUE(contains(local, "[<img src=\"wmtp-ledger.artifacts/")) << local;
+  // A ledger verdict never links to a server.
+  EXPECT_FALSE(contains(render_report(passing_verdict(), {}), "get-artifact"));
+}
+
+TEST(Report, FiguresOfLargePlansAreFoldedThumbnails) {
+  gates::Verdict v = passing_verdict();
+  ASSERT_GT(v.runs.size(), 12u);
+  v.runs.resize(12);
+  const std::string twelve = render_report(v, {});
+  EXPECT_FALSE(contains(twelve, "<details><summary>Figures logged by each of")) << twelve;
+  EXPECT_TRUE(contains(twelve, "Figures logged by each run:")) << twelve;
+  v = passing_verdict();
+  const std::string md = render_report(v, {});
+  EXPECT_TRUE(
+      contains(md, "<details><summary>Figures logged by each of " + std::to_string(v.runs.size()) + " runs</summary>"))
+      << md;
+  EXPECT_TRUE(contains(md, "width=\"160\">")) << md;
+}
+
 TEST(Report, ComparesCellsAgainstB0PerSeries) {
   const std::string md = render_report(passing_verdict(), {});
   // house-1 B0: 20.00, 20.75, 21.50; B2: 19.25, 20.00, 20.75 -> delta -0.75.
@@ -76,11 +129,11 @@ TEST(Report, ComparesCellsAgainstB0PerSeries) {
 
 TEST(Report, RunsAreOrderedBySeriesCellReferenceFirstAndNumericSeed) {
   const std::string md = render_report(passing_verdict(), {});
-  const auto b0_42 = md.find("| house-1/B0/42 |");
-  const auto b0_43 = md.find("| house-1/B0/43 |");
-  const auto b0_123 = md.find("| house-1/B0/123 |");
-  const auto a3_42 = md.find("| house-1/A3/42 |");
-  const auto h2 = md.find("| house-2/B0/42 |");
+  const auto b0_42 = md.find("| " + unbroken("house-1/B0/42") + " |");
+  const auto b0_43 = md.find("| " + unbroken("house-1/B0/43") + " |");
+  const auto b0_123 = md.find("| " + unbroken("house-1/B0/123") + " |");
+  const auto a3_42 = md.find("| " + unbroken("house-1/A3/42") + " |");
+  const auto h2 = md.find("| " + unbroken("house-2/B0/42") + " |");
   ASSERT_NE(b0_123, std::string::npos);
   EXPECT_LT(b0_42, b0_43);
   EXPECT_LT(b0_43, b0_123);
