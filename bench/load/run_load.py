@@ -4,6 +4,7 @@ logs), then N processes of the official Python client with async logging, agains
 Measured per client: points/s acknowledged (points in MLflow / seconds from the first start to
 the last acknowledgement), the retries the clients counted (the server's errors and
 unavailability as the clients saw them: wmtp's "attempt k/N failed" lines, urllib3's "Retrying"),
+the requests and 5xx answers in the server's access log (own server only),
 the per-step logging cost (mean of the trainers' means, worst p99), and 0 lost / 0 duplicated:
 each run's points in MLflow (get-history) against what its trainer logged.
 Usage (the MLflow venv's Python):
@@ -14,6 +15,8 @@ a point is lost or duplicated or a trainer failed."""
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +27,28 @@ from mlflow.tracking import MlflowClient
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def server_log_size(env):
+    log = os.path.join(env.get("WMTP_MLFLOW_STATE", ""), "server.log")
+    return os.path.getsize(log) if os.path.exists(log) else None
+
+
+def server_statuses(env, since):
+    """(requests, 5xx answers) in the server's access log since byte `since` (own server only)."""
+    if since is None:
+        return None, None
+    requests = errors = 0
+    with open(os.path.join(env["WMTP_MLFLOW_STATE"], "server.log"), errors="replace") as f:
+        f.seek(since)
+        for line in f:
+            m = re.search(r'HTTP/1\.[01]" (\d{3})', line)
+            if m:
+                requests += 1
+                errors += m.group(1).startswith("5")
+    return requests, errors
+
+
 def run_group(client_name, commands, env, workdir):
+    log_start = server_log_size(env)
     procs = []
     start = time.monotonic()
     for i, cmd in enumerate(commands):
@@ -46,7 +70,8 @@ def run_group(client_name, commands, env, workdir):
             for line in f:
                 if "failed (" in line and "attempt" in line or "Retrying (" in line:
                     retries += 1
-    return results, failed, wall, retries
+    requests, errors = server_statuses(env, log_start)
+    return results, failed, wall, retries, requests, errors
 
 
 def count_points(uri, experiment):
@@ -62,7 +87,7 @@ def count_points(uri, experiment):
     return counts
 
 
-def summarize(name, results, failed, wall, retries, uri, experiment, id_key):
+def summarize(name, results, failed, wall, retries, requests, errors, uri, experiment, id_key):
     counts = count_points(uri, experiment)
     logged = sum(r["points"] for r in results)
     lost = duplicated = 0
@@ -76,6 +101,7 @@ def summarize(name, results, failed, wall, retries, uri, experiment, id_key):
         "client": name, "failed": failed,
         "points_logged": logged, "points_in_mlflow": in_mlflow, "lost": lost, "duplicated": duplicated,
         "wall_s": wall, "points_per_s": in_mlflow / wall if wall else 0, "retries": retries,
+        "server_requests": requests, "server_5xx": errors,
         "step_overhead_us_mean": sum(r["step_overhead_us_mean"] for r in results) / max(1, len(results)),
         "step_overhead_us_p99_worst": max((r["step_overhead_us_p99"] for r in results), default=0),
         "drain_s_max": max((r["drain_s"] for r in results), default=0),
@@ -124,16 +150,21 @@ def main():
     print(f"load: {args.trainers} trainers x {args.seconds:g} s, a step every {args.step_ms} ms, one point a step, "
           f"into {uri} (PostgreSQL, --workers 4)")
     print("| client | trainers (failed) | points logged | in MLflow | lost | duplicated | points/s acknowledged |"
-          " client retries | step overhead mean / worst p99 (us) | drain after last step (s) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          " client retries | server requests (5xx) | step overhead mean / worst p99 (us) | drain after last step (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['client']} | {args.trainers} ({r['failed']}) | {r['points_logged']} | {r['points_in_mlflow']} | "
               f"{r['lost']} | {r['duplicated']} | {r['points_per_s']:.0f} | {r['retries']} | "
+              f"{r['server_requests']} ({r['server_5xx']}) | "
               f"{r['step_overhead_us_mean']:.1f} / {r['step_overhead_us_p99_worst']:.0f} | {r['drain_s_max']:.1f} |")
     with open(args.json, "w") as f:
         json.dump({"trainers": args.trainers, "seconds": args.seconds, "step_ms": args.step_ms, "rows": rows}, f,
                   indent=2)
     bad = any(r["lost"] or r["duplicated"] or r["failed"] for r in rows)
+    if bad:
+        print(f"load: FAIL; the trainers' ledgers and stderr are kept in {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if bad else 0)
 
 
