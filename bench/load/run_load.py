@@ -3,7 +3,8 @@ for a bounded time, first N wmtp_load_trainer processes (ledger-backed Tracker, 
 logs), then N processes of the official Python client with async logging, against the same server.
 Measured per client: points/s acknowledged (points in MLflow / seconds from the first start to
 the last acknowledgement), the retries the clients counted (the server's errors and
-unavailability as the clients saw them: wmtp's "attempt k/N failed" lines, urllib3's "Retrying"),
+unavailability as the clients saw them: wmtp's "attempt k/N failed" lines, urllib3's "Retrying",
+the async queue's "Failed to log run data"),
 the requests and 5xx answers in the server's access log (own server only),
 the per-step logging cost (mean of the trainers' means, worst p99), and 0 lost / 0 duplicated:
 each run's points in MLflow (get-history) against what its trainer logged.
@@ -11,7 +12,8 @@ Usage (the MLflow venv's Python):
   run_load.py --build build [--trainers 32] [--seconds 25] [--step-ms 10] [--tracking-uri URI]
 Without --tracking-uri it starts its own server: scripts/mlflow-server start --backend postgresql
 (--workers 4). Prints a Markdown table and writes --json (default load-results.json). Exit 1 when
-a point is lost or duplicated or a trainer failed."""
+a wmtp trainer failed or one of its points is lost or duplicated (the Python client's row is
+measured, not gated)."""
 import argparse
 import json
 import os
@@ -68,7 +70,8 @@ def run_group(client_name, commands, env, workdir):
     for i in range(len(commands)):
         with open(os.path.join(workdir, f"{client_name}-{i}.err")) as f:
             for line in f:
-                if "failed (" in line and "attempt" in line or "Retrying (" in line:
+                # wmtp's retry notices, urllib3's retries, the Python async queue's failed batches.
+                if "failed (" in line and "attempt" in line or "Retrying (" in line or "Failed to log" in line:
                     retries += 1
     requests, errors = server_statuses(env, log_start)
     return results, failed, wall, retries, requests, errors
@@ -150,7 +153,7 @@ def main():
     print(f"load: {args.trainers} trainers x {args.seconds:g} s, a step every {args.step_ms} ms, one point a step, "
           f"into {uri} (PostgreSQL, --workers 4)")
     print("| client | trainers (failed) | points logged | in MLflow | lost | duplicated | points/s acknowledged |"
-          " client retries | server requests (5xx) | step overhead mean / worst p99 (us) | drain after last step (s) |")
+          " client retries/errors | server requests (5xx) | step overhead mean / worst p99 (us) | drain after last step (s) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['client']} | {args.trainers} ({r['failed']}) | {r['points_logged']} | {r['points_in_mlflow']} | "
@@ -160,7 +163,8 @@ def main():
     with open(args.json, "w") as f:
         json.dump({"trainers": args.trainers, "seconds": args.seconds, "step_ms": args.step_ms, "rows": rows}, f,
                   indent=2)
-    bad = any(r["lost"] or r["duplicated"] or r["failed"] for r in rows)
+    # The gate is wmtp's row; the Python client's losses are a measurement, not a failure of wmtp.
+    bad = bool(rows[0]["lost"] or rows[0]["duplicated"] or rows[0]["failed"])
     if bad:
         print(f"load: FAIL; the trainers' ledgers and stderr are kept in {work}", file=sys.stderr)
     else:
