@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -63,6 +64,26 @@ std::string cache_folder(const std::string& local_id, const std::string& run_id)
 
 }  // namespace
 
+bool is_container(const RunRecord& run, const std::set<std::string>& parent_ids) {
+  const auto tag = run.tags.find(contract::tag::kRunRole);
+  if (tag != run.tags.end() && tag->second == contract::tag::kRunRolePlan) return true;
+  return (!run.mlflow_run_id.empty() && parent_ids.count(run.mlflow_run_id) != 0) ||
+         (!run.local_id.empty() && parent_ids.count(run.local_id) != 0);
+}
+
+void drop_containers(RunSet& set) {
+  std::set<std::string> parent_ids;  // every mlflow.parentRunId and wmtp.parent_local_run_id named
+  for (const RunRecord& run : set.runs) {
+    for (const char* key : {contract::tag::kParentRunId, contract::tag::kParentLocalRunId}) {
+      const auto tag = run.tags.find(key);
+      if (tag != run.tags.end() && !tag->second.empty()) parent_ids.insert(tag->second);
+    }
+  }
+  set.runs.erase(std::remove_if(set.runs.begin(), set.runs.end(),
+                                [&](const RunRecord& run) { return is_container(run, parent_ids); }),
+                 set.runs.end());
+}
+
 wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string& experiment) {
   Ledger ledger(ledger_path, Ledger::Mode::kReadOnly);
   RunSet set;
@@ -82,6 +103,7 @@ wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string&
     }
   }
   sort_runs(set.runs);
+  drop_containers(set);
   return set;
 }
 
@@ -145,6 +167,7 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
     normalize_artifacts(set.runs[i]);
   }
   sort_runs(set.runs);
+  drop_containers(set);
   return set;
 }
 

@@ -3,12 +3,21 @@
 // the same RunSet for the same runs: params, tags, full metric histories (by step), artifacts
 // with PNG text for figures/*.png; runs sorted by name, then local id.
 #include <memory>
+#include <set>
 #include <string>
 
 #include "core/run_record.h"
 #include "tracking/mlflow_config.h"
 
 namespace wmtp::tracking {
+
+// The parent-run rule (structural, so parents written by other producers count too): a run is a
+// container, not a gated run, when another run of the set names it as parent (its MLflow run
+// id is in parent_ids from mlflow.parentRunId, or its local id from wmtp.parent_local_run_id),
+// or when it is tagged wmtp.run_role = plan (also a plan shard without children).
+bool is_container(const wmtp::RunRecord& run, const std::set<std::string>& parent_ids);
+// Removes the containers from set.runs (both readers below do): the audit judges the children.
+void drop_containers(wmtp::RunSet& set);
 
 // A few SQL queries over the ledger; artifacts point into the ledger's artifact store, with the
 // sha256 and size of the files as they are now (empty sha256: the file is gone).

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -69,6 +70,10 @@ struct RunOptions {
   // For tests: alters the prepared data before the run starts (e.g. a model input produced in
   // another scaler space than the one the output is inverted from).
   std::function<void(SeriesData&)> prepared_hook;
+  // Called with the run's logger when its training starts; what it returns is released when the
+  // training ends, before the run is evaluated and sealed (wmtp-train: the --system-metrics
+  // sampler).
+  std::function<std::shared_ptr<void>(RunLogger&)> watch_run;
 };
 
 struct RunRequest {
@@ -83,6 +88,8 @@ struct RunRequest {
   experiment::DataSpec data;  // where series came from; logged so that --resume can reload it
   Series series;
   std::uint64_t seed = 0;
+  // Further tags at start (parent run, provenance, note); wmtp.device and wmtp.cell are the run's.
+  std::map<std::string, std::string> tags;
 };
 
 struct RunOutcome {
