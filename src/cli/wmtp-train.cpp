@@ -603,17 +603,25 @@ void print_links(const Flags& flags, const Job& job, const std::string& parent_i
   std::string experiment_id;
   std::vector<wmtp::tracking::LedgerRun> runs;  // the parent and its children
   try {
-    wmtp::tracking::MlflowClient client(wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri));
-    const auto found = client.get_experiment_by_name(job.experiment);
-    if (found) experiment_id = found->experiment_id;
     wmtp::tracking::Ledger ledger(flags.ledger, wmtp::tracking::Ledger::Mode::kReadOnly);
     const auto id = ledger.find_experiment(job.experiment);
+    bool in_mlflow = false;
     for (wmtp::tracking::LedgerRun& run : id ? ledger.runs_of(*id) : std::vector<wmtp::tracking::LedgerRun>()) {
       const auto tags = ledger.tags_of(run.id);
       const bool child = std::find(tags.begin(), tags.end(),
                                    std::make_pair(std::string(wmtp::contract::tag::kParentLocalRunId), parent_id)) !=
                          tags.end();
-      if (child || run.local_id == parent_id) runs.push_back(std::move(run));
+      if (!child && run.local_id != parent_id) continue;
+      in_mlflow = in_mlflow || !run.mlflow_run_id.empty();
+      runs.push_back(std::move(run));
+    }
+    if (in_mlflow) {
+      // One quick question: a server that stopped answering costs no retries here.
+      wmtp::tracking::MlflowConfig config = wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri);
+      config.max_retries = 0;
+      config.timeout_s = 10.0;
+      wmtp::tracking::MlflowClient client(config);
+      if (const auto found = client.get_experiment_by_name(job.experiment)) experiment_id = found->experiment_id;
     }
   } catch (const wmtp::Error&) {
     // No links when MLflow or the ledger cannot say; the footer names wmtp-sync already.
