@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -12,8 +13,11 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <mutex>
+#include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -29,13 +33,17 @@
 #include "core/golden.h"
 #include "core/json_field.h"
 #include "core/printable.h"
+#include "core/version.h"
 #include "experiment/limits.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
 #include "experiment/run_contract.h"
 #include "experiment/shard.h"
 #include "report/figures.h"
+#include "tracking/ledger.h"
+#include "tracking/mlflow_client.h"
 #include "tracking/mlflow_config.h"
+#include "tracking/system_metrics.h"
 #include "tracking/tracker.h"
 #include "trainer/run.h"
 #include "trainer/synthetic.h"
@@ -71,7 +79,9 @@ struct Flags {
   std::optional<std::string> unit;    // CSV data only
   std::optional<std::string> gaps;    // CSV data only
   std::optional<double> sync_wait_s;  // --sync-wait; else WMTP_SYNC_WAIT; else kDefaultSyncWaitS
-  std::vector<std::string> argv;      // as typed, for the printed --resume command
+  bool system_metrics = false;
+  double system_metrics_interval_s = 10.0;  // MLflow's default sampling interval
+  std::vector<std::string> argv;            // as typed, for the printed --resume command
 };
 
 // --unit and --gaps declare how to read CSV data; the document the runs record says so.
@@ -129,6 +139,13 @@ struct Job {
   std::vector<tr::RunRequest> runs;
   std::string experiment;
   std::size_t planned = 0;  // runs of the plan before --shard
+  // What the parent run holds (one per invocation and shard).
+  std::string plan_name;
+  std::string plan_description;
+  std::string plan_hash;
+  std::string prereg_hash;
+  std::string recipes;  // the cells' recipe names, comma-separated
+  nlohmann::json trained_plan;
 };
 
 // The metric definition must reproduce the frozen golden tensors before anything trains; only
@@ -201,6 +218,12 @@ Job plan_job(const Flags& flags) {
   std::vector<ex::PlannedRun> planned = ex::expand_plan(plan, series);
   Job job;
   job.planned = planned.size();
+  job.plan_name = plan.name;
+  job.plan_description = plan.description;
+  job.plan_hash = plan.hash;
+  job.prereg_hash = prereg.hash;
+  job.trained_plan = trained_plan;
+  for (const ex::Cell& c : plan.cells) job.recipes += (job.recipes.empty() ? "" : ",") + c.recipe.name;
   if (!flags.shard.empty()) planned = ex::select_shard(planned, flags.shard);
   job.experiment = !flags.experiment.empty()  ? flags.experiment
                    : !plan.experiment.empty() ? plan.experiment
@@ -218,6 +241,7 @@ Job plan_job(const Flags& flags) {
     r.series = tr::find_series(all, p.series, plan.label);
     r.recipe = tr::recipe_for(p.cell->recipe, r.series);  // durations in the series' time step
     r.seed = p.seed;
+    if (!p.cell->recipe.description.empty()) r.tags[wmtp::contract::tag::kNote] = p.cell->recipe.description;
     job.runs.push_back(std::move(r));
   }
   return job;
@@ -519,6 +543,158 @@ std::vector<tr::RunOutcome> run_tasks(wmtp::tracking::Tracker& tracker, const st
   return outcomes;
 }
 
+// The command line as typed, credentials in URIs removed: tag wmtp.command.
+std::string command_text(const Flags& flags) {
+  std::string out;
+  for (const std::string& arg : flags.argv) {
+    out += (out.empty() ? "" : " ") + shell_word(wmtp::tracking::redact_uri(arg));
+  }
+  return wmtp::printable(out, 4000);
+}
+
+// Tags of the parent and of every child: wmtp.version, wmtp.command and the git provenance of
+// the checkout holding the plan (else the recipe) file, else of the working directory.
+std::map<std::string, std::string> provenance_tags(const Flags& flags) {
+  std::string dir = ".";
+  for (const std::string* file : {&flags.plan, &flags.recipe}) {
+    std::error_code ec;
+    if (!file->empty() && fs::is_regular_file(*file, ec)) {
+      dir = fs::absolute(*file).parent_path().string();
+      break;
+    }
+  }
+  std::map<std::string, std::string> tags = wmtp::tracking::git_provenance(dir);
+  tags[wmtp::contract::tag::kVersion] = wmtp::kVersion;
+  tags[wmtp::contract::tag::kCommand] = command_text(flags);
+  return tags;
+}
+
+// "smoke", or "smoke shard 2-of-4" under --shard 2/4.
+std::string parent_run_name(const Job& job, const Flags& flags) {
+  if (flags.shard.empty()) return job.plan_name;
+  std::string shard = flags.shard;
+  std::replace(shard.begin(), shard.end(), '/', '-');
+  return job.plan_name + " shard " + shard.substr(0, shard.find('-')) + "-of-" + shard.substr(shard.find('-') + 1);
+}
+
+// The parent run of this invocation: under --resume the plan's parent of an earlier invocation
+// (same experiment, name, plan hash and shard), reopened; else a new one, tagged wmtp.run_role =
+// plan, with the plan's params, the plan document and runs_planned at step 0. Every child of
+// the job is tagged with its local id.
+std::unique_ptr<wmtp::RunLogger> open_parent(wmtp::tracking::Tracker& tracker, Job& job, const Flags& flags,
+                                             const std::map<std::string, std::string>& provenance) {
+  namespace tag = wmtp::contract::tag;
+  namespace param = wmtp::contract::param;
+  const std::string name = parent_run_name(job, flags);
+  const std::string shard = flags.shard.empty() ? "all" : flags.shard;
+  std::unique_ptr<wmtp::RunLogger> parent;
+  if (!flags.resume.empty()) {
+    std::string found;
+    for (const auto& [run, params] : tracker.runs_of(job.experiment)) {
+      if (run.name == name && param_or_empty(params, param::kPlanHash) == job.plan_hash &&
+          param_or_empty(params, param::kShard) == shard) {
+        found = run.local_id;
+      }
+    }
+    if (!found.empty()) parent = tracker.resume_run(found);
+  }
+  if (!parent) {
+    wmtp::RunStart start;
+    start.experiment = job.experiment;
+    start.run_name = name;
+    start.tags = provenance;
+    start.tags[tag::kRunRole] = tag::kRunRolePlan;
+    if (!job.plan_description.empty()) start.tags[tag::kNote] = job.plan_description;
+    parent = tracker.start_run(start);
+    parent->log_param(param::kPlanName, job.plan_name);
+    parent->log_param(param::kPlanHash, job.plan_hash);
+    parent->log_param(param::kPreregHash, job.prereg_hash);
+    parent->log_param(param::kRecipes, job.recipes);
+    parent->log_param(param::kShard, shard);
+    const fs::path file = fs::temp_directory_path() / ("wmtp-plan-" + parent->local_run_id() + ".json");
+    std::ofstream(file) << job.trained_plan.dump(2) << "\n";
+    parent->log_artifact(file.string(), wmtp::contract::artifact::kPlan);
+    std::error_code ec;
+    fs::remove(file, ec);
+  }
+  parent->log_metric("runs_planned", static_cast<double>(job.runs.size()), 0);
+  for (tr::RunRequest& r : job.runs) {
+    for (const auto& [key, value] : provenance) r.tags[key] = value;
+    r.tags[tag::kParentLocalRunId] = parent->local_run_id();
+  }
+  return parent;
+}
+
+// The parent's summary at step 0 (the latest attempt of each planned run counts) and its status:
+// KILLED after a stop signal, FAILED when a planned run failed, else FINISHED.
+void finish_parent(wmtp::tracking::Tracker& tracker, wmtp::RunLogger& parent, const Job& job) {
+  const auto attempts = tracker.runs_of(job.experiment);
+  std::size_t finished = 0;
+  std::size_t failed = 0;
+  for (const tr::RunRequest& r : job.runs) {
+    std::string status;
+    for (const auto& [run, params] : attempts) {
+      if (run.name == r.run_name && param_or_empty(params, wmtp::contract::param::kPlanHash) == r.plan_hash) {
+        status = run.status;
+      }
+    }
+    finished += status == "FINISHED" ? 1 : 0;
+    failed += status == "FAILED" ? 1 : 0;
+  }
+  parent.log_metric("runs_finished", static_cast<double>(finished), 0);
+  parent.log_metric("runs_failed", static_cast<double>(failed), 0);
+  parent.finish(g_stop_signal != 0 ? wmtp::RunStatus::kKilled
+                : failed > 0       ? wmtp::RunStatus::kFailed
+                                   : wmtp::RunStatus::kFinished);
+}
+
+// The MLflow UI link of each run of the job that reached MLflow (after the Tracker closed):
+// the parent first, then one line per child; runs not there yet get theirs after wmtp-sync.
+void print_links(const Flags& flags, const Job& job, const std::string& parent_id, const std::string& uri) {
+  std::string experiment_id;
+  std::vector<wmtp::tracking::LedgerRun> runs;  // the parent and its children
+  try {
+    wmtp::tracking::Ledger ledger(flags.ledger, wmtp::tracking::Ledger::Mode::kReadOnly);
+    const auto id = ledger.find_experiment(job.experiment);
+    bool in_mlflow = false;
+    for (wmtp::tracking::LedgerRun& run : id ? ledger.runs_of(*id) : std::vector<wmtp::tracking::LedgerRun>()) {
+      const auto tags = ledger.tags_of(run.id);
+      const bool child = std::find(tags.begin(), tags.end(),
+                                   std::make_pair(std::string(wmtp::contract::tag::kParentLocalRunId), parent_id)) !=
+                         tags.end();
+      if (!child && run.local_id != parent_id) continue;
+      in_mlflow = in_mlflow || !run.mlflow_run_id.empty();
+      runs.push_back(std::move(run));
+    }
+    if (in_mlflow) {
+      // One quick question: a server that stopped answering costs no retries here.
+      wmtp::tracking::MlflowConfig config = wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri);
+      config.max_retries = 0;
+      config.timeout_s = 10.0;
+      wmtp::tracking::MlflowClient client(config);
+      if (const auto found = client.get_experiment_by_name(job.experiment)) experiment_id = found->experiment_id;
+    }
+  } catch (const wmtp::Error&) {
+    // No links when MLflow or the ledger cannot say; the footer names wmtp-sync already.
+  }
+  std::string base = wmtp::tracking::redact_uri(uri);
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::size_t offline = 0;
+  for (const wmtp::tracking::LedgerRun& run : runs) {
+    if (run.mlflow_run_id.empty() || experiment_id.empty()) {
+      ++offline;
+      continue;
+    }
+    const bool is_parent = run.local_id == parent_id;
+    if (!is_parent && flags.quiet) continue;
+    std::cout << (is_parent ? "  plan run:   " : "    " + wmtp::printable(run.name, 120) + "  ") << base
+              << "/#/experiments/" << experiment_id << "/runs/" << run.mlflow_run_id << "\n";
+  }
+  if (offline > 0) {
+    std::cout << "  " << offline << " run(s) not in MLflow yet: they get a link after " << sync_command(flags) << "\n";
+  }
+}
+
 void check_flags(const Flags& flags) {
   tr::check_device(flags.device);
   if (flags.policy == "debug" && wmtp::ci_environment()) {
@@ -572,6 +748,10 @@ int run(const Flags& flags) {
   options.tracking_uri = flags.tracking_uri;
   wmtp::tracking::Tracker tracker(options);
   const std::vector<Task> tasks = plan_tasks(tracker, job, flags);
+  // A plan's runs (not a run resumed alone) sit under one parent run per invocation and shard.
+  std::unique_ptr<wmtp::RunLogger> parent;
+  if (!job.runs.empty()) parent = open_parent(tracker, job, flags, provenance_tags(flags));
+  const std::string parent_id = parent ? parent->local_run_id() : std::string();
 
   const bool bar_enabled = !flags.quiet && wmtp::cli::stderr_is_terminal();
   ProgressBar bar(bar_enabled);
@@ -579,6 +759,12 @@ int run(const Flags& flags) {
   run_options.device = flags.device;
   run_options.figure_writer = write_figure;
   run_options.on_progress = [&](const tr::Progress& p) { bar.update(p); };
+  if (flags.system_metrics) {
+    const auto interval = std::chrono::milliseconds(std::llround(flags.system_metrics_interval_s * 1000.0));
+    run_options.watch_run = [interval](wmtp::RunLogger& logger) -> std::shared_ptr<void> {
+      return std::make_shared<wmtp::tracking::SystemMetricsSampler>(logger, interval);
+    };
+  }
   std::atomic<bool> noticed{false};
   run_options.should_stop = [&] {
     if (g_stop_signal == 0) return false;
@@ -597,11 +783,17 @@ int run(const Flags& flags) {
     std::cout << kProgram << ": shard " << flags.shard << ": " << job.runs.size() << " of " << job.planned
               << " planned run(s)" << std::endl;
   }
-  const std::vector<tr::RunOutcome> outcomes = run_tasks(tracker, tasks, run_options, jobs,
-                                                         [&](const tr::RunOutcome& o) {
-                                                           bar.clear();
-                                                           if (!flags.quiet) std::cout << summary_line(o) << std::endl;
-                                                         });
+  std::vector<tr::RunOutcome> outcomes;
+  try {
+    outcomes = run_tasks(tracker, tasks, run_options, jobs, [&](const tr::RunOutcome& o) {
+      bar.clear();
+      if (!flags.quiet) std::cout << summary_line(o) << std::endl;
+    });
+  } catch (...) {
+    if (parent) parent->finish(wmtp::RunStatus::kFailed);
+    throw;
+  }
+  if (parent) finish_parent(tracker, *parent, job);
   tracker.flush();
   const std::string uri = wmtp::tracking::MlflowConfig::from_env(flags.tracking_uri).tracking_uri;
   const std::string mlflow = tracker.mlflow_enabled()
@@ -622,6 +814,7 @@ int run(const Flags& flags) {
             << "  ledger:     " << fs::absolute(flags.ledger).lexically_normal().string() << "\n"
             << "  experiment: " << wmtp::printable(job.experiment, 256) << "\n"
             << "  MLflow:     " << mlflow << "\n";
+  if (tracker.mlflow_enabled() && parent) print_links(flags, job, parent_id, uri);
   if (g_stop_signal != 0) return report_interruption(flags, outcomes, tasks.size());
   std::cout << "  next:       " << audit_command(flags, job.experiment, default_ledger) << "\n" << std::flush;
   return failed == 0 ? wmtp::kExitOk : wmtp::kExitFail;
@@ -723,6 +916,14 @@ int main(int argc, char** argv) {
                  "wmtp-sync (default: WMTP_SYNC_WAIT, else 10)")
       ->check(CLI::Range(0.0, 86400.0));
   app.add_flag("--quiet", flags.quiet, "no progress bar and no per-run lines");
+  app.add_flag("--system-metrics", flags.system_metrics,
+               "while each run trains, log the machine's CPU and memory use from /proc under MLflow's names "
+               "(system/cpu_utilization_percentage, system/system_memory_usage_megabytes, "
+               "system/system_memory_usage_percentage; no GPU metrics) every --system-metrics-interval seconds");
+  app.add_option("--system-metrics-interval", flags.system_metrics_interval_s,
+                 "seconds between --system-metrics samples, 0.1 to 3600")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
   app.add_option("--policy", flags.policy,
                  "prod, or debug to train even when the golden tensors do not reproduce (refused when CI=true)")
       ->check(CLI::IsMember({"prod", "debug"}))

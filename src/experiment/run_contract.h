@@ -39,18 +39,22 @@ inline constexpr char kDataUnit[] = "data_unit";                     // the decl
 inline constexpr char kGapPolicy[] = "gap_policy";                   // "fail" / "drop-windows" (trainer/series.h)
 inline constexpr char kDataMissingPoints[] = "data_missing_points";  // drop-windows runs: points absent in gaps
 inline constexpr char kScaler[] = "scaler";
+// Parent runs (tag wmtp.run_role = plan) only.
+inline constexpr char kShard[] = "shard";      // "i/n", or "all"
+inline constexpr char kRecipes[] = "recipes";  // the plan's cell recipes, comma-separated
 inline constexpr char kSeasonalPeriod[] = "seasonal_period";
 }  // namespace param
 
 namespace metric {
 inline constexpr char kTrainLoss[] = "train_loss";              // step = global step, from 1 (G5)
+inline constexpr char kEpoch[] = "epoch";                       // step = global step: the epoch in progress
 inline constexpr char kTrainLossEpoch[] = "train_loss_epoch";   // step = epoch: mean of its step losses (G5)
 inline constexpr char kValLoss[] = "val_loss";                  // step = epoch, from 1 (G5)
 inline constexpr char kNanStepCount[] = "nan_step_count";       // G3
 inline constexpr char kNanPredictions[] = "n_nan_predictions";  // G3
 inline constexpr char kCodebookUtil[] = "codebook_util";        // VQ runs, step = epoch (G3)
 inline constexpr char kCodebookPerplexity[] = "codebook_perplexity";
-// Results, once per run: <split prefix><measure>, e.g. test_pape.
+// Results, once per run at step 0 (single values chart as bars): <split prefix><measure>, e.g. test_pape.
 inline constexpr char kTestPrefix[] = "test_";
 inline constexpr char kValPrefix[] = "val_";
 inline constexpr char kReferencePrefix[] = "ref_test_";  // the seasonal-naive reference on the test split
@@ -82,11 +86,18 @@ inline constexpr char kSourceName[] = "mlflow.source.name";
 inline constexpr char kSourceType[] = "mlflow.source.type";
 inline constexpr char kGitCommit[] = "mlflow.source.git.commit";
 inline constexpr char kSealSha256[] = "wmtp.seal_sha256";  // sha256 of the seal artifact's bytes
-// Parent runs (one per plan invocation) are containers: the audit never gates them.
+// Parent runs: one per plan invocation (and shard), holding its children.
 inline constexpr char kRunRole[] = "wmtp.run_role";  // "plan" on a parent run
 inline constexpr char kRunRolePlan[] = "plan";
-inline constexpr char kParentLocalRunId[] = "wmtp.parent_local_run_id";  // the parent's local id
-inline constexpr char kParentRunId[] = "mlflow.parentRunId";             // the parent's MLflow run id
+inline constexpr char kParentLocalRunId[] = "wmtp.parent_local_run_id";  // on a child: its parent's local id
+inline constexpr char kParentRunId[] = "mlflow.parentRunId";             // on a child in MLflow: its parent's run id
+// Provenance.
+inline constexpr char kVersion[] = "wmtp.version";
+inline constexpr char kCommand[] = "wmtp.command";  // the command line, credentials redacted
+inline constexpr char kGitBranch[] = "mlflow.source.git.branch";
+inline constexpr char kGitRepoUrl[] = "mlflow.source.git.repoURL";
+inline constexpr char kGitDirty[] = "wmtp.git_dirty";   // "true" when the checkout had uncommitted changes
+inline constexpr char kNote[] = "mlflow.note.content";  // the recipe's (child) or plan's (parent) description
 }  // namespace tag
 
 namespace artifact {
@@ -97,6 +108,9 @@ inline constexpr char kCheckpointSuffix[] = ".pt";
 inline constexpr char kFigureDir[] = "figures/";  // figures/*.png (G4)
 inline constexpr char kFigureSuffix[] = ".png";
 inline constexpr char kSeal[] = "wmtp/seal.json";  // the run's seal (experiment/seal.h), logged last
+// The run's datasets, one per split, as the "datasets" of MLflow's runs/log-inputs (Dataset and
+// InputTag mlflow.data.context); the sync sends it there besides uploading it.
+inline constexpr char kDatasets[] = "wmtp/datasets.json";
 }  // namespace artifact
 
 // PNG tEXt chunks of a figure (G4).

@@ -440,6 +440,10 @@ MlflowRun MlflowClient::find_or_create_run(const std::string& experiment_id, con
   }
 }
 
+void MlflowClient::log_inputs(const std::string& run_id, const json& datasets) {
+  call("POST", "runs/log-inputs", {{"run_id", run_id}, {"datasets", datasets}});
+}
+
 MlflowRun MlflowClient::get_run(const std::string& run_id) {
   const json j = call("GET", "runs/get", {{"run_id", run_id}});
   return decoded("runs/get", [&] { return run_from_json(j.at("run")); });

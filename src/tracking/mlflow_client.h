@@ -131,6 +131,10 @@ class MlflowClient {
   void log_batch(const std::string& run_id, const LogBatch& batch);
   // One request, no splitting; the caller guarantees the limits.
   void log_batch_request(const std::string& run_id, const LogBatch& batch);
+  // POST runs/log-inputs: `datasets` is its JSON array of DatasetInput ({"tags": [InputTag],
+  // "dataset": {name, digest, source_type, source, schema, profile}}). The same dataset again is
+  // a no-op on the server.
+  void log_inputs(const std::string& run_id, const nlohmann::json& datasets);
   // Every point of one metric (all pages), in the server's order. Infinities come back as
   // infinities (the server stores them as +-DBL_MAX), NaN as NaN.
   std::vector<MetricPoint> get_metric_history(const std::string& run_id, const std::string& key, int page_size = 25000);

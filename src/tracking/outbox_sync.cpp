@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "core/errors.h"
+#include "core/json_field.h"
 #include "experiment/run_contract.h"
 
 namespace wmtp::tracking {
@@ -149,6 +150,7 @@ void EntryPush::send_round(const std::vector<const OutboxEntry*>& round_rows, co
 void EntryPush::send_artifacts(const std::string& run_folder) {
   for (const auto& [path, ids] : artifact_rows_) {
     client_.upload_artifact(mlflow_id_, run_folder + "/" + path, path);
+    if (path == contract::artifact::kDatasets) client_.log_inputs(mlflow_id_, read_json_file(run_folder + "/" + path));
     ledger_.acknowledge_outbox(ids);
     ++report_.artifacts;
   }
@@ -204,6 +206,19 @@ void OutboxSync::requeue_whole_run(std::int64_t run) {
   ledger_.requeue_run(run, static_cast<std::int64_t>(kPointsPerRound));
 }
 
+std::optional<std::pair<std::string, std::string>> OutboxSync::parent_tag(const LedgerRun& run, const KeyValues& tags,
+                                                                          SyncReport& report) {
+  std::string parent_local_id;
+  for (const auto& [key, value] : tags) {
+    if (key == contract::tag::kParentRunId) return std::nullopt;  // given by the producer
+    if (key == contract::tag::kParentLocalRunId) parent_local_id = value;
+  }
+  if (parent_local_id.empty() || parent_local_id == run.local_id) return std::nullopt;
+  const std::optional<LedgerRun> parent = ledger_.find_run(parent_local_id);
+  if (!parent) return std::nullopt;  // a parent in another ledger: the local id tag still names it
+  return std::make_pair(std::string(contract::tag::kParentRunId), resolve_run(parent->id, report));
+}
+
 std::string OutboxSync::resolve_run(std::int64_t run_id, SyncReport& report) {
   LedgerRun run = *ledger_.find_run(run_id);
   auto exp = experiment_ids_.find(run.experiment);
@@ -234,11 +249,14 @@ std::string OutboxSync::resolve_run(std::int64_t run_id, SyncReport& report) {
   std::string mlflow_id = run.mlflow_run_id;
   if (mlflow_id.empty() || !create_rows.empty()) {
     bool created = false;
-    mlflow_id = client_
-                    .find_or_create_run(exp->second, run.local_id, run.name, run.start_time_ms, ledger_.tags_of(run.id),
-                                        &created)
-                    .run_id;
+    KeyValues tags = ledger_.tags_of(run.id);
+    const std::optional<std::pair<std::string, std::string>> parent = parent_tag(run, tags, report);
+    if (parent) tags.push_back(*parent);
+    mlflow_id =
+        client_.find_or_create_run(exp->second, run.local_id, run.name, run.start_time_ms, tags, &created).run_id;
     if (created) ++report.runs_created;
+    // A run created by an older push (or another producer) learns its parent now.
+    if (!created && parent) client_.log_batch_request(mlflow_id, LogBatch{{}, {}, {*parent}});
     ledger_.acknowledge_run_created(run.id, mlflow_id, create_rows);
   }
   verified_.insert(run.id);

@@ -42,6 +42,11 @@ class OutboxSync {
  private:
   // The run's MLflow id: checked once per session, found by local id or created when needed.
   std::string resolve_run(std::int64_t run, SyncReport& report);
+  // mlflow.parentRunId for a run whose tags name a parent (wmtp.parent_local_run_id) in this
+  // ledger: the parent is created in MLflow first when it is not there yet. nullopt when the
+  // run has no parent here or its tags already hold mlflow.parentRunId.
+  std::optional<std::pair<std::string, std::string>> parent_tag(const LedgerRun& run, const KeyValues& tags,
+                                                                SyncReport& report);
   void push_entries(std::int64_t run, const std::string& mlflow_run_id, SyncReport& report);
   // Puts everything the run holds back into the outbox (its MLflow run is gone).
   void requeue_whole_run(std::int64_t run);

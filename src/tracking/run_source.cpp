@@ -179,7 +179,9 @@ wmtp::RunSet read_ledgers_runs(const std::vector<std::string>& ledger_paths, con
     Ledger ledger(path, Ledger::Mode::kReadOnly);
     if (!ledger.find_experiment(experiment)) continue;  // a shard that trained nothing of it
     ++with_experiment;
-    for (RunRecord& run : read_ledger_runs(path, experiment).runs) {
+    RunSet shard = read_ledger_runs(path, experiment);
+    for (RunRecord& container : shard.containers) set.containers.push_back(std::move(container));
+    for (RunRecord& run : shard.runs) {
       auto [it, inserted] = origin.emplace(run.local_id, path);
       if (inserted) {
         set.runs.push_back(std::move(run));

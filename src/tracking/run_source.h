@@ -3,6 +3,7 @@
 // the same RunSet for the same runs: params, tags, full metric histories (by step), artifacts
 // with PNG text for figures/*.png; runs sorted by name, then local id.
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 

@@ -68,24 +68,49 @@ std::string current_program() {
   return ec ? std::string("wmtp") : exe.string();
 }
 
-// HEAD of the git checkout around the working directory; empty outside one.
-std::string git_commit() {
-  FILE* pipe = popen("git rev-parse HEAD 2>/dev/null", "r");
-  if (pipe == nullptr) return "";
-  std::array<char, 128> buffer{};
+// What `git -C dir <args>` prints (trailing newlines cut); nullopt when it fails.
+std::optional<std::string> git_output(const std::string& dir, const std::string& args) {
+  std::string quoted = "'";
+  for (char c : dir) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  FILE* pipe = popen(("git -C " + quoted + " " + args + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return std::nullopt;
+  std::array<char, 256> buffer{};
   std::string out;
   while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) {
     out += buffer.data();
   }
   const int status = pclose(pipe);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  if (status != 0) return std::nullopt;
+  return out;
+}
+
+// HEAD of the git checkout around dir; empty outside one.
+std::string git_commit(const std::string& dir) {
+  const std::string out = git_output(dir, "rev-parse HEAD").value_or("");
   const bool hex = out.size() == 40 && out.find_first_not_of("0123456789abcdef") == std::string::npos;
-  return status == 0 && hex ? out : "";
+  return hex ? out : "";
 }
 
 std::string shown_value(const std::string& value) { return value.size() <= 200 ? value : value.substr(0, 200) + "..."; }
 
 }  // namespace
+
+std::map<std::string, std::string> git_provenance(const std::string& dir) {
+  std::map<std::string, std::string> tags;
+  const std::string commit = git_commit(dir);
+  if (commit.empty()) return tags;
+  tags[contract::tag::kGitCommit] = commit;
+  const std::string branch = git_output(dir, "rev-parse --abbrev-ref HEAD").value_or("");
+  if (!branch.empty() && branch != "HEAD") tags[contract::tag::kGitBranch] = branch;
+  const std::string remote = git_output(dir, "remote get-url origin").value_or("");
+  if (!remote.empty()) tags[contract::tag::kGitRepoUrl] = redact_uri(remote);
+  if (const auto status = git_output(dir, "status --porcelain --untracked-files=no")) {
+    tags[contract::tag::kGitDirty] = status->empty() ? "false" : "true";
+  }
+  return tags;
+}
 
 struct Tracker::Impl {
   TrackerOptions options;
@@ -114,7 +139,7 @@ struct Tracker::Impl {
   }
 
   const std::string& git_commit_once() {
-    std::call_once(commit_once, [this] { commit = git_commit(); });
+    std::call_once(commit_once, [this] { commit = git_commit("."); });
     return commit;
   }
 

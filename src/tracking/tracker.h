@@ -34,6 +34,12 @@ struct TrackerOptions {
   std::function<void(const std::string&)> warn;
 };
 
+// The provenance tags of the git checkout around dir (a folder): mlflow.source.git.commit,
+// mlflow.source.git.branch (not on a detached HEAD), mlflow.source.git.repoURL (remote origin,
+// credentials removed) and wmtp.git_dirty ("true" with uncommitted changes to tracked files).
+// Empty outside a checkout or without git.
+std::map<std::string, std::string> git_provenance(const std::string& dir);
+
 class Tracker : public wmtp::RunStore {
  public:
   // Opens (creates) the ledger; throws UnreachableError when it cannot be opened.

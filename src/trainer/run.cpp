@@ -262,10 +262,14 @@ class RunDriver {
     out_.run_name = id_.run_name;
     // Points a kill lost between the last flush and the checkpoint come back from the checkpoint.
     for (std::size_t i = 0; i < trainer_.loss_history().size(); ++i) {
-      metrics_.log(metric::kTrainLoss, trainer_.loss_history()[i], static_cast<std::int64_t>(i) + 1);
+      log_step(static_cast<std::int64_t>(i) + 1, trainer_.loss_history()[i]);
     }
     for (const EpochSummary& e : trainer_.epoch_history()) metrics_.log_epoch(e, trainer_);
-    train();
+    {
+      // Released before the seal: what it logs is sealed with the rest.
+      const std::shared_ptr<void> watch = options_.watch_run ? options_.watch_run(logger_) : nullptr;
+      train();
+    }
     if (!trainer_.done()) {
       out_.interrupted = true;
       if (stop_requested()) {
@@ -282,7 +286,8 @@ class RunDriver {
     if (last_checkpoint_ != trainer_.global_step()) save_checkpoint(trainer_.global_step());
     const Evaluation ev = trainer_.evaluate();
     out_.final_metrics = final_metrics(ev, trainer_);
-    for (const auto& [key, value] : out_.final_metrics) metrics_.log(key, value, trainer_.global_step());
+    // Single values at step 0: MLflow charts them as bars, beside the golden values.
+    for (const auto& [key, value] : out_.final_metrics) metrics_.log(key, value, 0);
     out_.figures = build_figures(trainer_, ev, id_.run_name);
     log_figures();
     out_.status = trainer_.failed() ? RunStatus::kFailed : RunStatus::kFinished;
@@ -305,7 +310,7 @@ class RunDriver {
     first_step_ = trainer_.global_step();
     Trainer::Hooks hooks;
     hooks.on_step = [&](std::int64_t step, double loss) {
-      metrics_.log(metric::kTrainLoss, loss, step);
+      log_step(step, loss);
       if (step % 25 == 0) report(loss);
     };
     hooks.on_epoch = [&](const EpochSummary& e) {
@@ -324,6 +329,12 @@ class RunDriver {
       out_.samples_per_s = static_cast<double>((out_.steps - first_step_) * trainer_.recipe().training.batch_size) /
                            out_.train_seconds;
     }
+  }
+
+  // train_loss and epoch (the epoch in progress) at a global step.
+  void log_step(std::int64_t step, double loss) {
+    metrics_.log(metric::kTrainLoss, loss, step);
+    metrics_.log(metric::kEpoch, static_cast<double>((step - 1) / trainer_.steps_per_epoch() + 1), step);
   }
 
   bool stop_requested() const { return options_.should_stop && options_.should_stop(); }
@@ -459,6 +470,32 @@ RunOutcome with_plain_errors(const std::string& run_name, const experiment::Reci
   }
 }
 
+// One MLflow DatasetInput per split: name = series, digest = the split's data hash, source = the
+// CSV path or the synthetic generator's parameters, the schema of a series point, its row count.
+nlohmann::json dataset_inputs(const RunRequest& r, const SeriesData& data) {
+  const bool csv = r.data.kind == "csv";
+  const nlohmann::json source = csv ? nlohmann::json{{"uri", r.data.csv_path}} : r.data.to_json();
+  const nlohmann::json schema = {{"mlflow_colspec",
+                                  {{{"type", "datetime"}, {"name", "timestamp"}, {"required", true}},
+                                   {{"type", "double"}, {"name", "value"}, {"required", true}}}}};
+  const std::size_t rows[] = {data.bounds.train_end, data.bounds.val_end - data.bounds.train_end,
+                              data.bounds.size - data.bounds.val_end};
+  const std::string* hashes[] = {&data.train_hash, &data.val_hash, &data.test_hash};
+  const char* contexts[] = {"training", "validation", "testing"};
+  nlohmann::json out = nlohmann::json::array();
+  for (int i = 0; i < 3; ++i) {
+    out.push_back({{"tags", {{{"key", "mlflow.data.context"}, {"value", contexts[i]}}}},
+                   {"dataset",
+                    {{"name", r.series.name},
+                     {"digest", *hashes[i]},
+                     {"source_type", csv ? "local" : "synthetic"},
+                     {"source", source.dump()},
+                     {"schema", schema.dump()},
+                     {"profile", nlohmann::json{{"num_rows", rows[i]}}.dump()}}}});
+  }
+  return out;
+}
+
 RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const RunOptions& options) {
   SeriesData data = SeriesData::prepare(request.series);
   if (options.prepared_hook) options.prepared_hook(data);
@@ -466,7 +503,9 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
   RunStart start;
   start.experiment = request.experiment;
   start.run_name = request.run_name;
-  start.tags = {{contract::tag::kDevice, options.device}, {contract::tag::kCell, request.cell}};
+  start.tags = request.tags;
+  start.tags[contract::tag::kDevice] = options.device;
+  start.tags[contract::tag::kCell] = request.cell;
   std::unique_ptr<RunLogger> logger = store.start_run(start);
   return guarded(*logger, [&] {
     for (const auto& [key, value] : contract_params(request, data, trainer)) logger->log_param(key, value);
@@ -480,6 +519,9 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
     const std::string plan_file = scratch.file(artifact::kPlan);
     std::ofstream(plan_file) << request.trained_plan.dump(2) << "\n";
     logger->log_artifact(plan_file, artifact::kPlan);
+    const std::string datasets_file = scratch.file(artifact::kDatasets);
+    std::ofstream(datasets_file) << dataset_inputs(request, data).dump(2) << "\n";
+    logger->log_artifact(datasets_file, artifact::kDatasets);
     MetricLog metrics(*logger, nullptr);
     return RunDriver(store, *logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1)
         .run();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,6 +73,10 @@ struct RunOptions {
   // On CUDA: the run's work goes to a stream of its own from LibTorch's pool instead of the
   // default stream, so that runs trained at once on threads (wmtp-train --jobs) overlap.
   bool own_cuda_stream = false;
+  // Called with the run's logger when its training starts; what it returns is released when the
+  // training ends, before the run is evaluated and sealed (wmtp-train: the --system-metrics
+  // sampler).
+  std::function<std::shared_ptr<void>(RunLogger&)> watch_run;
 };
 
 struct RunRequest {
@@ -86,6 +91,8 @@ struct RunRequest {
   experiment::DataSpec data;  // where series came from; logged so that --resume can reload it
   Series series;
   std::uint64_t seed = 0;
+  // Further tags at start (parent run, provenance, note); wmtp.device and wmtp.cell are the run's.
+  std::map<std::string, std::string> tags;
 };
 
 struct RunOutcome {

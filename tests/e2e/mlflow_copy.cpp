@@ -17,6 +17,7 @@ std::vector<RunCopy> download_runs(tracking::MlflowClient& client, const std::st
   testing::TempDir scratch;
   std::vector<RunCopy> copies;
   for (const tracking::MlflowRun& run : client.search_runs({found->experiment_id})) {
+    if (run.tags.count("wmtp.run_role") != 0) continue;  // wmtp-train's parent run: a container
     RunCopy copy;
     copy.name = run.run_name;
     copy.status = run.status;

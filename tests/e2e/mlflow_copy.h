@@ -24,7 +24,8 @@ struct RunCopy {
   const std::string& local_id() const { return tags.at("wmtp.local_run_id"); }
 };
 
-// Every run of the experiment with full metric histories and artifact bytes, sorted by name.
+// Every run of the experiment with full metric histories and artifact bytes, sorted by name;
+// wmtp-train's parent run (tag wmtp.run_role) is left out.
 std::vector<RunCopy> download_runs(tracking::MlflowClient& client, const std::string& experiment);
 
 // Rewrites each figure's wmtp.experiment text chunk to `experiment` and seals every copy as

@@ -154,7 +154,11 @@ Delivered expect_mlflow_holds_ledger(const std::string& ledger_path, const std::
     ADD_FAILURE() << "experiment " << experiment << " is not in MLflow";
     return d;
   }
-  const std::vector<tracking::MlflowRun> remote = client.search_runs({found->experiment_id});
+  // The trained runs: wmtp-train's parent run (wmtp.run_role = plan) only holds them.
+  std::vector<tracking::MlflowRun> remote = client.search_runs({found->experiment_id});
+  remote.erase(std::remove_if(remote.begin(), remote.end(),
+                              [](const tracking::MlflowRun& r) { return r.tags.count("wmtp.run_role") != 0; }),
+               remote.end());
   d.mlflow_runs = remote.size();
   for (const RunRecord& run : ledger.runs) {
     SCOPED_TRACE(run.name + " (" + run.local_id + ")");

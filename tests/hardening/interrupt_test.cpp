@@ -423,9 +423,12 @@ TEST(FailFast, TrainWithTheServerAwayNamesTheOutboxAndSyncDeliversEverything) {
   const double took = seconds_since(start);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string sync = binary("wmtp-sync") + " --ledger away.sqlite --tracking-uri " + away;
-  EXPECT_NE(r.err.find("wmtp-train: MLflow at " + away + " is not answering: 2 run(s) ("), std::string::npos) << r.err;
+  // The plan's 2 runs and their parent run.
+  EXPECT_NE(r.err.find("wmtp-train: MLflow at " + away + " is not answering: 3 run(s) ("), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("waiting up to 2 s for the background push"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("2 run(s) ("), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("3 run(s) ("), std::string::npos) << r.err;
+  // No links: the runs get theirs after wmtp-sync.
+  EXPECT_NE(r.out.find("3 run(s) not in MLflow yet: they get a link after " + sync), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("nothing is lost: deliver them with: " + sync), std::string::npos) << r.err;
   EXPECT_NE(r.out.find("pushes the rest"), std::string::npos) << r.out;
   std::cout << "[ measure  ] wmtp-train with the server away, --sync-wait 2: " << took << " s in all\n";

@@ -157,7 +157,8 @@ TEST(Run, LogsTheRunContract) {
   EXPECT_EQ(artifacts, (std::set<std::string>{"config/recipe.json", "config/plan.json", "checkpoints/step-00000200.pt",
                                               "checkpoints/step-00000400.pt", "checkpoints/step-00000600.pt",
                                               "checkpoints/step-00000800.pt", "checkpoints/step-00000925.pt",
-                                              "figures/loss_curves.png", "figures/forecast.png", "wmtp/seal.json"}));
+                                              "figures/loss_curves.png", "figures/forecast.png", "wmtp/datasets.json",
+                                              "wmtp/seal.json"}));
   ASSERT_EQ(figures.figures.size(), 2u);
   for (const RecordedFigure& f : figures.figures) {
     const std::map<std::string, std::string> text(f.text.begin(), f.text.end());
