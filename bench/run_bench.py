@@ -344,12 +344,12 @@ def machine_details(args):
 
 
 def keep_gpu_section(path):
-    """The '## GPU', '## Time to verdict' and '## Profile' sections of an existing RESULTS.md: other
-    parts of the project write them (bench/gpu/run.sh, bench/time_to_verdict.py, by hand)."""
+    """Every section of an existing RESULTS.md but '## CPU' (which this script writes): other parts of
+    the project write them (bench/gpu/cli.sh, bench/time_to_verdict.py, scripts/load-test, by hand)."""
     if not path.exists():
         return ""
     text = path.read_text()
-    kept = re.findall(r"(^## (?:GPU|Time to verdict|Profile).*?)(?=^## |\Z)", text, flags=re.S | re.M)
+    kept = re.findall(r"(^## (?!CPU\b).*?)(?=^## |\Z)", text, flags=re.S | re.M)
     return "".join(kept).rstrip() + "\n" if kept else ""
 
 
