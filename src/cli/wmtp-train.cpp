@@ -899,7 +899,6 @@ int main(int argc, char** argv) {
                  "gets its own CUDA stream); never more than the runs to train. Lines print as runs end; a stop "
                  "signal marks every running run KILLED")
       ->check(CLI::Range(std::int64_t{1}, wmtp::experiment::limits::kMaxThreads));
-  app.add_option("--shard", flags.shard, "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based)");
   app.add_option("--shard", flags.shard,
                  "i/n: train only runs i, i+n, i+2n, ... of the plan (1-based); auto: i/n from WMTP_SHARD, a Slurm "
                  "job array (SLURM_ARRAY_TASK_ID, _COUNT, _MIN) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)");
