@@ -180,20 +180,22 @@ wmtp::RunSet read_ledgers_runs(const std::vector<std::string>& ledger_paths, con
     if (!ledger.find_experiment(experiment)) continue;  // a shard that trained nothing of it
     ++with_experiment;
     RunSet shard = read_ledger_runs(path, experiment);
-    for (RunRecord& container : shard.containers) set.containers.push_back(std::move(container));
-    for (RunRecord& run : shard.runs) {
+    // Gated runs and containers alike: the first copy is kept, a later one must be the same.
+    const auto take = [&](RunRecord& run, std::vector<RunRecord>& into) {
       auto [it, inserted] = origin.emplace(run.local_id, path);
       if (inserted) {
-        set.runs.push_back(std::move(run));
-        continue;
+        into.push_back(std::move(run));
+        return;
       }
-      const auto same = std::find_if(set.runs.begin(), set.runs.end(),
+      const auto same = std::find_if(into.begin(), into.end(),
                                      [&](const RunRecord& r) { return r.local_id == run.local_id; });
-      if (!same_content(*same, run)) {
+      if (same == into.end() || !same_content(*same, run)) {
         throw InputError("run " + run.local_id + " is in ledgers " + it->second + " and " + path +
                          " with different content: two ledgers may share a run only as copies");
       }
-    }
+    };
+    for (RunRecord& container : shard.containers) take(container, set.containers);
+    for (RunRecord& run : shard.runs) take(run, set.runs);
   }
   if (with_experiment == 0) {
     throw InputError("experiment '" + experiment + "' not found in any of the " + std::to_string(paths.size()) +

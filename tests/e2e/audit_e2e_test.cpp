@@ -192,6 +192,9 @@ bool AuditE2E::trained_ = false;
 void normalize_for_comparison(nlohmann::json& verdict) {
   verdict.erase("source");
   verdict.erase("generated_at");
+  for (nlohmann::json& container : verdict["containers"]) {
+    container.erase("mlflow_url");  // only an MLflow audit links to the UI
+  }
   for (nlohmann::json& run : verdict["runs"]) {
     run.erase("mlflow_url");  // only an MLflow audit links to the UI
     const std::string id = run["run_id"];

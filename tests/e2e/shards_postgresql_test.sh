@@ -92,10 +92,14 @@ def load(path, drop_ids):
         run["figures"] = ["/".join(f.split("/")[-keep:]) for f in run["figures"]]
     def strip(x):
         if isinstance(x, dict):
-            return {k: strip(y) for k, y in x.items() if not (drop_ids and k in ("run_id", "mlflow_run_id"))}
+            # Only an MLflow audit links to the UI.
+            return {k: strip(y) for k, y in x.items()
+                    if k != "mlflow_url" and not (drop_ids and k in ("run_id", "mlflow_run_id"))}
         if isinstance(x, list):
             return [strip(y) for y in x]
         return x
+    # The plan's parent runs (one per shard), in name order whatever source listed them.
+    v["containers"] = sorted(v.get("containers", []), key=lambda c: c["run_name"])
     return strip(v)
 mlflow, online, offline = sys.argv[1:]
 if load(mlflow, False) != load(online, False):

@@ -84,8 +84,10 @@ TEST(ReportCli, WritesTheOverviewFigureItLinksTo) {
   const auto text = read_png_text_file(dir.file("out/figs/wmtp-smoke-test-pape.png"));
   EXPECT_EQ(text.at("wmtp.experiment"), "wmtp-smoke");
   EXPECT_EQ(text.at("wmtp.source_runs").substr(0, 10), "r101,r102,");
-  // Run figures are linked relative to the output directory.
-  EXPECT_NE(r.out.find("[loss.png](../wmtp-ledger.artifacts/r101/figures/loss.png)"), std::string::npos);
+  // Run figures are thumbnails linked relative to the output directory.
+  EXPECT_NE(r.out.find("[<img src=\"../wmtp-ledger.artifacts/r101/figures/loss.png\" alt=\"loss.png\""),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(ReportCli, SameVerdictSameBytesIncludingTheFigure) {

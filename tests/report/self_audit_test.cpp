@@ -76,11 +76,11 @@ TEST(SelfAudit, FromMlflowFetchesTheFiguresItLinks) {
                                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
   log_runs(uri, dir.file("ledger.sqlite"), experiment, dir.path());
   const CommandResult r = in_dir(dir.path(), bin("wmtp-report") + " --experiment " + experiment + " --tracking-uri " +
-                                                 shell_quote(uri) + " --output-dir out");
+                                                 shell_quote(uri) + " --output-dir out --local-figures");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("- Source: mlflow:" + uri), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("## Runs (4)"), std::string::npos) << r.out;
-  // Every link (overview and run figures) resolves from the report's directory.
+  // With --local-figures every link (overview and run figures) resolves from the report's directory.
   const std::regex link(R"(\]\(([^)]+\.png)\))");
   int links = 0;
   for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), link); it != std::sregex_iterator(); ++it) {
