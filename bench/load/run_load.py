@@ -49,7 +49,9 @@ def server_statuses(env, since):
     return requests, errors
 
 
-def run_group(client_name, commands, env, workdir):
+def run_group(client_name, commands, env, workdir, deadline_s):
+    """Runs the trainers at once; one still running deadline_s after the start is killed and counted
+    as failed (the Python client can wait on a starved server for many minutes: CI must end)."""
     log_start = server_log_size(env)
     procs = []
     start = time.monotonic()
@@ -57,14 +59,23 @@ def run_group(client_name, commands, env, workdir):
         err = open(os.path.join(workdir, f"{client_name}-{i}.err"), "w")
         procs.append((subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=err, text=True), err))
     results, failed = [], 0
+    timed_out = 0
     for p, err in procs:
-        out, _ = p.communicate()
+        try:
+            out, _ = p.communicate(timeout=max(0.0, start + deadline_s - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+            timed_out += 1
         err.close()
         if p.returncode != 0:
             failed += 1
         lines = [line for line in out.splitlines() if line.startswith("{")]
         if lines:
             results.append(json.loads(lines[-1]))
+    if timed_out:
+        print(f"load: {client_name}: {timed_out} of {len(procs)} trainer(s) still running {deadline_s:g} s after the "
+              "start were killed (counted as failed)", file=sys.stderr)
     wall = time.monotonic() - start
     retries = 0
     for i in range(len(commands)):
@@ -119,6 +130,8 @@ def main():
     ap.add_argument("--step-ms", type=int, default=10)
     ap.add_argument("--tracking-uri")
     ap.add_argument("--json", default="load-results.json")
+    ap.add_argument("--drain-timeout", type=float, default=180,
+                    help="seconds a group's trainers may take after their --seconds of steps before they are killed")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="wmtp-load.")
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", PYTHONUNBUFFERED="1")
@@ -137,15 +150,16 @@ def main():
         trainer = os.path.abspath(os.path.join(args.build, "bench", "wmtp_load_trainer"))
         wmtp_exp, py_exp = "wmtp-load-" + stamp, "python-load-" + stamp
         rows = []
+        deadline = args.seconds + args.drain_timeout
         cmds = [[trainer, *common, "--ledger", f"wmtp-{i}.sqlite", "--experiment", wmtp_exp, "--name", f"t{i}"]
                 for i in range(args.trainers)]
-        rows.append(summarize("wmtp (C++ Tracker)", *run_group("wmtp", cmds, env, work), uri, wmtp_exp,
+        rows.append(summarize("wmtp (C++ Tracker)", *run_group("wmtp", cmds, env, work, deadline), uri, wmtp_exp,
                               "local_run_id"))
         script = os.path.join(ROOT, "bench", "load", "python_trainer.py")
         cmds = [[sys.executable, script, *common, "--experiment", py_exp, "--name", f"t{i}"]
                 for i in range(args.trainers)]
         py_env = dict(env, MLFLOW_ENABLE_ASYNC_LOGGING="true")
-        rows.append(summarize("MLflow Python client, async", *run_group("python", cmds, py_env, work), uri, py_exp,
+        rows.append(summarize("MLflow Python client, async", *run_group("python", cmds, py_env, work, deadline), uri, py_exp,
                               "run_id"))
     finally:
         if own_server:
@@ -164,7 +178,9 @@ def main():
         json.dump({"trainers": args.trainers, "seconds": args.seconds, "step_ms": args.step_ms, "rows": rows}, f,
                   indent=2)
     # The gate is wmtp's row; the Python client's losses are a measurement, not a failure of wmtp.
-    bad = bool(rows[0]["lost"] or rows[0]["duplicated"] or rows[0]["failed"])
+    # A group that reported nothing has lost nothing only vacuously: that is a failure too.
+    bad = bool(rows[0]["lost"] or rows[0]["duplicated"] or rows[0]["failed"] or rows[0]["points_logged"] == 0 or
+               rows[0]["points_in_mlflow"] != rows[0]["points_logged"])
     if bad:
         print(f"load: FAIL; the trainers' ledgers and stderr are kept in {work}", file=sys.stderr)
     else:
