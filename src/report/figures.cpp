@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -30,6 +31,7 @@ namespace {
 
 constexpr const char* kFont = "DejaVu Sans";
 constexpr double kTitleSize = 17.0;
+constexpr double kPanelTitleSize = 14.0;
 constexpr double kLabelSize = 13.0;
 constexpr double kTickSize = 11.0;
 constexpr double kLegendSize = 11.0;
@@ -142,6 +144,15 @@ std::vector<Tick> log_ticks(Range axis) {
   return ticks;
 }
 
+// Above the panels of a PanelFigure: its title, then the legend its panels share.
+constexpr int kFigureTitleBand = 40;
+constexpr int kLegendBand = 26;
+
+bool has_legend(const PanelFigure& figure) {
+  return !figure.panels.empty() && std::any_of(figure.panels.front().series.begin(), figure.panels.front().series.end(),
+                                               [](const PlotSeries& s) { return !s.label.empty(); });
+}
+
 class Canvas {
  public:
   Canvas(int width, int height)
@@ -201,6 +212,18 @@ class Canvas {
   cairo_t* cr_;
 };
 
+// text, cut to fit max_width with "..." (in the canvas's current font).
+std::string fit_text(const std::string& text, double max_width, Canvas& canvas) {
+  if (canvas.text_width(text) <= max_width) return text;
+  std::string cut = text;
+  while (!cut.empty() && canvas.text_width(cut + "...") > max_width) {
+    // One UTF-8 character: its continuation bytes, then its first byte.
+    while (!cut.empty() && (static_cast<unsigned char>(cut.back()) & 0xC0) == 0x80) cut.pop_back();
+    if (!cut.empty()) cut.pop_back();
+  }
+  return cut + "...";
+}
+
 bool usable(double x, double y, bool log_y) { return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0.0); }
 
 constexpr Rgb kGrid{0.90, 0.90, 0.90};
@@ -239,7 +262,7 @@ std::pair<Range, Range> data_ranges(const LinePlot& plot) {
 
 // Axes and ticks from the data; margins follow the widest tick label and whether x labels must
 // be rotated.
-Frame layout(const LinePlot& plot, Canvas& canvas) {
+Frame layout(const LinePlot& plot, double title_size, Canvas& canvas) {
   const bool categorical = !plot.x_tick_labels.empty();
   const auto [x_data, y_data] = data_ranges(plot);
   Frame f;
@@ -253,7 +276,7 @@ Frame layout(const LinePlot& plot, Canvas& canvas) {
   for (const Tick& t : f.y_ticks) y_tick_width = std::max(y_tick_width, canvas.text_width(t.label));
   const double left = 28.0 + y_tick_width + 12.0 + (plot.y_label.empty() ? 0.0 : kLabelSize + 6.0);
   const double right = 24.0;
-  f.top = plot.title.empty() ? 20.0 : 48.0;
+  f.top = plot.title.empty() ? 20.0 : 2.0 * title_size + 14.0;
   double x_label_room = kTickSize + 8.0;
   if (categorical) {
     double widest = 0.0;
@@ -351,11 +374,12 @@ void draw_series(const LinePlot& plot, const Frame& f, Canvas& canvas) {
 }
 
 // The title above the plot area, the axis labels below and left of it.
-void draw_titles(const LinePlot& plot, const Frame& f, Canvas& canvas) {
+void draw_titles(const LinePlot& plot, double title_size, const Frame& f, Canvas& canvas) {
   canvas.color(kInk);
   if (!plot.title.empty()) {
-    canvas.font(kTitleSize, true);
-    canvas.text(plot.title, (f.px0 + f.px1) / 2.0, f.top / 2.0, 0.5);
+    canvas.font(title_size, true);
+    const double cx = (f.px0 + f.px1) / 2.0;
+    canvas.text(fit_text(plot.title, 2.0 * std::min(cx, plot.width - cx) - 16.0, canvas), cx, f.top / 2.0, 0.5);
   }
   canvas.font(kLabelSize);
   if (!plot.x_label.empty()) canvas.text(plot.x_label, (f.px0 + f.px1) / 2.0, plot.height - 16.0, 0.5);
@@ -388,19 +412,41 @@ std::pair<double, double> legend_corner(const LinePlot& plot, const Frame& f, do
   return best;
 }
 
-// A swatch and the label of every labelled series; nothing when no series has a label.
-void draw_legend(const LinePlot& plot, const Frame& f, Canvas& canvas) {
+constexpr double kLegendRow = kLegendSize + 7.0;
+constexpr double kSwatch = 22.0;
+
+// Indices of the series that have a label, in order.
+std::vector<std::size_t> labelled_series(const LinePlot& plot) {
   std::vector<std::size_t> labelled;
   for (std::size_t si = 0; si < plot.series.size(); ++si) {
     if (!plot.series[si].label.empty()) labelled.push_back(si);
   }
+  return labelled;
+}
+
+// Series si's swatch from x and its label after it, centred on cy.
+void draw_legend_entry(const LinePlot& plot, std::size_t si, double x, double cy, Canvas& canvas) {
+  const PlotSeries& s = plot.series[si];
+  canvas.color(kPalette[si % kPalette.size()]);
+  if (s.markers_only) {
+    canvas.marker(x + kSwatch / 2.0, cy, 4.0);
+  } else {
+    canvas.line(x, cy, x + kSwatch, cy, 2.0);
+  }
+  canvas.color(kInk);
+  canvas.text(s.label, x + kSwatch + 6.0, cy, 0.0);
+}
+
+// A swatch and the label of every labelled series in a box in the plot area; nothing when no
+// series has a label.
+void draw_legend(const LinePlot& plot, const Frame& f, Canvas& canvas) {
+  const std::vector<std::size_t> labelled = labelled_series(plot);
   if (labelled.empty()) return;
   canvas.font(kLegendSize);
   double widest = 0.0;
   for (std::size_t si : labelled) widest = std::max(widest, canvas.text_width(plot.series[si].label));
-  const double row = kLegendSize + 7.0, swatch = 22.0;
-  const double box_w = 10.0 + swatch + 6.0 + widest + 10.0;
-  const double box_h = 8.0 + row * static_cast<double>(labelled.size());
+  const double box_w = 10.0 + kSwatch + 6.0 + widest + 10.0;
+  const double box_h = 8.0 + kLegendRow * static_cast<double>(labelled.size());
   const auto [bx, by] = legend_corner(plot, f, box_w, box_h);
   cairo_t* cr = canvas.cr();
   cairo_set_source_rgba(cr, 1.0, 1.0, 1.0, 0.85);
@@ -410,25 +456,62 @@ void draw_legend(const LinePlot& plot, const Frame& f, Canvas& canvas) {
   cairo_set_line_width(cr, 1.0);
   cairo_stroke(cr);
   for (std::size_t k = 0; k < labelled.size(); ++k) {
-    const PlotSeries& s = plot.series[labelled[k]];
-    const double cy = by + 4.0 + row * (static_cast<double>(k) + 0.5);
-    canvas.color(kPalette[labelled[k] % kPalette.size()]);
-    if (s.markers_only) {
-      canvas.marker(bx + 10.0 + swatch / 2.0, cy, 4.0);
-    } else {
-      canvas.line(bx + 10.0, cy, bx + 10.0 + swatch, cy, 2.0);
-    }
-    canvas.color(kInk);
-    canvas.text(s.label, bx + 10.0 + swatch + 6.0, cy, 0.0);
+    draw_legend_entry(plot, labelled[k], bx + 10.0, by + 4.0 + kLegendRow * (static_cast<double>(k) + 0.5), canvas);
   }
 }
 
-void render(const LinePlot& plot, Canvas& canvas) {
-  const Frame frame = layout(plot, canvas);
+// The legend of plot's labelled series in one row centred on (cx, cy): a legend shared by panels.
+void draw_legend_row(const LinePlot& plot, double cx, double cy, Canvas& canvas) {
+  const std::vector<std::size_t> labelled = labelled_series(plot);
+  canvas.font(kLegendSize);
+  const double gap = 18.0;
+  std::vector<double> widths;
+  double total = 0.0;
+  for (std::size_t si : labelled) {
+    widths.push_back(kSwatch + 6.0 + canvas.text_width(plot.series[si].label));
+    total += widths.back() + (widths.size() > 1 ? gap : 0.0);
+  }
+  double x = cx - total / 2.0;
+  for (std::size_t k = 0; k < labelled.size(); ++k) {
+    draw_legend_entry(plot, labelled[k], x, cy, canvas);
+    x += widths[k] + gap;
+  }
+}
+
+// Draws the plot over the canvas area (0, 0) to (plot.width, plot.height) of the current
+// transform, with its legend in the plot area when legend is set.
+void render(const LinePlot& plot, double title_size, bool legend, Canvas& canvas) {
+  const Frame frame = layout(plot, title_size, canvas);
   draw_axes(frame, canvas);
   draw_series(plot, frame, canvas);
-  draw_titles(plot, frame, canvas);
-  draw_legend(plot, frame, canvas);
+  draw_titles(plot, title_size, frame, canvas);
+  if (legend) draw_legend(plot, frame, canvas);
+}
+
+// The title and the shared legend, then each panel drawn in its rectangle, clipped to it.
+void render(const PanelFigure& figure, const PanelLayout& grid, Canvas& canvas) {
+  cairo_t* cr = canvas.cr();
+  if (!figure.title.empty()) {
+    canvas.color(kInk);
+    canvas.font(kTitleSize, true);
+    canvas.text(fit_text(figure.title, grid.width - 16.0, canvas), grid.width / 2.0, kFigureTitleBand / 2.0, 0.5);
+  }
+  if (has_legend(figure)) {
+    const double band_top = figure.title.empty() ? 0.0 : kFigureTitleBand;
+    draw_legend_row(figure.panels.front(), grid.width / 2.0, band_top + kLegendBand / 2.0 - 4.0, canvas);
+  }
+  for (std::size_t i = 0; i < grid.panels.size(); ++i) {
+    const PanelRect& rect = grid.panels[i];
+    LinePlot panel = i < figure.panels.size() ? figure.panels[i] : LinePlot{};
+    panel.width = rect.width;
+    panel.height = rect.height;
+    cairo_save(cr);
+    cairo_translate(cr, rect.x, rect.y);
+    cairo_rectangle(cr, 0.0, 0.0, rect.width, rect.height);
+    cairo_clip(cr);
+    render(panel, kPanelTitleSize, false, canvas);
+    cairo_restore(cr);
+  }
 }
 
 // tEXt keywords: 1-79 Latin-1 printable characters, no leading/trailing/double spaces.
@@ -550,23 +633,51 @@ void write_png(cairo_surface_t* surface, const PngText& text, const std::string&
   }
 }
 
-}  // namespace
-
-void write_line_plot_png(const LinePlot& plot, const PngText& text, const std::string& path) {
-  if (plot.width < 64 || plot.height < 64 || plot.width > 10000 || plot.height > 10000) {
-    throw InputError(path + ": figure size " + std::to_string(plot.width) + "x" + std::to_string(plot.height) +
+// A width x height canvas, drawn by draw and written to path as write_line_plot_png says.
+void draw_png(int width, int height, const PngText& text, const std::string& path,
+              const std::function<void(Canvas&)>& draw) {
+  if (width < 64 || height < 64 || width > 10000 || height > 10000) {
+    throw InputError(path + ": figure size " + std::to_string(width) + "x" + std::to_string(height) +
                      " is outside 64..10000 pixels");
   }
-  Canvas canvas(plot.width, plot.height);
+  Canvas canvas(width, height);
   if (cairo_surface_status(canvas.surface()) != CAIRO_STATUS_SUCCESS) {
     throw Error(path + ": cannot create drawing surface (" +
                 cairo_status_to_string(cairo_surface_status(canvas.surface())) + ")");
   }
-  render(plot, canvas);
+  draw(canvas);
   if (cairo_status(canvas.cr()) != CAIRO_STATUS_SUCCESS) {
     throw Error(path + ": drawing failed (" + cairo_status_to_string(cairo_status(canvas.cr())) + ")");
   }
   write_png(canvas.surface(), text, path);
+}
+
+}  // namespace
+
+PanelLayout panel_layout(std::size_t panel_count, bool has_title, bool has_legend) {
+  const int n = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(panel_count, 100000)));
+  PanelLayout grid;
+  grid.columns = n <= 3 ? 1 : n <= 8 ? 2 : std::min(20, static_cast<int>(std::ceil(std::sqrt(n))));
+  const int rows = (n + grid.columns - 1) / grid.columns;
+  const int panel_width = grid.columns == 1 ? 960 : grid.columns == 2 ? 640 : 480;
+  const int panel_height = n == 1 ? 540 : std::clamp(1600 / rows, 240, 360);
+  const int top = (has_title ? kFigureTitleBand : 0) + (has_legend ? kLegendBand : 0);
+  grid.width = panel_width * grid.columns;
+  grid.height = top + panel_height * rows;
+  for (int i = 0; i < n; ++i) {
+    grid.panels.push_back(
+        {panel_width * (i % grid.columns), top + panel_height * (i / grid.columns), panel_width, panel_height});
+  }
+  return grid;
+}
+
+void write_line_plot_png(const LinePlot& plot, const PngText& text, const std::string& path) {
+  draw_png(plot.width, plot.height, text, path, [&](Canvas& canvas) { render(plot, kTitleSize, true, canvas); });
+}
+
+void write_panel_figure_png(const PanelFigure& figure, const PngText& text, const std::string& path) {
+  const PanelLayout grid = panel_layout(figure.panels.size(), !figure.title.empty(), has_legend(figure));
+  draw_png(grid.width, grid.height, text, path, [&](Canvas& canvas) { render(figure, grid, canvas); });
 }
 
 }  // namespace wmtp::report

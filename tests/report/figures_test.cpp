@@ -1,7 +1,6 @@
 #include "report/figures.h"
 
 #include <gtest/gtest.h>
-#include <png.h>
 
 #include <cmath>
 #include <limits>
@@ -11,34 +10,16 @@
 #include "core/errors.h"
 #include "core/png_text.h"
 #include "core/version.h"
+#include "decoded_png.h"
 #include "support/test_support.h"
 
 namespace wmtp::report {
 namespace {
 
+using testing::count_non_white;
+using testing::decode_png;
+using testing::DecodedPng;
 using wmtp::testing::TempDir;
-
-struct Decoded {
-  unsigned width = 0;
-  unsigned height = 0;
-  std::vector<unsigned char> rgba;
-};
-
-// Decodes with libpng's reader: proof that what we wrote is a valid PNG, not only chunk-shaped.
-Decoded decode(const std::string& path) {
-  png_image image{};
-  image.version = PNG_IMAGE_VERSION;
-  if (png_image_begin_read_from_file(&image, path.c_str()) == 0) {
-    ADD_FAILURE() << path << ": " << image.message;
-    return {};
-  }
-  image.format = PNG_FORMAT_RGBA;
-  Decoded out{image.width, image.height, std::vector<unsigned char>(PNG_IMAGE_SIZE(image))};
-  if (png_image_finish_read(&image, nullptr, out.rgba.data(), 0, nullptr) == 0) {
-    ADD_FAILURE() << path << ": " << image.message;
-  }
-  return out;
-}
 
 LinePlot sample_plot() {
   LinePlot plot;
@@ -55,14 +36,6 @@ LinePlot sample_plot() {
   return plot;
 }
 
-std::size_t count_non_white(const Decoded& d) {
-  std::size_t n = 0;
-  for (std::size_t i = 0; i + 3 < d.rgba.size(); i += 4) {
-    if (d.rgba[i] != 255 || d.rgba[i + 1] != 255 || d.rgba[i + 2] != 255) ++n;
-  }
-  return n;
-}
-
 TEST(Figures, WritesDecodablePngOfTheRequestedSize) {
   TempDir dir;
   LinePlot plot = sample_plot();
@@ -70,7 +43,7 @@ TEST(Figures, WritesDecodablePngOfTheRequestedSize) {
   plot.height = 360;
   const std::string path = dir.file("loss.png");
   write_line_plot_png(plot, {}, path);
-  const Decoded d = decode(path);
+  const DecodedPng d = decode_png(path);
   EXPECT_EQ(d.width, 640u);
   EXPECT_EQ(d.height, 360u);
   // Opaque white background with something drawn on it.
@@ -133,13 +106,13 @@ TEST(Figures, NonFinitePointsAndLogScaleAreHandled) {
   plot.series.push_back({"seed 43", {0, 1, 2}, {inf, 30.0, 8.0}, true});
   const std::string path = dir.file("log.png");
   write_line_plot_png(plot, {}, path);
-  EXPECT_EQ(decode(path).width, 960u);
+  EXPECT_EQ(decode_png(path).width, 960u);
 
   LinePlot empty;  // nothing finite at all still gives a valid, labelled figure
   empty.title = "empty";
   empty.series.push_back({"none", {0, 1}, {nan, nan}});
   write_line_plot_png(empty, {}, dir.file("empty.png"));
-  EXPECT_EQ(decode(dir.file("empty.png")).height, 540u);
+  EXPECT_EQ(decode_png(dir.file("empty.png")).height, 540u);
 }
 
 TEST(Figures, ManyCategoricalLabelsAreRotatedNotDropped) {
@@ -153,7 +126,86 @@ TEST(Figures, ManyCategoricalLabelsAreRotatedNotDropped) {
   }
   plot.series.push_back(s);
   write_line_plot_png(plot, {}, dir.file("cat.png"));
-  EXPECT_EQ(decode(dir.file("cat.png")).width, 960u);
+  EXPECT_EQ(decode_png(dir.file("cat.png")).width, 960u);
+}
+
+// True when no two panels share a pixel and every panel lies inside the figure, below its title.
+bool panels_tile_the_figure(const PanelLayout& grid, int top) {
+  for (std::size_t i = 0; i < grid.panels.size(); ++i) {
+    const PanelRect& a = grid.panels[i];
+    if (a.width < 200 || a.height < 200 || a.x < 0 || a.y < top || a.x + a.width > grid.width ||
+        a.y + a.height > grid.height) {
+      return false;
+    }
+    for (std::size_t j = i + 1; j < grid.panels.size(); ++j) {
+      const PanelRect& b = grid.panels[j];
+      if (a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height) return false;
+    }
+  }
+  return true;
+}
+
+TEST(Figures, PanelLayoutStacksFewPanelsAndGridsMany) {
+  const PanelLayout one = panel_layout(1, true, true);
+  ASSERT_EQ(one.panels.size(), 1u);
+  EXPECT_EQ(one.columns, 1);
+  EXPECT_EQ(one.width, 960);
+  EXPECT_GE(one.panels[0].height, 540);                      // a single panel as large as a plain plot
+  EXPECT_EQ(panel_layout(0, true, true).panels.size(), 1u);  // an empty figure still gets axes
+
+  const PanelLayout three = panel_layout(3, true, true);
+  ASSERT_EQ(three.panels.size(), 3u);
+  EXPECT_EQ(three.columns, 1);
+  for (std::size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(three.panels[i].x, three.panels[0].x);
+    EXPECT_EQ(three.panels[i].y, three.panels[i - 1].y + three.panels[i - 1].height);
+  }
+  EXPECT_GT(three.height, one.height);
+  EXPECT_EQ(panel_layout(3, false, false).panels[0].y, 0);                 // no title, no legend: no band
+  EXPECT_GT(three.panels[0].y, panel_layout(3, true, false).panels[0].y);  // the legend's row
+  EXPECT_GT(panel_layout(3, true, false).panels[0].y, 0);
+
+  const PanelLayout eight = panel_layout(8, true, true);
+  EXPECT_EQ(eight.columns, 2);
+  EXPECT_EQ(eight.panels[1].y, eight.panels[0].y);  // row by row
+  EXPECT_GT(eight.panels[1].x, eight.panels[0].x);
+  EXPECT_LE(eight.height, 1700);
+  EXPECT_GT(eight.width, one.width);
+
+  for (std::size_t n = 1; n <= 60; ++n) {
+    const PanelLayout grid = panel_layout(n, true, true);
+    EXPECT_EQ(grid.panels.size(), n);
+    EXPECT_TRUE(panels_tile_the_figure(grid, grid.panels[0].y)) << n << " panels";
+    EXPECT_LE(grid.height, 2100) << n << " panels";
+    EXPECT_LE(grid.width, 4000) << n << " panels";
+  }
+}
+
+TEST(Figures, PanelFigureIsTheLayoutsSizeAndDrawsEveryPanel) {
+  TempDir dir;
+  PanelFigure figure;
+  figure.title = "Three panels";
+  for (int i = 0; i < 3; ++i) {
+    LinePlot panel = sample_plot();
+    panel.title = "panel " + std::to_string(i);
+    figure.panels.push_back(panel);
+  }
+  const std::string path = dir.file("panels.png");
+  write_panel_figure_png(figure, {{"wmtp.run_id", "a"}}, path);
+  const PanelLayout grid = panel_layout(3, true, true);
+  const DecodedPng d = decode_png(path);
+  EXPECT_EQ(d.width, static_cast<unsigned>(grid.width));
+  EXPECT_EQ(d.height, static_cast<unsigned>(grid.height));
+  for (const PanelRect& r : grid.panels) {
+    const auto x = static_cast<unsigned>(r.x), y = static_cast<unsigned>(r.y);
+    EXPECT_GT(count_non_white(d, x, y, x + static_cast<unsigned>(r.width), y + static_cast<unsigned>(r.height)), 2000u)
+        << "panel at y " << r.y;
+  }
+  // The title, then the legend the panels share (sample_plot's series are labelled).
+  const auto title_end = static_cast<unsigned>(panel_layout(3, true, false).panels[0].y);
+  EXPECT_GT(count_non_white(d, 0, 0, d.width, title_end), 100u) << "the title";
+  EXPECT_GT(count_non_white(d, 0, title_end, d.width, static_cast<unsigned>(grid.panels[0].y)), 100u) << "the legend";
+  EXPECT_EQ(read_png_text_file(path).at("wmtp.run_id"), "a");
 }
 
 TEST(Figures, UnwritablePathErrorNamesThePath) {
