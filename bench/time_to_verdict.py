@@ -61,6 +61,7 @@ def main():
     parser.add_argument("--results", help="markdown file whose '## Time to verdict' section is (re)written")
     parser.add_argument("--command", default="bench/time_to_verdict.py", help="the command named in --results")
     args = parser.parse_args()
+    args.work, args.build = os.path.abspath(args.work), os.path.abspath(args.build)  # the runs change directory
     args.build = os.path.abspath(args.build)
     cli = os.path.join(args.build, "src", "cli")
     shutil.rmtree(args.work, ignore_errors=True)

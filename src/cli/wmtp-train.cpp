@@ -80,6 +80,7 @@ struct Flags {
   std::optional<std::string> gaps;    // CSV data only
   std::optional<double> sync_wait_s;  // --sync-wait; else WMTP_SYNC_WAIT; else kDefaultSyncWaitS
   bool system_metrics = false;
+  bool print_contract = false;
   double system_metrics_interval_s = 10.0;  // MLflow's default sampling interval
   std::vector<std::string> argv;            // as typed, for the printed --resume command
 };
@@ -736,11 +737,31 @@ int report_interruption(const Flags& flags, const std::vector<tr::RunOutcome>& o
   return 128 + signal;
 }
 
+// --print-contract: what each planned run (after --shard) logs before it trains, as one JSON
+// document on standard output, for another producer (e.g. a Python pipeline) that logs runs of
+// the same plan into the same experiment. Nothing is trained, opened or logged.
+int print_contract(const Job& job, const Flags& flags) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const tr::RunRequest& r : job.runs) runs.push_back(tr::start_document(r));
+  const nlohmann::json out = {{"contract_version", 1},
+                              {"wmtp_version", WMTP_VERSION},
+                              {"experiment", job.experiment},
+                              {"plan_name", job.plan_name},
+                              {"plan_hash", job.plan_hash},
+                              {"prereg_hash", job.prereg_hash},
+                              {"shard", flags.shard.empty() ? "all" : flags.shard},
+                              {"planned", job.planned},
+                              {"runs", runs}};
+  std::cout << out.dump(2) << "\n" << std::flush;
+  return 0;
+}
+
 int run(const Flags& flags) {
   check_flags(flags);
   tr::set_compute_threads(flags.threads);
   check_golden_tensors(flags, wmtp::check_golden(wmtp::embedded_golden()), "golden tensors");
   Job job = plan_job(flags);  // all input checked before the ledger is touched
+  if (flags.print_contract) return print_contract(job, flags);
   if (g_stop_signal != 0) return report_interruption(flags, {}, 0);
 
   wmtp::tracking::TrackerOptions options;
@@ -923,6 +944,10 @@ int main(int argc, char** argv) {
                  "seconds between --system-metrics samples, 0.1 to 3600")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
+  app.add_flag("--print-contract", flags.print_contract,
+               "train nothing: print, as JSON, what each planned run (after --shard) logs before it trains (name, "
+               "params with data hashes and scaler signatures, tags, config artifacts), for another producer "
+               "logging runs of the same plan (docs/ARCHITECTURE.md, 'Other producers')");
   app.add_option("--policy", flags.policy,
                  "prod, or debug to train even when the golden tensors do not reproduce (refused when CI=true)")
       ->check(CLI::IsMember({"prod", "debug"}))

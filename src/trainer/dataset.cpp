@@ -138,4 +138,8 @@ int daily_period(const Series& series) {
   return static_cast<int>(86400 / series.spacing_s);
 }
 
+int seasonal_period(const experiment::Recipe& recipe, const Series& series) {
+  return recipe.window.seasonal_period > 0 ? recipe.window.seasonal_period : daily_period(series);
+}
+
 }  // namespace wmtp::trainer

@@ -76,4 +76,8 @@ experiment::Recipe recipe_for(const experiment::Recipe& recipe, const Series& se
 // points (set seasonal_period in the recipe then).
 int daily_period(const Series& series);
 
+// The seasonal period a run of this recipe uses on this series: the recipe's
+// window.seasonal_period when set (> 0), else one day (daily_period).
+int seasonal_period(const experiment::Recipe& recipe, const Series& series);
+
 }  // namespace wmtp::trainer

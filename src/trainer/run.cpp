@@ -144,8 +144,7 @@ class MetricLog {
   std::set<std::pair<std::string, std::int64_t>> held_;
 };
 
-std::vector<std::pair<std::string, std::string>> contract_params(const RunRequest& r, const SeriesData& data,
-                                                                 const Trainer& trainer) {
+std::vector<std::pair<std::string, std::string>> contract_params(const RunRequest& r, const SeriesData& data) {
   // The output is inverted through data.scaler; the VQ quantizes the model input, whose space
   // is the one `standardized` was produced in. Logged from each path, so Gate 2 can tell them apart.
   const std::string output_signature = data.scaler.signature();
@@ -173,7 +172,7 @@ std::vector<std::pair<std::string, std::string>> contract_params(const RunReques
       {param::kDataUnit, data.series.unit},
       {param::kGapPolicy, r.data.gaps},
       {param::kScaler, StandardScaler::kKind},
-      {param::kSeasonalPeriod, std::to_string(trainer.seasonal_period())},
+      {param::kSeasonalPeriod, std::to_string(seasonal_period(r.recipe, data.series))},
   };
   if (r.data.gaps != "fail") p.emplace_back(param::kDataMissingPoints, std::to_string(data.series.missing_points));
   if (r.recipe.use_vq()) {
@@ -508,7 +507,7 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
   start.tags[contract::tag::kCell] = request.cell;
   std::unique_ptr<RunLogger> logger = store.start_run(start);
   return guarded(*logger, [&] {
-    for (const auto& [key, value] : contract_params(request, data, trainer)) logger->log_param(key, value);
+    for (const auto& [key, value] : contract_params(request, data)) logger->log_param(key, value);
     log_golden_metrics(*logger);
     const ScratchDir scratch(options.work_dir, request.run_name);
     // What --resume reads back: the recipe as trained (overrides applied).
@@ -529,6 +528,18 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
 }
 
 }  // namespace
+
+nlohmann::json start_document(const RunRequest& request) {
+  const SeriesData data = SeriesData::prepare(request.series);
+  nlohmann::json params = nlohmann::json::object();
+  for (const auto& [key, value] : contract_params(request, data)) params[key] = value;
+  nlohmann::json tags = request.tags;
+  tags[contract::tag::kCell] = request.cell;
+  return {{"run_name", request.run_name},
+          {"params", params},
+          {"tags", tags},
+          {"artifacts", {{artifact::kRecipe, request.recipe.to_json()}, {artifact::kPlan, request.trained_plan}}}};
+}
 
 RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options) {
   const PoolStreamScope stream(options.own_cuda_stream, options.device);

@@ -121,6 +121,12 @@ RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOption
 // finished, lacks what it needs, or its data no longer hashes the same.
 RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options);
 
+// What a run of `request` logs before it trains, as JSON: {"run_name", "params" (every contract
+// param, data hashes and scaler signatures included), "tags" (those of the request and
+// wmtp.cell), "artifacts" (config/recipe.json and config/plan.json, as documents)}. Reads and
+// hashes the series; trains nothing. wmtp-train --print-contract: for other producers.
+nlohmann::json start_document(const RunRequest& request);
+
 // The names of the metrics logged once at the end of a run.
 const std::vector<std::string>& final_metric_names();
 

@@ -116,7 +116,7 @@ struct Trainer::Impl {
         data(d),
         seed(s),
         device(resolve_device(options.device)),
-        period(r.window.seasonal_period > 0 ? r.window.seasonal_period : daily_period(d.series)),
+        period(trainer::seasonal_period(r, d.series)),
         index(window_index(d, r.window.seq_len, r.window.pred_len)),
         gen(at::make_generator<at::CPUGeneratorImpl>(s)) {
     if (period > r.window.seq_len) {
