@@ -338,8 +338,11 @@ json MlflowClient::call(const std::string& method, const std::string& endpoint, 
     if (body.is_object()) {
       char sep = '?';
       for (const auto& [k, v] : body.items()) {
-        path += sep + url_escape(k) + "=" + url_escape(v.is_string() ? v.get<std::string>() : v.dump());
-        sep = '&';
+        // A list is the same name repeated (run_ids=a&run_ids=b), as MLflow reads repeated fields.
+        for (const json& item : v.is_array() ? v : json::array({v})) {
+          path += sep + url_escape(k) + "=" + url_escape(item.is_string() ? item.get<std::string>() : item.dump());
+          sep = '&';
+        }
       }
     }
   } else {
@@ -513,6 +516,42 @@ std::vector<MetricPoint> MlflowClient::get_metric_history(const std::string& run
     token = string_field(page, "next_page_token");
   } while (!token.empty());
   return points;
+}
+
+std::map<std::string, std::vector<MetricPoint>> MlflowClient::get_metric_histories(
+    const std::vector<std::string>& run_ids, const std::string& key) {
+  if (run_ids.size() > kBulkHistoryRuns) {
+    throw std::logic_error("get_metric_histories: more than " + std::to_string(kBulkHistoryRuns) + " runs");
+  }
+  std::map<std::string, std::vector<MetricPoint>> out;
+  for (const std::string& id : run_ids) out[id];
+  bool bulk_read = false;
+  if (bulk_history_available_) {
+    try {
+      const json page = call("GET", "metrics/get-history-bulk-interval",
+                             {{"run_ids", run_ids}, {"metric_key", key}, {"max_results", kBulkHistoryPoints}});
+      decoded("metrics/get-history-bulk-interval", [&] {
+        if (auto list = page.find("metrics"); list != page.end()) {
+          for (const json& m : *list) {
+            auto run = out.find(string_field(m, "run_id"));
+            if (run != out.end()) run->second.push_back(metric_point_from_json(m));
+          }
+        }
+      });
+      bulk_read = true;
+    } catch (const MlflowError& e) {
+      // A server (or proxy) without the endpoint; a run that does not exist is the caller's error.
+      const bool missing_endpoint = e.error_code() == "ENDPOINT_NOT_FOUND" ||
+                                    ((e.http_status() == 404 || e.http_status() == 405 || e.http_status() == 501) &&
+                                     e.error_code() != "RESOURCE_DOES_NOT_EXIST");
+      if (!missing_endpoint) throw;
+      bulk_history_available_ = false;
+    }
+  }
+  for (auto& [run_id, points] : out) {
+    if (!bulk_read || points.size() >= kBulkHistoryPoints) points = get_metric_history(run_id, key);
+  }
+  return out;
 }
 
 void MlflowClient::remember_artifact_uri(const std::string& run_id, const std::string& artifact_uri) {

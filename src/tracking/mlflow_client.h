@@ -138,6 +138,15 @@ class MlflowClient {
   // Every point of one metric (all pages), in the server's order. Infinities come back as
   // infinities (the server stores them as +-DBL_MAX), NaN as NaN.
   std::vector<MetricPoint> get_metric_history(const std::string& run_id, const std::string& key, int page_size = 25000);
+  // Every point of one metric for several runs (at most kBulkHistoryRuns) in one request
+  // (metrics/get-history-bulk-interval, what MLflow's UI charts read). The server samples a run
+  // that holds kBulkHistoryPoints points or more, so those runs are read again one by one with
+  // get_metric_history: the result is every point of every run, as get_metric_history gives.
+  // A server without the endpoint (404, ENDPOINT_NOT_FOUND) is asked run by run from then on.
+  std::map<std::string, std::vector<MetricPoint>> get_metric_histories(const std::vector<std::string>& run_ids,
+                                                                       const std::string& key);
+  static constexpr std::size_t kBulkHistoryRuns = 100;     // MLflow's MAX_RUNS_GET_METRIC_HISTORY_BULK
+  static constexpr std::size_t kBulkHistoryPoints = 2500;  // MLflow's MAX_RESULTS_PER_RUN
 
   // Artifacts through the server's proxy (the run's artifact_uri must be mlflow-artifacts:). The
   // first transfer for a run asks runs/get for its artifact_uri, unless a caller that already has
@@ -173,6 +182,7 @@ class MlflowClient {
   struct Session;
   std::unique_ptr<Session> session_;
   std::map<std::string, std::string> artifact_roots_;  // run id -> "<exp>/<run>/artifacts"
+  bool bulk_history_available_ = true;                 // false after the server lacked get-history-bulk-interval
 };
 
 // JSON number for a metric value: finite values as numbers, NaN/Inf as the protobuf JSON

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <functional>
@@ -219,8 +220,9 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
 
   set.runs.resize(runs.size());
   std::vector<std::function<void(MlflowClient&)>> tasks;
-  // Histories land in their own slots; they are moved into the records after the pool ends.
-  std::vector<std::vector<std::pair<std::string, std::vector<MetricPoint>>>> histories(runs.size());
+  // Histories are read per metric for up to kBulkHistoryRuns runs at once; each task writes its
+  // own slot, moved into the records after the pool ends.
+  std::map<std::string, std::vector<std::size_t>> runs_by_key;
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const MlflowRun& run = runs[i];
     RunRecord& r = set.runs[i];
@@ -234,14 +236,7 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
     r.end_time_ms = run.end_time_ms;
     r.params = run.params;
     r.tags = run.tags;
-    histories[i].resize(run.latest_metrics.size());
-    std::size_t k = 0;
-    for (const auto& [key, latest] : run.latest_metrics) {
-      auto* slot = &histories[i][k++];
-      slot->first = key;
-      tasks.push_back(
-          [slot, run_id = run.run_id](MlflowClient& c) { slot->second = c.get_metric_history(run_id, slot->first); });
-    }
+    for (const auto& [key, latest] : run.latest_metrics) runs_by_key[key].push_back(i);
     const std::string cache = artifact_cache_dir + "/" + cache_folder(r.local_id, run.run_id);
     tasks.push_back([&r, run_id = run.run_id, artifact_uri = run.artifact_uri, cache](MlflowClient& c) {
       c.remember_artifact_uri(run_id, artifact_uri);
@@ -258,9 +253,23 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
       }
     });
   }
+  std::deque<std::pair<std::string, std::map<std::string, std::vector<MetricPoint>>>> histories;  // stable slots
+  for (const auto& [key, members] : runs_by_key) {
+    for (std::size_t first = 0; first < members.size(); first += MlflowClient::kBulkHistoryRuns) {
+      std::vector<std::string> ids;
+      for (std::size_t j = first; j < std::min(members.size(), first + MlflowClient::kBulkHistoryRuns); ++j)
+        ids.push_back(runs[members[j]].run_id);
+      auto* out = &histories.emplace_back(key, std::map<std::string, std::vector<MetricPoint>>{});
+      tasks.push_back([out, ids](MlflowClient& c) { out->second = c.get_metric_histories(ids, out->first); });
+    }
+  }
   run_on_pool(config, tasks);
+  std::map<std::string, std::size_t> index_of;
+  for (std::size_t i = 0; i < runs.size(); ++i) index_of[runs[i].run_id] = i;
+  for (auto& [key, by_run] : histories) {
+    for (auto& [run_id, points] : by_run) set.runs[index_of.at(run_id)].metrics[key] = std::move(points);
+  }
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    for (auto& [key, points] : histories[i]) set.runs[i].metrics[key] = std::move(points);
     normalize_histories(set.runs[i]);
     normalize_artifacts(set.runs[i]);
   }

@@ -2,9 +2,12 @@
 // failures the real server cannot produce on demand, against a scripted fault server.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <tuple>
 
 #include "core/errors.h"
 #include "support/fault_server.h"
@@ -47,6 +50,66 @@ TEST(MlflowClientServer, PagesThroughRunsAndMetricHistory) {
     EXPECT_EQ(history[i].value, i * 0.001);
     EXPECT_EQ(history[i].timestamp_ms, 5000 + i);
   }
+}
+
+// Points as comparable tuples (NaN compared as a marker).
+std::vector<std::tuple<std::int64_t, std::int64_t, double, bool>> as_tuples(const std::vector<MetricPoint>& points) {
+  std::vector<std::tuple<std::int64_t, std::int64_t, double, bool>> out;
+  for (const MetricPoint& p : points)
+    out.emplace_back(p.step, p.timestamp_ms, std::isnan(p.value) ? 0.0 : p.value, std::isnan(p.value));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(MlflowClientServer, BulkHistoriesAreEveryPointOfEveryRun) {
+  MlflowClient client(testing::real_server_config());
+  const std::string exp = client.get_or_create_experiment(testing::unique_name("bulk-"));
+  const std::string long_run = client.create_run(exp, "long", 1, {}).run_id;
+  const std::string short_run = client.create_run(exp, "short", 2, {}).run_id;
+  const std::string other_run = client.create_run(exp, "other", 3, {}).run_id;
+  LogBatch batch;  // 2,600 points: the server samples this run, so it is read again in full
+  for (int i = 0; i < 2600; ++i) batch.metrics.push_back({"loss", i * 0.25, i + 1, 7000 + i});
+  client.log_batch(long_run, batch);
+  client.log_batch(short_run,
+                   LogBatch{{{"loss", std::nan(""), 0, 1}, {"loss", 0.5, 1, 2}, {"loss", 0.5, 1, 3}}, {}, {}});
+  client.log_batch(other_run, LogBatch{{{"acc", 1.0, 0, 1}}, {}, {}});
+  const std::map<std::string, std::vector<MetricPoint>> got = client.get_metric_histories({long_run, short_run,
+                                                                                           other_run},
+                                                                                          "loss");
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got.at(long_run).size(), 2600u);
+  EXPECT_EQ(as_tuples(got.at(long_run)), as_tuples(client.get_metric_history(long_run, "loss")));
+  EXPECT_EQ(got.at(short_run).size(), 3u);
+  EXPECT_EQ(as_tuples(got.at(short_run)), as_tuples(client.get_metric_history(short_run, "loss")));
+  EXPECT_TRUE(got.at(other_run).empty());
+}
+
+TEST(MlflowClientServer, BulkHistoriesFallBackToOneRunAtATimeWithoutTheEndpoint) {
+  MlflowClient upstream(testing::real_server_config());
+  const std::string exp = upstream.get_or_create_experiment(testing::unique_name("bulk404-"));
+  const std::string a = upstream.create_run(exp, "a", 1, {}).run_id;
+  const std::string b = upstream.create_run(exp, "b", 2, {}).run_id;
+  upstream.log_batch(a, LogBatch{{{"loss", 1.0, 1, 1}, {"loss", 2.0, 2, 1}}, {}, {}});
+  upstream.log_batch(b, LogBatch{{{"loss", 3.0, 1, 1}}, {}, {}});
+  // A server (or proxy) that does not know metrics/get-history-bulk-interval.
+  FaultServer proxy(
+      testing::real_server_config().tracking_uri,
+      [](const testing::ReceivedRequest& r) {
+        if (r.target.find("get-history-bulk-interval") == std::string::npos) return testing::Fault{};
+        return testing::Fault::respond(
+            {404, R"({"error_code":"ENDPOINT_NOT_FOUND","message":"no such endpoint"})", "application/json", {}});
+      },
+      0.0);
+  MlflowClient client(fast_retries(proxy.uri()));
+  for (int round = 0; round < 2; ++round) {
+    const std::map<std::string, std::vector<MetricPoint>> got = client.get_metric_histories({a, b}, "loss");
+    EXPECT_EQ(got.at(a).size(), 2u);
+    EXPECT_EQ(got.at(b).size(), 1u);
+  }
+  std::size_t bulk_requests = 0;
+  for (const testing::ReceivedRequest& r : proxy.requests())
+    bulk_requests += r.target.find("get-history-bulk-interval") != std::string::npos ? 1 : 0;
+  EXPECT_EQ(bulk_requests, 1u);  // asked once, then run by run
 }
 
 TEST(MlflowClientServer, OneLogBatchCallArrivesCompleteWhenSplit) {
