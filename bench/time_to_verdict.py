@@ -44,6 +44,16 @@ def grid_plan(work, seeds):
     return path
 
 
+def per_plan(spec, plan_name, default):
+    """N for every plan, or PLAN=N,...; default for a plan not named."""
+    if not spec:
+        return default
+    if "=" not in spec:
+        return int(spec)
+    values = dict(item.split("=", 1) for item in spec.split(","))
+    return int(values.get(plan_name, default))
+
+
 def median_range(values):
     return statistics.median(values), min(values), max(values)
 
@@ -55,14 +65,15 @@ def main():
     parser.add_argument("--python", required=True, help="python with torch, mlflow-skinny and matplotlib")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--plans", default="smoke", help="smoke and/or grid204 (2 x 3 x 34 seeds)")
-    parser.add_argument("--python-reps", type=int, default=0, help="repetitions of the Python side (default --reps)")
+    parser.add_argument("--python-reps", default="",
+                        help="repetitions of the Python side: N for every plan, or PLAN=N,... (default --reps)")
+    parser.add_argument("--plan-reps", default="", help="PLAN=N,...: repetitions of a plan's wmtp side (default --reps)")
     parser.add_argument("--work", default="/tmp/wmtp-time-to-verdict")
     parser.add_argument("--json-out")
     parser.add_argument("--results", help="markdown file whose '## Time to verdict' section is (re)written")
     parser.add_argument("--command", default="bench/time_to_verdict.py", help="the command named in --results")
     args = parser.parse_args()
     args.work, args.build = os.path.abspath(args.work), os.path.abspath(args.build)  # the runs change directory
-    args.build = os.path.abspath(args.build)
     cli = os.path.join(args.build, "src", "cli")
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
@@ -97,14 +108,16 @@ def main():
         run([os.path.join(args.build, "bench", "wmtp_trainer_bench"), "--dump-plan", dump] +
             (["--plan", plan] if plan else []))
         wmtp_t, py_t = [], []
-        python_reps = args.python_reps or args.reps
-        for rep in range(args.reps):
+        reps = per_plan(args.plan_reps, plan_name, args.reps)
+        python_reps = per_plan(args.python_reps, plan_name, reps)
+        for rep in range(max(reps, python_reps)):
             exp = "ttv-%s-%s-%d" % (plan_name, stamp, rep)
             d = os.path.join(args.work, exp)
             os.makedirs(d)
             order = ("wmtp", "python") if rep % 2 == 0 else ("python", "wmtp")
+            first_line = len(lines)
             for side in order:
-                if side == "wmtp":
+                if side == "wmtp" and rep < reps:
                     plan_flags = ["--plan", plan] if plan else []
                     uri = ["--tracking-uri", args.tracking_uri]
                     t1, _ = run([os.path.join(cli, "wmtp-train"), "--quiet", "--experiment", exp, "--ledger",
@@ -117,25 +130,26 @@ def main():
                     wmtp_t.append(t1 + t2 + t3)
                     lines.append({"what": plan_name, "side": "wmtp", "rep": rep, "train_s": t1, "audit_s": t2,
                                   "report_s": t3})
-                elif rep < python_reps:
+                elif side == "python" and rep < python_reps:
                     t, out = run([args.python, os.path.join(HERE, "pipeline_reference.py"), dump, "--tracking-uri",
                                   args.tracking_uri, "--experiment", exp + "-py", "--verdict",
                                   os.path.join(d, "python-verdict.json")], env=env, cwd=d)
                     py_t.append(t)
                     lines.append(dict(json.loads(out.strip().splitlines()[-1]), what=plan_name, side="python",
                                       rep=rep, wall_s=t))
-            print(json.dumps(lines[-len(order):]), file=sys.stderr, flush=True)
+            print(json.dumps(lines[first_line:]), file=sys.stderr, flush=True)
         runs = json.load(open(dump))["runs"]
-        rows.append(("to verdict with MLflow, %s plan (%d runs): wmtp / Python pipeline" % (plan_name, len(runs)),
+        rows.append(("to verdict with MLflow, %s plan (%d runs): wmtp / Python pipeline (%d / %d repetitions)"
+                     % (plan_name, len(runs), reps, python_reps),
                      median_range(wmtp_t), median_range(py_t) if py_t else None,
                      statistics.median(py_t) / statistics.median(wmtp_t) if py_t else None))
 
     load = os.getloadavg()
     out = ["## Time to verdict", "",
            "Written by `%s` on %s: wall seconds from training the plan to a verdict file; repetitions alternate "
-           "wmtp and Python, each into a fresh experiment of one fresh MLflow server (%d repetitions, Python side %d)."
-           % (args.command, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), args.reps,
-              args.python_reps or args.reps), "",
+           "wmtp and Python, each into a fresh experiment of one fresh MLflow server (%d repetitions of the demo and "
+           "--jobs rows; each plan's own in its row)." % (args.command, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                                                          args.reps), "",
            "| measurement | wmtp s (median, min-max) | other s (median, min-max) | ratio |", "|---|---|---|---|"]
     for name, a, b, ratio in rows:
         fmt = lambda m: "%.2f (%.2f-%.2f)" % m if m else "-"  # noqa: E731
