@@ -120,8 +120,10 @@ def main():
                 if side == "wmtp" and rep < reps:
                     plan_flags = ["--plan", plan] if plan else []
                     uri = ["--tracking-uri", args.tracking_uri]
+                    # The verdict needs every run in MLflow: wait for the push to finish, however long.
                     t1, _ = run([os.path.join(cli, "wmtp-train"), "--quiet", "--experiment", exp, "--ledger",
-                                 os.path.join(d, "ledger.sqlite")] + plan_flags + uri, env=env, cwd=d)
+                                 os.path.join(d, "ledger.sqlite"), "--sync-wait", "3600"] + plan_flags + uri,
+                                env=env, cwd=d)
                     t2, _ = run([os.path.join(cli, "wmtp-audit"), "--experiment", exp, "--source", "mlflow",
                                  "-o", os.path.join(d, "wmtp-verdict.json"), "--artifact-cache",
                                  os.path.join(d, "cache")] + uri, env=env, cwd=d)

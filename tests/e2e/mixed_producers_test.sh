@@ -74,12 +74,16 @@ EOF
     { cat train.log >&2; fail "wmtp-train failed"; }
 }
 
+audit() {  # experiment: verdict.json, audit.log and the exit status in $status
+  status=0
+  "$bin/wmtp-audit" --experiment "$1" --tracking-uri "$uri" --source mlflow -o verdict.json \
+    --artifact-cache cache >audit.log 2>&1 || status=$?
+}
+
 experiment=mixed-$run_id
 say "experiment $experiment: Python B0 runs, wmtp B2 runs"
 produce "$experiment"
-status=0
-"$bin/wmtp-audit" --experiment "$experiment" --tracking-uri "$uri" --source mlflow -o verdict.json \
-  --artifact-cache cache >audit.log 2>&1 || status=$?
+audit "$experiment"
 "$python" - verdict.json "$status" <<'EOF' || { cat audit.log >&2; fail "the mixed experiment is not ALL PASS"; }
 import json, sys
 v = json.load(open(sys.argv[1]))
@@ -98,9 +102,7 @@ EOF
 experiment=mixed-omit-$run_id
 say "experiment $experiment: B0-house-b-s7 logged by Python without train_data_hash"
 produce "$experiment" --omit-param B0-house-b-s7:train_data_hash
-status=0
-"$bin/wmtp-audit" --experiment "$experiment" --tracking-uri "$uri" --source mlflow -o verdict.json \
-  --artifact-cache cache >audit.log 2>&1 || status=$?
+audit "$experiment"
 "$python" - verdict.json "$status" <<'EOF' || { cat audit.log >&2; fail "the missing hash did not fail G6"; }
 import json, sys
 v = json.load(open(sys.argv[1]))
