@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -502,25 +503,22 @@ int default_jobs(const Flags& flags, std::size_t tasks) {
   return static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(jobs), tasks)));
 }
 
-// The order in which `jobs` > 1 threads take the tasks: the longest first (runs to resume, whose
+// Sorts order (indices into tasks) as `jobs` > 1 threads take them: the longest first (runs to resume, whose
 // remaining work is unknown, before all), so that no thread is left alone with a long run at the
 // end. The cost estimate is the step count times ~3 for a VQ model (bench/RESULTS.md: dlinear-vq
 // trains at about a third of dlinear's samples/s); ties keep the plan's order.
-std::vector<std::size_t> longest_first(const std::vector<Task>& tasks) {
+void sort_longest_first(const std::vector<Task>& tasks, std::vector<std::size_t>& order) {
   const auto cost = [&](std::size_t i) {
     const tr::RunRequest* r = tasks[i].request;
     if (r == nullptr) return std::numeric_limits<double>::infinity();
     const double points = static_cast<double>(r->series.values.size());
     return points * r->recipe.training.epochs / r->recipe.training.batch_size * (r->recipe.use_vq() ? 3.0 : 1.0);
   };
-  std::vector<std::size_t> order(tasks.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost(a) > cost(b); });
-  return order;
 }
 
 // Trains the tasks on `jobs` threads, each taking the next task (plan order with one thread,
-// longest_first with more), until a stop signal:
+// sort_longest_first with more), until a stop signal:
 // then no task starts and the running ones end KILLED. Every run has its own Trainer (own
 // generator) and each op runs on its caller's thread with --threads intra-op threads, so the
 // numbers do not depend on jobs. The outcomes in the order the runs ended; report is called
@@ -534,8 +532,9 @@ std::vector<tr::RunOutcome> run_tasks(wmtp::tracking::Tracker& tracker, const st
   std::atomic<std::size_t> next{0};
   std::atomic<bool> halt{false};
   const int threads = std::max(1, std::min(jobs, static_cast<int>(tasks.size())));
-  std::vector<std::size_t> order = longest_first(tasks);
-  if (threads == 1) std::sort(order.begin(), order.end());
+  std::vector<std::size_t> order(tasks.size());  // indices into tasks, in the order they are taken
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  if (threads > 1) sort_longest_first(tasks, order);
   const auto work = [&] {
     while (!halt && g_stop_signal == 0) {
       const std::size_t taken = next++;

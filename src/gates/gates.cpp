@@ -10,6 +10,7 @@
 #include "core/canonical_json.h"
 #include "core/metrics.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "experiment/run_contract.h"
 #include "experiment/seal.h"
 
@@ -136,10 +137,6 @@ std::optional<bool> uses_vq(const RunRecord& run) {
 std::string param_or_empty(const RunRecord& run, const std::string& key) {
   const std::string* v = run.param(key);
   return v == nullptr ? std::string() : *v;
-}
-
-bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::vector<const ArtifactRef*> figures_of(const RunRecord& run) {

@@ -148,11 +148,6 @@ std::vector<Tick> log_ticks(Range axis) {
 constexpr int kFigureTitleBand = 40;
 constexpr int kLegendBand = 26;
 
-bool has_legend(const PanelFigure& figure) {
-  return !figure.panels.empty() && std::any_of(figure.panels.front().series.begin(), figure.panels.front().series.end(),
-                                               [](const PlotSeries& s) { return !s.label.empty(); });
-}
-
 class Canvas {
  public:
   Canvas(int width, int height)
@@ -422,6 +417,10 @@ std::vector<std::size_t> labelled_series(const LinePlot& plot) {
     if (!plot.series[si].label.empty()) labelled.push_back(si);
   }
   return labelled;
+}
+
+bool has_legend(const PanelFigure& figure) {
+  return !figure.panels.empty() && !labelled_series(figure.panels.front()).empty();
 }
 
 // Series si's swatch from x and its label after it, centred on cy.

@@ -16,6 +16,7 @@
 
 #include "core/errors.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "experiment/run_contract.h"
 #include "tracking/ledger.h"
 #include "tracking/mlflow_client.h"
@@ -111,10 +112,6 @@ wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string&
 }
 
 namespace {
-
-bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // A file as given; a directory: every *.sqlite under it (not inside a ledger's artifact store), sorted.
 std::vector<std::string> expand_ledger_paths(const std::vector<std::string>& paths) {
