@@ -152,18 +152,21 @@ def seal_text(params, points, artifacts):
 
 # ---- one run --------------------------------------------------------------------------------------
 
-def produce(client, experiment_id, experiment, parent_id, spec, series, golden, omit, scratch, plt):
-    from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
-    params = dict(spec["params"])
-    recipe = spec["artifacts"]["config/recipe.json"]
+def check_contract(spec, series, golden):
+    """Exit 1 when a value computed here differs from the one wmtp-train would log."""
     computed = {k: series[k] for k in ("train_data_hash", "val_data_hash", "test_data_hash")}
     computed["dlinear_output_scaler_space_signature"] = series["scaler_signature"]
     computed["golden_tensor_check"] = golden[0]
     for key, value in computed.items():
-        if params.get(key) != value:
+        if spec["params"].get(key) != value:
             raise SystemExit("%s: %s: computed %s = %s, but wmtp-train logs %s" %
-                             (PRODUCER, spec["run_name"], key, value, params.get(key)))
-        params[key] = value
+                             (PRODUCER, spec["run_name"], key, value, spec["params"].get(key)))
+
+
+def produce(client, experiment_id, experiment, parent_id, spec, series, golden, omit, scratch, plt):
+    from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+    params = dict(spec["params"])  # equal to what this producer computed (check_contract)
+    recipe = spec["artifacts"]["config/recipe.json"]
     for key in omit.get(spec["run_name"], ()):
         params.pop(key)
     local_id = uuid.uuid4().hex
@@ -255,6 +258,11 @@ def main():
     golden = golden_check(args.golden)
     data = read_long_csv(args.csv)
     prepared = {}
+    for spec in contract["runs"]:  # every check before anything is logged
+        name, unit = spec["params"]["series"], spec["params"]["data_unit"]
+        if name not in prepared:
+            prepared[name] = dict(prepare(data[name], unit), path=os.path.abspath(args.csv))
+        check_contract(spec, prepared[name], golden)
     client = MlflowClient(args.tracking_uri)
     experiment = contract["experiment"]
     found = client.get_experiment_by_name(experiment)
@@ -264,11 +272,8 @@ def main():
     scratch = tempfile.mkdtemp(prefix="python-producer.")
     produced = []
     for spec in contract["runs"]:
-        name, unit = spec["params"]["series"], spec["params"]["data_unit"]
-        if name not in prepared:
-            prepared[name] = dict(prepare(data[name], unit), path=os.path.abspath(args.csv))
-        produced.append(produce(client, experiment_id, experiment, parent.info.run_id, spec, prepared[name], golden,
-                                omit, scratch, plt))
+        produced.append(produce(client, experiment_id, experiment, parent.info.run_id, spec,
+                                prepared[spec["params"]["series"]], golden, omit, scratch, plt))
     client.set_terminated(parent.info.run_id, "FINISHED")
     print(json.dumps({"parent": parent.info.run_id, "runs": dict(produced)}))
 
