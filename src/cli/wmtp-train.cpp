@@ -36,6 +36,7 @@
 #include "core/json_field.h"
 #include "core/printable.h"
 #include "core/version.h"
+#include "experiment/attempts.h"
 #include "experiment/limits.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
@@ -427,26 +428,68 @@ bool plan_flags_given(const Flags& flags) {
          !flags.shard.empty() || !flags.experiment.empty() || !flags.prereg.empty() || flags.unit || flags.gaps;
 }
 
-std::string param_or_empty(const std::map<std::string, std::string>& params, const char* key) {
-  auto it = params.find(key);
-  return it == params.end() ? std::string() : it->second;
+// The ledger's attempts of each planned run of the job: runs of the same plan hash, grouped and
+// chosen by experiment::group_attempts (the rule the audit gates by).
+struct PlannedAttempts {
+  std::vector<const wmtp::tracking::LedgerRun*> all;  // in the ledger's order
+  const wmtp::tracking::LedgerRun* counted = nullptr;
+};
+using AttemptsByRun = std::map<std::pair<std::string, ex::PlannedRunKey>, PlannedAttempts>;
+
+AttemptsByRun attempts_of(
+    const std::vector<std::pair<wmtp::tracking::LedgerRun, std::map<std::string, std::string>>>& runs) {
+  std::vector<const std::map<std::string, std::string>*> params;
+  std::vector<ex::AttemptFacts> facts;
+  for (const auto& [run, run_params] : runs) {
+    params.push_back(&run_params);
+    facts.push_back({run.status, run.start_time_ms, run.end_time_ms, run.local_id});
+  }
+  // Attempts of one planned run share its plan hash too: a run of another plan is not one of them.
+  std::map<std::string, std::vector<std::size_t>> by_plan;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto hash = runs[i].second.find(wmtp::contract::param::kPlanHash);
+    if (hash != runs[i].second.end()) by_plan[hash->second].push_back(i);
+  }
+  AttemptsByRun out;
+  for (const auto& [plan_hash, indexes] : by_plan) {
+    std::vector<const std::map<std::string, std::string>*> plan_params;
+    std::vector<ex::AttemptFacts> plan_facts;
+    for (const std::size_t i : indexes) {
+      plan_params.push_back(params[i]);
+      plan_facts.push_back(facts[i]);
+    }
+    for (const ex::AttemptGroup& group : ex::group_attempts(plan_params, plan_facts).groups) {
+      PlannedAttempts& a = out[{plan_hash, group.key}];
+      for (const std::size_t j : group.attempts) a.all.push_back(&runs[indexes[j]].first);
+      a.counted = &runs[indexes[group.counted]].first;
+    }
+  }
+  return out;
+}
+
+const PlannedAttempts* attempts_of_request(const AttemptsByRun& attempts, const tr::RunRequest& r) {
+  const auto it = attempts.find({r.plan_hash, {r.cell, r.series.name, std::to_string(r.seed)}});
+  return it == attempts.end() ? nullptr : &it->second;
 }
 
 // What is left of the job's plan in the ledger: a planned run with a FINISHED or FAILED attempt
-// (same experiment, run name and plan hash) is done and left alone; one with a KILLED attempt
-// (or `resume_id`) is resumed; any other is trained anew (a RUNNING attempt may belong to a live
-// process, so it is not taken over).
+// is done and left alone; one with a KILLED attempt (or `resume_id`) is resumed; any other is
+// trained anew (a RUNNING attempt may belong to a live process, so it is not taken over).
 std::vector<Task> remaining_tasks(wmtp::tracking::Tracker& tracker, const Job& job, const std::string& resume_id,
                                   std::size_t* done) {
-  const auto attempts = tracker.runs_of(job.experiment);
+  const auto runs = tracker.runs_of(job.experiment);
+  const AttemptsByRun attempts = attempts_of(runs);
   std::vector<Task> tasks;
   for (const tr::RunRequest& r : job.runs) {
     bool finished = false;
     std::string resumable;
-    for (const auto& [run, params] : attempts) {
-      if (run.name != r.run_name || param_or_empty(params, wmtp::contract::param::kPlanHash) != r.plan_hash) continue;
-      finished = finished || run.status == "FINISHED" || run.status == "FAILED";
-      if (run.local_id == resume_id || (run.status == "KILLED" && resumable != resume_id)) resumable = run.local_id;
+    if (const PlannedAttempts* planned = attempts_of_request(attempts, r)) {
+      for (const wmtp::tracking::LedgerRun* run : planned->all) {
+        finished = finished || run->status == wmtp::RunStatus::kFinished || run->status == wmtp::RunStatus::kFailed;
+        if (run->local_id == resume_id || (run->status == wmtp::RunStatus::kKilled && resumable != resume_id)) {
+          resumable = run->local_id;
+        }
+      }
     }
     if (finished) {
       ++*done;
@@ -613,8 +656,8 @@ std::unique_ptr<wmtp::RunLogger> open_parent(wmtp::tracking::Tracker& tracker, J
   if (!flags.resume.empty()) {
     std::string found;
     for (const auto& [run, params] : tracker.runs_of(job.experiment)) {
-      if (run.name == name && param_or_empty(params, param::kPlanHash) == job.plan_hash &&
-          param_or_empty(params, param::kShard) == shard) {
+      if (run.name == name && wmtp::param_or_empty(params, param::kPlanHash) == job.plan_hash &&
+          wmtp::param_or_empty(params, param::kShard) == shard) {
         found = run.local_id;
       }
     }
@@ -639,7 +682,7 @@ std::unique_ptr<wmtp::RunLogger> open_parent(wmtp::tracking::Tracker& tracker, J
     std::error_code ec;
     fs::remove(file, ec);
   }
-  parent->log_metric("runs_planned", static_cast<double>(job.runs.size()), 0);
+  parent->log_metric(wmtp::contract::metric::kRunsPlanned, static_cast<double>(job.runs.size()), 0);
   for (tr::RunRequest& r : job.runs) {
     for (const auto& [key, value] : provenance) r.tags[key] = value;
     r.tags[tag::kParentLocalRunId] = parent->local_run_id();
@@ -650,21 +693,18 @@ std::unique_ptr<wmtp::RunLogger> open_parent(wmtp::tracking::Tracker& tracker, J
 // The parent's summary at step 0 (the latest attempt of each planned run counts) and its status:
 // KILLED after a stop signal, FAILED when a planned run failed, else FINISHED.
 void finish_parent(wmtp::tracking::Tracker& tracker, wmtp::RunLogger& parent, const Job& job) {
-  const auto attempts = tracker.runs_of(job.experiment);
+  const auto runs = tracker.runs_of(job.experiment);
+  const AttemptsByRun attempts = attempts_of(runs);
   std::size_t finished = 0;
   std::size_t failed = 0;
   for (const tr::RunRequest& r : job.runs) {
-    std::string status;
-    for (const auto& [run, params] : attempts) {
-      if (run.name == r.run_name && param_or_empty(params, wmtp::contract::param::kPlanHash) == r.plan_hash) {
-        status = run.status;
-      }
-    }
-    finished += status == "FINISHED" ? 1 : 0;
-    failed += status == "FAILED" ? 1 : 0;
+    const PlannedAttempts* planned = attempts_of_request(attempts, r);
+    if (planned == nullptr) continue;
+    finished += planned->counted->status == wmtp::RunStatus::kFinished ? 1 : 0;
+    failed += planned->counted->status == wmtp::RunStatus::kFailed ? 1 : 0;
   }
-  parent.log_metric("runs_finished", static_cast<double>(finished), 0);
-  parent.log_metric("runs_failed", static_cast<double>(failed), 0);
+  parent.log_metric(wmtp::contract::metric::kRunsFinished, static_cast<double>(finished), 0);
+  parent.log_metric(wmtp::contract::metric::kRunsFailed, static_cast<double>(failed), 0);
   parent.finish(g_stop_signal != 0 ? wmtp::RunStatus::kKilled
                 : failed > 0       ? wmtp::RunStatus::kFailed
                                    : wmtp::RunStatus::kFinished);

@@ -7,6 +7,7 @@ namespace wmtp {
 const char* to_string(RunStatus status) {
   switch (status) {
     case RunStatus::kRunning: return "RUNNING";
+    case RunStatus::kScheduled: return "SCHEDULED";
     case RunStatus::kFinished: return "FINISHED";
     case RunStatus::kFailed: return "FAILED";
     case RunStatus::kKilled: return "KILLED";
@@ -14,12 +15,19 @@ const char* to_string(RunStatus status) {
   return "RUNNING";
 }
 
-RunStatus parse_run_status(const std::string& text) {
+RunStatus parse_run_status(const std::string& text, const std::string& where) {
   if (text == "RUNNING") return RunStatus::kRunning;
+  if (text == "SCHEDULED") return RunStatus::kScheduled;
   if (text == "FINISHED") return RunStatus::kFinished;
   if (text == "FAILED") return RunStatus::kFailed;
   if (text == "KILLED") return RunStatus::kKilled;
-  throw InputError("unknown run status '" + text + "': expected RUNNING, FINISHED, FAILED or KILLED");
+  throw InputError((where.empty() ? "" : where + ": ") + "unknown run status '" + text +
+                   "': expected RUNNING, SCHEDULED, FINISHED, FAILED or KILLED");
+}
+
+std::string param_or_empty(const std::map<std::string, std::string>& params, const std::string& key) {
+  const auto it = params.find(key);
+  return it == params.end() ? std::string() : it->second;
 }
 
 const std::string* RunRecord::param(const std::string& key) const {

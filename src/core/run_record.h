@@ -8,9 +8,15 @@
 
 namespace wmtp {
 
-enum class RunStatus { kRunning, kFinished, kFailed, kKilled };
-const char* to_string(RunStatus status);              // MLflow's names: RUNNING, FINISHED, FAILED, KILLED
-RunStatus parse_run_status(const std::string& text);  // throws InputError on an unknown name
+// A run's status, as MLflow names them (RunStatus in its REST API). Parsed once where runs are read
+// (ledger rows, MLflow responses); everything after compares the enum.
+enum class RunStatus { kRunning, kScheduled, kFinished, kFailed, kKilled };
+const char* to_string(RunStatus status);  // RUNNING, SCHEDULED, FINISHED, FAILED, KILLED
+// Throws InputError on an unknown name; `where` (e.g. "ledger run 3f2a...") prefixes the message.
+RunStatus parse_run_status(const std::string& text, const std::string& where = "");
+
+// The value of `key` in a run's params, "" when absent.
+std::string param_or_empty(const std::map<std::string, std::string>& params, const std::string& key);
 
 struct MetricPoint {
   double value = 0.0;
@@ -31,7 +37,7 @@ struct RunRecord {
   std::string mlflow_run_id;  // empty until the run reached MLflow
   std::string experiment;
   std::string name;
-  std::string status = "RUNNING";
+  RunStatus status = RunStatus::kRunning;
   std::int64_t start_time_ms = 0;
   std::int64_t end_time_ms = 0;
   std::map<std::string, std::string> params;

@@ -74,6 +74,11 @@ inline constexpr char kRefTestMse[] = "ref_test_mse";
 inline constexpr char kGoldenPrefix[] = "golden_";
 // The numbers a report leads with: NaN or infinite fails G3.
 inline constexpr std::array<const char*, 3> kHeadline = {kTestPape, kTestHr, kTestMse};
+// The plan's parent run, at step 0: the runs of its invocation, and how their counting attempts
+// (experiment/attempts.h) ended.
+inline constexpr char kRunsPlanned[] = "runs_planned";
+inline constexpr char kRunsFinished[] = "runs_finished";
+inline constexpr char kRunsFailed[] = "runs_failed";
 }  // namespace metric
 
 namespace tag {

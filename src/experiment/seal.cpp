@@ -120,8 +120,9 @@ std::vector<SealBreach> compare_with_seal(const RunRecord& run, const Seal& seal
                      number_text(*now)});
     }
   }
-  if (run.status != seal.status) {
-    out.push_back({Kind::kParam, "status", "run status changed after the run was sealed", seal.status, run.status});
+  if (to_string(run.status) != seal.status) {
+    out.push_back(
+        {Kind::kParam, "status", "run status changed after the run was sealed", seal.status, to_string(run.status)});
   }
   for (const auto& [key, sealed] : seal.histories) {
     auto now = run.metrics.find(key);

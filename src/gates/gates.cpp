@@ -11,6 +11,7 @@
 #include "core/metrics.h"
 #include "core/sha256.h"
 #include "core/text.h"
+#include "experiment/attempts.h"
 #include "experiment/run_contract.h"
 #include "experiment/seal.h"
 
@@ -134,11 +135,6 @@ std::optional<bool> uses_vq(const RunRecord& run) {
   return std::nullopt;
 }
 
-std::string param_or_empty(const RunRecord& run, const std::string& key) {
-  const std::string* v = run.param(key);
-  return v == nullptr ? std::string() : *v;
-}
-
 std::vector<const ArtifactRef*> figures_of(const RunRecord& run) {
   std::vector<const ArtifactRef*> out;
   for (const ArtifactRef* a : run.artifacts_under(artifact::kFigureDir)) {
@@ -250,7 +246,7 @@ void check_seal(RunCheck& check, const SealFindings& f, bool figures) {
 
 // A pre-registered range for a final metric; outside it (or NaN, or missing) the wire trips.
 void check_trip_wire(RunCheck& check, const RunRecord& run, const experiment::TripWire& wire) {
-  if (!wire.series.empty() && param_or_empty(run, param::kSeries) != wire.series) return;
+  if (!wire.series.empty() && param_or_empty(run.params, param::kSeries) != wire.series) return;
   const std::string range = "[" + (wire.min ? num(*wire.min) : std::string("-inf")) + ", " +
                             (wire.max ? num(*wire.max) : std::string("inf")) + "]";
   const std::optional<double> value = run.last_metric(wire.metric);
@@ -382,13 +378,13 @@ struct DataTallies {
 DataTallies tally_data(const RunSet& runs) {
   DataTallies t;
   for (const RunRecord& run : runs.runs) {
-    const std::pair<std::string, std::string> group{param_or_empty(run, param::kSeries),
-                                                    param_or_empty(run, param::kSeed)};
+    const std::pair<std::string, std::string> group{param_or_empty(run.params, param::kSeries),
+                                                    param_or_empty(run.params, param::kSeed)};
     for (const char* key : param::kDataHashes) {
-      const std::string value = param_or_empty(run, key);
+      const std::string value = param_or_empty(run.params, key);
       if (!value.empty()) ++t.hashes[group][key][value];
     }
-    ++t.per_cell[{param_or_empty(run, param::kCell), group.first, group.second}];
+    ++t.per_cell[{param_or_empty(run.params, param::kCell), group.first, group.second}];
   }
   return t;
 }
@@ -422,8 +418,8 @@ std::set<RunKey> check_planned_runs(GateBuilder& gate, const RunSet& runs, const
 // strict majority every run of the group fails.
 void check_data_hashes(RunCheck& check, const RunRecord& run, const DataTallies& tallies, const std::string* series,
                        const std::string* seed) {
-  const std::pair<std::string, std::string> group{param_or_empty(run, param::kSeries),
-                                                  param_or_empty(run, param::kSeed)};
+  const std::pair<std::string, std::string> group{param_or_empty(run.params, param::kSeries),
+                                                  param_or_empty(run.params, param::kSeed)};
   for (const char* key : param::kDataHashes) {
     const std::string* value = check.require_param(key);
     if (value == nullptr || series == nullptr || seed == nullptr) continue;
@@ -509,7 +505,7 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
 
   std::set<std::string> cells_with_vq_runs;
   for (const RunRecord& run : runs.runs) {
-    if (uses_vq(run) == std::optional<bool>(true)) cells_with_vq_runs.insert(param_or_empty(run, param::kCell));
+    if (uses_vq(run) == std::optional<bool>(true)) cells_with_vq_runs.insert(param_or_empty(run.params, param::kCell));
   }
   if (in.plan) {
     for (const experiment::Cell& cell : in.plan->cells) {
@@ -530,7 +526,7 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
       check.fail("param use_vq must be true or false", "true|false",
                  run.param(param::kUseVq) ? *run.param(param::kUseVq) : "missing");
     }
-    const experiment::Cell* planned = in.plan ? in.plan->find_cell(param_or_empty(run, param::kCell)) : nullptr;
+    const experiment::Cell* planned = in.plan ? in.plan->find_cell(param_or_empty(run.params, param::kCell)) : nullptr;
     if (planned != nullptr && vq && *vq != planned->use_vq) {
       check.fail(std::string("the plan makes cell ") + planned->name + (planned->use_vq ? " a" : " not a") +
                      " VQ cell (model " + planned->recipe.model.kind +
@@ -569,8 +565,9 @@ GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in) {
   GateBuilder gate("G3", "numerical health");
   for (const RunRecord& run : runs.runs) {
     RunCheck check(gate, run);
-    if (run.status != to_string(RunStatus::kFinished)) {
-      check.fail("run status is " + run.status + ", not FINISHED", "FINISHED", run.status);
+    if (run.status != RunStatus::kFinished) {
+      const std::string status = to_string(run.status);
+      check.fail("run status is " + status + ", not FINISHED", to_string(RunStatus::kFinished), status);
     }
     for (const char* key : metric::kHeadline) {
       const std::optional<double> value = run.last_metric(key);
@@ -665,7 +662,7 @@ GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in) {
   for (std::size_t i = 0; i < runs.runs.size(); ++i) {
     if (!trains(runs.runs[i])) {
       gate.add(runs.runs[i], Status::kSkipped,
-               "reference model " + param_or_empty(runs.runs[i], param::kModel) +
+               "reference model " + param_or_empty(runs.runs[i].params, param::kModel) +
                    " trains nothing: no losses to judge");
       continue;
     }
@@ -759,12 +756,12 @@ RunSummary summarize_run(const RunRecord& run) {
   s.run_id = run.local_id;
   s.run_name = run_label(run);
   s.mlflow_run_id = run.mlflow_run_id;
-  s.status = run.status;
-  s.cell = param_or_empty(run, param::kCell);
-  s.series = param_or_empty(run, param::kSeries);
-  s.seed = param_or_empty(run, param::kSeed);
-  s.model = param_or_empty(run, param::kModel);
-  s.weighting = param_or_empty(run, param::kWeighting);
+  s.status = to_string(run.status);
+  s.cell = param_or_empty(run.params, param::kCell);
+  s.series = param_or_empty(run.params, param::kSeries);
+  s.seed = param_or_empty(run.params, param::kSeed);
+  s.model = param_or_empty(run.params, param::kModel);
+  s.weighting = param_or_empty(run.params, param::kWeighting);
   s.use_vq = uses_vq(run) == std::optional<bool>(true);
   for (const auto& entry : run.metrics) {
     const std::optional<double> last = run.last_metric(entry.first);
@@ -782,30 +779,18 @@ AttemptSelection select_attempts(RunSet runs) {
   out.gated.source = std::move(runs.source);
   out.gated.containers = std::move(runs.containers);
   out.gated.mlflow_experiment_url = std::move(runs.mlflow_experiment_url);
-  std::map<RunKey, std::vector<RunRecord*>> attempts;
-  for (RunRecord& run : runs.runs) {
-    const std::string* cell = run.param(param::kCell);
-    const std::string* series = run.param(param::kSeries);
-    const std::string* seed = run.param(param::kSeed);
-    if (cell == nullptr || series == nullptr || seed == nullptr) {
-      out.gated.runs.push_back(std::move(run));
-    } else {
-      attempts[{*cell, *series, *seed}].push_back(&run);
+  const experiment::Attempts attempts = experiment::group_attempts(runs.runs);
+  for (const std::size_t i : attempts.unkeyed) out.gated.runs.push_back(std::move(runs.runs[i]));
+  for (const experiment::AttemptGroup& group : attempts.groups) {
+    const RunRecord& chosen = runs.runs[group.counted];
+    for (const std::size_t i : group.attempts) {
+      const RunRecord& r = runs.runs[i];
+      if (i != group.counted)
+        out.superseded.push_back({r.local_id, run_label(r), to_string(r.status), chosen.local_id});
     }
   }
-  const std::string finished = to_string(RunStatus::kFinished);
-  // Later wins: FINISHED before anything else, then the later start, then the later end.
-  const auto earlier = [&](const RunRecord* a, const RunRecord* b) {
-    return std::make_tuple(a->status == finished, a->start_time_ms, a->end_time_ms, std::cref(a->local_id)) <
-           std::make_tuple(b->status == finished, b->start_time_ms, b->end_time_ms, std::cref(b->local_id));
-  };
-  for (auto& [key, group] : attempts) {
-    RunRecord* chosen = *std::max_element(group.begin(), group.end(), earlier);
-    for (const RunRecord* r : group) {
-      if (r != chosen) out.superseded.push_back({r->local_id, run_label(*r), r->status, chosen->local_id});
-    }
-    out.gated.runs.push_back(std::move(*chosen));
-  }
+  for (const experiment::AttemptGroup& group : attempts.groups)
+    out.gated.runs.push_back(std::move(runs.runs[group.counted]));
   std::sort(out.gated.runs.begin(), out.gated.runs.end(), [](const RunRecord& a, const RunRecord& b) {
     return std::tie(a.name, a.local_id, a.mlflow_run_id) < std::tie(b.name, b.local_id, b.mlflow_run_id);
   });

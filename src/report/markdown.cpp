@@ -480,7 +480,7 @@ class Writer {
     }
     for (const auto* run : ordered_runs(v_)) {
       const std::string name = escape_markdown(display_name(*run));
-      if (run->status != "FINISHED") {
+      if (run->status != to_string(RunStatus::kFinished)) {
         list.push_back("Run " + name + " is " + escape_markdown(run->status.empty() ? kMissing : run->status) +
                        ", not FINISHED.");
       }

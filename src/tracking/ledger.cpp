@@ -71,7 +71,7 @@ LedgerRun run_from_row(Statement& s) {
   r.local_id = s.str(1);
   r.experiment = s.str(2);
   r.name = s.str(3);
-  r.status = s.str(4);
+  r.status = parse_run_status(s.str(4), "ledger run " + r.local_id);
   r.start_time_ms = s.int64(5);
   r.end_time_ms = s.int64(6);
   r.mlflow_run_id = s.str(7);
@@ -392,9 +392,9 @@ std::int64_t Ledger::insert_run(std::int64_t experiment_id, const std::string& l
   return db_.last_insert_rowid();
 }
 
-void Ledger::set_run_status(std::int64_t run, const std::string& status, std::int64_t end_time_ms) {
+void Ledger::set_run_status(std::int64_t run, RunStatus status, std::int64_t end_time_ms) {
   Statement s(db_, "UPDATE runs SET status = ?2, end_time_ms = ?3 WHERE id = ?1");
-  s.bind(1, run).bind(2, status).bind(3, end_time_ms).run();
+  s.bind(1, run).bind(2, std::string(to_string(status))).bind(3, end_time_ms).run();
 }
 
 void Ledger::set_mlflow_run_id(std::int64_t run, const std::string& mlflow_run_id) {

@@ -53,7 +53,7 @@ struct LedgerRun {
   std::string local_id;
   std::string experiment;
   std::string name;
-  std::string status;
+  RunStatus status = RunStatus::kRunning;
   std::int64_t start_time_ms = 0;
   std::int64_t end_time_ms = 0;
   std::string mlflow_run_id;
@@ -86,7 +86,7 @@ class Ledger {
 
   std::int64_t insert_run(std::int64_t experiment_id, const std::string& local_id, const std::string& name,
                           std::int64_t start_time_ms);
-  void set_run_status(std::int64_t run, const std::string& status, std::int64_t end_time_ms);
+  void set_run_status(std::int64_t run, RunStatus status, std::int64_t end_time_ms);
   void set_mlflow_run_id(std::int64_t run, const std::string& mlflow_run_id);
   // Adds a new run's first tags; none of their keys may be set on it yet.
   void insert_tags(std::int64_t run, const std::map<std::string, std::string>& tags);

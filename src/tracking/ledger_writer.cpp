@@ -94,11 +94,11 @@ void LedgerWriter::add_artifact(std::int64_t run, const std::string& path, const
   push(std::move(item));
 }
 
-void LedgerWriter::set_status(std::int64_t run, const std::string& status, std::int64_t end_time_ms) {
+void LedgerWriter::set_status(std::int64_t run, RunStatus status, std::int64_t end_time_ms) {
   Item item;
   item.kind = Kind::kStatus;
   item.run = run;
-  item.text = status;
+  item.status = status;
   item.timestamp_ms = end_time_ms;
   push(std::move(item));
 }
@@ -184,7 +184,7 @@ void LedgerWriter::commit_segment(Ledger& ledger, std::vector<Item>& items, std:
           ledger.add_outbox(item.run, outbox_kind::kArtifact, item.key);
           break;
         case Kind::kStatus:
-          ledger.set_run_status(item.run, item.text, item.timestamp_ms);
+          ledger.set_run_status(item.run, item.status, item.timestamp_ms);
           ledger.add_outbox(item.run, outbox_kind::kUpdateRun);
           break;
         case Kind::kTask: break;

@@ -40,7 +40,7 @@ class LedgerWriter {
   void add_tag(std::int64_t run, const std::string& key, const std::string& value);
   void add_artifact(std::int64_t run, const std::string& path, const std::string& sha256, std::int64_t size);
   // The run's status and end time (0: none), after everything queued before for it.
-  void set_status(std::int64_t run, const std::string& status, std::int64_t end_time_ms);
+  void set_status(std::int64_t run, RunStatus status, std::int64_t end_time_ms);
 
   // Runs task(Ledger&) on the writer thread, in its own transaction, after everything queued
   // before it; returns its result once committed, or rethrows what it threw (rolled back).
@@ -57,7 +57,8 @@ class LedgerWriter {
     Kind kind = Kind::kMetric;
     std::int64_t run = 0;
     std::string key;
-    std::string text;  // param/tag value, artifact sha256, run status
+    std::string text;  // param/tag value, artifact sha256
+    RunStatus status = RunStatus::kRunning;
     double value = 0.0;
     std::int64_t step = 0;          // metric step, artifact size
     std::int64_t timestamp_ms = 0;  // metric timestamp, run end time

@@ -130,7 +130,7 @@ MlflowRun run_from_json(const json& j) {
   run.run_id = string_field(info, "run_id");
   run.experiment_id = string_field(info, "experiment_id");
   run.run_name = string_field(info, "run_name");
-  run.status = string_field(info, "status");
+  run.status = parse_run_status(string_field(info, "status"), "MLflow run " + run.run_id);
   run.artifact_uri = string_field(info, "artifact_uri");
   run.lifecycle_stage = string_field(info, "lifecycle_stage");
   run.start_time_ms = int64_field(info, "start_time");

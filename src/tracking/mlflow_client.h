@@ -46,7 +46,7 @@ struct MlflowRun {
   std::string run_id;
   std::string experiment_id;
   std::string run_name;
-  std::string status;
+  RunStatus status = RunStatus::kRunning;
   std::string artifact_uri;
   std::string lifecycle_stage;
   std::int64_t start_time_ms = 0;

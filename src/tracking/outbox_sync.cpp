@@ -160,7 +160,7 @@ void EntryPush::send_status(std::int64_t run) {
   if (update_rows_.empty()) return;
   // Read after the outbox rows: a finish committed meanwhile is sent now or by its own row.
   const LedgerRun now = *ledger_.find_run(run);
-  client_.update_run(mlflow_id_, parse_run_status(now.status), now.end_time_ms);
+  client_.update_run(mlflow_id_, now.status, now.end_time_ms);
   ledger_.acknowledge_outbox(update_rows_);
   ++report_.status_updates;
 }

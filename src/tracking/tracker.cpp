@@ -249,7 +249,7 @@ class TrackedRun : public RunLogger {
   void flush() override { impl_->open_writer().flush(); }
 
   void finish(RunStatus status) override {
-    impl_->open_writer().set_status(run_, to_string(status), status == RunStatus::kRunning ? 0 : now_ms());
+    impl_->open_writer().set_status(run_, status, status == RunStatus::kRunning ? 0 : now_ms());
   }
 
  private:
@@ -336,7 +336,7 @@ std::unique_ptr<RunLogger> Tracker::resume_run(const std::string& local_run_id) 
     if (!found) {
       throw InputError("no run with local id '" + local_run_id + "' in ledger " + ledger.path());
     }
-    ledger.set_run_status(found->id, "RUNNING", 0);
+    ledger.set_run_status(found->id, RunStatus::kRunning, 0);
     ledger.add_outbox(found->id, outbox_kind::kUpdateRun);
     params = ledger.params_of(found->id);
     return found->id;

@@ -550,7 +550,7 @@ RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOption
 RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options) {
   const PoolStreamScope stream(options.own_cuda_stream, options.device);
   const RunRecord rec = store.load_run(local_run_id);
-  if (rec.status == to_string(RunStatus::kFinished)) {
+  if (rec.status == RunStatus::kFinished) {
     throw InputError("run " + local_run_id + " (" + rec.name + ") already finished; nothing to resume");
   }
   const ArtifactRef* recipe_artifact = nullptr;

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
       ++found;
       const std::string* model = run.param("model");
       const auto loss = run.metrics.find("val_loss");
-      std::cout << "status=" << run.status << " model=" << (model ? *model : "-")
+      std::cout << "status=" << wmtp::to_string(run.status) << " model=" << (model ? *model : "-")
                 << " val_loss_points=" << (loss == run.metrics.end() ? 0 : loss->second.size())
                 << " test_pape=" << run.last_metric("test_pape").value_or(-1) << " ";
     }

@@ -587,7 +587,7 @@ TEST_F(AuditE2E, ACellMixingTwoRecipesFailsG6) {
 TEST_F(AuditE2E, AFailedRunFailsG3) {
   std::string name;
   const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
-    copy_of(runs, "B0", 43).status = "FAILED";
+    copy_of(runs, "B0", 43).status = RunStatus::kFailed;
     name = run_name(runs, "B0", 43);
   });
   expect_verdict(a, "G3", Status::kFail, name, "run status is FAILED, not FINISHED", Overall::kFail);
@@ -617,14 +617,14 @@ TEST_F(AuditE2E, ARerunSupersedesTheFailedAttemptAndPasses) {
   const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
     RunCopy failed = copy_of(runs, "B0", 42);  // an earlier attempt that failed
     failed.tags["wmtp.local_run_id"] = "attempt-1-" + failed.local_id();
-    failed.status = "FAILED";
+    failed.status = RunStatus::kFailed;
     failed.start_time_ms -= 60000;
     runs.push_back(failed);
   });
   EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
   EXPECT_EQ(a.verdict.runs.size(), 6u);
   ASSERT_EQ(a.verdict.superseded.size(), 1u);
-  EXPECT_EQ(a.verdict.superseded[0].status, "FAILED");
+  EXPECT_EQ(a.verdict.superseded[0].status, RunStatus::kFailed);
   EXPECT_EQ(a.verdict.superseded[0].superseded_by, copy_of(baseline_, "B0", 42).local_id());
 }
 

@@ -630,10 +630,10 @@ TEST_F(GateTest, G1FailsWhenThePreregistrationsOwnGoldenTensorsDoNotReproduce) {
 }
 
 TEST_F(GateTest, G3FailsARunThatDidNotFinish) {
-  b0.status = "FAILED";
+  b0.status = RunStatus::kFailed;
   const GateRunResult r = only(gate_numerical_health(runs, in), Status::kFail);
   EXPECT_EQ(r.message, "run status is FAILED, not FINISHED");
-  b0.status = "RUNNING";
+  b0.status = RunStatus::kRunning;
   EXPECT_EQ(only(gate_numerical_health(runs, in), Status::kFail).observed, "RUNNING");
 }
 
@@ -706,11 +706,11 @@ TEST_F(GateTest, G6ReportsPlanProblemsAndAMissingPlan) {
 TEST_F(GateTest, TheLatestFinishedAttemptIsGatedAndTheOthersSuperseded) {
   RunRecord failed = b0;  // an earlier attempt that failed
   failed.local_id = "attempt-1";
-  failed.status = "FAILED";
+  failed.status = RunStatus::kFailed;
   failed.start_time_ms = 1;
   RunRecord later = b0;  // a later attempt still running: not preferred over a FINISHED one
   later.local_id = "attempt-3";
-  later.status = "RUNNING";
+  later.status = RunStatus::kRunning;
   later.start_time_ms = 1'000'000;
   b0.start_time_ms = 1000;
   runs.runs.push_back(failed);

@@ -102,7 +102,7 @@ RunRecord passing_run(const RunSpec& spec, const AuditInputs& in, const std::str
   run.mlflow_run_id = sha256_hex16("mlflow/" + run.local_id);
   run.experiment = experiment;
   run.name = spec.cell + "-" + spec.series + "-" + std::to_string(spec.seed);
-  run.status = "FINISHED";
+  run.status = RunStatus::kFinished;
   run.params = passing_params(spec, in);
   std::int64_t t = 1700000000000;
   for (const Point& p : passing_metrics(spec)) run.metrics[p.key].push_back({p.value, p.step, ++t});

@@ -153,7 +153,7 @@ void expect_same_runs(const RunSet& got, const RunSet& want) {
   for (const RunRecord& r : want.runs) wanted[r.name] = &r;
   for (const RunRecord& run : got.runs) {
     SCOPED_TRACE(run.name);
-    EXPECT_EQ(run.status, "FINISHED");
+    EXPECT_EQ(run.status, RunStatus::kFinished);
     ASSERT_EQ(wanted.count(run.name), 1u);
     const RunRecord& twin = *wanted.at(run.name);
     ASSERT_EQ(run.metrics.size(), twin.metrics.size());
@@ -210,7 +210,7 @@ TEST(Interrupt, SigintKillsTheRunAndThePrintedResumeCommandFinishesThePlan) {
   const RunSet killed = tracking::read_ledger_runs(dir.file("int.sqlite"), experiment);
   ASSERT_EQ(killed.runs.size(), 1u) << "no run starts after the signal";
   const RunRecord& run = killed.runs[0];
-  EXPECT_EQ(run.status, "KILLED");
+  EXPECT_EQ(run.status, RunStatus::kKilled);
   const std::int64_t steps = static_cast<std::int64_t>(by_step(run.metrics.at("train_loss"), "train_loss").size());
   char checkpoint[64];
   std::snprintf(checkpoint, sizeof checkpoint, "checkpoints/step-%08lld.pt", static_cast<long long>(steps));
@@ -260,7 +260,7 @@ TEST(Interrupt, SigintWithJobsKillsEveryRunningRun) {
   const RunSet killed = tracking::read_ledger_runs(dir.file("int.sqlite"), experiment);
   ASSERT_EQ(killed.runs.size(), 2u) << "no run starts after the signal";
   for (const RunRecord& run : killed.runs) {
-    EXPECT_EQ(run.status, "KILLED") << run.name;
+    EXPECT_EQ(run.status, RunStatus::kKilled) << run.name;
     EXPECT_NE(victim.out().find("run " + run.local_id + " (" + run.name + ") is KILLED at step "), std::string::npos)
         << victim.out();
   }
@@ -288,7 +288,7 @@ TEST(Interrupt, SigtermExits143AndASecondSignalExitsAtOnce) {
     victim.signal(SIGTERM);
     ASSERT_EQ(victim.wait(60), 143) << victim.err();
     const RunRecord run = tracking::read_ledger_runs(dir.file("term.sqlite"), experiment).runs.at(0);
-    EXPECT_EQ(run.status, "KILLED");
+    EXPECT_EQ(run.status, RunStatus::kKilled);
     EXPECT_NE(victim.out().find("interrupted by SIGTERM: run " + run.local_id), std::string::npos) << victim.out();
   }
   {
@@ -296,7 +296,7 @@ TEST(Interrupt, SigtermExits143AndASecondSignalExitsAtOnce) {
     const std::string id = tracking::read_ledger_runs(dir.file("term.sqlite"), experiment).runs.at(0).local_id;
     Trainer victim(dir, {"--plan", plan, "--jobs", "1", "--ledger", "term.sqlite", "--quiet", "--resume", id});
     ASSERT_TRUE(wait_for_runs(dir.file("term.sqlite"), experiment, [](const RunSet& set) {
-      return set.runs.size() == 1 && set.runs[0].status == "RUNNING";
+      return set.runs.size() == 1 && set.runs[0].status == RunStatus::kRunning;
     }));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const Clock::time_point signalled = Clock::now();
@@ -310,7 +310,7 @@ TEST(Interrupt, SigtermExits143AndASecondSignalExitsAtOnce) {
   // The run the second signal cut short: the first, or the second when the first had finished.
   std::string id;
   for (const RunRecord& r : tracking::read_ledger_runs(dir.file("term.sqlite"), experiment).runs) {
-    if (r.status != "FINISHED") id = r.local_id;
+    if (r.status != RunStatus::kFinished) id = r.local_id;
   }
   ASSERT_FALSE(id.empty());
   const CommandResult resumed = run_command(
@@ -335,7 +335,7 @@ TEST(Interrupt, RunKilledBeforeItsFirstCheckpointResumesFromStepZeroWithoutDupli
   victim.signal(SIGKILL);
   ASSERT_EQ(victim.wait(10), 128 + SIGKILL);
   const RunRecord run = tracking::read_ledger_runs(dir.file("crash.sqlite"), experiment).runs.at(0);
-  ASSERT_EQ(run.status, "RUNNING");
+  ASSERT_EQ(run.status, RunStatus::kRunning);
   ASSERT_TRUE(run.artifacts_under("checkpoints/").empty());
   ASSERT_FALSE(run.metrics.at("train_loss").empty());
 
@@ -357,19 +357,19 @@ TEST(Interrupt, KilledStatusReachesMlflowAndTheResumedRunFinishesThere) {
   victim.signal(SIGINT);
   ASSERT_EQ(victim.wait(60), 130) << victim.err();
   const RunRecord run = tracking::read_ledger_runs(dir.file("int.sqlite"), experiment).runs.at(0);
-  ASSERT_EQ(run.status, "KILLED");
+  ASSERT_EQ(run.status, RunStatus::kKilled);
 
   tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri));
   const auto experiment_id = client.get_experiment_by_name(experiment);
   ASSERT_TRUE(experiment_id.has_value());
   const auto remote = client.find_run_by_local_id(experiment_id->experiment_id, run.local_id);
   ASSERT_TRUE(remote.has_value()) << victim.err();
-  EXPECT_EQ(remote->status, "KILLED");
+  EXPECT_EQ(remote->status, RunStatus::kKilled);
 
   const CommandResult resumed = run_command("cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " +
                                             printed_resume_command(victim.out()));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_EQ(client.find_run_by_local_id(experiment_id->experiment_id, run.local_id)->status, "FINISHED");
+  EXPECT_EQ(client.find_run_by_local_id(experiment_id->experiment_id, run.local_id)->status, RunStatus::kFinished);
   const Delivered d = expect_mlflow_holds_ledger(dir.file("int.sqlite"), experiment, client.config());
   EXPECT_EQ(d.runs, 1u);
 }

@@ -164,7 +164,7 @@ TEST(TrainFaults, TrainerSigkilledRepeatedlyResumesToTheNumbersOfAnUninterrupted
     ASSERT_EQ(victim.wait(10), 128 + SIGKILL)
         << "ended before the kill: " << testing::read_file(dir.file("victim.out"));
     const RunRecord killed = tracking::read_ledger_runs(dir.file("killed.sqlite"), experiment).runs.at(0);
-    ASSERT_EQ(killed.status, "RUNNING");
+    ASSERT_EQ(killed.status, RunStatus::kRunning);
     local_id = killed.local_id;
     checkpoints = killed.artifacts_under("checkpoints/").size();
     kill_points.push_back(
@@ -176,7 +176,7 @@ TEST(TrainFaults, TrainerSigkilledRepeatedlyResumesToTheNumbersOfAnUninterrupted
 
   const RunRecord want = tracking::read_ledger_runs(dir.file("straight.sqlite"), experiment).runs.at(0);
   const RunRecord got = tracking::read_ledger_runs(dir.file("killed.sqlite"), experiment).runs.at(0);
-  EXPECT_EQ(got.status, "FINISHED");
+  EXPECT_EQ(got.status, RunStatus::kFinished);
   expect_same_numbers(got, want);
   for (const char* key : {"test_pape", "test_hr", "test_mse", "test_mae", "val_loss"}) {
     EXPECT_EQ(*got.last_metric(key), *want.last_metric(key)) << key;
@@ -218,7 +218,7 @@ TEST(TrainFaults, LedgerOnAFullDiskFailsClearlyAndStaysIntact) {
   std::string read_error;
   try {
     for (const RunRecord& run : tracking::read_ledger_runs(ledger, "wmtp-smoke").runs) {
-      finished += run.status == "FINISHED";
+      finished += run.status == RunStatus::kFinished;
       // Every artifact the ledger lists is whole: the bytes it recorded, not a cut-off copy.
       for (const ArtifactRef& a : run.artifacts) {
         ++artifacts;

@@ -131,7 +131,7 @@ TEST(LedgerIdentity, AVersion1LedgerIsReadAsItIsAndMigratedInPlaceByAWriter) {
     Ledger writer(path);
     const auto run = writer.find_run("0123456789abcdef0123456789abcdef");
     ASSERT_TRUE(run.has_value());
-    EXPECT_EQ(run->status, "FINISHED");
+    EXPECT_EQ(run->status, RunStatus::kFinished);
     EXPECT_EQ(writer.outbox_size(), 1);
     const std::vector<RunRecord> runs = writer.read_records(*writer.find_experiment("old"), dir.file("old.artifacts"));
     ASSERT_EQ(runs.at(0).metrics.at("train_loss").size(), 3u);

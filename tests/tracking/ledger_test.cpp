@@ -46,7 +46,7 @@ TEST(LedgerTracker, RunReadsBackThroughLoadRunAndLedgerSource) {
     run->finish(RunStatus::kFinished);
 
     const RunRecord loaded = tracker.load_run(id);
-    EXPECT_EQ(loaded.status, "FINISHED");
+    EXPECT_EQ(loaded.status, RunStatus::kFinished);
     EXPECT_GT(loaded.end_time_ms, 0);
   }
   EXPECT_EQ(id.size(), 32u);
@@ -59,7 +59,7 @@ TEST(LedgerTracker, RunReadsBackThroughLoadRunAndLedgerSource) {
   EXPECT_EQ(r.local_id, id);
   EXPECT_EQ(r.name, "B0-s42");
   EXPECT_EQ(r.experiment, "exp");
-  EXPECT_EQ(r.status, "FINISHED");
+  EXPECT_EQ(r.status, RunStatus::kFinished);
   EXPECT_EQ(r.params, (std::map<std::string, std::string>{{"model", "dlinear"}, {"seed", "42"}}));
   EXPECT_EQ(r.tags.at("cell"), "B0");
   EXPECT_EQ(r.tags.at("stage"), "smoke");
@@ -116,7 +116,7 @@ TEST(LedgerTracker, ParamsAreImmutable) {
   EXPECT_THROW(resumed->log_param("lr", "0.3"), InputError);
   resumed->log_param("lr", "0.1");
   EXPECT_EQ(tracker.load_run(id).params.at("lr"), "0.1");
-  EXPECT_EQ(tracker.load_run(id).status, "RUNNING");
+  EXPECT_EQ(tracker.load_run(id).status, RunStatus::kRunning);
 }
 
 TEST(LedgerTracker, ResumeContinuesHistoryAndRefusesUnknownIds) {

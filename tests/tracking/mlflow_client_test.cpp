@@ -172,7 +172,7 @@ TEST(MlflowClientServer, ArtifactsGoThroughTheProxy) {
   EXPECT_EQ(testing::read_file(dir.file("out/a.png")), bytes);
   EXPECT_THROW(client.upload_artifact(run.run_id, dir.file("in.png"), "../x.png"), InputError);
   client.set_terminated(run.run_id, RunStatus::kFinished);
-  EXPECT_EQ(client.get_run(run.run_id).status, "FINISHED");
+  EXPECT_EQ(client.get_run(run.run_id).status, RunStatus::kFinished);
 }
 
 TEST(MlflowClientServer, RetriedCreateFindsTheRunByLocalId) {

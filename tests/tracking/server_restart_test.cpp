@@ -80,7 +80,7 @@ TEST(ServerRestart, SyncAfterRestartDeliversEveryPointExactlyOnce) {
   MlflowClient client(MlflowConfig::from_env(second_uri));
   const MlflowRun run = client.get_run(logged.mlflow_run_id);
   EXPECT_EQ(run.tags.at("wmtp.local_run_id"), local_id);
-  EXPECT_EQ(run.status, "FINISHED");
+  EXPECT_EQ(run.status, RunStatus::kFinished);
   for (const std::string& key : keys) {
     const std::vector<MetricPoint> in_mlflow = client.get_metric_history(run.run_id, key);
     ASSERT_EQ(in_mlflow.size(), 5000u) << key;

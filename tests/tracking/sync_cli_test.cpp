@@ -73,7 +73,7 @@ TEST(SyncCli, PushesAnOfflineLedgerExactlyOnce) {
   EXPECT_EQ(runs[0].tags.at("mlflow.runName"), "offline");
   EXPECT_EQ(runs[0].tags.count("mlflow.user"), 1u);
   EXPECT_EQ(runs[0].tags.count("mlflow.source.name"), 1u);
-  EXPECT_EQ(runs[0].status, "FINISHED");
+  EXPECT_EQ(runs[0].status, RunStatus::kFinished);
   EXPECT_EQ(client.get_metric_history(runs[0].run_id, "a").size(), 750u);
   EXPECT_EQ(client.get_metric_history(runs[0].run_id, "b").size(), 750u);
   EXPECT_EQ(client.list_artifacts_recursive(runs[0].run_id).size(), 1u);

@@ -108,7 +108,7 @@ TEST(TrackerMlflow, RunReadsBackIdenticallyThroughLedgerClientAndPython) {
   MlflowClient client(testing::real_server_config());
   const MlflowRun got = client.get_run(ledger_run.mlflow_run_id);
   EXPECT_EQ(got.run_name, "B2-s43-house1");
-  EXPECT_EQ(got.status, "FINISHED");
+  EXPECT_EQ(got.status, RunStatus::kFinished);
   EXPECT_EQ(got.start_time_ms, ledger_run.start_time_ms);
   EXPECT_EQ(got.end_time_ms, ledger_run.end_time_ms);
   EXPECT_EQ(got.params, ledger_run.params);

@@ -87,7 +87,7 @@ TEST(TrainCli, NoFlagsTrainsTheSmokePlanFromAnyDirectory) {
   std::map<std::string, std::string> hashes;  // (series, seed) -> data hashes, across cells
   for (const RunRecord& run : set.runs) {
     SCOPED_TRACE(run.name);
-    EXPECT_EQ(run.status, "FINISHED");
+    EXPECT_EQ(run.status, RunStatus::kFinished);
     EXPECT_NE(r.out.find(run.name + "  FINISHED  run " + run.local_id), std::string::npos);  // one line per run
     const std::string key = *run.param("series") + "/" + *run.param("seed");
     const std::string h = *run.param("train_data_hash") + *run.param("val_data_hash") + *run.param("test_data_hash");
@@ -172,7 +172,7 @@ TEST(TrainCli, JobsTwoLogsTheSameNumbersAsJobsOne) {
   EXPECT_EQ(run_lines, 18u) << two.out;
   for (const RunRecord& run : got.runs) {
     SCOPED_TRACE(run.name);
-    EXPECT_EQ(run.status, "FINISHED");
+    EXPECT_EQ(run.status, RunStatus::kFinished);
     EXPECT_NE(("\n" + two.out).find("\n" + run.name + "  FINISHED  run " + run.local_id + "  "), std::string::npos);
     ASSERT_EQ(wanted.count(run.name), 1u);
     const RunRecord& twin = *wanted.at(run.name);
@@ -492,7 +492,7 @@ TEST(TrainCli, SigkilledRunResumesToTheSameNumbers) {
   ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before the kill (" << delay_ms
                                    << " ms after its first checkpoint)";
   const RunRecord killed = wmtp::tracking::read_ledger_runs(dir.file("killed.sqlite"), "kill-test").runs.at(0);
-  ASSERT_EQ(killed.status, "RUNNING");
+  ASSERT_EQ(killed.status, RunStatus::kRunning);
   SCOPED_TRACE("killed " + std::to_string(delay_ms) + " ms after the first checkpoint, at step ~" +
                std::to_string(killed.metrics.count("train_loss") ? killed.metrics.at("train_loss").size() : 0));
 
@@ -503,7 +503,7 @@ TEST(TrainCli, SigkilledRunResumesToTheSameNumbers) {
 
   const RunRecord want = wmtp::tracking::read_ledger_runs(dir.file("straight.sqlite"), "kill-test").runs.at(0);
   const RunRecord got = wmtp::tracking::read_ledger_runs(dir.file("killed.sqlite"), "kill-test").runs.at(0);
-  EXPECT_EQ(got.status, "FINISHED");
+  EXPECT_EQ(got.status, RunStatus::kFinished);
   ASSERT_EQ(got.metrics.size(), want.metrics.size());
   for (const auto& [key, points] : want.metrics) {
     ASSERT_EQ(got.metrics.count(key), 1u) << key;

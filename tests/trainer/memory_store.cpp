@@ -42,7 +42,7 @@ class MemoryLogger : public RunLogger {
     record().artifacts.push_back(a);
   }
   void flush() override {}
-  void finish(RunStatus status) override { record().status = to_string(status); }
+  void finish(RunStatus status) override { record().status = status; }
 
  private:
   RunRecord& record() { return store_.runs_.at(id_); }
@@ -62,7 +62,7 @@ std::unique_ptr<RunLogger> MemoryStore::start_run(const RunStart& start) {
 
 std::unique_ptr<RunLogger> MemoryStore::resume_run(const std::string& local_run_id) {
   if (runs_.count(local_run_id) == 0) throw InputError("no run " + local_run_id);
-  runs_[local_run_id].status = "RUNNING";
+  runs_[local_run_id].status = RunStatus::kRunning;
   return std::make_unique<MemoryLogger>(*this, local_run_id);
 }
 

@@ -204,7 +204,7 @@ TEST(PlanRun, LedgerOnlyThenSyncKeepsTheParent) {
   const std::vector<tracking::LedgerRun> runs = ledger.runs_of(*ledger.find_experiment(experiment));
   ASSERT_EQ(runs.size(), 3u);
   EXPECT_EQ(runs[0].name, "p1");  // created before the first child
-  EXPECT_EQ(runs[0].status, "FINISHED");
+  EXPECT_EQ(runs[0].status, RunStatus::kFinished);
   const auto parent_tags = ledger.tags_of(runs[0].id);
   const std::map<std::string, std::string> ptags(parent_tags.begin(), parent_tags.end());
   EXPECT_EQ(ptags.at("wmtp.run_role"), "plan");

@@ -88,7 +88,7 @@ TEST(Run, LogsTheRunContract) {
   const RunOutcome out = train_run(store, req, options);
   ASSERT_EQ(out.status, RunStatus::kFinished);
   const RunRecord& rec = store.runs().at(out.local_run_id);
-  EXPECT_EQ(rec.status, "FINISHED");
+  EXPECT_EQ(rec.status, RunStatus::kFinished);
   EXPECT_EQ(rec.name, "A3-household-01-s42");
   EXPECT_EQ(rec.experiment, "wmtp-test");
 
@@ -242,7 +242,7 @@ TEST(Run, ResumedRunEqualsUninterruptedRun) {
     const RunOutcome cut = train_run(store, request(cell, "household-01", 43, 3), stop);
     ASSERT_TRUE(cut.interrupted);
     RunRecord& partial = store.runs().at(cut.local_run_id);
-    EXPECT_EQ(partial.status, "RUNNING");  // never finished
+    EXPECT_EQ(partial.status, RunStatus::kRunning);  // never finished
     EXPECT_EQ(partial.metrics.at("train_loss").size(), 437u);
     // Points the store lost: some before the last checkpoint (step 400), some after it. The
     // checkpoint brings back 391..400, training again brings back 421..437 and skips 401..420.
@@ -254,7 +254,7 @@ TEST(Run, ResumedRunEqualsUninterruptedRun) {
     const RunOutcome resumed = resume_run(store, cut.local_run_id, {});
     EXPECT_EQ(resumed.status, RunStatus::kFinished);
     const RunRecord& got = store.runs().at(cut.local_run_id);
-    EXPECT_EQ(got.status, "FINISHED");
+    EXPECT_EQ(got.status, RunStatus::kFinished);
     EXPECT_EQ(steps_of(got, "train_loss"), steps_of(want, "train_loss"));
     for (const auto& [key, points] : want.metrics) {
       ASSERT_EQ(got.metrics.count(key), 1u) << key;
@@ -301,7 +301,7 @@ TEST(Run, NonFiniteLossFailsTheRunWithCounts) {
   const RunOutcome out = train_run(store, r, {});
   EXPECT_EQ(out.status, RunStatus::kFailed);
   const RunRecord& rec = store.runs().at(out.local_run_id);
-  EXPECT_EQ(rec.status, "FAILED");
+  EXPECT_EQ(rec.status, RunStatus::kFailed);
   EXPECT_EQ(*rec.last_metric("nan_step_count"), 1.0);
   EXPECT_GT(*rec.last_metric("n_nan_predictions"), 0.0);
   EXPECT_FALSE(rec.artifacts_under("checkpoints/").empty());
@@ -317,7 +317,7 @@ TEST(Run, SeasonalNaiveRunLogsResultsWithoutTraining) {
   r.recipe.model.kind = "seasonal-naive";
   const RunOutcome out = train_run(store, r, options);
   const RunRecord& rec = store.runs().at(out.local_run_id);
-  EXPECT_EQ(rec.status, "FINISHED");
+  EXPECT_EQ(rec.status, RunStatus::kFinished);
   EXPECT_EQ(rec.metrics.count("train_loss"), 0u);
   // The same forecast, through the float32 standardized space vs straight from the raw values.
   EXPECT_NEAR(*rec.last_metric("test_pape"), *rec.last_metric("ref_test_pape"),
