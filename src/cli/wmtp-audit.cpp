@@ -67,7 +67,7 @@ void register_model(const Flags& flags, const wmtp::gates::Verdict& verdict) {
 // Refuses, before the audit, outputs that would overwrite one of its inputs or a file that is not
 // of the kind written there.
 void guard_outputs(const Flags& flags) {
-  const std::vector<wmtp::OutputGuardInput> inputs = wmtp::report::audit_inputs(flags.request);
+  const std::vector<wmtp::OutputGuardInput> inputs = wmtp::report::protected_inputs(flags.request);
   if (flags.out == "-") {
     wmtp::guard_stdout("the verdict", inputs);
   } else {

@@ -58,7 +58,7 @@ wmtp::gates::Verdict read_verdict(const std::string& path) {
 // What this report reads: the verdict file, or what the audit it runs reads.
 std::vector<wmtp::OutputGuardInput> report_inputs(const Flags& flags, bool self_audit,
                                                   const wmtp::report::AuditRequest& audit) {
-  if (self_audit) return wmtp::report::audit_inputs(audit);
+  if (self_audit) return wmtp::report::protected_inputs(audit);
   return {{"verdict", flags.verdict_path.empty() ? kDefaultVerdict : flags.verdict_path}};
 }
 

@@ -109,7 +109,7 @@ std::vector<std::string> ledger_paths(const AuditRequest& request) {
   return request.ledgers;
 }
 
-std::vector<OutputGuardInput> audit_inputs(const AuditRequest& request) {
+std::vector<OutputGuardInput> protected_inputs(const AuditRequest& request) {
   std::vector<OutputGuardInput> inputs;
   for (const std::string& ledger : ledger_paths(request)) {
     for (OutputGuardInput& input : tracking::ledger_inputs(ledger)) inputs.push_back(std::move(input));

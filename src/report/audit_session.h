@@ -41,7 +41,7 @@ std::vector<std::string> ledger_paths(const AuditRequest& request);
 
 // The files the audit reads, which no output may overwrite: the ledger it would read (with its
 // -wal, -shm and artifact store), the pre-registration, the plan and the artifact cache.
-std::vector<OutputGuardInput> audit_inputs(const AuditRequest& request);
+std::vector<OutputGuardInput> protected_inputs(const AuditRequest& request);
 
 // $XDG_CACHE_HOME/wmtp/mlflow-artifacts (or ~/.cache/..., or the temp dir).
 std::string default_artifact_cache();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/run_record.h"
 #include "experiment/run_contract.h"
 #include "report/run_view.h"
 
@@ -480,7 +481,7 @@ class Writer {
     }
     for (const auto* run : ordered_runs(v_)) {
       const std::string name = escape_markdown(display_name(*run));
-      if (run->status != to_string(RunStatus::kFinished)) {
+      if (run->status != wmtp::to_string(wmtp::RunStatus::kFinished)) {
         list.push_back("Run " + name + " is " + escape_markdown(run->status.empty() ? kMissing : run->status) +
                        ", not FINISHED.");
       }

@@ -130,7 +130,9 @@ MlflowRun run_from_json(const json& j) {
   run.run_id = string_field(info, "run_id");
   run.experiment_id = string_field(info, "experiment_id");
   run.run_name = string_field(info, "run_name");
-  run.status = parse_run_status(string_field(info, "status"), "MLflow run " + run.run_id);
+  // An absent status is the proto's default, RUNNING (MLflow's JSON leaves defaults out).
+  const std::string status = string_field(info, "status");
+  run.status = status.empty() ? RunStatus::kRunning : parse_run_status(status, "MLflow run " + run.run_id);
   run.artifact_uri = string_field(info, "artifact_uri");
   run.lifecycle_stage = string_field(info, "lifecycle_stage");
   run.start_time_ms = int64_field(info, "start_time");

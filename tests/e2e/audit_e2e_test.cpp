@@ -624,7 +624,7 @@ TEST_F(AuditE2E, ARerunSupersedesTheFailedAttemptAndPasses) {
   EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
   EXPECT_EQ(a.verdict.runs.size(), 6u);
   ASSERT_EQ(a.verdict.superseded.size(), 1u);
-  EXPECT_EQ(a.verdict.superseded[0].status, RunStatus::kFailed);
+  EXPECT_EQ(a.verdict.superseded[0].status, "FAILED");
   EXPECT_EQ(a.verdict.superseded[0].superseded_by, copy_of(baseline_, "B0", 42).local_id());
 }
 

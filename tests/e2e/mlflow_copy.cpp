@@ -54,7 +54,7 @@ void reseal_runs(std::vector<RunCopy>& runs, const std::string& experiment) {
       a.sha256 = sha256_hex(bytes);
       record.artifacts.push_back(a);
     }
-    const std::string seal = experiment::seal_of(record, copy.status).to_text();
+    const std::string seal = experiment::seal_of(record, to_string(copy.status)).to_text();
     copy.artifacts["wmtp/seal.json"] = seal;
     copy.tags["wmtp.seal_sha256"] = sha256_hex(seal);
   }
@@ -84,7 +84,7 @@ void upload_runs(tracking::MlflowClient& client, const std::string& experiment, 
                               : bytes);
       client.upload_artifact(created.run_id, scratch.file("artifact"), path);
     }
-    client.set_terminated(created.run_id, parse_run_status(copy.status), copy.end_time_ms);
+    client.set_terminated(created.run_id, copy.status, copy.end_time_ms);
   }
 }
 

@@ -13,7 +13,7 @@ namespace wmtp::e2e {
 
 struct RunCopy {
   std::string name;
-  std::string status;
+  RunStatus status = RunStatus::kRunning;
   std::int64_t start_time_ms = 0;
   std::int64_t end_time_ms = 0;
   std::map<std::string, std::string> params;
