@@ -42,12 +42,56 @@ AttemptSelection select_attempts(RunSet runs);
 // The inputs this build produces for a pre-registration: core's definition hash and golden check.
 AuditInputs audit_inputs_for(experiment::Preregistration prereg);
 
-GateReport gate_definition(const RunSet& runs, const AuditInputs& in);        // G1
-GateReport gate_units(const RunSet& runs, const AuditInputs& in);             // G2
-GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in);  // G3
-GateReport gate_figures(const RunSet& runs, const AuditInputs& in);           // G4
-GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in);    // G5
-GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in);      // G6
+// A gate's status is its worst result (FAIL > WARNING > PASS > SKIPPED); SKIPPED when it has none
+// (no runs, nothing experiment-wide found). Each gate lives in its own g<N>_*.cpp; the rest of this
+// header in audit.cpp.
+
+// G1 definition. Reads params pape_definition_hash, prereg_hash, golden_tensor_check,
+// pape_definition_hash_payload; in.golden, in.user_golden, in.prereg. FAIL: this build's or the
+// pre-registration's golden tensors do not reproduce, or the pre-registration pins another
+// definition hash (experiment-wide); per run, a param missing or not the auditor's value
+// (golden_tensor_check not "pass"), or the payload not JSON or not hashing to the logged hash.
+// Never WARNs. A G1 FAIL makes the verdict CRITICAL FAIL.
+GateReport gate_definition(const RunSet& runs, const AuditInputs& in);
+// G2 units/scalers. Reads params use_vq, cell, data_unit and, for VQ runs, vq_input_unit,
+// dlinear_output_unit, vq_scaler_space_signature, dlinear_output_scaler_space_signature;
+// prereg.allowed_units; the plan's VQ cells. FAIL: a planned VQ cell without a use_vq=true run;
+// use_vq not true/false or contradicting the plan's cell; data_unit not allowed; a VQ run missing
+// one of its four params, with a unit not allowed, or whose VQ input unit or signature differs
+// from the DLinear output's. Never WARNs. SKIPPED: a run that is not VQ and logs no data_unit.
+GateReport gate_units(const RunSet& runs, const AuditInputs& in);
+// G3 numerical health. Reads the run's status; the last value of test_pape, test_hr, test_mse and
+// of each trip wire's metric; every point of nan_step_count and n_nan_predictions; codebook_util
+// of VQ runs; artifacts checkpoints/*.pt; the seal (seal_check.h). FAIL: status not FINISHED; a
+// headline metric missing or not finite; a FAIL trip wire (of the run's series, when it names one)
+// whose metric is missing, not finite or out of range; a NaN counter missing, NaN or over
+// prereg.nan_tolerance; no checkpoint; a VQ run's codebook_util missing or not finite; a broken
+// seal, or a param, metric or non-figure artifact edited since the seal. WARNING: codebook_util
+// under prereg.codebook_util_warning; a WARNING trip wire; an unsealed run when in.seals_expected.
+GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in);
+// G4 figures. Reads artifacts figures/*.png and their PNG text chunks wmtp.run_id,
+// wmtp.experiment, wmtp.pape_definition_hash, wmtp.train_data_hash; param train_data_hash; the
+// seal. FAIL: a run without figures; a figure without text chunks, lacking one of those four, or
+// naming another value than the run's local id, its experiment, this build's definition hash and
+// its train_data_hash (or the run has no value to compare); a figure edited or deleted since the
+// seal; every run when in.figures_disabled (never SKIPPED for it). Never WARNs.
+GateReport gate_figures(const RunSet& runs, const AuditInputs& in);
+// G5 fail-fast loss. Reads param model; metrics train_loss_epoch (last value) and val_loss (the
+// latest point of each epoch). FAIL: train_loss_epoch or val_loss missing, an epoch of the initial
+// window missing, fewer than prereg.min_epochs epochs (counted from 1). A final train_loss_epoch
+// over prereg.train_loss_ceiling (or not finite), or a val_loss ratio (mean of the last
+// final_window epochs after the initial window over the initial window's mean) above
+// prereg.val_divergence_ratio or not computable: WARNING, or FAIL once prereg.g5_fail_threshold
+// runs have one. SKIPPED: a run of a model that trains nothing (seasonal-naive).
+GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in);
+// G6 data pairing. Reads params cell, series, seed, train/val/test_data_hash, recipe_hash, model;
+// in.plan, in.plan_expected, in.plan_problems. FAIL: no runs; each plan problem; a cell whose runs
+// name two recipe hashes; a planned (cell, series, seed) without a run; a run missing cell,
+// series, seed or a data hash; a data hash that is not the strict majority's of its (series,
+// seed); a model other than the plan's for the cell. WARNING: several runs of one (cell, series,
+// seed); a run the plan does not name; no plan while in.plan_expected. Never SKIPPED.
+GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in);
+// G1..G6 in order.
 std::vector<GateReport> run_all_gates(const RunSet& runs, const AuditInputs& in);
 
 // CRITICAL FAIL when G1 fails, else the worst gate status.
