@@ -1,0 +1,3 @@
+#include "experiment/model_signature.h"
+#include <gtest/gtest.h>
+TEST(ModelSignature, Placeholder) {}
