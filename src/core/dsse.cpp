@@ -22,8 +22,7 @@ nlohmann::json DsseEnvelope::to_json() const {
   return {{"payload", base64_encode(payload)}, {"payloadType", payload_type}, {"signatures", sigs}};
 }
 
-DsseEnvelope DsseEnvelope::from_json(const nlohmann::json& json, const std::string& origin,
-                                     const std::string& path) {
+DsseEnvelope DsseEnvelope::from_json(const nlohmann::json& json, const std::string& origin, const std::string& path) {
   const JsonField root(json, origin, path);
   DsseEnvelope envelope;
   envelope.payload = decode_base64_field(root.at("payload"));
@@ -47,8 +46,7 @@ std::string dsse_pae(std::string_view payload_type, std::string_view payload) {
   return out;
 }
 
-DsseEnvelope dsse_sign(std::string payload_type, std::string payload, const EcdsaPrivateKey& key,
-                       std::string keyid) {
+DsseEnvelope dsse_sign(std::string payload_type, std::string payload, const EcdsaPrivateKey& key, std::string keyid) {
   DsseEnvelope envelope;
   std::string sig = key.sign(dsse_pae(payload_type, payload));
   envelope.payload_type = std::move(payload_type);

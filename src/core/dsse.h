@@ -25,8 +25,7 @@ struct DsseEnvelope {
   // {"payload": base64, "payloadType": ..., "signatures": [{"sig": base64, "keyid": ...}]}
   nlohmann::json to_json() const;
   // InputError "<origin>: <path>.<member>: ..." on a missing member, a wrong type or bad base64.
-  static DsseEnvelope from_json(const nlohmann::json& json, const std::string& origin,
-                                const std::string& path = "$");
+  static DsseEnvelope from_json(const nlohmann::json& json, const std::string& origin, const std::string& path = "$");
 };
 
 // "DSSEv1" SP len(type) SP type SP len(payload) SP payload, lengths in ASCII decimal bytes.

@@ -143,8 +143,9 @@ EcdsaPublicKey EcdsaPublicKey::from_pem(std::string_view pem, const std::string&
   forget_openssl_errors();
   if (key == nullptr) {
     if (pem.find("PRIVATE KEY-----") != std::string_view::npos) {
-      throw InputError(origin + ": holds a private key where a public key is expected; give its public key "
-                                "(openssl pkey -in KEY.pem -pubout -out KEY.pub)");
+      throw InputError(origin +
+                       ": holds a private key where a public key is expected; give its public key "
+                       "(openssl pkey -in KEY.pem -pubout -out KEY.pub)");
     }
     throw InputError(origin + ": not a PEM public key (expected a -----BEGIN PUBLIC KEY----- block)");
   }
@@ -225,15 +226,14 @@ std::string EcdsaPrivateKey::sign(std::string_view message) const {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   std::size_t length = 0;
   const auto* data = reinterpret_cast<const unsigned char*>(message.data());
-  if (!ctx ||
-      EVP_DigestSignInit(ctx.get(), nullptr, digest_for(public_key_.curve()), nullptr, key_.get()) != 1 ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, digest_for(public_key_.curve()), nullptr, key_.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &length, data, message.size()) != 1) {
     forget_openssl_errors();
     throw Error("OpenSSL could not start an ECDSA signature");
   }
   std::string signature(length, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, data,
-                     message.size()) != 1) {
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &length, data, message.size()) !=
+      1) {
     forget_openssl_errors();
     throw Error("OpenSSL could not sign");
   }
@@ -261,7 +261,8 @@ std::vector<EcdsaPublicKey> read_public_keys(const std::string& file_or_director
   for (const std::string& file : files) {
     const std::string text = read_key_file(file, "public key file");
     std::size_t at = text.find(kBegin);
-    if (at == std::string::npos) static_cast<void>(EcdsaPublicKey::from_pem(text, file));  // throws, naming what it expected
+    if (at == std::string::npos)
+      static_cast<void>(EcdsaPublicKey::from_pem(text, file));  // throws, naming what it expected
     for (int block = 1; at != std::string::npos; ++block) {
       const std::size_t end = text.find(kEnd, at);
       const std::size_t stop = end == std::string::npos ? text.size() : end + kEnd.size();

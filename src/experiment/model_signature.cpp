@@ -99,7 +99,8 @@ ModelSignatureCheck failed(ModelSignatureCheck check, Outcome outcome, const std
 ModelManifest read_statement(const std::string& payload, const std::string& origin, bool* unsupported) {
   const nlohmann::json json = parse_json_text(payload, origin + " (statement)");
   const JsonField root(json, origin + " (statement)");
-  if (root.at("_type").as_string() != kInTotoStatementType) root.at("_type").fail("expected " + std::string(kInTotoStatementType));
+  if (root.at("_type").as_string() != kInTotoStatementType)
+    root.at("_type").fail("expected " + std::string(kInTotoStatementType));
   const JsonField predicate_type = root.at("predicateType");
   if (predicate_type.as_string() != kModelSignaturePredicateType) {
     *unsupported = true;
@@ -123,7 +124,8 @@ ModelManifest read_statement(const std::string& payload, const std::string& orig
   }
   manifest.allow_symlinks = serialization.at("allow_symlinks").as_bool();
   if (serialization.has("ignore_paths")) {
-    for (const JsonField& p : serialization.at("ignore_paths").elements()) manifest.ignore_paths.push_back(p.as_string());
+    for (const JsonField& p : serialization.at("ignore_paths").elements())
+      manifest.ignore_paths.push_back(p.as_string());
   }
   std::map<std::string, int> seen;
   for (const JsonField& r : predicate.at("resources").elements()) {
@@ -158,8 +160,9 @@ ModelSignatureCheck check_bundle(const std::string& bundle_text, const std::stri
     const JsonField material = root.at("verificationMaterial");
     if (!material.has("publicKey")) {
       return failed(check, Outcome::kUnsupported,
-                    origin + ": signed with a certificate (Sigstore keyless or certificate signing); wmtp verifies "
-                             "signatures by keys only");
+                    origin +
+                        ": signed with a certificate (Sigstore keyless or certificate signing); wmtp verifies "
+                        "signatures by keys only");
     }
     const JsonField public_key = material.at("publicKey");
     if (public_key.has("hint") && !public_key.at("hint").value().is_null()) {
@@ -241,7 +244,8 @@ ModelSignatureCheck compare_files(ModelSignatureCheck check, const std::string& 
     return failed(check, Outcome::kFilesDiffer, origin + ": the files differ from what " + signer + " signed: " + what);
   }
   if (!check.authenticated) {
-    check.message = origin + ": files match the statement, but its signature was not checked (no trusted keys; it names key " +
+    check.message = origin +
+                    ": files match the statement, but its signature was not checked (no trusted keys; it names key " +
                     (check.key_fingerprint.empty() ? std::string("none") : check.key_fingerprint) + ")";
   }
   return check;
@@ -293,8 +297,9 @@ std::vector<SignedFile> hash_model_directory(const std::string& dir, const std::
     const std::string where = entry.path().string();
     if (entry.is_symlink(ec)) {
       if (!allow_symlinks) {
-        throw InputError(where + ": a symbolic link; model signing's files serialization refuses links unless "
-                                 "symlinks are allowed");
+        throw InputError(where +
+                         ": a symbolic link; model signing's files serialization refuses links unless "
+                         "symlinks are allowed");
       }
       if (fs::is_directory(entry.path(), ec)) continue;
     }
@@ -305,19 +310,22 @@ std::vector<SignedFile> hash_model_directory(const std::string& dir, const std::
     files.push_back({rel, sha256_file_hex(where)});
   }
   if (ec) throw InputError(dir + ": cannot list the directory: " + ec.message());
-  std::sort(files.begin(), files.end(), [](const SignedFile& a, const SignedFile& b) { return path_less(a.path, b.path); });
+  std::sort(files.begin(), files.end(),
+            [](const SignedFile& a, const SignedFile& b) { return path_less(a.path, b.path); });
   return files;
 }
 
 nlohmann::json model_signature_statement(const ModelManifest& manifest) {
   if (manifest.model_name.empty()) throw InputError("model signature: the model needs a name");
   std::vector<SignedFile> files = manifest.files;
-  std::sort(files.begin(), files.end(), [](const SignedFile& a, const SignedFile& b) { return path_less(a.path, b.path); });
+  std::sort(files.begin(), files.end(),
+            [](const SignedFile& a, const SignedFile& b) { return path_less(a.path, b.path); });
   nlohmann::json resources = nlohmann::json::array();
   for (std::size_t i = 0; i < files.size(); ++i) {
     const SignedFile& f = files[i];
     if (!is_relative_posix(f.path)) {
-      throw InputError("model signature: '" + f.path + "' is not a relative POSIX path (no leading /, no empty, . or .. part)");
+      throw InputError("model signature: '" + f.path +
+                       "' is not a relative POSIX path (no leading /, no empty, . or .. part)");
     }
     if (i > 0 && files[i - 1].path == f.path) throw InputError("model signature: '" + f.path + "' is listed twice");
     if (!is_sha256_hex(f.sha256)) {
@@ -325,7 +333,9 @@ nlohmann::json model_signature_statement(const ModelManifest& manifest) {
     }
     resources.push_back({{"name", f.path}, {"algorithm", "sha256"}, {"digest", f.sha256}});
   }
-  nlohmann::json serialization = {{"method", "files"}, {"hash_type", "sha256"}, {"allow_symlinks", manifest.allow_symlinks}};
+  nlohmann::json serialization = {{"method", "files"},
+                                  {"hash_type", "sha256"},
+                                  {"allow_symlinks", manifest.allow_symlinks}};
   if (!manifest.ignore_paths.empty()) {
     std::vector<std::string> ignored = manifest.ignore_paths;
     std::sort(ignored.begin(), ignored.end());
@@ -340,15 +350,16 @@ nlohmann::json model_signature_statement(const ModelManifest& manifest) {
 
 std::string sign_model(const ModelManifest& manifest, const EcdsaPrivateKey& key) {
   const DsseEnvelope envelope = dsse_sign(kInTotoPayloadType, model_signature_statement(manifest).dump(), key);
-  const nlohmann::json bundle = {
-      {"mediaType", kSigstoreBundleMediaType},
-      {"verificationMaterial", {{"publicKey", {{"hint", key.public_key().fingerprint()}}}, {"tlogEntries", nlohmann::json::array()}}},
-      {"dsseEnvelope", envelope.to_json()}};
+  const nlohmann::json bundle = {{"mediaType", kSigstoreBundleMediaType},
+                                 {"verificationMaterial",
+                                  {{"publicKey", {{"hint", key.public_key().fingerprint()}}},
+                                   {"tlogEntries", nlohmann::json::array()}}},
+                                 {"dsseEnvelope", envelope.to_json()}};
   return bundle.dump();
 }
 
-std::string sign_model_directory(const std::string& dir, const std::string& signature_path,
-                                 const EcdsaPrivateKey& key, const std::vector<std::string>& extra_ignore_paths) {
+std::string sign_model_directory(const std::string& dir, const std::string& signature_path, const EcdsaPrivateKey& key,
+                                 const std::vector<std::string>& extra_ignore_paths) {
   ModelManifest manifest;
   manifest.model_name = model_name_of(dir);
   manifest.ignore_paths = git_ignore_paths();

@@ -60,8 +60,8 @@ std::string sign_model(const ModelManifest& manifest, const EcdsaPrivateKey& key
 // Signs the directory dir as `model_signing sign key --signature SIGNATURE DIR` does: the
 // signature file (when it lies inside dir), the git paths and extra_ignore_paths are ignored and
 // named in the statement. Returns the bundle text; writing it to signature_path is the caller's.
-std::string sign_model_directory(const std::string& dir, const std::string& signature_path,
-                                 const EcdsaPrivateKey& key, const std::vector<std::string>& extra_ignore_paths = {});
+std::string sign_model_directory(const std::string& dir, const std::string& signature_path, const EcdsaPrivateKey& key,
+                                 const std::vector<std::string>& extra_ignore_paths = {});
 
 struct ModelSignatureCheck {
   enum class Outcome {
@@ -74,9 +74,9 @@ struct ModelSignatureCheck {
     kFilesDiffer,   // signature good (or unchecked), files differ: missing, extra or changed
   };
   Outcome outcome = Outcome::kMalformed;
-  bool authenticated = false;   // a trusted key's signature verified
-  std::string key_fingerprint;  // the key that verified, else the bundle's hint ("" if none)
-  ModelManifest manifest;       // what the statement says, once it could be read
+  bool authenticated = false;              // a trusted key's signature verified
+  std::string key_fingerprint;             // the key that verified, else the bundle's hint ("" if none)
+  ModelManifest manifest;                  // what the statement says, once it could be read
   std::vector<std::string> missing_files;  // signed, absent now
   std::vector<std::string> extra_files;    // present, neither signed nor ignored
   std::vector<std::string> changed_files;  // present with another sha256

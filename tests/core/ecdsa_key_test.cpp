@@ -57,7 +57,9 @@ TEST(EcdsaKey, SignsAndVerifiesOnEachCurve) {
 // model_signing pairs P-256/384/521 with SHA-256/384/512; openssl's own verifier agrees.
 TEST(EcdsaKey, DigestByCurveAsOpensslVerifies) {
   const TempDir dir;
-  const std::pair<const char*, const char*> cases[] = {{"P-256", "-sha256"}, {"P-384", "-sha384"}, {"P-521", "-sha512"}};
+  const std::pair<const char*, const char*> cases[] = {{"P-256", "-sha256"},
+                                                       {"P-384", "-sha384"},
+                                                       {"P-521", "-sha512"}};
   for (const auto& [curve, digest] : cases) {
     const EcdsaPrivateKey key = EcdsaPrivateKey::generate(curve);
     write_file(dir.file("pub.pem"), key.public_key().pem());
@@ -123,8 +125,9 @@ TEST(EcdsaKey, KeyReadableByOthersIsRefusedLikeSsh) {
 TEST(EcdsaKey, BadPemNamesTheFileAndNeverEchoesIt) {
   const TempDir dir;
   const std::string secret_body = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSECRETSECRET";
-  const std::string path =
-      write_private(dir, "bad.pem", "-----BEGIN PRIVATE KEY-----\n" + secret_body + "\n-----END PRIVATE KEY-----\n");
+  const std::string path = write_private(dir, "bad.pem",
+                                         "-----BEGIN PRIVATE KEY-----\n" + secret_body +
+                                             "\n-----END PRIVATE KEY-----\n");
   const std::string message = input_error([&] { EcdsaPrivateKey::read(path); });
   EXPECT_NE(message.find(path + ": not a PEM private key"), std::string::npos) << message;
   EXPECT_EQ(message.find("SECRET"), std::string::npos) << message;
@@ -142,7 +145,8 @@ TEST(EcdsaKey, UnsupportedKeysAreNamed) {
   ::chmod(dir.file("ed.pem").c_str(), 0600);
   ::chmod(dir.file("k1.pem").c_str(), 0600);
   const std::string ed = input_error([&] { EcdsaPrivateKey::read(dir.file("ed.pem")); });
-  EXPECT_NE(ed.find("a key of type ED25519; wmtp signs with ECDSA keys on P-256, P-384 or P-521"), std::string::npos) << ed;
+  EXPECT_NE(ed.find("a key of type ED25519; wmtp signs with ECDSA keys on P-256, P-384 or P-521"), std::string::npos)
+      << ed;
   const std::string k1 = input_error([&] { EcdsaPrivateKey::read(dir.file("k1.pem")); });
   EXPECT_NE(k1.find("curve secp256k1"), std::string::npos) << k1;
   EXPECT_NE(input_error([&] { EcdsaPrivateKey::generate("P-224"); }).find("P-224"), std::string::npos);

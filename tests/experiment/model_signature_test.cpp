@@ -37,14 +37,16 @@ std::string make_model(const TempDir& tmp) {
 
 std::string raw(const std::string& hex) {
   std::string out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (std::size_t i = 0; i < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
 // The bundle with its statement replaced and re-encoded, the signature left as it was.
 std::string with_statement(const std::string& bundle_text, const std::function<void(nlohmann::json&)>& edit) {
   nlohmann::json bundle = nlohmann::json::parse(bundle_text);
-  nlohmann::json statement = nlohmann::json::parse(*base64_decode(bundle["dsseEnvelope"]["payload"].get<std::string>()));
+  nlohmann::json statement = nlohmann::json::parse(
+      *base64_decode(bundle["dsseEnvelope"]["payload"].get<std::string>()));
   edit(statement);
   bundle["dsseEnvelope"]["payload"] = base64_encode(statement.dump());
   return bundle.dump();
@@ -76,9 +78,10 @@ TEST(ModelSignature, StatementIsModelSigningV1) {
   EXPECT_EQ(resources[0], nlohmann::json({{"name", "a"}, {"algorithm", "sha256"}, {"digest", d3}}));
   EXPECT_EQ(resources[1]["name"], "sub/g");
   EXPECT_EQ(resources[2]["name"], "sub.txt");
-  EXPECT_EQ(s["predicate"]["serialization"],
-            nlohmann::json({{"method", "files"}, {"hash_type", "sha256"}, {"allow_symlinks", false},
-                            {"ignore_paths", {".git", "wmtp/run.sig"}}}));
+  EXPECT_EQ(s["predicate"]["serialization"], nlohmann::json({{"method", "files"},
+                                                             {"hash_type", "sha256"},
+                                                             {"allow_symlinks", false},
+                                                             {"ignore_paths", {".git", "wmtp/run.sig"}}}));
   ASSERT_EQ(s["subject"].size(), 1u);
   EXPECT_EQ(s["subject"][0]["name"], "run-1");
   EXPECT_EQ(s["subject"][0]["digest"]["sha256"], sha256_hex(raw(d3) + raw(d2) + raw(d1)));
@@ -210,7 +213,8 @@ TEST_F(SignedModel, AnotherKeyIsUnknownAndNamed) {
   const auto check = verify({other.public_key()});
   EXPECT_EQ(check.outcome, Outcome::kUnknownKey);
   EXPECT_EQ(check.key_fingerprint, key.public_key().fingerprint());
-  EXPECT_NE(check.message.find("signed by key " + key.public_key().fingerprint() + ", which is not among the 1 trusted"),
+  EXPECT_NE(check.message.find("signed by key " + key.public_key().fingerprint() +
+                               ", which is not among the 1 trusted"),
             std::string::npos)
       << check.message;
   EXPECT_TRUE(verify({other.public_key(), key.public_key()}).ok());

@@ -33,8 +33,8 @@ int run(int argc, char** argv) {
     std::cout << "signed " << dir << " with key " << private_key.public_key().fingerprint() << "\n";
     return kExitOk;
   }
-  const experiment::ModelSignatureCheck check =
-      experiment::verify_model_directory(dir, signature, read_public_keys(key));
+  const experiment::ModelSignatureCheck check = experiment::verify_model_directory(dir, signature,
+                                                                                   read_public_keys(key));
   if (!check.ok()) {
     std::cerr << check.message << "\n";
     return kExitFail;
