@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <limits>
 #include <utility>
 #include <vector>
 
@@ -14,7 +13,7 @@
 namespace wmtp {
 namespace {
 
-constexpr std::uint64_t kMaxExactInteger = std::uint64_t{1} << 53;
+constexpr std::int64_t kMaxExactInteger = std::int64_t{1} << 53;
 
 [[noreturn]] void refuse(const std::string& path, const std::string& what) {
   throw InputError("RFC 8785 canonical JSON: " + path + ": " + what);
@@ -118,13 +117,15 @@ void write(const nlohmann::json& value, const std::string& path, std::string& ou
     case Type::number_float: out += number_text(value.get<double>(), path); return;
     case Type::number_integer:
     case Type::number_unsigned: {
-      const bool negative = value.type() == Type::number_integer && value.get<std::int64_t>() < 0;
-      const std::uint64_t magnitude = negative ? std::uint64_t{0} - static_cast<std::uint64_t>(value.get<std::int64_t>())
-                                               : value.get<std::uint64_t>();
-      if (magnitude > kMaxExactInteger) {
-        refuse(path, "integer " + value.dump() + " is beyond 2^53, where IEEE 754 doubles (RFC 8785's numbers) stop being exact");
+      const std::int64_t signed_value = value.get<std::int64_t>();
+      const bool exact = value.type() == Type::number_unsigned
+                             ? value.get<std::uint64_t>() <= static_cast<std::uint64_t>(kMaxExactInteger)
+                             : signed_value >= -kMaxExactInteger && signed_value <= kMaxExactInteger;
+      if (!exact) {
+        refuse(path, "integer " + value.dump() +
+                         " is beyond 2^53, where IEEE 754 doubles (RFC 8785's numbers) stop being exact");
       }
-      out += number_text(negative ? -static_cast<double>(magnitude) : static_cast<double>(magnitude), path);
+      out += number_text(value.get<double>(), path);
       return;
     }
     case Type::array: {
@@ -140,8 +141,7 @@ void write(const nlohmann::json& value, const std::string& path, std::string& ou
     case Type::object: {
       std::vector<std::pair<std::u16string, nlohmann::json::const_iterator>> members;
       for (auto it = value.begin(); it != value.end(); ++it) members.emplace_back(utf16(it.key(), path), it);
-      std::sort(members.begin(), members.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
       out += '{';
       for (std::size_t i = 0; i < members.size(); ++i) {
         if (i > 0) out += ',';

@@ -85,17 +85,18 @@ std::string Seal::to_text() const {
   for (const auto& [key, value] : final_metrics) metrics[key] = number_json(value);
   nlohmann::json files = nlohmann::json::array();
   for (const SealedArtifact& a : artifacts) files.push_back({{"path", a.path}, {"size", a.size}, {"sha256", a.sha256}});
-  const nlohmann::json document = {{"seal_version", version}, {"status", status},      {"params", params},
-                                   {"final_metrics", metrics},  {"histories", histories}, {"artifacts", files}};
+  const nlohmann::json document = {{"seal_version", version},  {"status", status},       {"params", params},
+                                   {"final_metrics", metrics}, {"histories", histories}, {"artifacts", files}};
   return version == 1 ? canonical_json(document) : jcs(document);
 }
 
 Seal Seal::from_json(const nlohmann::json& json, const std::string& origin) {
   const JsonField root(json, origin);
   root.reject_unknown({"seal_version", "status", "params", "final_metrics", "histories", "artifacts"});
+  const std::int64_t version = root.at("seal_version").as_integer();
+  if (version != 1 && version != 2) root.at("seal_version").fail("unsupported seal_version (this build reads 1 and 2)");
   Seal seal;
-  seal.version = static_cast<int>(root.at("seal_version").as_integer());
-  if (seal.version != 1 && seal.version != 2) root.at("seal_version").fail("unsupported seal_version (this build reads 1 and 2)");
+  seal.version = static_cast<int>(version);
   seal.status = root.at("status").as_nonempty_string();
   for (const auto& [key, value] : root.at("params").members()) seal.params[key] = value.as_string();
   for (const auto& [key, value] : root.at("histories").members()) seal.histories[key] = value.as_string();

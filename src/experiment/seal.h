@@ -65,8 +65,9 @@ struct SealBreach {
   std::string observed;
 };
 
-// Compares a run with its seal, histories hashed by the seal's version. Artifacts are compared by sha256 and size when the run knows its
-// artifact's sha256 (ledger, or downloaded from MLflow); the seal artifact itself is not listed.
+// Compares a run with its seal, histories hashed by the seal's version. Artifacts are compared by
+// sha256 and size when the run knows its artifact's sha256 (ledger, or downloaded from MLflow); the
+// seal artifact itself is not listed.
 std::vector<SealBreach> compare_with_seal(const RunRecord& run, const Seal& seal);
 
 }  // namespace wmtp::experiment

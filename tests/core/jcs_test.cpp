@@ -99,7 +99,8 @@ TEST(Jcs, SortsMembersByUtf16CodeUnits) {
   const auto structures = nlohmann::json::parse(
       R"({"1": {"f": {"f": "hi", "F": 5}, "\n": 56.0}, "10": {}, "": "empty", "a": {}, "111": [{}], "A": {}})");
   EXPECT_EQ(jcs(structures), R"({"":"empty","1":{"\n":56,"f":{"F":5,"f":"hi"}},"10":{},"111":[{}],"A":{},"a":{}})");
-  EXPECT_EQ(jcs(nlohmann::json::parse(R"([56, {"d": true, "10": null, "1": []}])")), R"([56,{"1":[],"10":null,"d":true}])");
+  EXPECT_EQ(jcs(nlohmann::json::parse(R"([56, {"d": true, "10": null, "1": []}])")),
+            R"([56,{"1":[],"10":null,"d":true}])");
 }
 
 TEST(Jcs, EscapesOnlyWhatRfc8785Requires) {
@@ -110,8 +111,7 @@ TEST(Jcs, EscapesOnlyWhatRfc8785Requires) {
   EXPECT_EQ(jcs(values),
             "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,1e-27],"
             "\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}");
-  EXPECT_EQ(jcs(nlohmann::json(std::string("\b\f\n\r\t\x01\x1f\x7f<>&"))),
-            "\"\\b\\f\\n\\r\\t\\u0001\\u001f\x7f<>&\"");
+  EXPECT_EQ(jcs(nlohmann::json(std::string("\b\f\n\r\t\x01\x1f\x7f<>&"))), "\"\\b\\f\\n\\r\\t\\u0001\\u001f\x7f<>&\"");
   EXPECT_EQ(jcs(nlohmann::json(std::string("a\0b", 3))), "\"a\\u0000b\"");
 }
 

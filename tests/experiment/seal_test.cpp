@@ -43,10 +43,10 @@ TEST(Seal, Version2IsRfc8785WithBinaryHistoryHashes) {
 
 TEST(Seal, Version2HistoryHashIsSixteenBytesAPointInAFixedOrder) {
   EXPECT_EQ(history_hash(points({{1, 0.5}})), "5d23c724156f4952");  // 0100000000000000 000000000000e03f
-  EXPECT_EQ(history_hash({}), "e3b0c44298fc1c14");                    // sha256 of no bytes
+  EXPECT_EQ(history_hash({}), "e3b0c44298fc1c14");                  // sha256 of no bytes
   // Sorted by step, then value: -0 before +0, NaN last.
-  const auto shuffled = points({{2, 0.25}, {1, static_cast<double>(1.3979568481445312f)}, {3, std::nan("")},
-                                {2, -0.0}, {2, 0.0}, {-1, 5e-324}});
+  const auto shuffled = points(
+      {{2, 0.25}, {1, static_cast<double>(1.3979568481445312f)}, {3, std::nan("")}, {2, -0.0}, {2, 0.0}, {-1, 5e-324}});
   EXPECT_EQ(history_hash(shuffled), "0ef9b4b08eaa3964");
   auto reversed = shuffled;
   std::reverse(reversed.begin(), reversed.end());
@@ -93,7 +93,8 @@ TEST(Seal, RefusesAnUnknownVersion) {
   nlohmann::json doc = nlohmann::json::parse(seal_of(sample_run(), "FINISHED").to_text());
   doc["seal_version"] = 3;
   testing::expect_input_error([&] { Seal::from_json(doc, "wmtp/seal.json"); },
-                              {"wmtp/seal.json", "$.seal_version", "unsupported seal_version (this build reads 1 and 2)"});
+                              {"wmtp/seal.json", "$.seal_version",
+                               "unsupported seal_version (this build reads 1 and 2)"});
 }
 
 }  // namespace
