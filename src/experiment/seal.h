@@ -21,27 +21,39 @@ struct SealedArtifact {
   std::string sha256;
 };
 
+// What seal_of writes. Version 1 (nlohmann's number form, histories as canonical JSON) is still
+// read and verified by its own rules, so runs sealed before keep passing.
+inline constexpr int kSealVersion = 2;
+
 struct Seal {
-  std::string status;  // the status the run finished with
+  int version = kSealVersion;  // seal_version: how to_text and history_hash encode
+  std::string status;          // the status the run finished with
   std::map<std::string, std::string> params;
   std::map<std::string, double> final_metrics;   // the value at the highest step; NaN allowed
   std::map<std::string, std::string> histories;  // per metric: history_hash of all its points
   std::vector<SealedArtifact> artifacts;         // sorted by path
 
-  // Canonical JSON text (sorted keys, NaN and infinities as strings): the bytes that are hashed.
+  // The bytes that are hashed: {"artifacts", "final_metrics", "histories", "params",
+  // "seal_version", "status"} with NaN and infinities as the strings "NaN", "Infinity",
+  // "-Infinity"; version 2 as RFC 8785 JSON (core/jcs.h), version 1 as canonical_json.
   std::string to_text() const;
-  // InputError naming origin and JSON path on anything malformed.
+  // Reads versions 1 and 2; InputError naming origin and JSON path on anything malformed.
   static Seal from_json(const nlohmann::json& json, const std::string& origin);
 };
 
-// sha256 (16 hex) of a metric's points as canonical JSON [[step, value], ...] sorted by step
-// then value: the same for a history read from the ledger and from MLflow.
-std::string history_hash(const std::vector<MetricPoint>& points);
+// A metric's history hash: the same for a history read from the ledger and from MLflow. The points
+// are sorted by step, then value (-0 before +0, NaN last).
+// Version 2: the first 16 hex of sha256 over 16 bytes per point, the step as int64 little-endian
+// then the value as IEEE 754 float64 little-endian; every NaN is hashed as the quiet NaN
+// 0x7ff8000000000000 whatever its sign and payload. Python: struct.pack("<qd", step, value).
+// Version 1: the first 16 hex of sha256 over canonical_json of [[step, value], ...], NaN and
+// infinities as strings.
+std::string history_hash(const std::vector<MetricPoint>& points, int seal_version = kSealVersion);
 
 // The seal of a run as it stands, finishing with `status`: its params, every metric's final value
 // and history, and its artifacts with their sha256 (all but the seal itself). The trainer seals
 // what it reads back from the store right after logging.
-Seal seal_of(const RunRecord& run, const std::string& status);
+Seal seal_of(const RunRecord& run, const std::string& status, int seal_version = kSealVersion);
 
 // One difference between a run as read back and its seal.
 struct SealBreach {
@@ -53,8 +65,9 @@ struct SealBreach {
   std::string observed;
 };
 
-// Compares a run with its seal. Artifacts are compared by sha256 and size when the run knows its
-// artifact's sha256 (ledger, or downloaded from MLflow); the seal artifact itself is not listed.
+// Compares a run with its seal, histories hashed by the seal's version. Artifacts are compared by
+// sha256 and size when the run knows its artifact's sha256 (ledger, or downloaded from MLflow); the
+// seal artifact itself is not listed.
 std::vector<SealBreach> compare_with_seal(const RunRecord& run, const Seal& seal);
 
 }  // namespace wmtp::experiment

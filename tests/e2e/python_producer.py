@@ -14,8 +14,9 @@ as the seeds describe it, from the CSV the plan names:
 Then it trains with the PyTorch models of bench/train_reference.py (through
 bench/pipeline_reference.py), logs params, metrics (step 0 for single values), datasets
 (log_inputs), a torch checkpoint, matplotlib figures with the PNG text chunks, the config
-documents and the run's seal (wmtp/seal.json and the tag wmtp.seal_sha256), each run a child of
-one Python parent run that has no params.
+documents and the run's seal (wmtp/seal.json, version 2: RFC 8785 JSON with binary history hashes,
+tests/support/seal_hashes.py; and the tag wmtp.seal_sha256), each run a child of one Python
+parent run that has no params.
 
 Exit 1 when a value it computed differs from the one wmtp-train would log (the contract), so
 that a drift in the data scheme shows here, not only as a failing gate.
@@ -40,7 +41,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench"))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
 import pipeline_reference as pipeline  # noqa: E402  the team's training, metrics and figures
+import seal_hashes  # noqa: E402  RFC 8785 and the binary history hash: seal version 2
 
 PRODUCER = "tests/e2e/python_producer.py"
 
@@ -137,17 +140,14 @@ def golden_check(path):
     return ("pass" if ok else "fail"), metrics
 
 
-# ---- the seal (src/experiment/seal.h) -------------------------------------------------------------
+# ---- the seal, version 2 (src/experiment/seal.h) -------------------------------------------------
 
 def seal_text(params, points, artifacts):
-    finals, histories = {}, {}
-    for key, pts in points.items():
-        finals[key] = json_number(max(pts, key=lambda p: p[0])[1])
-        ordered = sorted(pts, key=lambda p: (p[0], math.isnan(p[1]), 0.0 if math.isnan(p[1]) else p[1]))
-        histories[key] = hash16([[s, json_number(v)] for s, v in ordered])
+    finals = {key: json_number(max(pts, key=lambda p: p[0])[1]) for key, pts in points.items()}
+    histories = {key: seal_hashes.history_hash(pts) for key, pts in points.items()}
     files = [{"path": p, "size": s, "sha256": h} for p, s, h in sorted(artifacts)]
-    return canonical({"seal_version": 1, "status": "FINISHED", "params": params, "final_metrics": finals,
-                      "histories": histories, "artifacts": files})
+    return seal_hashes.jcs({"seal_version": 2, "status": "FINISHED", "params": params, "final_metrics": finals,
+                            "histories": histories, "artifacts": files})
 
 
 # ---- one run --------------------------------------------------------------------------------------
