@@ -20,7 +20,7 @@ std::vector<MetricPoint> points(const std::vector<std::pair<std::int64_t, double
 
 RunRecord sample_run() {
   RunRecord run;
-  run.status = "FINISHED";
+  run.status = RunStatus::kFinished;
   run.params = {{"model", "dlinear"}, {"lr", "0.001"}};
   run.metrics["train_loss"] = points({{2, static_cast<double>(1.3979568481445312f)}, {1, 0.5}});
   run.metrics["test_pape"] = points({{0, std::nan("")}});
