@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/run_record.h"
 #include "experiment/run_contract.h"
 #include "report/run_view.h"
 
