@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/run_record.h"
 
@@ -37,10 +38,14 @@ class RunStore {
  public:
   virtual ~RunStore() = default;
   virtual std::unique_ptr<RunLogger> start_run(const RunStart& start) = 0;
-  // Reopens a run (for --resume); throws InputError when no run has that local id.
-  virtual std::unique_ptr<RunLogger> resume_run(const std::string& local_run_id) = 0;
+  // Reopens a run to log more into it (status back to RUNNING; for --resume); throws InputError
+  // when no run has that local id.
+  virtual std::unique_ptr<RunLogger> reopen_run(const std::string& local_run_id) = 0;
   // The run as stored, artifacts with local_path set; throws InputError when absent.
   virtual RunRecord load_run(const std::string& local_run_id) = 0;
+  // The experiment's runs, oldest first, with local id, MLflow id, name, status, times and params
+  // (no tags, metrics or artifacts); empty when the experiment does not exist yet.
+  virtual std::vector<RunRecord> runs_of(const std::string& experiment) = 0;
 };
 
 }  // namespace wmtp

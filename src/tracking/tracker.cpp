@@ -329,7 +329,7 @@ std::unique_ptr<RunLogger> Tracker::start_run(const RunStart& start) {
   return std::make_unique<TrackedRun>(impl_, run, local_id, std::map<std::string, std::string>());
 }
 
-std::unique_ptr<RunLogger> Tracker::resume_run(const std::string& local_run_id) {
+std::unique_ptr<RunLogger> Tracker::reopen_run(const std::string& local_run_id) {
   std::map<std::string, std::string> params;
   const std::int64_t run = impl_->open_writer().execute([&](Ledger& ledger) {
     const std::optional<LedgerRun> found = ledger.find_run(local_run_id);
@@ -360,15 +360,23 @@ RunRecord Tracker::load_run(const std::string& local_run_id) {
   return std::move(records.front());
 }
 
-std::vector<std::pair<LedgerRun, std::map<std::string, std::string>>> Tracker::runs_of(const std::string& experiment) {
+std::vector<RunRecord> Tracker::runs_of(const std::string& experiment) {
   impl_->open_writer().flush();
   Ledger ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly);
-  std::vector<std::pair<LedgerRun, std::map<std::string, std::string>>> out;
+  std::vector<RunRecord> out;
   const std::optional<std::int64_t> id = ledger.find_experiment(experiment);
   if (!id) return out;
   for (LedgerRun& run : ledger.runs_of(*id)) {
-    std::map<std::string, std::string> params = ledger.params_of(run.id);
-    out.emplace_back(std::move(run), std::move(params));
+    RunRecord record;
+    record.local_id = std::move(run.local_id);
+    record.mlflow_run_id = std::move(run.mlflow_run_id);
+    record.experiment = std::move(run.experiment);
+    record.name = std::move(run.name);
+    record.status = run.status;
+    record.start_time_ms = run.start_time_ms;
+    record.end_time_ms = run.end_time_ms;
+    record.params = ledger.params_of(run.id);
+    out.push_back(std::move(record));
   }
   return out;
 }

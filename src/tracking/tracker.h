@@ -55,7 +55,7 @@ class Tracker : public wmtp::RunStore {
   // empty experiment name or a reserved tag in start.tags.
   std::unique_ptr<RunLogger> start_run(const RunStart& start) override;
   // Sets the run back to RUNNING; its params stay immutable. InputError for an unknown id.
-  std::unique_ptr<RunLogger> resume_run(const std::string& local_run_id) override;
+  std::unique_ptr<RunLogger> reopen_run(const std::string& local_run_id) override;
   // Flushes, then reads the run back from the ledger (artifacts with local_path).
   RunRecord load_run(const std::string& local_run_id) override;
   // The loggers: log_param, set_tag, log_metric and finish only queue (checked against
@@ -63,9 +63,8 @@ class Tracker : public wmtp::RunStore {
   // the artifact store, then queues; flush() waits for the ledger. Loggers must not be used after
   // the Tracker is destroyed (they throw) nor concurrently with its destruction.
 
-  // The experiment's runs in the ledger, oldest first, each with its params (empty when the
-  // experiment does not exist yet).
-  std::vector<std::pair<LedgerRun, std::map<std::string, std::string>>> runs_of(const std::string& experiment);
+  // Flushes, then the experiment's runs in the ledger, oldest first, with their params.
+  std::vector<RunRecord> runs_of(const std::string& experiment) override;
 
   // Blocks until everything logged so far (all runs) is durable in the ledger.
   void flush();

@@ -592,7 +592,7 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
   }
   Trainer trainer(recipe, data, seed, {options.device, false});
   if (checkpoint != nullptr) trainer.load_checkpoint(checkpoint->local_path);
-  std::unique_ptr<RunLogger> logger = store.resume_run(local_run_id);
+  std::unique_ptr<RunLogger> logger = store.reopen_run(local_run_id);
   return guarded(*logger, [&] {
     logger->set_tag(contract::tag::kDevice, options.device);
     const ScratchDir scratch(options.work_dir, rec.name);

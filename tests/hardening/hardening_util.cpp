@@ -15,6 +15,9 @@
 #include <tuple>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "core/embedded.h"
 #include "core/run_record.h"
 #include "support/test_support.h"
 #include "tracking/mlflow_client.h"
@@ -38,6 +41,27 @@ std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> canonical(const
 }  // namespace
 
 std::string binary(const std::string& name) { return std::string(WMTP_HARDENING_BIN_DIR) + "/" + name; }
+
+std::string train_command(const testing::TempDir& dir, const std::string& args, const std::string& env) {
+  return "cd " + testing::shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + env +
+         testing::shell_quote(binary("wmtp-train")) + " " + args;
+}
+
+std::string write_plan(const testing::TempDir& dir, const std::string& recipe, int epochs, int checkpoint_every,
+                       const std::vector<int>& seeds, const std::string& experiment) {
+  nlohmann::json cell = nlohmann::json::parse(*embedded_file("configs/recipes/" + recipe + ".json"));
+  cell["name"] = "H";
+  cell["training"]["epochs"] = epochs;
+  cell["training"]["checkpoint_every"] = checkpoint_every;
+  testing::write_file(dir.file("H.json"), cell.dump(2));
+  const nlohmann::json plan = {{"name", "hardening"},
+                               {"experiment", experiment},
+                               {"series", {"household-01"}},
+                               {"cells", {{{"name", "H"}, {"recipe", "H.json"}, {"use_vq", recipe == "A3"}}}},
+                               {"seeds", seeds}};
+  testing::write_file(dir.file("plan.json"), plan.dump(2));
+  return "plan.json";
+}
 
 int knob(const char* name, int fallback) {
   const char* v = std::getenv(name);

@@ -1,13 +1,16 @@
 #pragma once
-// Helpers for the hardening tests: the binaries under test, environment knobs for the size of
-// fault loops, scoped environment variables, and the "nothing lost, nothing twice" comparison
+// Helpers for the hardening tests: the binaries under test, wmtp-train's command and a plan for
+// it, environment knobs for the size of fault loops, scoped environment variables, and the
+// "nothing lost, nothing twice" comparison
 // of a ledger with what MLflow holds.
 #include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "support/test_support.h"
 #include "tracking/mlflow_config.h"
 
 namespace wmtp::hardening {
@@ -20,6 +23,14 @@ inline double seconds_since(Clock::time_point start) {
 
 // Path of a wmtp binary of this build (src/cli/<name>).
 std::string binary(const std::string& name);
+// A shell command that runs this build's wmtp-train with `args` in dir, MLFLOW_TRACKING_URI
+// unset; `env` (e.g. "WMTP_SYNC_WAIT=1 ") goes before the binary.
+std::string train_command(const testing::TempDir& dir, const std::string& args, const std::string& env = "");
+// A plan of one recipe (configs/recipes/<recipe>.json as cell H: `epochs` epochs, a checkpoint
+// every `checkpoint_every` steps) on household-01 with the given seeds, written to dir/plan.json
+// beside dir/H.json; returns "plan.json", the plan's path for commands run in dir.
+std::string write_plan(const testing::TempDir& dir, const std::string& recipe, int epochs, int checkpoint_every,
+                       const std::vector<int>& seeds, const std::string& experiment);
 // A loop size from the environment (e.g. WMTP_HARDENING_RESTARTS), `fallback` when unset.
 int knob(const char* name, int fallback);
 

@@ -21,9 +21,6 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "core/embedded.h"
 #include "core/errors.h"
 #include "hardening_util.h"
 #include "support/test_support.h"
@@ -35,34 +32,10 @@ namespace wmtp::hardening {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 using testing::CommandResult;
 using testing::run_command;
 using testing::shell_quote;
 using testing::TempDir;
-
-// A plan of one recipe (`epochs` epochs, a checkpoint every `checkpoint_every` steps) on
-// household-01 with the given seeds; returns the plan's file name (relative to dir).
-std::string write_plan(const TempDir& dir, const std::string& recipe_name, int epochs, int checkpoint_every,
-                       const std::vector<int>& seeds, const std::string& experiment) {
-  json recipe = json::parse(*embedded_file("configs/recipes/" + recipe_name + ".json"));
-  recipe["name"] = "I";
-  recipe["training"]["epochs"] = epochs;
-  recipe["training"]["checkpoint_every"] = checkpoint_every;
-  testing::write_file(dir.file("I.json"), recipe.dump(2));
-  json plan = {{"name", "interrupt"},
-               {"experiment", experiment},
-               {"series", {"household-01"}},
-               {"cells", {{{"name", "I"}, {"recipe", "I.json"}, {"use_vq", recipe_name == "A3"}}}},
-               {"seeds", seeds}};
-  testing::write_file(dir.file("plan.json"), plan.dump(2));
-  return "plan.json";
-}
-
-std::string train_command(const TempDir& dir, const std::string& args, const std::string& env = "") {
-  return "cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + env + shell_quote(binary("wmtp-train")) +
-         " " + args;
-}
 
 // wmtp-train itself (no shell in between, so signals reach it), in dir, stdout and stderr to
 // files there; killed when the object dies.

@@ -37,29 +37,6 @@ const std::string kFastClient =
     "MLFLOW_HTTP_REQUEST_TIMEOUT=5 MLFLOW_HTTP_REQUEST_MAX_RETRIES=2 MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=0.2 "
     "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER=0.1 ";
 
-std::string train_command(const TempDir& dir, const std::string& args, const std::string& env = "") {
-  return "cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + env + shell_quote(binary("wmtp-train")) +
-         " " + args;
-}
-
-// A plan of one recipe (from configs/recipes/<recipe>.json, `epochs` epochs, a checkpoint every
-// 100 steps) on household-01 with the given seeds; returns the plan's path.
-std::string write_plan(const TempDir& dir, const std::string& recipe_name, int epochs, const std::vector<int>& seeds,
-                       const std::string& experiment) {
-  json recipe = json::parse(*embedded_file("configs/recipes/" + recipe_name + ".json"));
-  recipe["name"] = "H";
-  recipe["training"]["epochs"] = epochs;
-  recipe["training"]["checkpoint_every"] = 100;
-  testing::write_file(dir.file("H.json"), recipe.dump(2));
-  json plan = {{"name", "hardening"},
-               {"experiment", experiment},
-               {"series", {"household-01"}},
-               {"cells", {{{"name", "H"}, {"recipe", "H.json"}, {"use_vq", recipe_name == "A3"}}}},
-               {"seeds", seeds}};
-  testing::write_file(dir.file("plan.json"), plan.dump(2));
-  return dir.file("plan.json");
-}
-
 std::map<std::int64_t, double> by_step(const std::vector<MetricPoint>& points) {
   std::map<std::int64_t, double> out;
   for (const MetricPoint& p : points) EXPECT_TRUE(out.emplace(p.step, p.value).second) << "step " << p.step << " twice";
@@ -84,7 +61,7 @@ TEST(TrainFaults, MlflowKilledAndRestartedWhileTrainingThenSyncDeliversEverythin
   const std::string experiment = testing::unique_name("restart-train-");
   // One run long enough to outlive `restarts` server restarts (a start takes a few seconds); the
   // trainer waits up to 60 s at its end for its background push to catch up after the last one.
-  const std::string plan = write_plan(dir, "A3", 40 * (restarts + 1), {42}, experiment);
+  const std::string plan = write_plan(dir, "A3", 40 * (restarts + 1), 100, {42}, experiment);
   BackgroundProcess trainer(train_command(dir,
                                           "--plan " + shell_quote(plan) +
                                               " --ledger ledger.sqlite --quiet --sync-wait 60 --tracking-uri " +
@@ -137,7 +114,7 @@ TEST(TrainFaults, TrainerSigkilledRepeatedlyResumesToTheNumbersOfAnUninterrupted
   const int kills = knob("WMTP_HARDENING_KILLS", 3);
   TempDir dir;
   const std::string experiment = testing::unique_name("kill-loop-");
-  const std::string plan = write_plan(dir, "A3", 30, {7}, experiment);
+  const std::string plan = write_plan(dir, "A3", 30, 100, {7}, experiment);
   const CommandResult straight = run_command(
       train_command(dir, "--plan " + shell_quote(plan) + " --ledger straight.sqlite --quiet"));
   ASSERT_EQ(straight.exit_code, 0) << straight.err;

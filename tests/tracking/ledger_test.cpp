@@ -112,7 +112,7 @@ TEST(LedgerTracker, ParamsAreImmutable) {
   // Immutability survives a resume.
   const std::string id = run->local_run_id();
   run->finish(RunStatus::kFinished);
-  auto resumed = tracker.resume_run(id);
+  auto resumed = tracker.reopen_run(id);
   EXPECT_THROW(resumed->log_param("lr", "0.3"), InputError);
   resumed->log_param("lr", "0.1");
   EXPECT_EQ(tracker.load_run(id).params.at("lr"), "0.1");
@@ -130,14 +130,14 @@ TEST(LedgerTracker, ResumeContinuesHistoryAndRefusesUnknownIds) {
     run->finish(RunStatus::kKilled);
   }
   Tracker tracker(ledger_only(dir));
-  auto run = tracker.resume_run(id);
+  auto run = tracker.reopen_run(id);
   for (int step = 10; step < 20; ++step) run->log_metric("loss", step, step, 1);
   run->finish(RunStatus::kFinished);
   const RunRecord r = tracker.load_run(id);
   ASSERT_EQ(r.metrics.at("loss").size(), 20u);
   EXPECT_EQ(r.metrics.at("loss")[19].value, 19.0);
   try {
-    tracker.resume_run("0123456789abcdef0123456789abcdef");
+    tracker.reopen_run("0123456789abcdef0123456789abcdef");
     FAIL();
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("no run with local id '0123456789abcdef0123456789abcdef'"), std::string::npos);
