@@ -62,7 +62,10 @@ class AuditCli : public ::testing::Test {
 
 std::unique_ptr<testing::TempDir> AuditCli::work_;
 
-TEST_F(AuditCli, PassingLedgerWritesVerdictJunitAndStepSummary) {
+// The same fixture; its own suite because it validates against the schemas (label server).
+class AuditCliSchemas : public AuditCli {};
+
+TEST_F(AuditCliSchemas, PassingLedgerWritesVerdictJunitAndStepSummary) {
   const std::string summary = out_.file("step-summary.md");
   const auto r = audit_ledger("--junit " + shell_quote(out_.file("junit.xml")),
                               "GITHUB_STEP_SUMMARY=" + shell_quote(summary));

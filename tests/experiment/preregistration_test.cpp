@@ -95,7 +95,7 @@ TEST(Preregistration, MissingKeysAndBadRangesAreInputErrors) {
 }
 
 // The schema and the C++ reader accept and refuse the same documents.
-TEST(Preregistration, SchemaAgreesWithTheReader) {
+TEST(PreregistrationSchema, AgreesWithTheReader) {
   testing::TempDir dir;
   testing::write_file(dir.file("ok.json"), smoke().dump());
   const auto ok = gates::fixtures::validate_against_schema(dir.file("ok.json"), "prereg.schema.json");

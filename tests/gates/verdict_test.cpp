@@ -105,7 +105,7 @@ TEST(Verdict, ListsContainersAndLinksRunsToTheMlflowUi) {
   EXPECT_EQ(run_ui_url("http://h/#/experiments/7", ""), "");
 }
 
-TEST(Verdict, FilesValidateAgainstTheSchema) {
+TEST(VerdictSchema, FilesValidateAgainstTheSchema) {
   testing::TempDir dir;
   for (bool broken : {false, true}) {
     const std::string path = dir.file(broken ? "broken.json" : "pass.json");

@@ -164,7 +164,7 @@ std::string three_run_plan_trained_straight(const TempDir& dir, const std::strin
   return plan;
 }
 
-TEST(Interrupt, SigintKillsTheRunAndThePrintedResumeCommandFinishesThePlan) {
+TEST(InterruptLedgerOnly, SigintKillsTheRunAndThePrintedResumeCommandFinishesThePlan) {
   TempDir dir;
   const std::string experiment = testing::unique_name("sigint-");
   const std::string plan = three_run_plan_trained_straight(dir, experiment);
@@ -247,7 +247,7 @@ TEST(Interrupt, SigintWithJobsKillsEveryRunningRun) {
                    tracking::read_ledger_runs(dir.file("straight.sqlite"), experiment));
 }
 
-TEST(Interrupt, SigtermExits143AndASecondSignalExitsAtOnce) {
+TEST(InterruptLedgerOnly, SigtermExits143AndASecondSignalExitsAtOnce) {
   TempDir dir;
   const std::string experiment = testing::unique_name("sigterm-");
   const std::string plan = write_plan(dir, "A3", 12, 100, {7, 8}, experiment);
@@ -295,7 +295,7 @@ TEST(Interrupt, SigtermExits143AndASecondSignalExitsAtOnce) {
 
 // Every run under checkpoint_every steps has no checkpoint until it ends: a SIGKILL there
 // leaves a RUNNING run with points but nothing to load. It resumes from step 0 under its id.
-TEST(Interrupt, RunKilledBeforeItsFirstCheckpointResumesFromStepZeroWithoutDuplicateSteps) {
+TEST(InterruptLedgerOnly, RunKilledBeforeItsFirstCheckpointResumesFromStepZeroWithoutDuplicateSteps) {
   TempDir dir;
   const std::string experiment = testing::unique_name("no-checkpoint-");
   const std::string plan = write_plan(dir, "A3", 12, 1000000, {7}, experiment);
@@ -360,7 +360,7 @@ int closed_port() {
   return ntohs(addr.sin_port);
 }
 
-TEST(FailFast, TrainRefusesAMalformedTrackingUriBeforeTraining) {
+TEST(FailFastTrain, RefusesAMalformedTrackingUriBeforeTraining) {
   TempDir dir;
   for (const std::string& args :
        {std::string("--tracking-uri 'http://[::1'"), std::string("--tracking-uri http://h:99999")}) {

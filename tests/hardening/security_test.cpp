@@ -155,7 +155,7 @@ TEST(ArtifactPaths, ClientRefusesTraversalBeforeSendingAnything) {
 
 // A server (or whoever wrote its runs) controls run ids, tags and artifact listings: none of
 // them may steer where the audit's artifact cache writes.
-TEST(ArtifactPaths, RunsReadFromMlflowCannotWriteOutsideTheCache) {
+TEST(ArtifactPathsFromMlflow, RunsCannotWriteOutsideTheCache) {
   const tracking::MlflowConfig config = tracking::MlflowConfig::from_env(testing::test_tracking_uri());
   tracking::MlflowClient client(config);
   const std::string experiment = testing::unique_name("traversal-");

@@ -176,7 +176,7 @@ TEST(TrainFaults, TrainerSigkilledRepeatedlyResumesToTheNumbersOfAnUninterrupted
 
 // A disk that fills up under the ledger: a tiny tmpfs when this process may mount one (root),
 // else a file-size limit (RLIMIT_FSIZE), which fails writes the same way.
-TEST(TrainFaults, LedgerOnAFullDiskFailsClearlyAndStaysIntact) {
+TEST(TrainLedgerFaults, FullDiskFailsClearlyAndLeavesTheLedgerIntact) {
   TempDir dir;
   const std::string mount_point = dir.file("disk");
   fs::create_directories(mount_point);
@@ -222,7 +222,7 @@ TEST(TrainFaults, LedgerOnAFullDiskFailsClearlyAndStaysIntact) {
             << "integrity_check " << integrity << ": " << r.err;
 }
 
-TEST(TrainFaults, ReadOnlyLedgerIsRefusedWithoutTouchingIt) {
+TEST(TrainLedgerFaults, ReadOnlyLedgerIsRefusedWithoutTouchingIt) {
   TempDir dir;
   const CommandResult first = run_command(
       train_command(dir, "--recipe B0 --epochs 5 --shard 1/6 --ledger ro/ledger.sqlite --quiet"));

@@ -64,7 +64,7 @@ TEST(Golden, FailingVerdictMarkdown) { expect_golden("failing.json", "markdown",
 TEST(Golden, FailingVerdictGithubStepSummary) { expect_golden("failing.json", "github", "failing.github.md"); }
 
 // The golden inputs are verdicts wmtp-audit could have written: valid against its schema.
-TEST(Golden, InputsMatchTheVerdictSchema) {
+TEST(GoldenSchema, InputsMatchTheVerdictSchema) {
   for (const std::string name : {"passing.json", "failing.json"}) {
     const CommandResult r = run_command(
         shell_quote(wmtp::testing::test_python()) +

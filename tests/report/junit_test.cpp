@@ -61,7 +61,7 @@ TEST(Junit, WarningsPassWithTheirTextAndExperimentWideResultsAreCases) {
   EXPECT_NE(warned.find("<system-out>WARNING: final train_loss_epoch 3.5 exceeds the ceiling 3"), std::string::npos);
 }
 
-TEST(Junit, IsWellFormedXml) {
+TEST(JunitSchema, IsWellFormedXml) {
   testing::TempDir dir;
   write_junit(verdict_with([](RunSet& runs) { run_named(runs, "A3", 42).params["vq_input_unit"] = "a\x01<b>"; }),
               dir.file("j.xml"));

@@ -69,7 +69,7 @@ TEST(SelfAudit, FromTheLedgerMatchesAuditThenReport) {
   EXPECT_NE(direct.out.find("rests on 2 runs with a finite test PAPE (fewer than 3)"), std::string::npos) << direct.out;
 }
 
-TEST(SelfAudit, FromMlflowFetchesTheFiguresItLinks) {
+TEST(SelfAuditFromMlflow, FetchesTheFiguresItLinks) {
   TempDir dir;
   const std::string uri = wmtp::testing::test_tracking_uri();
   const std::string experiment = "report-mlflow-" +

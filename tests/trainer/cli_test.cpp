@@ -128,7 +128,7 @@ TEST(TrainCli, NoFlagsTrainsTheSmokePlanFromAnyDirectory) {
   EXPECT_NE(missing.err.find("planned run B2/household-02/43 is missing"), std::string::npos) << missing.err;
 }
 
-TEST(TrainCli, CiRefusesTheDebugPolicy) {
+TEST(TrainCliInput, CiRefusesTheDebugPolicy) {
   TempDir dir;
   const CommandResult r = run_command("cd " + shell_quote(dir.path()) + " && CI=true " + shell_quote(kTrain) +
                                       " --policy debug --epochs 1");
@@ -249,7 +249,7 @@ struct BadInput {
   std::string message;
 };
 
-TEST(TrainCli, BadInputExitsTwoWithOneClearLine) {
+TEST(TrainCliInput, BadInputExitsTwoWithOneClearLine) {
   TempDir dir;
   const std::string header = "timestamp,series,value\n";
   const std::string rows = "2023-01-01T00:00:00Z,a,1\n2023-01-01T01:00:00Z,a,2\n";
@@ -417,7 +417,7 @@ TEST(TrainCli, GapsFailByDefaultAndDropWindowsTrainsAroundThem) {
   EXPECT_EQ(audit(dir, "--experiment gaps").exit_code, 0);
 }
 
-TEST(TrainCli, CudaWithoutCudaIsABadInput) {
+TEST(TrainCliInput, CudaWithoutCudaIsABadInput) {
   TempDir dir;
   const CommandResult r = train(dir, "--device cuda --epochs 5 --shard 1/18");
   if (cuda_available()) {
@@ -515,7 +515,7 @@ TEST(TrainCli, SigkilledRunResumesToTheSameNumbers) {
   EXPECT_EQ(got.artifacts_under("figures/").size(), 2u);
 }
 
-TEST(TrainCli, MirrorsRunsToMlflow) {
+TEST(TrainCliMlflow, MirrorsRunsToMlflow) {
   const std::string uri = wmtp::testing::test_tracking_uri();
   TempDir dir;
   const std::string experiment = "wmtp-train-cli-" + std::to_string(getpid()) + "-" +
