@@ -365,12 +365,10 @@ TEST(FailFastTrain, RefusesAMalformedTrackingUriBeforeTraining) {
   for (const std::string& args :
        {std::string("--tracking-uri 'http://[::1'"), std::string("--tracking-uri http://h:99999")}) {
     SCOPED_TRACE(args);
-    const Clock::time_point start = Clock::now();
     const CommandResult r = run_command(train_command(dir, args + " --ledger t.sqlite"));
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("wmtp-train: error: --tracking-uri '"), std::string::npos) << r.err;
-    EXPECT_LT(seconds_since(start), 2.0);
-    EXPECT_FALSE(fs::exists(dir.file("t.sqlite")));
+    EXPECT_FALSE(fs::exists(dir.file("t.sqlite")));  // refused before the ledger, so before any training
   }
   const CommandResult env = run_command(train_command(dir, "--ledger t.sqlite", "MLFLOW_TRACKING_URI=http://:5000 "));
   EXPECT_EQ(env.exit_code, 2);
