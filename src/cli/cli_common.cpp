@@ -62,8 +62,7 @@ std::string read_input_file(const std::string& path, const std::string& what) {
 }
 
 std::string version_line(const std::string& program, const std::vector<std::string>& extra) {
-  std::string text = program + " " + kVersion + " (commit " + git_commit() + ")\nMLflow REST API " +
-                     kMlflowApiVersion;
+  std::string text = program + " " + kVersion + " (commit " + git_commit() + ")\nMLflow REST API " + kMlflowApiVersion;
   for (const std::string& line : extra) text += "\n" + line;
   return text;
 }

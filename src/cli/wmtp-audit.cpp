@@ -115,8 +115,9 @@ int verify_verdict(const Flags& flags) {
                      " (an option of the audit)");
   }
   if (flags.request.trusted_keys.empty()) {
-    throw InputError("--verify-verdict needs --trusted-keys FILE|DIR (or WMTP_TRUSTED_KEYS): the public keys whose "
-                     "verdict signatures count");
+    throw InputError(
+        "--verify-verdict needs --trusted-keys FILE|DIR (or WMTP_TRUSTED_KEYS): the public keys whose "
+        "verdict signatures count");
   }
   const std::vector<wmtp::EcdsaPublicKey> keys = wmtp::read_public_keys(flags.request.trusted_keys);
   const std::string& verdict_path = flags.verify_verdict;
@@ -127,8 +128,9 @@ int verify_verdict(const Flags& flags) {
     std::cerr << kProgram << ": verdict not verified: " << why << "\n";
     return 1;
   };
-  const wmtp::report::VerdictSignatureCheck check = wmtp::report::verify_verdict_signature(
-      bundle, sig_path, keys, verdict_bytes, verdict_path, flags.request.experiment);
+  const wmtp::report::VerdictSignatureCheck check = wmtp::report::verify_verdict_signature(bundle, sig_path, keys,
+                                                                                           verdict_bytes, verdict_path,
+                                                                                           flags.request.experiment);
   if (!check.ok) return refuse(check.message);
   const wmtp::report::VerdictClaim& claim = check.claim;
   std::string runs = "runs not re-read (name the source with --tracking-uri, --ledger or --source to compare)";
@@ -168,8 +170,8 @@ int run(const Flags& flags) {
     write_text_file(flags.out, json, "verdict");
   }
   if (key) {
-    const wmtp::report::VerdictClaim claim = wmtp::report::verdict_claim(
-        fs::path(flags.out).filename().string(), json, std::move(judged), wmtp::cli::git_commit());
+    const wmtp::report::VerdictClaim claim = wmtp::report::verdict_claim(fs::path(flags.out).filename().string(), json,
+                                                                         std::move(judged), wmtp::cli::git_commit());
     write_text_file(signature_path(flags.out), wmtp::report::sign_verdict(claim, *key) + "\n", "verdict signature");
     if (!flags.quiet) {
       std::cerr << "signed " << flags.out << ": " << signature_path(flags.out) << " (key "

@@ -191,7 +191,8 @@ gates::Verdict audit_experiment(const AuditRequest& request, JudgedRuns* judged)
   const gates::AttemptSelection selection = read_attempts(request, experiment);
   if (!inputs.plan) plan_from_runs(selection.gated, inputs);
   inputs.seal_texts = read_seals(selection.gated);
-  if (judged != nullptr) *judged = judged_runs(selection.gated, inputs.seal_texts, inputs.plan ? inputs.plan->hash : "");
+  if (judged != nullptr)
+    *judged = judged_runs(selection.gated, inputs.seal_texts, inputs.plan ? inputs.plan->hash : "");
   return gates::audit(selection, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});
 }
 

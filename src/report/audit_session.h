@@ -21,7 +21,7 @@ struct AuditRequest {
   std::string plan;                         // file or embedded plan name; empty: see audit_experiment
   std::string policy = "prod";              // prod, or debug (refused under CI=true)
   bool strict = false;
-  bool no_figures = false;  // debug only: G4 FAILs
+  bool no_figures = false;   // debug only: G4 FAILs
   std::string trusted_keys;  // --trusted-keys / WMTP_TRUSTED_KEYS: a PEM public key file or a directory of them
 };
 

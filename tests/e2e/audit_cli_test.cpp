@@ -248,6 +248,9 @@ TEST_F(AuditCli, VersionAndHelp) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("Exit codes: 0 ALL PASS or WARNING"), std::string::npos);
   EXPECT_NE(help.out.find("--no-figures"), std::string::npos);
+  for (const char* flag : {"--sign-verdict", "--verify-verdict", "--trusted-keys", "WMTP_SIGNING_KEY_PASSWORD"}) {
+    EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
+  }
 }
 
 TEST_F(AuditCli, VerdictToolVersionIsTheProjectVersion) {
@@ -340,7 +343,8 @@ TEST_F(SignedVerdictCli, AnotherKeyFailsNamingItsFingerprint) {
   ASSERT_EQ(sign(ledger_flag(), dir_.file("other.pem")).exit_code, 0);
   const auto r = verify(trusted());
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("signed by key " + other.public_key().fingerprint() + ", which is not among the 1 trusted key(s)"),
+  EXPECT_NE(r.err.find("signed by key " + other.public_key().fingerprint() +
+                       ", which is not among the 1 trusted key(s)"),
             std::string::npos)
       << r.err;
 }
@@ -367,7 +371,8 @@ TEST_F(SignedVerdictCli, ARunReplacedSinceFailsNamingTheRun) {
 
 TEST_F(SignedVerdictCli, AChangedSealFailsNamingTheRunAndBothDigests) {
   ASSERT_EQ(sign(ledger_flag(), dir_.file("ci.pem")).exit_code, 0);
-  const auto found = testing::run_command("find " + shell_quote(dir_.path()) + " -path '*wmtp/seal.json' | sort | head -1");
+  const auto found = testing::run_command("find " + shell_quote(dir_.path()) +
+                                          " -path '*wmtp/seal.json' | sort | head -1");
   const std::string seal = found.out.substr(0, found.out.find('\n'));
   ASSERT_FALSE(seal.empty());
   const std::string before = sha256_hex(testing::read_file(seal));

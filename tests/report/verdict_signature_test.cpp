@@ -40,7 +40,8 @@ class VerdictSignature : public ::testing::Test {
 // The bundle with its statement edited and re-encoded, the signature left as it was.
 std::string with_statement(const std::string& bundle_text, const std::function<void(nlohmann::json&)>& edit) {
   nlohmann::json bundle = nlohmann::json::parse(bundle_text);
-  nlohmann::json statement = nlohmann::json::parse(*base64_decode(bundle["dsseEnvelope"]["payload"].get<std::string>()));
+  nlohmann::json statement = nlohmann::json::parse(
+      *base64_decode(bundle["dsseEnvelope"]["payload"].get<std::string>()));
   edit(statement);
   bundle["dsseEnvelope"]["payload"] = base64_encode(statement.dump());
   return bundle.dump();
