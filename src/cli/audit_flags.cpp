@@ -36,6 +36,15 @@ void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
       ->group(group);
 }
 
+CLI::Option* add_trusted_keys_flag(CLI::App& app, report::AuditRequest& request) {
+  return app
+      .add_option("--trusted-keys", request.trusted_keys,
+                  "PEM public keys whose signatures count: a file (one or more keys) or a directory (its *.pem and "
+                  "*.pub files)")
+      ->envname("WMTP_TRUSTED_KEYS")
+      ->group("Signatures");
+}
+
 bool audit_flags_given(const CLI::App& app) {
   const auto given = app.get_options([](const CLI::Option* o) { return o->get_group() == kGroup && o->count() > 0; });
   return !given.empty();

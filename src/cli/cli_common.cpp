@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <new>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "core/errors.h"
 #include "core/printable.h"
@@ -42,9 +46,23 @@ int usage_error(const CLI::App& app, const std::string& what) {
 
 }  // namespace
 
+std::string git_commit() { return WMTP_GIT_COMMIT; }
+
+EcdsaPrivateKey read_signing_key(const std::string& path) {
+  const char* password = std::getenv("WMTP_SIGNING_KEY_PASSWORD");
+  return EcdsaPrivateKey::read(path, password != nullptr ? std::optional<std::string>(password) : std::nullopt);
+}
+
+std::string read_input_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  if (in) bytes << in.rdbuf();
+  if (!in) throw InputError(path + ": cannot read the " + what);
+  return bytes.str();
+}
+
 std::string version_line(const std::string& program, const std::vector<std::string>& extra) {
-  std::string text = program + " " + kVersion + " (commit " + WMTP_GIT_COMMIT + ")\nMLflow REST API " +
-                     kMlflowApiVersion;
+  std::string text = program + " " + kVersion + " (commit " + git_commit() + ")\nMLflow REST API " + kMlflowApiVersion;
   for (const std::string& line : extra) text += "\n" + line;
   return text;
 }

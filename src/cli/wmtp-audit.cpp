@@ -2,6 +2,7 @@
 // the pre-registration and writes the verdict. Its exit code is the pre-merge CI gate.
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "report/model_registration.h"
 #include "report/step_summary.h"
 #include "report/terminal_summary.h"
+#include "report/verdict_signature.h"
 #include "tracking/mlflow_config.h"
 
 namespace {
@@ -29,7 +31,13 @@ struct Flags {
   std::string junit;
   bool quiet = false;
   wmtp::report::RegistrationRequest registration;
+  std::string sign_verdict;    // private key: write <out>.sig
+  std::string verify_verdict;  // verdict to verify instead of auditing
+  bool source_given = false;   // --tracking-uri, --ledger or --source: --verify-verdict re-reads the runs
+  std::string audit_only;      // an audit-only flag given with --verify-verdict, for the usage error
 };
+
+std::string signature_path(const std::string& verdict_path) { return verdict_path + ".sig"; }
 
 // --register-model: refused before the audit when the runs come from a ledger; after it, only
 // a verdict that passed is registered (registration_refusal says why not).
@@ -67,7 +75,14 @@ void register_model(const Flags& flags, const wmtp::gates::Verdict& verdict) {
 // Refuses, before the audit, outputs that would overwrite one of its inputs or a file that is not
 // of the kind written there.
 void guard_outputs(const Flags& flags) {
-  const std::vector<wmtp::OutputGuardInput> inputs = wmtp::report::protected_inputs(flags.request);
+  std::vector<wmtp::OutputGuardInput> inputs = wmtp::report::protected_inputs(flags.request);
+  if (!flags.sign_verdict.empty()) {
+    if (flags.out == "-") {
+      throw InputError("--sign-verdict writes <verdict>.sig beside the verdict: give --out a file, not '-'");
+    }
+    inputs.push_back({"signing key", flags.sign_verdict});
+    wmtp::guard_output("--sign-verdict", signature_path(flags.out), inputs, wmtp::OutputKind::kSignature);
+  }
   if (flags.out == "-") {
     wmtp::guard_stdout("the verdict", inputs);
   } else {
@@ -92,15 +107,76 @@ void write_text_file(const std::string& path, const std::string& text, const std
   }
 }
 
+// --verify-verdict: 0 when a trusted key signed the verdict's bytes, the signed verdict passed and,
+// with a source, its runs are the runs the source gates now; 1 naming the first difference.
+int verify_verdict(const Flags& flags) {
+  if (!flags.audit_only.empty()) {
+    throw InputError("--verify-verdict checks a signed verdict and takes no " + flags.audit_only +
+                     " (an option of the audit)");
+  }
+  if (flags.request.trusted_keys.empty()) {
+    throw InputError(
+        "--verify-verdict needs --trusted-keys FILE|DIR (or WMTP_TRUSTED_KEYS): the public keys whose "
+        "verdict signatures count");
+  }
+  const std::vector<wmtp::EcdsaPublicKey> keys = wmtp::read_public_keys(flags.request.trusted_keys);
+  const std::string& verdict_path = flags.verify_verdict;
+  const std::string sig_path = signature_path(verdict_path);
+  const std::string verdict_bytes = wmtp::cli::read_input_file(verdict_path, "verdict");
+  const std::string bundle = wmtp::cli::read_input_file(sig_path, "verdict signature (written by --sign-verdict)");
+  const auto refuse = [](const std::string& why) {
+    std::cerr << kProgram << ": verdict not verified: " << why << "\n";
+    return 1;
+  };
+  const wmtp::report::VerdictSignatureCheck check = wmtp::report::verify_verdict_signature(bundle, sig_path, keys,
+                                                                                           verdict_bytes, verdict_path,
+                                                                                           flags.request.experiment);
+  if (!check.ok) return refuse(check.message);
+  const wmtp::report::VerdictClaim& claim = check.claim;
+  std::string runs = "runs not re-read (name the source with --tracking-uri, --ledger or --source to compare)";
+  if (flags.source_given) {
+    const std::string source = wmtp::report::run_source_for(flags.request);
+    const wmtp::report::JudgedRuns now = wmtp::report::judged_runs_now(flags.request, claim.experiment);
+    const std::string difference = wmtp::report::first_run_difference(claim.judged.runs, now.runs);
+    if (!difference.empty()) return refuse(verdict_path + ": " + difference);
+    runs = "the same " + std::to_string(now.runs.size()) + " gated run(s) and seals in " +
+           (source == "ledger:" ? "the ledger" : source) + " now";
+  }
+  if (claim.exit_code != 0) {
+    return refuse(verdict_path + ": signed, but the verdict is " + claim.overall + " (exit " +
+                  std::to_string(claim.exit_code) + ")");
+  }
+  if (!flags.quiet) {
+    std::cerr << "verified " << verdict_path << ": " << claim.overall << " for experiment '" << claim.experiment
+              << "' (" << claim.judged.runs.size() << " run(s), audited from " << claim.source << "), signed by key "
+              << check.key_fingerprint << "; " << runs << "\n";
+  }
+  return 0;
+}
+
 int run(const Flags& flags) {
+  if (!flags.verify_verdict.empty()) return verify_verdict(flags);
   guard_outputs(flags);
   check_registration_source(flags);
-  const wmtp::gates::Verdict verdict = wmtp::report::audit_experiment(flags.request);
+  // The key is read before the audit: a key that cannot be used fails fast (exit 2).
+  std::optional<wmtp::EcdsaPrivateKey> key;
+  if (!flags.sign_verdict.empty()) key = wmtp::cli::read_signing_key(flags.sign_verdict);
+  wmtp::report::JudgedRuns judged;
+  const wmtp::gates::Verdict verdict = wmtp::report::audit_experiment(flags.request, key ? &judged : nullptr);
   const std::string json = wmtp::gates::to_json(verdict).dump(2) + "\n";
   if (flags.out == "-") {
     std::cout << json << std::flush;
   } else {
     write_text_file(flags.out, json, "verdict");
+  }
+  if (key) {
+    const wmtp::report::VerdictClaim claim = wmtp::report::verdict_claim(fs::path(flags.out).filename().string(), json,
+                                                                         std::move(judged), wmtp::cli::git_commit());
+    write_text_file(signature_path(flags.out), wmtp::report::sign_verdict(claim, *key) + "\n", "verdict signature");
+    if (!flags.quiet) {
+      std::cerr << "signed " << flags.out << ": " << signature_path(flags.out) << " (key "
+                << key->public_key().fingerprint() << ")\n";
+    }
   }
   if (!flags.junit.empty()) write_text_file(flags.junit, wmtp::report::junit_xml(verdict), "JUnit XML");
   wmtp::report::append_step_summary(verdict);
@@ -131,7 +207,18 @@ int main(int argc, char** argv) {
       "  elsewhere --policy debug allows them and the verdict records policy=debug.\n"
       "GITHUB_STEP_SUMMARY, when set, receives a short markdown summary.\n"
       "Model Registry: --register-model NAME registers what passed (never on FAIL); with a ledger source it is\n"
-      "  an input error (exit 2).");
+      "  an input error (exit 2).\n"
+      "Signed verdicts: --sign-verdict KEY.pem writes <verdict>.sig, a Sigstore bundle (v0.3, DSSE, in-toto\n"
+      "  Statement v1, predicate https://wmtp.dev/verdict/v1) binding the verdict file's sha256 to the\n"
+      "  experiment, source, plan and pre-registration hashes, tool version and commit and every gated run\n"
+      "  (local id, MLflow run id, seal digest, signer). An encrypted key's password comes from\n"
+      "  WMTP_SIGNING_KEY_PASSWORD; a key that cannot be read, or that group or others can read, is exit 2\n"
+      "  before the audit.\n"
+      "  --verify-verdict VERDICT --trusted-keys CI.pub [--experiment X] [--tracking-uri URI | --ledger L]\n"
+      "  audits nothing: exit 0 when a trusted key signed VERDICT's exact bytes, the signed verdict passed and,\n"
+      "  with a source, the runs it judged are the runs the source gates now (same ids, same seal digests,\n"
+      "  none missing, replaced or added); 1 naming the first difference; 2 unreadable files or keys; 3\n"
+      "  source unreachable. This is the merge gate's last step: a pull request cannot bring its own ALL PASS.");
   wmtp::cli::add_version_flag(app, kProgram);
   Flags flags;
   app.add_option("-e,--experiment", flags.request.experiment,
@@ -150,7 +237,21 @@ int main(int argc, char** argv) {
       ->group("Model Registry");
   app.add_flag("--register-on-warning", flags.registration.on_warning, "Register on a WARNING verdict too")
       ->group("Model Registry");
+  app.add_option("--sign-verdict", flags.sign_verdict,
+                 "Sign the verdict with this ECDSA private key (PEM, chmod 600; encrypted: password from "
+                 "WMTP_SIGNING_KEY_PASSWORD): writes <out>.sig")
+      ->group("Signatures");
+  app.add_option("--verify-verdict", flags.verify_verdict,
+                 "Verify VERDICT and VERDICT.sig with --trusted-keys instead of auditing; with --tracking-uri, "
+                 "--ledger or --source, also that the runs it judged are the runs the source gates now")
+      ->group("Signatures");
+  wmtp::cli::add_trusted_keys_flag(app, flags.request);
   const int parsed = wmtp::cli::parse(app, argc, argv);
   if (parsed >= 0) return parsed;
+  flags.source_given = app.count("--tracking-uri") + app.count("--ledger") + app.count("--source") > 0;
+  for (const char* option : {"--out", "--junit", "--sign-verdict", "--register-model", "--prereg", "--plan", "--strict",
+                             "--no-figures", "--policy"}) {
+    if (flags.audit_only.empty() && app.count(option) > 0) flags.audit_only = option;
+  }
   return wmtp::cli::guarded_main(kProgram, [&] { return run(flags); });
 }

@@ -39,11 +39,16 @@ std::string_view content_start(std::string_view text) {
   return first == std::string_view::npos ? std::string_view() : text.substr(first);
 }
 
-bool is_verdict_file(const std::string& path) {
+// True when the file is a JSON object with every one of keys.
+bool is_json_object_with(const std::string& path, std::initializer_list<const char*> keys) {
   std::ifstream in(path, std::ios::binary);
   try {
     const nlohmann::json json = nlohmann::json::parse(in);
-    return json.is_object() && json.contains("overall") && json.contains("gates") && json.contains("tool");
+    if (!json.is_object()) return false;
+    for (const char* key : keys) {
+      if (!json.contains(key)) return false;
+    }
+    return true;
   } catch (const nlohmann::json::exception&) {
     return false;
   }
@@ -57,7 +62,12 @@ std::string foreign_content(const std::string& path, OutputKind kind) {
   const std::string_view start = content_start(head);
   switch (kind) {
     case OutputKind::kVerdictJson:
-      if (!has_prefix(start, "{") || !is_verdict_file(path)) return "exists and is not a wmtp verdict";
+      if (!has_prefix(start, "{") || !is_json_object_with(path, {"overall", "gates", "tool"})) {
+        return "exists and is not a wmtp verdict";
+      }
+      return "";
+    case OutputKind::kSignature:
+      if (!has_prefix(start, "{") || !is_json_object_with(path, {"mediaType"})) return "exists and is not a signature";
       return "";
     case OutputKind::kJunitXml: return has_prefix(start, "<") ? "" : "exists and is not XML";
     case OutputKind::kPng: return has_prefix(head, kPngSignature) ? "" : "exists and is not a PNG image";

@@ -15,6 +15,7 @@ namespace wmtp {
 enum class OutputKind {
   kVerdictJson,  // a JSON object written by wmtp-audit ("tool", "overall", "gates")
   kJunitXml,     // XML
+  kSignature,    // a JSON object with "mediaType": a Sigstore bundle (a verdict's .sig)
   kPng,          // a PNG image
   kDirectory,    // a directory the tool writes files into
 };

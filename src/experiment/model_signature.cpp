@@ -6,7 +6,6 @@
 #include <map>
 #include <sstream>
 
-#include "core/dsse.h"
 #include "core/errors.h"
 #include "core/json_field.h"
 #include "core/sha256.h"
@@ -99,16 +98,13 @@ ModelSignatureCheck failed(ModelSignatureCheck check, Outcome outcome, const std
 ModelManifest read_statement(const std::string& payload, const std::string& origin, bool* unsupported) {
   const nlohmann::json json = parse_json_text(payload, origin + " (statement)");
   const JsonField root(json, origin + " (statement)");
-  if (root.at("_type").as_string() != kInTotoStatementType)
-    root.at("_type").fail("expected " + std::string(kInTotoStatementType));
-  const JsonField predicate_type = root.at("predicateType");
-  if (predicate_type.as_string() != kModelSignaturePredicateType) {
+  if (!is_statement_of(root, kModelSignaturePredicateType)) {
     *unsupported = true;
-    predicate_type.fail("predicate type '" + predicate_type.as_string() + "'; wmtp reads " +
-                        kModelSignaturePredicateType);
+    root.at("predicateType")
+        .fail("predicate type '" + root.at("predicateType").as_string() + "'; wmtp reads " +
+              kModelSignaturePredicateType);
   }
   const std::vector<JsonField> subjects = root.at("subject").elements();
-  if (subjects.size() != 1) root.at("subject").fail("expected exactly one subject");
   ModelManifest manifest;
   manifest.model_name = subjects[0].has("name") ? subjects[0].at("name").as_string() : "";
   const std::string subject_digest = subjects[0].at("digest").at("sha256").as_string();
@@ -148,65 +144,19 @@ ModelManifest read_statement(const std::string& payload, const std::string& orig
 ModelSignatureCheck check_bundle(const std::string& bundle_text, const std::string& origin,
                                  const std::vector<EcdsaPublicKey>& trusted_keys) {
   ModelSignatureCheck check;
-  DsseEnvelope envelope;
-  try {
-    const nlohmann::json json = parse_json_text(bundle_text, origin);
-    const JsonField root(json, origin);
-    const std::string media_type = root.at("mediaType").as_string();
-    if (media_type != kSigstoreBundleMediaType) {
-      return failed(check, Outcome::kUnsupported,
-                    origin + ": a bundle of media type '" + media_type + "'; wmtp reads " + kSigstoreBundleMediaType);
-    }
-    const JsonField material = root.at("verificationMaterial");
-    if (!material.has("publicKey")) {
-      return failed(check, Outcome::kUnsupported,
-                    origin +
-                        ": signed with a certificate (Sigstore keyless or certificate signing); wmtp verifies "
-                        "signatures by keys only");
-    }
-    const JsonField public_key = material.at("publicKey");
-    if (public_key.has("hint") && !public_key.at("hint").value().is_null()) {
-      check.key_fingerprint = public_key.at("hint").as_string();
-    }
-    if (!root.has("dsseEnvelope")) {
-      return failed(check, Outcome::kUnsupported, origin + ": no dsseEnvelope (a message signature); wmtp reads DSSE");
-    }
-    envelope = DsseEnvelope::from_json(root.at("dsseEnvelope").value(), origin, "$.dsseEnvelope");
-  } catch (const InputError& e) {
-    return failed(check, Outcome::kMalformed, e.what());
-  }
-
-  if (!trusted_keys.empty()) {
-    std::vector<const EcdsaPublicKey*> candidates;
-    for (const EcdsaPublicKey& key : trusted_keys) {
-      if (check.key_fingerprint.empty() || key.fingerprint() == check.key_fingerprint) candidates.push_back(&key);
-    }
-    if (candidates.empty()) {
-      return failed(check, Outcome::kUnknownKey,
-                    origin + ": signed by key " + check.key_fingerprint + ", which is not among the " +
-                        std::to_string(trusted_keys.size()) + " trusted key(s)");
-    }
-    for (const EcdsaPublicKey* key : candidates) {
-      if (dsse_verify(envelope, *key)) {
-        check.authenticated = true;
-        check.key_fingerprint = key->fingerprint();
-        break;
-      }
-    }
-    if (!check.authenticated) {
-      return failed(check, Outcome::kBadSignature,
-                    origin + ": the signature does not verify with " +
-                        (check.key_fingerprint.empty() ? "any trusted key" : "key " + check.key_fingerprint) +
-                        ": the signed statement or the signature was altered");
-    }
-  }
-  if (envelope.payload_type != kInTotoPayloadType) {
-    return failed(check, Outcome::kUnsupported,
-                  origin + ": payload type '" + envelope.payload_type + "'; expected " + kInTotoPayloadType);
+  const OpenedBundle opened = open_signed_statement(bundle_text, origin, trusted_keys);
+  check.authenticated = opened.authenticated;
+  check.key_fingerprint = opened.key_fingerprint;
+  switch (opened.outcome) {
+    case OpenedBundle::Outcome::kOpened: break;
+    case OpenedBundle::Outcome::kMalformed: return failed(check, Outcome::kMalformed, opened.message);
+    case OpenedBundle::Outcome::kUnsupported: return failed(check, Outcome::kUnsupported, opened.message);
+    case OpenedBundle::Outcome::kUnknownKey: return failed(check, Outcome::kUnknownKey, opened.message);
+    case OpenedBundle::Outcome::kBadSignature: return failed(check, Outcome::kBadSignature, opened.message);
   }
   bool unsupported = false;
   try {
-    check.manifest = read_statement(envelope.payload, origin, &unsupported);
+    check.manifest = read_statement(opened.payload, origin, &unsupported);
   } catch (const InputError& e) {
     return failed(check, unsupported ? Outcome::kUnsupported : Outcome::kMalformed, e.what());
   }
@@ -349,13 +299,7 @@ nlohmann::json model_signature_statement(const ModelManifest& manifest) {
 }
 
 std::string sign_model(const ModelManifest& manifest, const EcdsaPrivateKey& key) {
-  const DsseEnvelope envelope = dsse_sign(kInTotoPayloadType, model_signature_statement(manifest).dump(), key);
-  const nlohmann::json bundle = {{"mediaType", kSigstoreBundleMediaType},
-                                 {"verificationMaterial",
-                                  {{"publicKey", {{"hint", key.public_key().fingerprint()}}},
-                                   {"tlogEntries", nlohmann::json::array()}}},
-                                 {"dsseEnvelope", envelope.to_json()}};
-  return bundle.dump();
+  return sign_statement(model_signature_statement(manifest), key);
 }
 
 std::string sign_model_directory(const std::string& dir, const std::string& signature_path, const EcdsaPrivateKey& key,

@@ -10,11 +10,10 @@
 #include <vector>
 
 #include "core/ecdsa_key.h"
+#include "experiment/signed_bundle.h"
 
 namespace wmtp::experiment {
 
-inline constexpr const char* kSigstoreBundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json";
-inline constexpr const char* kInTotoStatementType = "https://in-toto.io/Statement/v1";
 inline constexpr const char* kModelSignaturePredicateType = "https://model_signing/signature/v1.0";
 
 // One file of a model: its path relative to the model's root (POSIX, no "", "." or ".." part)

@@ -79,8 +79,10 @@ void plan_from_runs(const RunSet& runs, gates::AuditInputs& inputs) {
   inputs.plan_problems.push_back("the runs' plan " + hash + " cannot be read back: " + last_error);
 }
 
-// Each run's seal file as bytes, for the gates to verify.
-void read_seals(const RunSet& runs, gates::AuditInputs& inputs) {
+// Each run's seal file as bytes (local id -> bytes), for the gates to verify and a verdict
+// signature to name.
+std::map<std::string, std::string> read_seals(const RunSet& runs) {
+  std::map<std::string, std::string> texts;
   for (const RunRecord& run : runs.runs) {
     for (const ArtifactRef& a : run.artifacts) {
       if (a.path != contract::artifact::kSeal || a.local_path.empty()) continue;
@@ -88,9 +90,10 @@ void read_seals(const RunSet& runs, gates::AuditInputs& inputs) {
       if (!in) continue;  // the gate reports the seal as unreadable
       std::ostringstream bytes;
       bytes << in.rdbuf();
-      inputs.seal_texts[run.local_id] = bytes.str();
+      texts[run.local_id] = bytes.str();
     }
   }
+  return texts;
 }
 
 }  // namespace
@@ -148,6 +151,13 @@ std::unique_ptr<tracking::RunSource> open_audit_source(const AuditRequest& reque
   return tracking::open_run_source(source, cache);
 }
 
+// The attempts an audit of experiment gates, read from the request's source. Superseded attempts
+// are neither gated nor asked for their plan or seal.
+gates::AttemptSelection read_attempts(const AuditRequest& request, const std::string& experiment) {
+  const std::string cache = request.artifact_cache.empty() ? default_artifact_cache() : request.artifact_cache;
+  return gates::select_attempts(open_audit_source(request, cache)->read(experiment));
+}
+
 }  // namespace
 
 void enforce_policy(const AuditRequest& request) {
@@ -165,7 +175,7 @@ void enforce_policy(const AuditRequest& request) {
   }
 }
 
-gates::Verdict audit_experiment(const AuditRequest& request) {
+gates::Verdict audit_experiment(const AuditRequest& request, JudgedRuns* judged) {
   enforce_policy(request);
   gates::AuditInputs inputs = gates::audit_inputs_for(load_preregistration(request.prereg));
   std::string experiment = request.experiment;
@@ -178,12 +188,17 @@ gates::Verdict audit_experiment(const AuditRequest& request) {
   inputs.figures_disabled = request.no_figures;
   inputs.plan_expected = true;
   inputs.seals_expected = true;
-  const std::string cache = request.artifact_cache.empty() ? default_artifact_cache() : request.artifact_cache;
-  // Superseded attempts are neither gated nor asked for their plan or seal.
-  const gates::AttemptSelection selection = gates::select_attempts(open_audit_source(request, cache)->read(experiment));
+  const gates::AttemptSelection selection = read_attempts(request, experiment);
   if (!inputs.plan) plan_from_runs(selection.gated, inputs);
-  read_seals(selection.gated, inputs);
+  inputs.seal_texts = read_seals(selection.gated);
+  if (judged != nullptr)
+    *judged = judged_runs(selection.gated, inputs.seal_texts, inputs.plan ? inputs.plan->hash : "");
   return gates::audit(selection, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});
+}
+
+JudgedRuns judged_runs_now(const AuditRequest& request, const std::string& experiment) {
+  const gates::AttemptSelection selection = read_attempts(request, experiment);
+  return judged_runs(selection.gated, read_seals(selection.gated));
 }
 
 }  // namespace wmtp::report

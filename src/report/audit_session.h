@@ -7,6 +7,7 @@
 
 #include "core/output_file.h"
 #include "gates/verdict.h"
+#include "report/verdict_signature.h"
 
 namespace wmtp::report {
 
@@ -20,7 +21,8 @@ struct AuditRequest {
   std::string plan;                         // file or embedded plan name; empty: see audit_experiment
   std::string policy = "prod";              // prod, or debug (refused under CI=true)
   bool strict = false;
-  bool no_figures = false;  // debug only: G4 FAILs
+  bool no_figures = false;   // debug only: G4 FAILs
+  std::string trusted_keys;  // --trusted-keys / WMTP_TRUSTED_KEYS: a PEM public key file or a directory of them
 };
 
 // The run source the request names: --source, else --tracking-uri, else --ledger, else
@@ -32,9 +34,14 @@ std::string run_source_for(const AuditRequest& request);
 // Refuses debug-only options under CI=true and without --policy debug (InputError).
 void enforce_policy(const AuditRequest& request);
 
-// Reads the runs and replays Gates 1-6. Errors: InputError (bad files, unknown experiment),
-// UnreachableError (the source).
-gates::Verdict audit_experiment(const AuditRequest& request);
+// Reads the runs and replays Gates 1-6; judged, when given, receives the gated runs as a verdict
+// signature names them. Errors: InputError (bad files, unknown experiment), UnreachableError (the
+// source).
+gates::Verdict audit_experiment(const AuditRequest& request, JudgedRuns* judged = nullptr);
+
+// The runs an audit of experiment would gate now (attempts selected as the audit selects them,
+// seals read), without replaying the gates: what --verify-verdict compares a signature with.
+JudgedRuns judged_runs_now(const AuditRequest& request, const std::string& experiment);
 
 // The ledgers the audit would read: --ledger's files and directories, else tracking::kDefaultLedgerPath.
 std::vector<std::string> ledger_paths(const AuditRequest& request);

@@ -87,6 +87,10 @@ TEST(GuardOutput, RefusesFilesOfAnotherKind) {
                      {"--figures-dir", "not a directory"});
   expect_input_error([&] { guard_output("--figures-dir", dir.file("v.json"), {}, OutputKind::kPng); }, {"not a PNG"});
   expect_input_error([&] { guard_output("-o", "", {}, OutputKind::kVerdictJson); }, {"-o: empty path"});
+  expect_input_error([&] { guard_output("--sign-verdict", dir.file("v.json"), {}, OutputKind::kSignature); },
+                     {"exists and is not a signature"});
+  write_file(dir.file("v.json.sig"), R"({"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"})");
+  EXPECT_NO_THROW(guard_output("--sign-verdict", dir.file("v.json.sig"), {}, OutputKind::kSignature));
   // What the tool writes there may be replaced; so may an empty file, a new path and /dev/null.
   EXPECT_NO_THROW(guard_output("-o", dir.file("v.json"), {}, OutputKind::kVerdictJson));
   EXPECT_NO_THROW(guard_output("-o", dir.file("empty"), {}, OutputKind::kVerdictJson));

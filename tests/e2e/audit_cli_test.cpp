@@ -1,9 +1,17 @@
 // wmtp-audit as a user runs it: flags, sources, policy, outputs and exit codes, against a real
 // ledger written through the Tracker (runs that satisfy the whole run contract).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <optional>
 
+#include "core/ecdsa_key.h"
+#include "core/sha256.h"
 #include "core/version.h"
 #include "gates/verdict.h"
 #include "run_fixtures.h"
@@ -16,28 +24,39 @@ namespace {
 
 using testing::shell_quote;
 
+// Logs passing runs of experiment through a Tracker on ledger (and MLflow when tracking_uri is
+// not empty): the cells B0, B2 and A3 of household-01 x seeds 42 and 43, or only `cells`.
+void log_passing_runs(const std::string& ledger, const std::string& tracking_uri, const std::string& experiment,
+                      const std::string& scratch_dir, const std::vector<std::string>& cells = {"B0", "B2", "A3"},
+                      const std::vector<int>& seeds = {42, 43}) {
+  tracking::TrackerOptions options;
+  options.ledger_path = ledger;
+  options.tracking_uri = tracking_uri;
+  tracking::Tracker tracker(options);
+  const gates::AuditInputs inputs = gates::fixtures::smoke_inputs();
+  const nlohmann::json plan = gates::fixtures::trained_plan({"B0", "B2", "A3"}, {"household-01"}, {42, 43});
+  for (const std::string& cell : cells) {
+    for (int seed : seeds) {
+      gates::fixtures::RunSpec spec;
+      spec.cell = cell;
+      spec.seed = seed;
+      spec.series = "household-01";
+      spec.vq = cell == "A3";
+      spec.plan = plan;
+      gates::fixtures::log_passing_run(tracker, spec, inputs, experiment, scratch_dir);
+    }
+  }
+  tracker.flush();
+  if (!tracking_uri.empty()) {
+    ASSERT_TRUE(tracker.wait_for_mlflow(std::chrono::seconds(60)));
+  }
+}
+
 class AuditCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     work_ = std::make_unique<testing::TempDir>();
-    tracking::TrackerOptions options;
-    options.ledger_path = ledger();
-    options.tracking_uri = "";
-    tracking::Tracker tracker(options);
-    const gates::AuditInputs inputs = gates::fixtures::smoke_inputs();
-    const nlohmann::json plan = gates::fixtures::trained_plan({"B0", "B2", "A3"}, {"household-01"}, {42, 43});
-    for (const char* cell : {"B0", "B2", "A3"}) {
-      for (int seed : {42, 43}) {
-        gates::fixtures::RunSpec spec;
-        spec.cell = cell;
-        spec.seed = seed;
-        spec.series = "household-01";
-        spec.vq = std::string(cell) == "A3";
-        spec.plan = plan;
-        gates::fixtures::log_passing_run(tracker, spec, inputs, "cli", work_->path());
-      }
-    }
-    tracker.flush();
+    log_passing_runs(ledger(), "", "cli", work_->path());
   }
   static void TearDownTestSuite() { work_.reset(); }
 
@@ -232,6 +251,9 @@ TEST_F(AuditCli, VersionAndHelp) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("Exit codes: 0 ALL PASS or WARNING"), std::string::npos);
   EXPECT_NE(help.out.find("--no-figures"), std::string::npos);
+  for (const char* flag : {"--sign-verdict", "--verify-verdict", "--trusted-keys", "WMTP_SIGNING_KEY_PASSWORD"}) {
+    EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
+  }
 }
 
 TEST_F(AuditCli, VerdictToolVersionIsTheProjectVersion) {
@@ -239,6 +261,198 @@ TEST_F(AuditCli, VerdictToolVersionIsTheProjectVersion) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(verdict()["tool"]["name"], "wmtp-audit");
   EXPECT_EQ(verdict()["tool"]["version"], WMTP_PROJECT_VERSION);
+}
+
+// ---- Signed verdicts: --sign-verdict and --verify-verdict on a ledger of their own ----
+
+class SignedVerdictCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log_passing_runs(ledger(), "", "signed", dir_.path());
+    write_private_key(key_, dir_.file("ci.pem"));
+    testing::write_file(dir_.file("ci.pub"), key_.public_key().pem());
+  }
+
+  std::string ledger() const { return dir_.file("ledger.sqlite"); }
+  std::string verdict_path() const { return dir_.file("verdict.json"); }
+  static void write_private_key(const EcdsaPrivateKey& key, const std::string& path,
+                                const std::optional<std::string>& password = std::nullopt) {
+    testing::write_file(path, key.private_pem(password));
+    ::chmod(path.c_str(), 0600);
+  }
+
+  testing::CommandResult audit(const std::string& args, const std::string& env = "") const {
+    return testing::run_command("cd " + shell_quote(dir_.path()) +
+                                " && env -u CI -u MLFLOW_TRACKING_URI -u WMTP_TRUSTED_KEYS -u "
+                                "WMTP_SIGNING_KEY_PASSWORD " +
+                                env + " " + shell_quote(std::string(WMTP_BIN_DIR) + "/wmtp-audit") + " " + args);
+  }
+  testing::CommandResult sign(const std::string& source, const std::string& key, const std::string& env = "") const {
+    return audit(source + " --experiment signed --quiet --out " + shell_quote(verdict_path()) + " --sign-verdict " +
+                     shell_quote(key),
+                 env);
+  }
+  testing::CommandResult verify(const std::string& args) const {
+    return audit("--verify-verdict " + shell_quote(verdict_path()) + " " + args);
+  }
+  std::string ledger_flag() const { return "--ledger " + shell_quote(ledger()); }
+  std::string trusted() const { return "--trusted-keys " + shell_quote(dir_.file("ci.pub")); }
+
+  testing::TempDir dir_;
+  EcdsaPrivateKey key_ = EcdsaPrivateKey::generate("P-256");
+};
+
+TEST_F(SignedVerdictCli, ASignedVerdictVerifiesAgainstTheLedger) {
+  const auto signed_audit = sign(ledger_flag(), dir_.file("ci.pem"));
+  ASSERT_EQ(signed_audit.exit_code, 0) << signed_audit.err;
+  const nlohmann::json bundle = nlohmann::json::parse(testing::read_file(verdict_path() + ".sig"));
+  EXPECT_EQ(bundle["verificationMaterial"]["publicKey"]["hint"], key_.public_key().fingerprint());
+  const auto r = verify(trusted() + " --experiment signed " + ledger_flag());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("verified " + verdict_path() + ": ALL PASS for experiment 'signed' (6 run(s)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("signed by key " + key_.public_key().fingerprint() +
+                       "; the same 6 gated run(s) and seals in the ledger now"),
+            std::string::npos)
+      << r.err;
+  // Without a source only the signature is checked, and the output says so.
+  const auto alone = verify(trusted());
+  EXPECT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_NE(alone.err.find("runs not re-read"), std::string::npos) << alone.err;
+  // The trusted keys from the environment, as a directory of public keys.
+  std::filesystem::create_directories(dir_.file("trusted"));
+  testing::write_file(dir_.file("trusted/ci.pub"), key_.public_key().pem());
+  const auto env = audit("--verify-verdict " + shell_quote(verdict_path()),
+                         "WMTP_TRUSTED_KEYS=" + shell_quote(dir_.file("trusted")));
+  EXPECT_EQ(env.exit_code, 0) << env.err;
+}
+
+TEST_F(SignedVerdictCli, AnEditedVerdictFailsNamingTheDigest) {
+  ASSERT_EQ(sign(ledger_flag(), dir_.file("ci.pem")).exit_code, 0);
+  std::string text = testing::read_file(verdict_path());
+  text[text.find("ALL PASS")] = 'a';
+  testing::write_file(verdict_path(), text);
+  const auto r = verify(trusted() + " " + ledger_flag());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("wmtp-audit: verdict not verified: " + verdict_path() + ": sha256 "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("the verdict was changed after it was signed"), std::string::npos) << r.err;
+}
+
+TEST_F(SignedVerdictCli, AnotherKeyFailsNamingItsFingerprint) {
+  const EcdsaPrivateKey other = EcdsaPrivateKey::generate("P-256");
+  write_private_key(other, dir_.file("other.pem"));
+  ASSERT_EQ(sign(ledger_flag(), dir_.file("other.pem")).exit_code, 0);
+  const auto r = verify(trusted());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("signed by key " + other.public_key().fingerprint() +
+                       ", which is not among the 1 trusted key(s)"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(SignedVerdictCli, AVerdictOfAnotherExperimentFails) {
+  log_passing_runs(ledger(), "", "other", dir_.path());
+  const auto other = audit(ledger_flag() + " --experiment other --quiet --out " + shell_quote(verdict_path()) +
+                           " --sign-verdict " + shell_quote(dir_.file("ci.pem")));
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  const auto r = verify(trusted() + " --experiment signed " + ledger_flag());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the signed verdict is for experiment 'other', not 'signed'"), std::string::npos) << r.err;
+}
+
+TEST_F(SignedVerdictCli, ARunReplacedSinceFailsNamingTheRun) {
+  ASSERT_EQ(sign(ledger_flag(), dir_.file("ci.pem")).exit_code, 0);
+  log_passing_runs(ledger(), "", "signed", dir_.path(), {"B2"}, {43});  // a newer FINISHED attempt
+  const auto r = verify(trusted() + " " + ledger_flag());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(": run B2-household-01-43 (local id "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("): replaced: the source now gates run B2-household-01-43 (local id "), std::string::npos)
+      << r.err;
+}
+
+TEST_F(SignedVerdictCli, AChangedSealFailsNamingTheRunAndBothDigests) {
+  ASSERT_EQ(sign(ledger_flag(), dir_.file("ci.pem")).exit_code, 0);
+  const auto found = testing::run_command("find " + shell_quote(dir_.path()) +
+                                          " -path '*wmtp/seal.json' | sort | head -1");
+  const std::string seal = found.out.substr(0, found.out.find('\n'));
+  ASSERT_FALSE(seal.empty());
+  const std::string before = sha256_hex(testing::read_file(seal));
+  testing::write_file(seal, testing::read_file(seal) + " ");
+  const auto r = verify(trusted() + " " + ledger_flag());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("seal digest differs: signed " + before + ", now " + sha256_hex(testing::read_file(seal))),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(SignedVerdictCli, KeysThatCannotBeUsedExitTwoBeforeTheAudit) {
+  const auto missing = sign(ledger_flag(), dir_.file("none.pem"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("none.pem"), std::string::npos) << missing.err;
+  ::chmod(dir_.file("ci.pem").c_str(), 0644);
+  const auto open_to_others = sign(ledger_flag(), dir_.file("ci.pem"));
+  EXPECT_EQ(open_to_others.exit_code, 2);
+  EXPECT_NE(open_to_others.err.find("chmod 600"), std::string::npos) << open_to_others.err;
+  write_private_key(key_, dir_.file("locked.pem"), std::string("s3cret"));
+  const auto no_password = sign(ledger_flag(), dir_.file("locked.pem"));
+  EXPECT_EQ(no_password.exit_code, 2);
+  EXPECT_NE(no_password.err.find("locked.pem"), std::string::npos) << no_password.err;
+  EXPECT_FALSE(std::filesystem::exists(verdict_path())) << "the audit ran before the key was read";
+  const auto with_password = sign(ledger_flag(), dir_.file("locked.pem"), "WMTP_SIGNING_KEY_PASSWORD=s3cret");
+  EXPECT_EQ(with_password.exit_code, 0) << with_password.err;
+  EXPECT_EQ(with_password.err.find("s3cret"), std::string::npos);
+  EXPECT_EQ(verify(trusted()).exit_code, 0);
+  const auto to_stdout = audit(ledger_flag() + " --experiment signed --out - --sign-verdict " +
+                               shell_quote(dir_.file("locked.pem")));
+  EXPECT_EQ(to_stdout.exit_code, 2);
+  EXPECT_NE(to_stdout.err.find("give --out a file, not '-'"), std::string::npos) << to_stdout.err;
+}
+
+TEST_F(SignedVerdictCli, VerifyUsageErrorsExitTwo) {
+  ASSERT_EQ(sign(ledger_flag(), dir_.file("ci.pem")).exit_code, 0);
+  const auto no_keys = verify(ledger_flag());
+  EXPECT_EQ(no_keys.exit_code, 2);
+  EXPECT_NE(no_keys.err.find("--verify-verdict needs --trusted-keys"), std::string::npos) << no_keys.err;
+  const auto bad_keys = verify("--trusted-keys " + shell_quote(verdict_path()));
+  EXPECT_EQ(bad_keys.exit_code, 2) << bad_keys.err;
+  const auto audit_flag = verify(trusted() + " --junit j.xml");
+  EXPECT_EQ(audit_flag.exit_code, 2);
+  EXPECT_NE(audit_flag.err.find("takes no --junit"), std::string::npos) << audit_flag.err;
+  std::remove((verdict_path() + ".sig").c_str());
+  const auto no_sig = verify(trusted());
+  EXPECT_EQ(no_sig.exit_code, 2);
+  EXPECT_NE(no_sig.err.find(verdict_path() + ".sig: cannot read the verdict signature"), std::string::npos)
+      << no_sig.err;
+}
+
+// Through a real MLflow server: signed from MLflow, verified against it, then a run replaced.
+// The same fixture; its own suite because it needs the MLflow server (label server).
+class SignedVerdictCliMlflow : public SignedVerdictCli {};
+
+TEST_F(SignedVerdictCliMlflow, AReplacedRunFails) {
+  const std::string uri = testing::test_tracking_uri();
+  const std::string experiment = "signed-verdict-" + std::to_string(::getpid()) + "-" +
+                                 std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  log_passing_runs(dir_.file("mlflow-ledger.sqlite"), uri, experiment, dir_.path());
+  const std::string source = "--tracking-uri " + shell_quote(uri) + " --artifact-cache " +
+                             shell_quote(dir_.file("cache"));
+  const auto signed_audit = audit(source + " --experiment " + shell_quote(experiment) + " --quiet --out " +
+                                  shell_quote(verdict_path()) + " --sign-verdict " + shell_quote(dir_.file("ci.pem")));
+  ASSERT_EQ(signed_audit.exit_code, 0) << signed_audit.err;
+  const auto ok = verify(trusted() + " --experiment " + shell_quote(experiment) + " " + source);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.err.find("the same 6 gated run(s) and seals in " + uri + " now"), std::string::npos) << ok.err;
+  log_passing_runs(dir_.file("mlflow-ledger.sqlite"), uri, experiment, dir_.path(), {"A3"}, {42});
+  const auto replaced = verify(trusted() + " --experiment " + shell_quote(experiment) + " " + source);
+  EXPECT_EQ(replaced.exit_code, 1) << replaced.err;
+  EXPECT_NE(replaced.err.find(": run A3-household-01-42 (local id "), std::string::npos) << replaced.err;
+  EXPECT_NE(replaced.err.find("replaced: the source now gates"), std::string::npos) << replaced.err;
+  const auto unreachable = audit("--verify-verdict " + shell_quote(verdict_path()) + " " + trusted() +
+                                     " --tracking-uri http://127.0.0.1:1",
+                                 "MLFLOW_HTTP_REQUEST_MAX_RETRIES=0");
+  EXPECT_EQ(unreachable.exit_code, 3) << unreachable.err;
 }
 
 TEST(AuditBinaries, AuditAndReportDoNotLinkLibTorch) {
