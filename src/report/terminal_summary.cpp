@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/printable.h"
+#include "report/run_view.h"
 
 namespace wmtp::report {
 namespace {
@@ -60,6 +61,8 @@ std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_list
     }
     out << "\n";
   }
+  const std::string authenticity = authenticity_summary(verdict);
+  if (!authenticity.empty()) out << "  authenticity: " << authenticity << "\n";
   out << "overall: " << gates::to_string(verdict.overall) << " (exit " << verdict.exit_code << ")\n";
   return out.str();
 }

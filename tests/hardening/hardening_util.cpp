@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <tuple>
@@ -38,6 +39,14 @@ std::vector<std::tuple<std::int64_t, std::int64_t, std::string>> canonical(const
 }  // namespace
 
 std::string binary(const std::string& name) { return std::string(WMTP_HARDENING_BIN_DIR) + "/" + name; }
+
+std::string all_bytes_under(const std::string& dir) {
+  std::string all;
+  for (const std::filesystem::directory_entry& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) all += testing::read_file(e.path().string());
+  }
+  return all;
+}
 
 int knob(const char* name, int fallback) {
   const char* v = std::getenv(name);

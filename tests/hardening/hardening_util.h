@@ -20,6 +20,9 @@ inline double seconds_since(Clock::time_point start) {
 
 // Path of a wmtp binary of this build (src/cli/<name>).
 std::string binary(const std::string& name);
+// Every regular file under dir (ledger, WAL, artifacts, verdict, report...), as bytes.
+std::string all_bytes_under(const std::string& dir);
+
 // A loop size from the environment (e.g. WMTP_HARDENING_RESTARTS), `fallback` when unset.
 int knob(const char* name, int fallback);
 
