@@ -53,6 +53,8 @@ std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_list
       out << "      " << to_string(r.status) << " " << printable(r.run_name, 120) << ": " << detail(r) << "\n";
     }
   }
+  const std::string authenticity = authenticity_summary(verdict);
+  if (!authenticity.empty()) out << "  authenticity: " << authenticity << "\n";
   if (!verdict.superseded.empty()) {
     out << "  superseded (not gated): ";
     for (std::size_t i = 0; i < verdict.superseded.size(); ++i) {
@@ -61,8 +63,6 @@ std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_list
     }
     out << "\n";
   }
-  const std::string authenticity = authenticity_summary(verdict);
-  if (!authenticity.empty()) out << "  authenticity: " << authenticity << "\n";
   out << "overall: " << gates::to_string(verdict.overall) << " (exit " << verdict.exit_code << ")\n";
   return out.str();
 }
