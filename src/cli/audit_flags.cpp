@@ -27,6 +27,10 @@ void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
   app.add_option("--plan", request.plan,
                  "Plan to check the runs against instead of the one they recorded (file, or an embedded plan: smoke)")
       ->group(group);
+  app.add_option("--trusted-keys", request.trusted_keys,
+                 "PEM public keys (a file, or a directory of *.pem and *.pub) trusted to sign runs; every gated run "
+                 "must then carry a signature by one (Gate 3). Default: WMTP_TRUSTED_KEYS")
+      ->group(group);
   app.add_option("--policy", request.policy, "prod, or debug to allow debug-only options (refused when CI=true)")
       ->check(CLI::IsMember({"prod", "debug"}))
       ->capture_default_str()

@@ -6,7 +6,7 @@
 
 namespace wmtp::cli {
 
-// --source, --tracking-uri, --ledger, --artifact-cache, --prereg, --plan, --policy, --strict,
+// --source, --tracking-uri, --ledger, --artifact-cache, --prereg, --plan, --trusted-keys, --policy, --strict,
 // --no-figures, writing into request; all in the option group "Audit".
 void add_audit_flags(CLI::App& app, report::AuditRequest& request);
 // --trusted-keys FILE|DIR (or WMTP_TRUSTED_KEYS) into request.trusted_keys: the PEM public keys whose

@@ -92,7 +92,7 @@ nlohmann::json read_golden_tensors(const JsonField& f, const std::string& origin
 Preregistration parse_preregistration(const nlohmann::json& document, const std::string& origin) {
   const JsonField root(document, origin);
   root.reject_unknown({"schema_version", "name", "description", "pape_definition_hash", "golden_atol", "g2", "g3", "g5",
-                       "trip_wires", "caveats", "golden_tensors"});
+                       "trip_wires", "caveats", "golden_tensors", "trusted_keys"});
   Preregistration p;
   p.origin = origin;
   const JsonField version = root.at("schema_version");
@@ -141,6 +141,11 @@ Preregistration parse_preregistration(const nlohmann::json& document, const std:
   }
   if (root.has("caveats")) {
     for (const JsonField& c : root.at("caveats").elements()) p.caveats.push_back(c.as_nonempty_string());
+  }
+  if (root.has("trusted_keys")) {
+    for (const JsonField& k : root.at("trusted_keys").elements()) {
+      p.trusted_keys.push_back(EcdsaPublicKey::from_pem(k.as_nonempty_string(), origin + ": " + k.path()));
+    }
   }
   if (root.has("golden_tensors")) p.user_golden = read_golden_tensors(root.at("golden_tensors"), origin, p.golden_atol);
   p.hash = content_hash16(document);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/ecdsa_key.h"
+
 namespace wmtp::experiment {
 
 // A range a final metric must stay inside, checked for every run (of one series when named).
@@ -40,6 +42,9 @@ struct Preregistration {
   std::int64_t g5_fail_threshold = 2;  // this many G5 failures make the gate FAIL
   std::vector<TripWire> trip_wires;    // G3
   std::vector<std::string> caveats;    // printed by every report built on this pre-registration
+  // Public keys whose run signatures the audit accepts (G3), inline PEM: part of the hash, so the
+  // runs' prereg_hash pins them too.
+  std::vector<EcdsaPublicKey> trusted_keys;
   // The team's own frozen golden tensors (golden_tensors: .npy files next to the pre-registration),
   // read into the golden file format that check_golden takes; null when there are none.
   nlohmann::json user_golden;

@@ -91,6 +91,7 @@ inline constexpr char kSourceName[] = "mlflow.source.name";
 inline constexpr char kSourceType[] = "mlflow.source.type";
 inline constexpr char kGitCommit[] = "mlflow.source.git.commit";
 inline constexpr char kSealSha256[] = "wmtp.seal_sha256";  // sha256 of the seal artifact's bytes
+inline constexpr char kSigner[] = "wmtp.signer";           // fingerprint of the key that signed wmtp/run.sig
 // Parent runs: one per plan invocation (and shard), holding its children.
 inline constexpr char kRunRole[] = "wmtp.run_role";  // "plan" on a parent run
 inline constexpr char kRunRolePlan[] = "plan";
@@ -113,6 +114,9 @@ inline constexpr char kCheckpointSuffix[] = ".pt";
 inline constexpr char kFigureDir[] = "figures/";  // figures/*.png (G4)
 inline constexpr char kFigureSuffix[] = ".png";
 inline constexpr char kSeal[] = "wmtp/seal.json";  // the run's seal (experiment/seal.h), logged last
+// The run's signature (experiment/run_signature.h) over every other artifact, the seal included;
+// logged after the seal, which therefore does not list it.
+inline constexpr char kRunSignature[] = "wmtp/run.sig";
 // The run's datasets, one per split, as the "datasets" of MLflow's runs/log-inputs (Dataset and
 // InputTag mlflow.data.context); the sync sends it there besides uploading it.
 inline constexpr char kDatasets[] = "wmtp/datasets.json";

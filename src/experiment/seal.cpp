@@ -15,6 +15,11 @@
 namespace wmtp::experiment {
 namespace {
 
+// Neither is sealed: the seal cannot list itself, and the signature is made after it.
+bool is_seal_or_signature(const std::string& path) {
+  return path == contract::artifact::kSeal || path == contract::artifact::kRunSignature;
+}
+
 nlohmann::json number_json(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
@@ -126,7 +131,7 @@ Seal seal_of(const RunRecord& run, const std::string& status, int seal_version) 
     if (!points.empty()) seal.histories[key] = history_hash(points, seal_version);
   }
   for (const ArtifactRef& a : run.artifacts) {
-    if (a.path != contract::artifact::kSeal) seal.artifacts.push_back({a.path, a.size, a.sha256});
+    if (!is_seal_or_signature(a.path)) seal.artifacts.push_back({a.path, a.size, a.sha256});
   }
   std::sort(seal.artifacts.begin(), seal.artifacts.end(),
             [](const SealedArtifact& a, const SealedArtifact& b) { return a.path < b.path; });
@@ -198,7 +203,7 @@ std::vector<SealBreach> compare_with_seal(const RunRecord& run, const Seal& seal
   for (const ArtifactRef& a : run.artifacts) {
     const bool listed = std::any_of(seal.artifacts.begin(), seal.artifacts.end(),
                                     [&](const SealedArtifact& s) { return s.path == a.path; });
-    if (!listed && a.path != contract::artifact::kSeal) {
+    if (!listed && !is_seal_or_signature(a.path)) {
       out.push_back({Kind::kArtifact, a.path, a.path + " was added after the run was sealed", "absent", a.sha256});
     }
   }

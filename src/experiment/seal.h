@@ -51,7 +51,7 @@ struct Seal {
 std::string history_hash(const std::vector<MetricPoint>& points, int seal_version = kSealVersion);
 
 // The seal of a run as it stands, finishing with `status`: its params, every metric's final value
-// and history, and its artifacts with their sha256 (all but the seal itself). The trainer seals
+// and history, and its artifacts with their sha256 (all but the seal itself and wmtp/run.sig). The trainer seals
 // what it reads back from the store right after logging.
 Seal seal_of(const RunRecord& run, const std::string& status, int seal_version = kSealVersion);
 
@@ -67,7 +67,7 @@ struct SealBreach {
 
 // Compares a run with its seal, histories hashed by the seal's version. Artifacts are compared by
 // sha256 and size when the run knows its artifact's sha256 (ledger, or downloaded from MLflow); the
-// seal artifact itself is not listed.
+// seal artifact itself and the run's signature are not listed.
 std::vector<SealBreach> compare_with_seal(const RunRecord& run, const Seal& seal);
 
 }  // namespace wmtp::experiment

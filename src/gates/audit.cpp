@@ -44,6 +44,7 @@ AuditInputs audit_inputs_for(experiment::Preregistration prereg) {
   in.definition_hash = pape_definition_hash();
   in.golden = check_golden(embedded_golden(), prereg.golden_atol);
   if (!prereg.user_golden.is_null()) in.user_golden = check_golden(prereg.user_golden);
+  in.trusted_keys = prereg.trusted_keys;
   in.prereg = std::move(prereg);
   return in;
 }
@@ -143,6 +144,7 @@ Verdict audit(const AttemptSelection& selection, const AuditInputs& in, const Ve
   v.gates = run_all_gates(runs, in);
   v.overall = overall_verdict(v.gates);
   v.exit_code = exit_code_for(v.overall, options.strict);
+  v.authenticity = authenticity_of(runs, in);
   for (const RunRecord& run : runs.runs) {
     v.runs.push_back(summarize_run(run));
     v.runs.back().mlflow_url = run_ui_url(runs.mlflow_experiment_url, run.mlflow_run_id);

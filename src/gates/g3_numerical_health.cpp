@@ -1,4 +1,5 @@
-// G3 numerical health: a run finished, with finite results, no NaN, a checkpoint and an intact seal.
+// G3 numerical health: a run finished, with finite results, no NaN, a checkpoint, an intact seal and
+// signature.
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "gates/check.h"
 #include "gates/gates.h"
 #include "gates/seal_check.h"
+#include "gates/signature_check.h"
 
 namespace wmtp::gates {
 namespace {
@@ -104,6 +106,7 @@ GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in) {
     check_headline_metrics(check, run);
     for (const experiment::TripWire& wire : in.prereg.trip_wires) check_trip_wire(check, run, wire);
     check.add(check_seal(run, in).run);
+    check.add(check_signature(run, in).findings);
     check_count(check, run, metric::kNanStepCount, in.prereg.nan_tolerance);
     check_count(check, run, metric::kNanPredictions, in.prereg.nan_tolerance);
     check_checkpoint(check, run);

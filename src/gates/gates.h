@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ecdsa_key.h"
 #include "core/golden.h"
 #include "core/run_record.h"
 #include "experiment/plan.h"
@@ -29,6 +30,11 @@ struct AuditInputs {
   std::map<std::string, std::string> seal_texts;
   // The audit verifies seals (wmtp-audit): an unsealed run is then a G3 WARNING.
   bool seals_expected = false;
+  // Each run's signature file (wmtp/run.sig) as read, by local run id; read by the audit session.
+  std::map<std::string, std::string> signature_texts;
+  // Keys whose run signatures are accepted (--trusted-keys, the pre-registration's trusted_keys).
+  // Empty: authenticity is not checked; signatures present are still checked against the run.
+  std::vector<EcdsaPublicKey> trusted_keys;
 };
 
 // The runs of one (cell, series, seed): the attempt to gate (the latest FINISHED one, else the
@@ -66,8 +72,12 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in);
 // headline metric missing or not finite; a FAIL trip wire (of the run's series, when it names one)
 // whose metric is missing, not finite or out of range; a NaN counter missing, NaN or over
 // prereg.nan_tolerance; no checkpoint; a VQ run's codebook_util missing or not finite; a broken
-// seal, or a param, metric or non-figure artifact edited since the seal. WARNING: codebook_util
-// under prereg.codebook_util_warning; a WARNING trip wire; an unsealed run when in.seals_expected.
+// seal, or a param, metric or non-figure artifact edited since the seal; the signature
+// (signature_check.h: artifact wmtp/run.sig, tag wmtp.signer, in.trusted_keys): one present that is
+// malformed, or does not match the run's artifacts and seal, or a tag wmtp.signer without it or
+// naming another key; with trusted keys, a run unsigned, signed by a key not trusted, or whose
+// signature does not verify. WARNING: codebook_util under prereg.codebook_util_warning; a WARNING
+// trip wire; an unsealed run when in.seals_expected.
 GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in);
 // G4 figures. Reads artifacts figures/*.png and their PNG text chunks wmtp.run_id,
 // wmtp.experiment, wmtp.pape_definition_hash, wmtp.train_data_hash; param train_data_hash; the
@@ -108,6 +118,9 @@ struct VerdictOptions {
   std::string policy = "prod";
   bool strict = false;
 };
+
+// Whether the gated runs' signatures were checked against trusted keys, and how many verified.
+Authenticity authenticity_of(const RunSet& runs, const AuditInputs& in);
 
 // Runs every gate and assembles the verdict; runs and results sorted, so two audits of the same
 // runs give the same verdict apart from source and generated_at.

@@ -85,6 +85,20 @@ RunSummary run_from_json(const JsonField& f, int schema_version) {
   return s;
 }
 
+Authenticity authenticity_from_json(const JsonField& f) {
+  f.reject_unknown({"status", "trusted_keys", "signed_runs", "verified_runs"});
+  Authenticity a;
+  const JsonField status = f.at("status");
+  a.status = status.as_string();
+  if (a.status != "verified" && a.status != "failed" && a.status != "not checked") {
+    status.fail("expected \"verified\", \"failed\" or \"not checked\"");
+  }
+  a.trusted_keys = as_int(f.at("trusted_keys"));
+  a.signed_runs = as_int(f.at("signed_runs"));
+  a.verified_runs = as_int(f.at("verified_runs"));
+  return a;
+}
+
 }  // namespace
 
 std::string run_ui_url(const std::string& experiment_url, const std::string& mlflow_run_id) {
@@ -170,7 +184,12 @@ nlohmann::json to_json(const Verdict& verdict) {
           {"runs", runs},
           {"superseded", superseded},
           {"containers", containers},
-          {"caveats", verdict.caveats}};
+          {"caveats", verdict.caveats},
+          {"authenticity",
+           {{"status", verdict.authenticity.status},
+            {"trusted_keys", verdict.authenticity.trusted_keys},
+            {"signed_runs", verdict.authenticity.signed_runs},
+            {"verified_runs", verdict.authenticity.verified_runs}}}};
 }
 
 Verdict verdict_from_json(const nlohmann::json& json) { return verdict_from_json(json, kOrigin); }
@@ -178,12 +197,13 @@ Verdict verdict_from_json(const nlohmann::json& json) { return verdict_from_json
 Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin) {
   const JsonField root(json, origin);
   root.reject_unknown({"schema_version", "tool", "experiment", "source", "generated_at", "prereg_hash", "policy",
-                       "overall", "exit_code", "counts", "gates", "runs", "superseded", "containers", "caveats"});
+                       "overall", "exit_code", "counts", "gates", "runs", "superseded", "containers", "caveats",
+                       "authenticity"});
   Verdict v;
   const JsonField version = root.at("schema_version");
   v.schema_version = as_int(version);
-  if (v.schema_version < 1 || v.schema_version > 3)
-    version.fail("unsupported schema_version (this build reads 1 to 3)");
+  if (v.schema_version < 1 || v.schema_version > 4)
+    version.fail("unsupported schema_version (this build reads 1 to 4)");
   const JsonField tool = root.at("tool");
   tool.reject_unknown({"name", "version"});
   v.tool_name = tool.at("name").as_string();
@@ -220,6 +240,11 @@ Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin)
     }
   } else if (root.has("containers")) {
     root.at("containers").fail("not a field before schema_version 3");
+  }
+  if (v.schema_version >= 4) {
+    v.authenticity = authenticity_from_json(root.at("authenticity"));
+  } else if (root.has("authenticity")) {
+    root.at("authenticity").fail("not a field before schema_version 4");
   }
   return v;
 }

@@ -59,9 +59,17 @@ struct ContainerRun {
   std::string mlflow_url;
 };
 
+// Whether the gated runs' signatures were checked against trusted keys (schema_version 4).
+struct Authenticity {
+  std::string status = "not checked";  // "verified" (every gated run), "failed", or "not checked" (no trusted keys)
+  int trusted_keys = 0;
+  int signed_runs = 0;    // gated runs carrying wmtp/run.sig
+  int verified_runs = 0;  // signed by a trusted key over the run as it stands
+};
+
 struct Verdict {
-  // 3: containers and MLflow UI links; 2: superseded attempts listed; 1 and 2 are still read.
-  int schema_version = 3;
+  // 4: authenticity; 3: containers and MLflow UI links; 2: superseded attempts listed; 1 to 3 are still read.
+  int schema_version = 4;
   std::string tool_name = "wmtp-audit";
   std::string tool_version;
   std::string experiment;
@@ -77,6 +85,7 @@ struct Verdict {
   std::vector<SupersededRun> superseded;  // earlier attempts, never gated or pooled
   std::vector<ContainerRun> containers;   // parent runs, never gated
   std::vector<std::string> caveats;       // the pre-registration's, for every report's footer
+  Authenticity authenticity;              // schema_version 4; "not checked" for older verdicts
 };
 
 // "<experiment url>/runs/<run id>", or empty when either is empty.

@@ -1,5 +1,6 @@
 #include "report/audit_session.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/ecdsa_key.h"
 #include "core/environment.h"
 #include "core/errors.h"
 #include "core/json_field.h"
@@ -79,21 +81,38 @@ void plan_from_runs(const RunSet& runs, gates::AuditInputs& inputs) {
   inputs.plan_problems.push_back("the runs' plan " + hash + " cannot be read back: " + last_error);
 }
 
-// Each run's seal file as bytes (local id -> bytes), for the gates to verify and a verdict
-// signature to name.
-std::map<std::string, std::string> read_seals(const RunSet& runs) {
+// Each run's artifact at `path` as bytes, by local run id; an unreadable file is left out (the gate
+// reports it).
+std::map<std::string, std::string> read_artifact_texts(const RunSet& runs, const std::string& path) {
   std::map<std::string, std::string> texts;
   for (const RunRecord& run : runs.runs) {
     for (const ArtifactRef& a : run.artifacts) {
-      if (a.path != contract::artifact::kSeal || a.local_path.empty()) continue;
+      if (a.path != path || a.local_path.empty()) continue;
       std::ifstream in(a.local_path, std::ios::binary);
-      if (!in) continue;  // the gate reports the seal as unreadable
+      if (!in) continue;
       std::ostringstream bytes;
       bytes << in.rdbuf();
       texts[run.local_id] = bytes.str();
     }
   }
   return texts;
+}
+
+// --trusted-keys, else WMTP_TRUSTED_KEYS; "" when neither.
+std::string trusted_keys_path(const AuditRequest& request) {
+  if (!request.trusted_keys.empty()) return request.trusted_keys;
+  const char* env = std::getenv("WMTP_TRUSTED_KEYS");
+  return env == nullptr ? "" : env;
+}
+
+// The pre-registration's keys and those of the request, each once.
+void add_trusted_keys(const std::string& file_or_directory, gates::AuditInputs& inputs) {
+  if (file_or_directory.empty()) return;
+  for (EcdsaPublicKey& key : read_public_keys(file_or_directory)) {
+    const bool known = std::any_of(inputs.trusted_keys.begin(), inputs.trusted_keys.end(),
+                                   [&](const EcdsaPublicKey& k) { return k.fingerprint() == key.fingerprint(); });
+    if (!known) inputs.trusted_keys.push_back(std::move(key));
+  }
 }
 
 }  // namespace
@@ -119,6 +138,7 @@ std::vector<OutputGuardInput> protected_inputs(const AuditRequest& request) {
   }
   inputs.push_back({"pre-registration", request.prereg});
   inputs.push_back({"plan", request.plan});
+  inputs.push_back({"trusted keys", trusted_keys_path(request), true});
   inputs.push_back(
       {"artifact cache", request.artifact_cache.empty() ? default_artifact_cache() : request.artifact_cache, true});
   return inputs;
@@ -185,12 +205,14 @@ gates::Verdict audit_experiment(const AuditRequest& request, JudgedRuns* judged)
     if (named.experiment.empty()) throw InputError("no --experiment given and " + named.label + " names no experiment");
     experiment = named.experiment;
   }
+  add_trusted_keys(trusted_keys_path(request), inputs);
   inputs.figures_disabled = request.no_figures;
   inputs.plan_expected = true;
   inputs.seals_expected = true;
   const gates::AttemptSelection selection = read_attempts(request, experiment);
   if (!inputs.plan) plan_from_runs(selection.gated, inputs);
-  inputs.seal_texts = read_seals(selection.gated);
+  inputs.seal_texts = read_artifact_texts(selection.gated, contract::artifact::kSeal);
+  inputs.signature_texts = read_artifact_texts(selection.gated, contract::artifact::kRunSignature);
   if (judged != nullptr)
     *judged = judged_runs(selection.gated, inputs.seal_texts, inputs.plan ? inputs.plan->hash : "");
   return gates::audit(selection, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});
@@ -198,7 +220,7 @@ gates::Verdict audit_experiment(const AuditRequest& request, JudgedRuns* judged)
 
 JudgedRuns judged_runs_now(const AuditRequest& request, const std::string& experiment) {
   const gates::AttemptSelection selection = read_attempts(request, experiment);
-  return judged_runs(selection.gated, read_seals(selection.gated));
+  return judged_runs(selection.gated, read_artifact_texts(selection.gated, contract::artifact::kSeal));
 }
 
 }  // namespace wmtp::report

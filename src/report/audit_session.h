@@ -19,7 +19,10 @@ struct AuditRequest {
   std::string artifact_cache;               // where MLflow figures are downloaded; empty: the user cache
   std::string prereg;                       // file; empty: the embedded smoke pre-registration
   std::string plan;                         // file or embedded plan name; empty: see audit_experiment
-  std::string policy = "prod";              // prod, or debug (refused under CI=true)
+  // PEM public keys (a file, or a directory of *.pem and *.pub) trusted to sign runs, besides the
+  // pre-registration's trusted_keys; empty: $WMTP_TRUSTED_KEYS, else none.
+  std::string trusted_keys;
+  std::string policy = "prod";  // prod, or debug (refused under CI=true)
   bool strict = false;
   bool no_figures = false;   // debug only: G4 FAILs
   std::string trusted_keys;  // --trusted-keys / WMTP_TRUSTED_KEYS: a PEM public key file or a directory of them
@@ -47,7 +50,7 @@ JudgedRuns judged_runs_now(const AuditRequest& request, const std::string& exper
 std::vector<std::string> ledger_paths(const AuditRequest& request);
 
 // The files the audit reads, which no output may overwrite: the ledger it would read (with its
-// -wal, -shm and artifact store), the pre-registration, the plan and the artifact cache.
+// -wal, -shm and artifact store), the pre-registration, the plan, the trusted keys and the artifact cache.
 std::vector<OutputGuardInput> protected_inputs(const AuditRequest& request);
 
 // $XDG_CACHE_HOME/wmtp/mlflow-artifacts (or ~/.cache/..., or the temp dir).

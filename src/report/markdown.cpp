@@ -328,8 +328,10 @@ class Writer {
          << escape_markdown(v_.tool_version.empty() ? kMissing : v_.tool_version) << ", policy "
          << escape_markdown(v_.policy) << ", exit code " << v_.exit_code << "\n";
     out_ << "- Generated at: " << escape_markdown(v_.generated_at.empty() ? kMissing : v_.generated_at) << "\n";
-    out_ << "- Pre-registration hash: " << escape_markdown(v_.prereg_hash.empty() ? kMissing : v_.prereg_hash)
-         << "\n\n";
+    out_ << "- Pre-registration hash: " << escape_markdown(v_.prereg_hash.empty() ? kMissing : v_.prereg_hash) << "\n";
+    const std::string authenticity = authenticity_summary(v_);
+    if (!authenticity.empty()) out_ << "- Authenticity: " << escape_markdown(authenticity) << "\n";
+    out_ << "\n";
   }
 
   void gate_table() {

@@ -52,4 +52,20 @@ std::optional<double> final_metric(const gates::RunSummary& run, const std::stri
 
 std::string display_name(const gates::RunSummary& run) { return run.run_name.empty() ? run.run_id : run.run_name; }
 
+std::string authenticity_summary(const gates::Verdict& verdict) {
+  if (verdict.schema_version < 4) return "";
+  const gates::Authenticity& a = verdict.authenticity;
+  const std::string runs = std::to_string(verdict.runs.size());
+  const std::string keys = std::to_string(a.trusted_keys) + " trusted key(s)";
+  if (a.status == "verified") return "verified: all " + runs + " gated run(s) are signed by one of " + keys;
+  if (a.status == "failed") {
+    return "FAILED: " + std::to_string(a.verified_runs) + " of " + runs + " gated run(s) are signed by one of " + keys +
+           " over the run as it stands (Gate 3 names the others)";
+  }
+  return "not checked: no trusted keys were given (--trusted-keys, WMTP_TRUSTED_KEYS or the pre-registration's "
+         "trusted_keys); " +
+         std::to_string(a.signed_runs) + " of " + runs +
+         " run(s) carry a signature, matched against the run but not authenticated";
+}
+
 }  // namespace wmtp::report

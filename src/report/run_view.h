@@ -22,5 +22,8 @@ std::vector<std::pair<std::string, std::string>> series_cells(const gates::Verdi
 std::optional<double> final_metric(const gates::RunSummary& run, const std::string& key);
 // The run's name, or its local id when it has no name.
 std::string display_name(const gates::RunSummary& run);
+// One line on whether the runs' signatures were authenticated (verdict.authenticity), e.g. "not
+// checked: no trusted keys were given; ..."; "" for a verdict older than schema_version 4.
+std::string authenticity_summary(const gates::Verdict& verdict);
 
 }  // namespace wmtp::report

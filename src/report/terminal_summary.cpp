@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/printable.h"
+#include "report/run_view.h"
 
 namespace wmtp::report {
 namespace {
@@ -52,6 +53,8 @@ std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_list
       out << "      " << to_string(r.status) << " " << printable(r.run_name, 120) << ": " << detail(r) << "\n";
     }
   }
+  const std::string authenticity = authenticity_summary(verdict);
+  if (!authenticity.empty()) out << "  authenticity: " << authenticity << "\n";
   if (!verdict.superseded.empty()) {
     out << "  superseded (not gated): ";
     for (std::size_t i = 0; i < verdict.superseded.size(); ++i) {

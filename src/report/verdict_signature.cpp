@@ -13,9 +13,11 @@
 namespace wmtp::report {
 namespace {
 
-// The fingerprint of the key that signed the run, from its signature tag once signed runs
-// (issue 25, item 1) name it; "" until then.
-std::string run_signer(const RunRecord& /*run*/) { return ""; }
+// The fingerprint of the key that signed the run (its wmtp.signer tag); "" for an unsigned run.
+std::string run_signer(const RunRecord& run) {
+  const auto tag = run.tags.find(contract::tag::kSigner);
+  return tag == run.tags.end() ? "" : tag->second;
+}
 
 std::string label(const JudgedRun& run) {
   return "run " + (run.name.empty() ? run.local_id : run.name) + " (local id " + run.local_id + ")";

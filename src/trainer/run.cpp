@@ -21,9 +21,8 @@
 #include "core/golden.h"
 #include "core/json_field.h"
 #include "core/metrics.h"
-#include "core/sha256.h"
 #include "experiment/run_contract.h"
-#include "experiment/seal.h"
+#include "experiment/sealing.h"
 #include "trainer/cuda_graph.h"
 #include "trainer/synthetic.h"
 
@@ -290,7 +289,8 @@ class RunDriver {
     out_.figures = build_figures(trainer_, ev, id_.run_name);
     log_figures();
     out_.status = trainer_.failed() ? RunStatus::kFailed : RunStatus::kFinished;
-    seal();
+    // The seal covers what the store holds of the run now: every param, final metric and artifact.
+    experiment::seal_run(store_, logger_, out_.status, options_.signing_key.get());
     logger_.finish(out_.status);
     return out_;
   }
@@ -371,17 +371,6 @@ class RunDriver {
       options_.figure_writer(*plot, text, file);
       logger_.log_artifact(file, artifact);
     }
-  }
-
-  // The seal covers what the store holds of the run now: every param, final metric and artifact.
-  void seal() {
-    logger_.flush();
-    const std::string text =
-        experiment::seal_of(store_.load_run(logger_.local_run_id()), to_string(out_.status)).to_text();
-    const std::string file = scratch_.file(artifact::kSeal);
-    std::ofstream(file, std::ios::binary) << text;
-    logger_.log_artifact(file, artifact::kSeal);
-    logger_.set_tag(contract::tag::kSealSha256, sha256_hex(text));
   }
 
   RunStore& store_;

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ecdsa_key.h"
 #include "core/run_logger.h"
 #include "experiment/plan.h"
 #include "trainer/dataset.h"
@@ -77,6 +78,8 @@ struct RunOptions {
   // training ends, before the run is evaluated and sealed (wmtp-train: the --system-metrics
   // sampler).
   std::function<std::shared_ptr<void>(RunLogger&)> watch_run;
+  // Signs each finished run after its seal (wmtp/run.sig, tag wmtp.signer); null: unsigned.
+  std::shared_ptr<const EcdsaPrivateKey> signing_key;
 };
 
 struct RunRequest {

@@ -28,7 +28,7 @@ using testing::shell_quote;
 // not empty): the cells B0, B2 and A3 of household-01 x seeds 42 and 43, or only `cells`.
 void log_passing_runs(const std::string& ledger, const std::string& tracking_uri, const std::string& experiment,
                       const std::string& scratch_dir, const std::vector<std::string>& cells = {"B0", "B2", "A3"},
-                      const std::vector<int>& seeds = {42, 43}) {
+                      const std::vector<int>& seeds = {42, 43}, const EcdsaPrivateKey* signer = nullptr) {
   tracking::TrackerOptions options;
   options.ledger_path = ledger;
   options.tracking_uri = tracking_uri;
@@ -43,7 +43,7 @@ void log_passing_runs(const std::string& ledger, const std::string& tracking_uri
       spec.series = "household-01";
       spec.vq = cell == "A3";
       spec.plan = plan;
-      gates::fixtures::log_passing_run(tracker, spec, inputs, experiment, scratch_dir);
+      gates::fixtures::log_passing_run(tracker, spec, inputs, experiment, scratch_dir, signer);
     }
   }
   tracker.flush();
@@ -65,7 +65,8 @@ class AuditCli : public ::testing::Test {
 
   // wmtp-audit with args, run in a scratch directory, environment prefix `env` (e.g. "CI=true").
   testing::CommandResult audit(const std::string& args, const std::string& env = "") const {
-    return testing::run_command("cd " + shell_quote(out_.path()) + " && env -u CI -u MLFLOW_TRACKING_URI " + env + " " +
+    return testing::run_command("cd " + shell_quote(out_.path()) +
+                                " && env -u CI -u MLFLOW_TRACKING_URI -u WMTP_TRUSTED_KEYS " + env + " " +
                                 shell_quote(std::string(WMTP_BIN_DIR) + "/wmtp-audit") + " " + args);
   }
   testing::CommandResult audit_ledger(const std::string& args, const std::string& env = "") const {
@@ -453,6 +454,64 @@ TEST_F(SignedVerdictCliMlflow, AReplacedRunFails) {
                                      " --tracking-uri http://127.0.0.1:1",
                                  "MLFLOW_HTTP_REQUEST_MAX_RETRIES=0");
   EXPECT_EQ(unreachable.exit_code, 3) << unreachable.err;
+}
+
+// Runs signed through the tracking library (experiment::seal_run), audited with --trusted-keys.
+TEST_F(AuditCli, TrustedKeysAuthenticateSignedRunsFromTheLedger) {
+  const EcdsaPrivateKey key = EcdsaPrivateKey::generate("P-256");
+  const EcdsaPrivateKey other = EcdsaPrivateKey::generate("P-384");
+  const std::string signed_ledger = out_.file("signed.sqlite");
+  log_passing_runs(signed_ledger, "", "cli", out_.path(), {"B0", "B2", "A3"}, {42, 43}, &key);
+  std::filesystem::create_directories(out_.file("keys"));
+  testing::write_file(out_.file("keys/ci.pub"), key.public_key().pem());
+  testing::write_file(out_.file("keys/other.pem"), other.public_key().pem());
+  testing::write_file(out_.file("other.pub"), other.public_key().pem());
+  const auto audit_signed = [&](const std::string& args, const std::string& env = "") {
+    return audit("--ledger " + shell_quote(signed_ledger) + " --experiment cli --out " + shell_quote(verdict_path()) +
+                     " " + args,
+                 env);
+  };
+
+  auto r = audit_signed("--trusted-keys " + shell_quote(out_.file("keys/ci.pub")));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(verdict()["overall"], "ALL PASS");
+  EXPECT_EQ(verdict()["authenticity"],
+            nlohmann::json({{"status", "verified"}, {"trusted_keys", 1}, {"signed_runs", 6}, {"verified_runs", 6}}));
+  EXPECT_NE(r.err.find("authenticity: verified: all 6 gated run(s) are signed by one of 1 trusted key(s)"),
+            std::string::npos)
+      << r.err;
+
+  r = audit_signed("", "WMTP_TRUSTED_KEYS=" + shell_quote(out_.file("keys")));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(verdict()["authenticity"]["trusted_keys"], 2);
+
+  r = audit_signed("--trusted-keys " + shell_quote(out_.file("other.pub")));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(verdict()["overall"], "FAIL");
+  EXPECT_EQ(verdict()["authenticity"]["status"], "failed");
+  EXPECT_NE(r.err.find("wmtp/run.sig: signed by key " + key.public_key().fingerprint() +
+                       ", which is not among the 1 trusted key(s)"),
+            std::string::npos)
+      << r.err;
+
+  // Without trust: the signatures are matched against the runs, and the verdict says so.
+  r = audit_signed("");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(verdict()["authenticity"]["status"], "not checked");
+  EXPECT_EQ(verdict()["authenticity"]["signed_runs"], 6);
+  EXPECT_NE(r.err.find("authenticity: not checked: no trusted keys were given"), std::string::npos) << r.err;
+
+  // Unsigned runs with trust configured: each FAILs G3.
+  r = audit_ledger("--trusted-keys " + shell_quote(out_.file("keys/ci.pub")));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("run is not signed: wmtp/run.sig is missing and trusted keys are configured"), std::string::npos)
+      << r.err;
+
+  // A key file that is not a key: exit 2 naming it.
+  testing::write_file(out_.file("bad.pub"), "not a key");
+  r = audit_signed("--trusted-keys " + shell_quote(out_.file("bad.pub")));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find(out_.file("bad.pub")), std::string::npos) << r.err;
 }
 
 TEST(AuditBinaries, AuditAndReportDoNotLinkLibTorch) {

@@ -176,6 +176,26 @@ class AuditE2E : public ::testing::Test {
     return copy_of(runs, cell, seed).name;
   }
 
+  // The passing copies, sealed and signed with key_ (as wmtp-train --signing-key signs), changed
+  // by `change` afterwards, uploaded as copy_name().
+  void upload_signed(const std::function<void(std::vector<RunCopy>&)>& change) {
+    std::vector<RunCopy> runs = baseline_;
+    reseal_runs(runs, copy_name());
+    sign_runs(runs, key_);
+    change(runs);
+    tracking::MlflowClient client(tracking::MlflowConfig::from_env(uri_));
+    upload_runs(client, copy_name(), runs, false);
+  }
+  // --trusted-keys with a file holding key's public half.
+  std::string trust(const EcdsaPrivateKey& key) {
+    const std::string file = keys_.file(key.public_key().fingerprint() + ".pub");
+    testing::write_file(file, key.public_key().pem());
+    return "--trusted-keys " + shell_quote(file);
+  }
+
+  EcdsaPrivateKey key_ = EcdsaPrivateKey::generate("P-256");
+  testing::TempDir keys_;
+
   static testing::TempDir* work_;
   static std::string uri_, experiment_, plan_, train_log_;
   static std::vector<RunCopy> baseline_;
@@ -701,6 +721,55 @@ TEST_F(AuditE2E, AnUnsealedRunWarnsInG3) {
     name = run.name;
   });
   expect_verdict(a, "G3", Status::kWarning, name, "run is not sealed", Overall::kWarning);
+}
+
+// ---- Signed runs: the copies signed with a key generated here, audited with --trusted-keys ----
+
+TEST_F(AuditE2E, SignedRunsPassWithATrustedKeyAndFailWithAnother) {
+  upload_signed([](std::vector<RunCopy>&) {});
+  const Audit trusted = audit_mlflow(copy_name(), trust(key_));
+  EXPECT_EQ(trusted.command.exit_code, 0) << trusted.command.err;
+  EXPECT_EQ(trusted.verdict.overall, Overall::kAllPass);
+  EXPECT_EQ(trusted.verdict.authenticity.status, "verified");
+  EXPECT_EQ(trusted.verdict.authenticity.verified_runs, 6);
+
+  const Audit unchecked = audit_mlflow(copy_name());
+  EXPECT_EQ(unchecked.command.exit_code, 0) << unchecked.command.err;
+  EXPECT_EQ(unchecked.verdict.authenticity.status, "not checked");
+  EXPECT_EQ(unchecked.verdict.authenticity.signed_runs, 6);
+  EXPECT_NE(unchecked.command.err.find("authenticity: not checked"), std::string::npos) << unchecked.command.err;
+
+  const EcdsaPrivateKey other = EcdsaPrivateKey::generate("P-256");
+  const Audit untrusted = audit_mlflow(copy_name(), trust(other));
+  EXPECT_EQ(untrusted.command.exit_code, 1) << untrusted.command.err;
+  EXPECT_EQ(untrusted.gate("G3").status, Status::kFail);
+  EXPECT_EQ(untrusted.verdict.authenticity.status, "failed");
+  EXPECT_NE(untrusted.command.err.find("signed by key " + key_.public_key().fingerprint() + ", which is not among"),
+            std::string::npos)
+      << untrusted.command.err;
+}
+
+TEST_F(AuditE2E, AnEditWithTheSealRecomputedFailsG3) {
+  std::string name;
+  upload_signed([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "B2", 42).params["lr"] = "0.01";
+    reseal_runs(runs, copy_name());  // the seal passes again; the signature cannot follow
+    name = run_name(runs, "B2", 42);
+  });
+  const Audit a = audit_mlflow(copy_name(), trust(key_));
+  expect_verdict(a, "G3", Status::kFail, name, "signed: changed: wmtp/seal.json", Overall::kFail);
+}
+
+TEST_F(AuditE2E, AnUnsignedRunFailsG3WithTrust) {
+  std::string name;
+  upload_signed([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "A3", 43);
+    run.artifacts.erase("wmtp/run.sig");
+    run.tags.erase("wmtp.signer");
+    name = run.name;
+  });
+  const Audit a = audit_mlflow(copy_name(), trust(key_));
+  expect_verdict(a, "G3", Status::kFail, name, "run is not signed: wmtp/run.sig is missing", Overall::kFail);
 }
 
 // ---- The same defects through the ledger: a copy of the ledger edited with sqlite3 ----

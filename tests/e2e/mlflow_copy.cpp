@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/sha256.h"
+#include "experiment/run_signature.h"
 #include "experiment/seal.h"
 #include "png_fixture.h"
 #include "support/test_support.h"
@@ -40,23 +41,49 @@ std::vector<RunCopy> download_runs(tracking::MlflowClient& client, const std::st
   return copies;
 }
 
+namespace {
+
+// The copy as a RunRecord: params, histories and every artifact's sha256 but the seal's and the
+// signature's (the seal and signature of a run never list those).
+RunRecord record_of(const RunCopy& copy) {
+  RunRecord record;
+  record.local_id = copy.local_id();
+  record.params = copy.params;
+  record.metrics = copy.metrics;
+  for (const auto& [path, bytes] : copy.artifacts) {
+    if (path == "wmtp/seal.json" || path == "wmtp/run.sig") continue;
+    ArtifactRef a;
+    a.path = path;
+    a.size = static_cast<std::int64_t>(bytes.size());
+    a.sha256 = sha256_hex(bytes);
+    record.artifacts.push_back(a);
+  }
+  return record;
+}
+
+}  // namespace
+
 void reseal_runs(std::vector<RunCopy>& runs, const std::string& experiment) {
   for (RunCopy& copy : runs) {
-    RunRecord record;
-    record.params = copy.params;
-    record.metrics = copy.metrics;
     for (auto& [path, bytes] : copy.artifacts) {
       if (tracking::is_figure(path)) bytes = gates::fixtures::set_png_text(bytes, "wmtp.experiment", experiment);
-      if (path == "wmtp/seal.json") continue;
-      ArtifactRef a;
-      a.path = path;
-      a.size = static_cast<std::int64_t>(bytes.size());
-      a.sha256 = sha256_hex(bytes);
-      record.artifacts.push_back(a);
     }
-    const std::string seal = experiment::seal_of(record, to_string(copy.status)).to_text();
+    const std::string seal = experiment::seal_of(record_of(copy), to_string(copy.status)).to_text();
     copy.artifacts["wmtp/seal.json"] = seal;
     copy.tags["wmtp.seal_sha256"] = sha256_hex(seal);
+  }
+}
+
+void sign_runs(std::vector<RunCopy>& runs, const EcdsaPrivateKey& key) {
+  for (RunCopy& copy : runs) {
+    RunRecord record = record_of(copy);
+    const auto seal = copy.artifacts.find("wmtp/seal.json");
+    if (seal != copy.artifacts.end()) {
+      record.artifacts.push_back(
+          {seal->first, sha256_hex(seal->second), static_cast<std::int64_t>(seal->second.size()), "", {}});
+    }
+    copy.artifacts["wmtp/run.sig"] = experiment::sign_run(record, key);
+    copy.tags["wmtp.signer"] = key.public_key().fingerprint();
   }
 }
 

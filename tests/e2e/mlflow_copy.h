@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ecdsa_key.h"
 #include "core/run_record.h"
 #include "tracking/mlflow_client.h"
 
@@ -32,6 +33,10 @@ std::vector<RunCopy> download_runs(tracking::MlflowClient& client, const std::st
 // wmtp-train seals a run (wmtp/seal.json and the tag wmtp.seal_sha256), so that a copy changed
 // before this call looks like a run that was logged that way.
 void reseal_runs(std::vector<RunCopy>& runs, const std::string& experiment);
+
+// Signs every copy as it stands (seal included) with key, as wmtp-train --signing-key does:
+// wmtp/run.sig and the tag wmtp.signer.
+void sign_runs(std::vector<RunCopy>& runs, const EcdsaPrivateKey& key);
 
 // Creates `experiment` with one run per copy (same local ids, params, tags, histories and
 // artifacts; figures rewritten to the new experiment). reseal: reseal_runs first, so an

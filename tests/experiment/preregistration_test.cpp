@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/canonical_json.h"
+#include "core/ecdsa_key.h"
 #include "core/embedded.h"
 #include "core/errors.h"
 #include "core/golden.h"
@@ -97,7 +98,10 @@ TEST(Preregistration, MissingKeysAndBadRangesAreInputErrors) {
 // The schema and the C++ reader accept and refuse the same documents.
 TEST(PreregistrationSchema, AgreesWithTheReader) {
   testing::TempDir dir;
-  testing::write_file(dir.file("ok.json"), smoke().dump());
+  nlohmann::json with_keys = smoke();
+  with_keys["trusted_keys"] = {EcdsaPrivateKey::generate("P-256").public_key().pem()};
+  ASSERT_EQ(parse_preregistration(with_keys, "p.json").trusted_keys.size(), 1u);
+  testing::write_file(dir.file("ok.json"), with_keys.dump());
   const auto ok = gates::fixtures::validate_against_schema(dir.file("ok.json"), "prereg.schema.json");
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   nlohmann::json bad = smoke();
@@ -106,6 +110,24 @@ TEST(PreregistrationSchema, AgreesWithTheReader) {
   const auto refused = gates::fixtures::validate_against_schema(dir.file("bad.json"), "prereg.schema.json");
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("train_loss_cieling"), std::string::npos) << refused.err;
+}
+
+// Trusted keys are inline PEM, so the pre-registration's hash (which every run logs) pins them.
+TEST(Preregistration, TrustedKeysAreInlinePemCoveredByTheHash) {
+  const EcdsaPrivateKey a = EcdsaPrivateKey::generate("P-256");
+  const EcdsaPrivateKey b = EcdsaPrivateKey::generate("P-384");
+  EXPECT_TRUE(embedded_preregistration().trusted_keys.empty());
+  nlohmann::json doc = smoke();
+  doc["trusted_keys"] = {a.public_key().pem(), b.public_key().pem()};
+  const Preregistration p = parse_preregistration(doc, "p.json");
+  ASSERT_EQ(p.trusted_keys.size(), 2u);
+  EXPECT_EQ(p.trusted_keys[0].fingerprint(), a.public_key().fingerprint());
+  EXPECT_EQ(p.trusted_keys[1].curve(), "P-384");
+  EXPECT_NE(p.hash, embedded_preregistration().hash);
+  doc["trusted_keys"][1] = "not a key";
+  EXPECT_EQ(error_of(doc).rfind("p.json: $.trusted_keys[1]: not a PEM public key", 0), 0u) << error_of(doc);
+  doc["trusted_keys"][1] = a.private_pem();
+  EXPECT_EQ(error_of(doc).rfind("p.json: $.trusted_keys[1]: ", 0), 0u) << error_of(doc);
 }
 
 TEST(Preregistration, TripWiresAndCaveatsOfTheSmokePreregistration) {

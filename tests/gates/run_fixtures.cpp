@@ -1,13 +1,17 @@
 #include "run_fixtures.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <stdexcept>
 
 #include "core/canonical_json.h"
 #include "core/metrics.h"
 #include "core/sha256.h"
+#include "experiment/run_signature.h"
 #include "experiment/seal.h"
+#include "experiment/sealing.h"
 #include "png_fixture.h"
 
 namespace wmtp::gates::fixtures {
@@ -156,8 +160,33 @@ RunRecord& run_named(RunSet& runs, const std::string& cell, int seed) {
   throw std::logic_error("no run " + cell + "/" + std::to_string(seed));
 }
 
+std::string sign_in_memory(RunRecord& run, AuditInputs& in, const EcdsaPrivateKey& signer) {
+  run.artifacts.erase(std::remove_if(run.artifacts.begin(), run.artifacts.end(),
+                                     [](const ArtifactRef& a) { return a.path == "wmtp/run.sig"; }),
+                      run.artifacts.end());
+  const std::string bundle = experiment::sign_run(run, signer);
+  run.artifacts.push_back({"wmtp/run.sig", sha256_hex(bundle), static_cast<std::int64_t>(bundle.size()), "", {}});
+  run.tags["wmtp.signer"] = signer.public_key().fingerprint();
+  in.signature_texts[run.local_id] = bundle;
+  return bundle;
+}
+
+void seal_in_memory(RunSet& runs, AuditInputs& in, const EcdsaPrivateKey* signer) {
+  for (RunRecord& run : runs.runs) {
+    for (ArtifactRef& a : run.artifacts) {
+      a.sha256 = sha256_hex(a.path);
+      a.size = static_cast<std::int64_t>(a.path.size());
+    }
+    const std::string text = experiment::seal_of(run, "FINISHED").to_text();
+    run.artifacts.push_back({"wmtp/seal.json", sha256_hex(text), static_cast<std::int64_t>(text.size()), "", {}});
+    run.tags["wmtp.seal_sha256"] = sha256_hex(text);
+    in.seal_texts[run.local_id] = text;
+    if (signer != nullptr) sign_in_memory(run, in, *signer);
+  }
+}
+
 std::string log_passing_run(RunStore& store, const RunSpec& spec, const AuditInputs& in, const std::string& experiment,
-                            const std::string& scratch_dir) {
+                            const std::string& scratch_dir, const EcdsaPrivateKey* signer) {
   auto run = store.start_run({experiment, spec.cell + "-" + spec.series + "-" + std::to_string(spec.seed), {}});
   const auto params = passing_params(spec, in);
   for (const auto& [key, value] : params) run->log_param(key, value);
@@ -174,13 +203,8 @@ std::string log_passing_run(RunStore& store, const RunSpec& spec, const AuditInp
     std::ofstream(plan, std::ios::binary | std::ios::trunc) << spec.plan.dump(2);
     run->log_artifact(plan, "config/plan.json");
   }
-  // Sealed as wmtp-train seals its runs.
-  run->flush();
-  const std::string seal = experiment::seal_of(store.load_run(run->local_run_id()), "FINISHED").to_text();
-  const std::string seal_file = scratch_dir + "/seal.json";
-  std::ofstream(seal_file, std::ios::binary | std::ios::trunc) << seal;
-  run->log_artifact(seal_file, "wmtp/seal.json");
-  run->set_tag("wmtp.seal_sha256", sha256_hex(seal));
+  // Sealed (and signed) as wmtp-train seals its runs.
+  experiment::seal_run(store, *run, RunStatus::kFinished, signer);
   run->finish(RunStatus::kFinished);
   return run->local_run_id();
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ecdsa_key.h"
 #include "core/run_logger.h"
 #include "core/run_record.h"
 #include "gates/gates.h"
@@ -52,9 +53,16 @@ experiment::Plan passing_plan();
 
 RunRecord& run_named(RunSet& runs, const std::string& cell, int seed);
 
+// Seals each run in memory as wmtp-train would (artifact sha256s from their paths, wmtp/seal.json,
+// tag, in.seal_texts) and, with a signer, signs it (wmtp/run.sig, tag wmtp.signer, in.signature_texts).
+void seal_in_memory(RunSet& runs, AuditInputs& in, const EcdsaPrivateKey* signer = nullptr);
+// Signs one run as it stands (replacing its signature) into in.signature_texts; returns the bundle.
+std::string sign_in_memory(RunRecord& run, AuditInputs& in, const EcdsaPrivateKey& signer);
+
 // Logs a passing run through a RunStore (the Tracker): params, metrics, a figure whose text
-// chunks name the run, a checkpoint; files are staged in scratch_dir. Returns its local id.
+// chunks name the run, a checkpoint; files are staged in scratch_dir. Sealed, and signed with
+// signer when given, by experiment::seal_run. Returns its local id.
 std::string log_passing_run(RunStore& store, const RunSpec& spec, const AuditInputs& in, const std::string& experiment,
-                            const std::string& scratch_dir);
+                            const std::string& scratch_dir, const EcdsaPrivateKey* signer = nullptr);
 
 }  // namespace wmtp::gates::fixtures

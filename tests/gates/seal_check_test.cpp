@@ -17,16 +17,7 @@ namespace {
 class SealCheck : public GateTest {
  protected:
   void SetUp() override {
-    for (RunRecord& run : runs.runs) {
-      for (ArtifactRef& a : run.artifacts) {
-        a.sha256 = sha256_hex(a.path);
-        a.size = static_cast<std::int64_t>(a.path.size());
-      }
-      const std::string text = experiment::seal_of(run, "FINISHED").to_text();
-      run.artifacts.push_back({"wmtp/seal.json", sha256_hex(text), static_cast<std::int64_t>(text.size()), "", {}});
-      run.tags["wmtp.seal_sha256"] = sha256_hex(text);
-      in.seal_texts[run.local_id] = text;
-    }
+    fixtures::seal_in_memory(runs, in);
     seal = in.seal_texts.at(b0.local_id);
     in.seals_expected = true;
   }

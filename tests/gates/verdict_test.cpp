@@ -41,7 +41,9 @@ TEST(Verdict, RoundTripsThroughJson) {
 
 TEST(Verdict, WritesTheDocumentedFields) {
   const nlohmann::json json = to_json(sample(true));
-  EXPECT_EQ(json["schema_version"], 3);
+  EXPECT_EQ(json["schema_version"], 4);
+  EXPECT_EQ(json["authenticity"],
+            nlohmann::json({{"status", "not checked"}, {"trusted_keys", 0}, {"signed_runs", 0}, {"verified_runs", 0}}));
   EXPECT_TRUE(json["superseded"].is_array());
   EXPECT_TRUE(json["containers"].is_array());
   EXPECT_TRUE(json["runs"][0]["mlflow_url"].is_string());
@@ -70,8 +72,16 @@ TEST(Verdict, ReadingNamesTheJsonPathOfWhatIsWrong) {
   json["verdict"] = "x";
   EXPECT_EQ(error_of(json).rfind("v.json: $.verdict: unknown key", 0), 0u);
   json = to_json(sample(false));
-  json["schema_version"] = 4;
-  EXPECT_EQ(error_of(json), "v.json: $.schema_version: unsupported schema_version (this build reads 1 to 3)");
+  json["schema_version"] = 5;
+  EXPECT_EQ(error_of(json), "v.json: $.schema_version: unsupported schema_version (this build reads 1 to 4)");
+  json = to_json(sample(false));
+  json["authenticity"]["status"] = "trusted";
+  EXPECT_EQ(error_of(json), "v.json: $.authenticity.status: expected \"verified\", \"failed\" or \"not checked\"");
+  json = to_json(sample(false));
+  json["schema_version"] = 3;  // version 3 files (before authenticity) are still read
+  EXPECT_EQ(error_of(json), "v.json: $.authenticity: not a field before schema_version 4");
+  json.erase("authenticity");
+  EXPECT_EQ(verdict_from_json(json, "v.json").authenticity.status, "not checked");
   json = to_json(sample(false));
   json["superseded"] = {{{"run_id", "a"}, {"run_name", "n"}, {"status", "FAILED"}}};
   EXPECT_EQ(error_of(json), "v.json: $.superseded[0]: missing required key 'superseded_by'");
@@ -79,6 +89,7 @@ TEST(Verdict, ReadingNamesTheJsonPathOfWhatIsWrong) {
   json["containers"] = {{{"run_id", "p"}, {"run_name", "plan"}, {"mlflow_run_id", "m"}}};
   EXPECT_EQ(error_of(json), "v.json: $.containers[0]: missing required key 'mlflow_url'");
   json = to_json(sample(false));
+  json.erase("authenticity");
   json["schema_version"] = 2;  // version 2 files (before containers and links) are still read
   EXPECT_EQ(error_of(json), "v.json: $.runs[0].mlflow_url: not a field before schema_version 3");
   for (auto& run : json["runs"]) run.erase("mlflow_url");

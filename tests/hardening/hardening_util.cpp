@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 #include <tuple>
@@ -61,6 +62,14 @@ std::string write_plan(const testing::TempDir& dir, const std::string& recipe, i
                                {"seeds", seeds}};
   testing::write_file(dir.file("plan.json"), plan.dump(2));
   return "plan.json";
+}
+
+std::string all_bytes_under(const std::string& dir) {
+  std::string all;
+  for (const std::filesystem::directory_entry& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) all += testing::read_file(e.path().string());
+  }
+  return all;
 }
 
 int knob(const char* name, int fallback) {

@@ -31,6 +31,9 @@ std::string train_command(const testing::TempDir& dir, const std::string& args, 
 // beside dir/H.json; returns "plan.json", the plan's path for commands run in dir.
 std::string write_plan(const testing::TempDir& dir, const std::string& recipe, int epochs, int checkpoint_every,
                        const std::vector<int>& seeds, const std::string& experiment);
+// Every regular file under dir (ledger, WAL, artifacts, verdict, report...), as bytes.
+std::string all_bytes_under(const std::string& dir);
+
 // A loop size from the environment (e.g. WMTP_HARDENING_RESTARTS), `fallback` when unset.
 int knob(const char* name, int fallback);
 

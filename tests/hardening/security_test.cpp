@@ -7,8 +7,10 @@
 
 #include <filesystem>
 
+#include "core/ecdsa_key.h"
 #include "core/errors.h"
 #include "hardening_util.h"
+#include "run_fixtures.h"
 #include "support/fault_server.h"
 #include "support/test_support.h"
 #include "tracking/mlflow_client.h"
@@ -248,6 +250,58 @@ TEST(ReportEscaping, HostileNamesAndParamsStayTextInTheRenderedReport) {
     }
   }
   EXPECT_GT(rows, 2u) << md;
+}
+
+// A signing key's PEM bytes and its password never reach params, tags, the ledger, artifacts, the
+// verdict, the report or any output: runs signed through the tracking library (experiment::seal_run)
+// with an encrypted key, then audited and reported on; a wrong password's message names no secret.
+TEST(SigningKeys, NeverAppearInLedgersArtifactsVerdictsReportsOrOutputs) {
+  TempDir keys;
+  TempDir dir;
+  const std::string password = "sig-Pa55w0rd-5d1c";
+  const EcdsaPrivateKey generated = EcdsaPrivateKey::generate("P-256");
+  const std::string plain_pem = generated.private_pem();
+  const std::string encrypted_pem = generated.private_pem(password);
+  testing::write_file(keys.file("key.pem"), encrypted_pem);
+  ASSERT_EQ(chmod(keys.file("key.pem").c_str(), 0600), 0);
+  testing::write_file(keys.file("key.pub"), generated.public_key().pem());
+  const EcdsaPrivateKey key = EcdsaPrivateKey::read(keys.file("key.pem"), password);
+  {
+    tracking::Tracker tracker(testing::ledger_only(dir.file("ledger.sqlite")));
+    gates::fixtures::RunSpec spec;
+    gates::fixtures::log_passing_run(tracker, spec, gates::fixtures::smoke_inputs(), "signed", dir.path(), &key);
+  }
+  std::string outputs;
+  for (const std::string& command :
+       {binary("wmtp-audit") + " --experiment signed --ledger ledger.sqlite --trusted-keys " +
+            shell_quote(keys.file("key.pub")) + " --junit junit.xml",
+        binary("wmtp-report") + " > report.md"}) {
+    const CommandResult r = run_command("cd " + shell_quote(dir.path()) + " && " + command);
+    outputs += r.out + r.err;
+  }
+  try {
+    EcdsaPrivateKey::read(keys.file("key.pem"), std::string("wrong-") + password);
+    ADD_FAILURE() << "a wrong password was accepted";
+  } catch (const InputError& e) {
+    outputs += e.what();
+  }
+  EXPECT_NE(outputs.find("authenticity: verified"), std::string::npos) << outputs;
+  const std::string files = all_bytes_under(dir.path());
+  EXPECT_NE(files.find(generated.public_key().fingerprint()), std::string::npos) << "the signer is named";
+  // Every base64 line of both private PEMs, and the password.
+  std::vector<std::string> secrets = {password};
+  for (const std::string* pem : {&plain_pem, &encrypted_pem}) {
+    std::size_t at = 0;
+    for (std::size_t end = pem->find('\n'); end != std::string::npos; at = end + 1, end = pem->find('\n', at)) {
+      const std::string line = pem->substr(at, end - at);
+      if (line.rfind("-----", 0) != 0 && line.size() >= 32) secrets.push_back(line);
+    }
+  }
+  ASSERT_GT(secrets.size(), 3u);
+  for (const std::string& secret : secrets) {
+    EXPECT_EQ(outputs.find(secret), std::string::npos) << secret << " in the output:\n" << outputs;
+    EXPECT_EQ(files.find(secret), std::string::npos) << secret << " in a file under " << dir.path();
+  }
 }
 
 // A ledger on read-only storage (a CI artifact, a mounted results folder) can be audited and

@@ -242,15 +242,6 @@ TEST(TrainLedgerFaults, ReadOnlyLedgerIsRefusedWithoutTouchingIt) {
   EXPECT_EQ(integrity_check(dir.file("ro/ledger.sqlite")), "ok");
 }
 
-// Every file under dir (ledger, WAL, artifacts, verdict, report...), as bytes.
-std::string all_bytes_under(const std::string& dir) {
-  std::string all;
-  for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) all += testing::read_file(e.path().string());
-  }
-  return all;
-}
-
 TEST(Credentials, NeverAppearInOutputsLedgersVerdictsReportsOrMlflow) {
   const std::string upstream = testing::test_tracking_uri();
   const std::string uri_secret = "uri-Pa55w0rd-91f3";

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "gates/gates.h"
+#include "report/markdown.h"
 #include "report/terminal_summary.h"
 #include "run_fixtures.h"
 #include "support/test_support.h"
@@ -61,6 +62,28 @@ TEST(TerminalSummary, NamesSupersededAttempts) {
                 "  superseded (not gated): B0-house-1-42 (FAILED), A3-house-1-43 (KILLED)\noverall: FAIL (exit 1)\n"),
             std::string::npos)
       << report::terminal_summary(v);
+}
+
+// The terminal summary and the report say plainly whether the runs' signatures were authenticated.
+TEST(TerminalSummary, SaysWhetherAuthenticityWasChecked) {
+  gates::Verdict v = failing_verdict();
+  v.authenticity.signed_runs = 1;
+  const std::string unchecked =
+      "authenticity: not checked: no trusted keys were given (--trusted-keys, WMTP_TRUSTED_KEYS or the "
+      "pre-registration's trusted_keys); 1 of 4 run(s) carry a signature, matched against the run but not "
+      "authenticated";
+  EXPECT_NE(report::terminal_summary(v).find("  " + unchecked + "\n"), std::string::npos) << terminal_summary(v);
+  EXPECT_NE(render_report(v, {}).find("- Authenticity: not checked: no trusted keys were given"), std::string::npos)
+      << render_report(v, {});
+  v.authenticity = {"verified", 2, 4, 4};
+  EXPECT_NE(report::terminal_summary(v).find("authenticity: verified: all 4 gated run(s) are signed by one of 2 "
+                                             "trusted key(s)"),
+            std::string::npos);
+  v.authenticity = {"failed", 1, 4, 3};
+  EXPECT_NE(render_report(v, {}).find("- Authenticity: FAILED: 3 of 4 gated run(s)"), std::string::npos);
+  v.schema_version = 3;  // an older verdict does not know
+  EXPECT_EQ(report::terminal_summary(v).find("authenticity"), std::string::npos);
+  EXPECT_EQ(render_report(v, {}).find("Authenticity"), std::string::npos);
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include "core/canonical_json.h"
 #include "core/golden.h"
 #include "core/metrics.h"
+#include "experiment/run_signature.h"
+#include "experiment/seal.h"
 #include "memory_store.h"
 #include "support/expect_input_error.h"
 #include "support/test_support.h"
@@ -324,6 +326,34 @@ TEST(Run, SeasonalNaiveRunLogsResultsWithoutTraining) {
               1e-6 * *rec.last_metric("ref_test_pape"));
   EXPECT_EQ(rec.artifacts_under("checkpoints/").size(), 1u);
   ASSERT_EQ(figures.figures.size(), 1u);  // no losses to draw: the forecast only
+}
+
+// With a signing key the finished run carries wmtp/run.sig over every artifact, seal included.
+TEST(Run, ASigningKeySignsTheSealedRun) {
+  wmtp::testing::TempDir dir;
+  MemoryStore store(dir.file("artifacts"));
+  RunOptions options;
+  options.signing_key = std::make_shared<const EcdsaPrivateKey>(EcdsaPrivateKey::generate("P-256"));
+  RunRequest r = request("B0");
+  r.recipe.model.kind = "seasonal-naive";
+  const RunOutcome out = train_run(store, r, options);
+  const RunRecord& rec = store.runs().at(out.local_run_id);
+  EXPECT_EQ(rec.tags.at("wmtp.signer"), options.signing_key->public_key().fingerprint());
+  std::string bundle;
+  for (const ArtifactRef& a : rec.artifacts) {
+    if (a.path == "wmtp/run.sig") bundle = wmtp::testing::read_file(a.local_path);
+  }
+  const experiment::ModelSignatureCheck check = experiment::verify_run(bundle, rec,
+                                                                       {options.signing_key->public_key()});
+  EXPECT_TRUE(check.ok()) << check.message;
+  EXPECT_EQ(check.manifest.files.size(), rec.artifacts.size() - 1);
+  for (const ArtifactRef& a : rec.artifacts) {
+    if (a.path == "wmtp/seal.json") {
+      const auto seal = experiment::Seal::from_json(nlohmann::json::parse(wmtp::testing::read_file(a.local_path)),
+                                                    "seal");
+      EXPECT_TRUE(experiment::compare_with_seal(rec, seal).empty());
+    }
+  }
 }
 
 }  // namespace
