@@ -28,8 +28,8 @@ void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
                  "Plan to check the runs against instead of the one they recorded (file, or an embedded plan: smoke)")
       ->group(group);
   app.add_option("--trusted-keys", request.trusted_keys,
-                 "PEM public keys (a file, or a directory of *.pem and *.pub) trusted to sign runs; every gated run "
-                 "must then carry a signature by one (Gate 3). Default: WMTP_TRUSTED_KEYS")
+                 "PEM public keys (a file, or a directory of *.pem and *.pub) trusted to sign runs and verdicts; "
+                 "every gated run must then carry a signature by one (Gate 3). Default: WMTP_TRUSTED_KEYS")
       ->group(group);
   app.add_option("--policy", request.policy, "prod, or debug to allow debug-only options (refused when CI=true)")
       ->check(CLI::IsMember({"prod", "debug"}))
@@ -38,15 +38,6 @@ void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
   app.add_flag("--strict", request.strict, "A WARNING verdict exits 1")->group(group);
   app.add_flag("--no-figures", request.no_figures, "Debug only: do not verify figures; Gate 4 then FAILs")
       ->group(group);
-}
-
-CLI::Option* add_trusted_keys_flag(CLI::App& app, report::AuditRequest& request) {
-  return app
-      .add_option("--trusted-keys", request.trusted_keys,
-                  "PEM public keys whose signatures count: a file (one or more keys) or a directory (its *.pem and "
-                  "*.pub files)")
-      ->envname("WMTP_TRUSTED_KEYS")
-      ->group("Signatures");
 }
 
 bool audit_flags_given(const CLI::App& app) {

@@ -114,12 +114,13 @@ int verify_verdict(const Flags& flags) {
     throw InputError("--verify-verdict checks a signed verdict and takes no " + flags.audit_only +
                      " (an option of the audit)");
   }
-  if (flags.request.trusted_keys.empty()) {
+  const std::string trusted = wmtp::report::trusted_keys_path(flags.request);
+  if (trusted.empty()) {
     throw InputError(
         "--verify-verdict needs --trusted-keys FILE|DIR (or WMTP_TRUSTED_KEYS): the public keys whose "
         "verdict signatures count");
   }
-  const std::vector<wmtp::EcdsaPublicKey> keys = wmtp::read_public_keys(flags.request.trusted_keys);
+  const std::vector<wmtp::EcdsaPublicKey> keys = wmtp::read_public_keys(trusted);
   const std::string& verdict_path = flags.verify_verdict;
   const std::string sig_path = signature_path(verdict_path);
   const std::string verdict_bytes = wmtp::cli::read_input_file(verdict_path, "verdict");
@@ -245,7 +246,6 @@ int main(int argc, char** argv) {
                  "Verify VERDICT and VERDICT.sig with --trusted-keys instead of auditing; with --tracking-uri, "
                  "--ledger or --source, also that the runs it judged are the runs the source gates now")
       ->group("Signatures");
-  wmtp::cli::add_trusted_keys_flag(app, flags.request);
   const int parsed = wmtp::cli::parse(app, argc, argv);
   if (parsed >= 0) return parsed;
   flags.source_given = app.count("--tracking-uri") + app.count("--ledger") + app.count("--source") > 0;

@@ -98,13 +98,6 @@ std::map<std::string, std::string> read_artifact_texts(const RunSet& runs, const
   return texts;
 }
 
-// --trusted-keys, else WMTP_TRUSTED_KEYS; "" when neither.
-std::string trusted_keys_path(const AuditRequest& request) {
-  if (!request.trusted_keys.empty()) return request.trusted_keys;
-  const char* env = std::getenv("WMTP_TRUSTED_KEYS");
-  return env == nullptr ? "" : env;
-}
-
 // The pre-registration's keys and those of the request, each once.
 void add_trusted_keys(const std::string& file_or_directory, gates::AuditInputs& inputs) {
   if (file_or_directory.empty()) return;
@@ -116,6 +109,12 @@ void add_trusted_keys(const std::string& file_or_directory, gates::AuditInputs& 
 }
 
 }  // namespace
+
+std::string trusted_keys_path(const AuditRequest& request) {
+  if (!request.trusted_keys.empty()) return request.trusted_keys;
+  const char* env = std::getenv("WMTP_TRUSTED_KEYS");
+  return env == nullptr ? "" : env;
+}
 
 std::string default_artifact_cache() {
   const char* xdg = std::getenv("XDG_CACHE_HOME");

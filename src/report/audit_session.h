@@ -19,14 +19,16 @@ struct AuditRequest {
   std::string artifact_cache;               // where MLflow figures are downloaded; empty: the user cache
   std::string prereg;                       // file; empty: the embedded smoke pre-registration
   std::string plan;                         // file or embedded plan name; empty: see audit_experiment
-  // PEM public keys (a file, or a directory of *.pem and *.pub) trusted to sign runs, besides the
-  // pre-registration's trusted_keys; empty: $WMTP_TRUSTED_KEYS, else none.
+  // PEM public keys (a file, or a directory of *.pem and *.pub) trusted to sign runs and verdicts,
+  // besides the pre-registration's trusted_keys; empty: $WMTP_TRUSTED_KEYS, else none.
   std::string trusted_keys;
   std::string policy = "prod";  // prod, or debug (refused under CI=true)
   bool strict = false;
   bool no_figures = false;   // debug only: G4 FAILs
-  std::string trusted_keys;  // --trusted-keys / WMTP_TRUSTED_KEYS: a PEM public key file or a directory of them
 };
+
+// request.trusted_keys, else WMTP_TRUSTED_KEYS; "" when neither.
+std::string trusted_keys_path(const AuditRequest& request);
 
 // The run source the request names: --source, else --tracking-uri, else --ledger, else
 // MLFLOW_TRACKING_URI, else the default ledger. InputError when both --tracking-uri and --ledger

@@ -204,7 +204,7 @@ TEST(SyncCli, OversizedKeyInTheOutboxIsRefusedNotTruncated) {
   expect_one_error_line(r, kExitInput, "300 characters; MLflow allows at most 250");
 }
 
-TEST(SyncCli, NonJson403IsOneClearLine) {
+TEST(SyncCliOffline, NonJson403IsOneClearLine) {
   TempDir dir;
   log_offline(dir, "e403");
   testing::FaultServer server({{403, "Forbidden: host not allowed", "text/plain", {}}});
@@ -213,7 +213,7 @@ TEST(SyncCli, NonJson403IsOneClearLine) {
   expect_one_error_line(r, kExitInput, "HTTP 403 non-JSON answer \"Forbidden: host not allowed\"");
 }
 
-TEST(SyncCli, UnreachableServerExits3AndKeepsTheOutbox) {
+TEST(SyncCliOffline, UnreachableServerExits3AndKeepsTheOutbox) {
   TempDir dir;
   log_offline(dir, "down");
   const std::int64_t before = testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox");
@@ -225,7 +225,7 @@ TEST(SyncCli, UnreachableServerExits3AndKeepsTheOutbox) {
   EXPECT_EQ(testing::ledger_scalar(dir.file("ledger.sqlite"), "SELECT count(*) FROM outbox"), before);
 }
 
-TEST(SyncCli, MissingLedgerOrUriAreClearErrors) {
+TEST(SyncCliOffline, MissingLedgerOrUriAreClearErrors) {
   TempDir dir;
   expect_one_error_line(sync("--ledger " + shell_quote(dir.file("none.sqlite")) + " --tracking-uri http://127.0.0.1:1"),
                         kExitUnreachable, "cannot open ledger " + dir.file("none.sqlite"));
