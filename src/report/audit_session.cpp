@@ -79,18 +79,28 @@ void plan_from_runs(const RunSet& runs, gates::AuditInputs& inputs) {
   inputs.plan_problems.push_back("the runs' plan " + hash + " cannot be read back: " + last_error);
 }
 
-// Each run's seal file as bytes, for the gates to verify.
-void read_seals(const RunSet& runs, gates::AuditInputs& inputs) {
+// Each run's artifact at `path` as bytes (already fetched by the run source), by local run id; a
+// file that cannot be read is left out for the gates to report.
+std::map<std::string, std::string> read_artifact_texts(const RunSet& runs, const char* path) {
+  std::map<std::string, std::string> texts;
   for (const RunRecord& run : runs.runs) {
     for (const ArtifactRef& a : run.artifacts) {
-      if (a.path != contract::artifact::kSeal || a.local_path.empty()) continue;
+      if (a.path != path || a.local_path.empty()) continue;
       std::ifstream in(a.local_path, std::ios::binary);
-      if (!in) continue;  // the gate reports the seal as unreadable
+      if (!in) continue;
       std::ostringstream bytes;
       bytes << in.rdbuf();
-      inputs.seal_texts[run.local_id] = bytes.str();
+      texts[run.local_id] = bytes.str();
     }
   }
+  return texts;
+}
+
+// The seals for G3, the config documents for G6.
+void read_documents(const RunSet& runs, gates::AuditInputs& inputs) {
+  inputs.seal_texts = read_artifact_texts(runs, contract::artifact::kSeal);
+  inputs.recipe_texts = read_artifact_texts(runs, contract::artifact::kRecipe);
+  inputs.plan_texts = read_artifact_texts(runs, contract::artifact::kPlan);
 }
 
 }  // namespace
@@ -178,11 +188,12 @@ gates::Verdict audit_experiment(const AuditRequest& request) {
   inputs.figures_disabled = request.no_figures;
   inputs.plan_expected = true;
   inputs.seals_expected = true;
+  inputs.documents_expected = true;
   const std::string cache = request.artifact_cache.empty() ? default_artifact_cache() : request.artifact_cache;
   // Superseded attempts are neither gated nor asked for their plan or seal.
   const gates::AttemptSelection selection = gates::select_attempts(open_audit_source(request, cache)->read(experiment));
   if (!inputs.plan) plan_from_runs(selection.gated, inputs);
-  read_seals(selection.gated, inputs);
+  read_documents(selection.gated, inputs);
   return gates::audit(selection, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});
 }
 
