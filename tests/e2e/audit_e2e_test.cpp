@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 
+#include "core/canonical_json.h"
 #include "gates/verdict.h"
 #include "mlflow_copy.h"
 #include "png_fixture.h"
@@ -569,11 +570,21 @@ TEST_F(AuditE2E, AnUnplannedRunWarnsInG6) {
 }
 
 TEST_F(AuditE2E, RunsOfTwoPlansFailG6UnlessAPlanIsGiven) {
+  std::string other_hash;
   const auto change = [&](std::vector<RunCopy>& runs) {
-    copy_of(runs, "A3", 43).params["plan_hash"] = "0123456789abcdef";
+    // A3/43 trained by another plan: its own config/plan.json and plan_hash say so.
+    RunCopy& run = copy_of(runs, "A3", 43);
+    nlohmann::json plan = nlohmann::json::parse(run.artifacts.at("config/plan.json"));
+    plan["plan"]["description"] = "another plan";
+    other_hash = content_hash16(plan["plan"]);
+    plan["plan_hash"] = other_hash;
+    run.artifacts["config/plan.json"] = plan.dump(2);
+    run.params["plan_hash"] = other_hash;
   };
   const Audit a = audit_broken(change);
-  expect_verdict(a, "G6", Status::kFail, "plan", "the runs record 2 different plans: 0123456789abcdef", Overall::kFail);
+  expect_verdict(a, "G6", Status::kFail, "plan", "the runs record 2 different plans: ", Overall::kFail);
+  EXPECT_NE(a.command.err.find("the runs record 2 different plans"), std::string::npos) << a.command.err;
+  EXPECT_NE(a.command.err.find(other_hash), std::string::npos) << a.command.err;
   const Audit picked = audit_mlflow(copy_name(), "--plan " + shell_quote(plan_));
   EXPECT_EQ(picked.json["overall"], "ALL PASS") << picked.command.err;
 }
@@ -678,10 +689,26 @@ TEST_F(AuditE2E, ANewerFailedAttemptAfterTheGatedFinishedOneWarnsNamingIt) {
 TEST_F(AuditE2E, AParamEditedAfterTheFactFailsG3) {
   std::string name;
   const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) {
-    copy_of(runs, "B2", 42).params["lr"] = "0.01";
+    copy_of(runs, "B2", 42).params["seasonal_period"] = "7";
     name = run_name(runs, "B2", 42);
   });
-  expect_verdict(a, "G3", Status::kFail, name, "param lr changed after the run was sealed", Overall::kFail);
+  expect_verdict(a, "G3", Status::kFail, name, "param seasonal_period changed after the run was sealed",
+                 Overall::kFail);
+}
+
+// A hyper-parameter edited after the fact: the seal (G3) and the run's recipe document (G6) both name it.
+TEST_F(AuditE2E, AHyperParameterEditedAfterTheFactFailsG3AndG6) {
+  const Audit a = audit_tampered([&](std::vector<RunCopy>& runs) { copy_of(runs, "B2", 42).params["lr"] = "0.01"; });
+  EXPECT_EQ(a.verdict.overall, Overall::kFail) << a.command.err;
+  EXPECT_EQ(a.command.exit_code, 1);
+  for (const auto& [gate, reason] : {std::make_pair("G3", "param lr changed after the run was sealed"),
+                                     std::make_pair("G6", "param lr 0.01 contradicts the run's config/recipe.json")}) {
+    bool found = false;
+    for (const gates::GateRunResult& r : a.gate(gate).results) {
+      found |= r.status == Status::kFail && r.message.find(reason) != std::string::npos;
+    }
+    EXPECT_TRUE(found) << gate << ": " << reason << "\n" << a.command.err;
+  }
 }
 
 TEST_F(AuditE2E, AFinalMetricEditedAfterTheFactFailsG3) {
