@@ -2,7 +2,9 @@
 // The run contract: every param, metric, tag, artifact and figure-metadata name a wmtp run logs,
 // defined once. The trainer writes these names, the gates and the report read them, tracking
 // uses the tags. docs/ARCHITECTURE.md lists who writes and who reads each one, and its step rule.
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <string>
 
 namespace wmtp::contract {
@@ -72,6 +74,12 @@ inline constexpr char kRefTestMse[] = "ref_test_mse";
 // The golden check at start, per frozen case (lowercase id): golden_<id>_pape, golden_<id>_hr
 // at step 0 (NaN where the case expects NaN).
 inline constexpr char kGoldenPrefix[] = "golden_";
+// golden_<id>_<measure> for a frozen case id ("G1") and kPape or kHr.
+inline std::string golden(std::string case_id, const std::string& measure) {
+  std::transform(case_id.begin(), case_id.end(), case_id.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return kGoldenPrefix + case_id + "_" + measure;
+}
 // The numbers a report leads with: NaN or infinite fails G3.
 inline constexpr std::array<const char*, 3> kHeadline = {kTestPape, kTestHr, kTestMse};
 // The plan's parent run, at step 0: the runs of its invocation, and how their counting attempts

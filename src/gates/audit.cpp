@@ -7,6 +7,7 @@
 
 #include "core/golden.h"
 #include "core/metrics.h"
+#include "core/utc_time.h"
 #include "experiment/attempts.h"
 #include "experiment/run_contract.h"
 #include "gates/check.h"
@@ -17,10 +18,11 @@ namespace {
 
 namespace param = contract::param;
 
-// runs, superseded, containers; gates by status; results that WARN or FAIL.
+// runs, superseded, unfinished attempts, containers; gates by status; results that WARN or FAIL.
 void count(Verdict& v) {
   v.counts["runs"] = static_cast<int>(v.runs.size());
   v.counts["superseded"] = static_cast<int>(v.superseded.size());
+  v.counts["unfinished_attempts"] = static_cast<int>(v.unfinished_attempts.size());
   v.counts["containers"] = static_cast<int>(v.containers.size());
   for (const char* key : {"pass", "warning", "fail", "skipped", "results_warning", "results_fail"}) v.counts[key] = 0;
   for (const GateReport& g : v.gates) {
@@ -35,6 +37,15 @@ void count(Verdict& v) {
       if (r.status == Status::kFail) ++v.counts["results_fail"];
     }
   }
+}
+
+// Had `attempt` finished, it would count over the FINISHED `counted`: a newer attempt that failed,
+// was killed or still runs.
+bool unfinished_newer(const RunRecord& attempt, const RunRecord& counted) {
+  if (attempt.status == RunStatus::kFinished || counted.status != RunStatus::kFinished) return false;
+  experiment::AttemptFacts as_if_finished = experiment::attempt_facts(attempt);
+  as_if_finished.status = RunStatus::kFinished;
+  return experiment::counts_less(experiment::attempt_facts(counted), as_if_finished);
 }
 
 }  // namespace
@@ -61,8 +72,13 @@ AttemptSelection select_attempts(RunSet runs) {
     const RunRecord& chosen = runs.runs[group.counted];
     for (const std::size_t i : group.attempts) {
       const RunRecord& r = runs.runs[i];
-      if (i != group.counted)
+      if (i == group.counted) continue;
+      if (unfinished_newer(r, chosen)) {
+        out.unfinished.push_back(
+            {r.local_id, run_label(r), to_string(r.status), utc_iso8601(r.start_time_ms), chosen.local_id});
+      } else {
         out.superseded.push_back({r.local_id, run_label(r), to_string(r.status), chosen.local_id});
+      }
     }
   }
   for (const experiment::AttemptGroup& group : attempts.groups)
@@ -71,6 +87,9 @@ AttemptSelection select_attempts(RunSet runs) {
     return std::tie(a.name, a.local_id, a.mlflow_run_id) < std::tie(b.name, b.local_id, b.mlflow_run_id);
   });
   std::sort(out.superseded.begin(), out.superseded.end(), [](const SupersededRun& a, const SupersededRun& b) {
+    return std::tie(a.run_name, a.run_id) < std::tie(b.run_name, b.run_id);
+  });
+  std::sort(out.unfinished.begin(), out.unfinished.end(), [](const UnfinishedAttempt& a, const UnfinishedAttempt& b) {
     return std::tie(a.run_name, a.run_id) < std::tie(b.run_name, b.run_id);
   });
   return out;
@@ -134,6 +153,7 @@ Verdict audit(const AttemptSelection& selection, const AuditInputs& in, const Ve
   const RunSet& runs = selection.gated;
   Verdict v;
   v.superseded = selection.superseded;
+  v.unfinished_attempts = selection.unfinished;
   v.caveats = in.prereg.caveats;
   v.tool_version = options.tool_version;
   v.experiment = runs.experiment;
@@ -141,7 +161,13 @@ Verdict audit(const AttemptSelection& selection, const AuditInputs& in, const Ve
   v.generated_at = options.generated_at;
   v.prereg_hash = in.prereg.hash;
   v.policy = options.policy;
-  v.gates = run_all_gates(runs, in);
+  if (selection.unfinished.empty()) {
+    v.gates = run_all_gates(runs, in);
+  } else {  // G6 warns about them
+    AuditInputs with_attempts = in;
+    with_attempts.unfinished_attempts = selection.unfinished;
+    v.gates = run_all_gates(runs, with_attempts);
+  }
   v.overall = overall_verdict(v.gates);
   v.exit_code = exit_code_for(v.overall, options.strict);
   v.authenticity = authenticity_of(runs, in);

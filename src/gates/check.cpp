@@ -49,8 +49,10 @@ void GateBuilder::experiment(const std::string& subject, const Finding& f) {
   report_.results.push_back({"", subject, f.status, f.message, f.expected, f.observed});
 }
 
-void GateBuilder::add(const RunRecord& run, const Finding& f) {
-  report_.results.push_back({run.local_id, run_label(run), f.status, f.message, f.expected, f.observed});
+void GateBuilder::add(const RunRecord& run, const Finding& f) { add(run.local_id, run_label(run), f); }
+
+void GateBuilder::add(const std::string& run_id, const std::string& run_name, const Finding& f) {
+  report_.results.push_back({run_id, run_name, f.status, f.message, f.expected, f.observed});
 }
 
 GateReport GateBuilder::finish() {

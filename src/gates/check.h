@@ -30,6 +30,8 @@ class GateBuilder {
   // A result about the experiment rather than one run; `subject` names what (a cell, a planned run).
   void experiment(const std::string& subject, const Finding& finding);
   void add(const RunRecord& run, const Finding& finding);
+  // A result about a run the gate was not given (e.g. an attempt that was not gated).
+  void add(const std::string& run_id, const std::string& run_name, const Finding& finding);
   // The worst status of the results (SKIPPED when there are none), results in a stable order.
   GateReport finish();
 

@@ -1,5 +1,8 @@
 // G1 definition: the runs, the pre-registration and this build compute the same metrics.
+#include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "core/canonical_json.h"
@@ -11,6 +14,7 @@ namespace wmtp::gates {
 namespace {
 
 namespace param = contract::param;
+namespace metric = contract::metric;
 
 // The build's and the pre-registration's own golden tensors reproduce, and the pre-registration
 // pins this build's definition; each failure is one experiment-wide FAIL.
@@ -54,6 +58,34 @@ void check_definition_payload(RunCheck& check, const RunRecord& run) {
   }
 }
 
+// Enough digits to show a difference of the order of a golden atol.
+std::string precise(double v) {
+  if (!std::isfinite(v)) return num(v);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.12g", v);
+  return buf;
+}
+
+// golden_<id>_pape and golden_<id>_hr as wmtp-train and the Python producer log them, each within
+// atol of the frozen expectation: a copied golden_tensor_check=pass without the numbers fails.
+void check_golden_metrics(RunCheck& check, const RunRecord& run, const GoldenCheck& golden) {
+  for (const GoldenCase& c : golden.cases) {
+    for (const auto& [measure, expected] :
+         {std::make_pair(metric::kPape, c.expected_pape), std::make_pair(metric::kHr, c.expected_hr)}) {
+      const std::string key = metric::golden(c.id, measure);
+      const std::optional<double> logged = run.last_metric(key);
+      const std::string frozen = precise(expected);
+      if (!logged) {
+        check.fail("golden metric " + key + " is missing (a golden check logs every frozen case)", frozen, "missing");
+      } else if (std::isnan(expected) ? !std::isnan(*logged) : !(std::fabs(*logged - expected) <= golden.atol)) {
+        check.fail("golden metric " + key + " " + precise(*logged) + " is off the frozen " + frozen + " (atol " +
+                       num(golden.atol) + ")",
+                   frozen, precise(*logged));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 GateReport gate_definition(const RunSet& runs, const AuditInputs& in) {
@@ -67,7 +99,9 @@ GateReport gate_definition(const RunSet& runs, const AuditInputs& in) {
     check.expect_param(param::kGoldenTensorCheck, "pass", "is not pass: the golden check failed at training");
     const std::string* logged = run.param(param::kPapeDefinitionHash);
     if (logged != nullptr && *logged == in.definition_hash) check_definition_payload(check, run);
-    check.done(Status::kPass, "definition hash (recomputed from its payload), prereg hash and golden check match");
+    check_golden_metrics(check, run, in.golden);
+    check.done(Status::kPass,
+               "definition hash (recomputed from its payload), prereg hash, golden check and golden metrics match");
   }
   return gate.finish();
 }

@@ -1,12 +1,17 @@
 // G6 data pairing: every cell of a (series, seed) saw the same data, and the runs are the plan's.
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/errors.h"
+#include "core/json_field.h"
 #include "experiment/attempts.h"
+#include "experiment/plan.h"
+#include "experiment/recipe.h"
 #include "experiment/run_contract.h"
 #include "gates/check.h"
 #include "gates/gates.h"
@@ -144,6 +149,88 @@ void check_against_plan(RunCheck& check, const RunRecord& run, const PlannedRunK
   }
 }
 
+// Equal as logged, or as numbers when both read as one ("0.001" and "1e-3").
+bool same_value(const std::string& logged, const std::string& document) {
+  if (logged == document) return true;
+  char* end_l = nullptr;
+  char* end_d = nullptr;
+  const double l = std::strtod(logged.c_str(), &end_l);
+  const double d = std::strtod(document.c_str(), &end_d);
+  return !logged.empty() && !document.empty() && *end_l == '\0' && *end_d == '\0' && l == d;
+}
+
+// A logged param against the value a config document gives it; a missing param contradicts nothing.
+void expect_document_value(RunCheck& check, const RunRecord& run, const std::string& key, const std::string& value,
+                           const char* document) {
+  const std::string* logged = run.param(key);
+  if (logged == nullptr || same_value(*logged, value)) return;
+  check.fail("param " + key + " " + *logged + " contradicts the run's " + document + " (" + value + ")", value,
+             *logged);
+}
+
+// The params the trainer takes from the recipe as trained: identity and every hyper-parameter.
+void check_recipe_document(RunCheck& check, const RunRecord& run, const std::string& text) {
+  const std::string origin = "run " + run_label(run) + " " + contract::artifact::kRecipe;
+  const experiment::Recipe recipe = experiment::parse_recipe(parse_json_text(text, origin), origin);
+  const char* doc = contract::artifact::kRecipe;
+  expect_document_value(check, run, param::kModel, recipe.model.kind, doc);
+  expect_document_value(check, run, param::kWeighting, recipe.weighting.kind, doc);
+  expect_document_value(check, run, param::kUseVq, recipe.use_vq() ? "true" : "false", doc);
+  expect_document_value(check, run, param::kRecipe, recipe.name, doc);
+  for (const auto& [key, value] : recipe.hyper_params()) expect_document_value(check, run, key, value, doc);
+}
+
+// The plan the run recorded: its hash, the run's cell in it, and the hash of that cell's recipe
+// document (what recipe_hash names; overrides such as --epochs leave the document alone).
+void check_plan_document(RunCheck& check, const RunRecord& run, const std::string& text) {
+  const std::string origin = "run " + run_label(run) + " " + contract::artifact::kPlan;
+  const experiment::Plan plan = experiment::parse_trained_plan(parse_json_text(text, origin), origin);
+  const char* doc = contract::artifact::kPlan;
+  expect_document_value(check, run, param::kPlanHash, plan.hash, doc);
+  const std::string* cell = run.param(param::kCell);
+  if (cell == nullptr) return;
+  const experiment::Cell* planned = plan.find_cell(*cell);
+  if (planned == nullptr) {
+    check.fail("cell " + *cell + " is not a cell of the run's " + doc + " (" + plan.label + ")", "a cell of the plan",
+               *cell);
+    return;
+  }
+  expect_document_value(check, run, param::kRecipeHash, planned->recipe.hash, doc);
+}
+
+// Params against the run's own config documents, when it logged them; a run of the audit's plan
+// without them warns while the audit reads documents.
+void check_config_documents(RunCheck& check, const RunRecord& run, const AuditInputs& in) {
+  const auto recipe = in.recipe_texts.find(run.local_id);
+  const auto plan = in.plan_texts.find(run.local_id);
+  try {
+    if (recipe != in.recipe_texts.end()) check_recipe_document(check, run, recipe->second);
+    if (plan != in.plan_texts.end()) check_plan_document(check, run, plan->second);
+  } catch (const InputError& e) {
+    check.fail(std::string("a config document does not read back: ") + e.what(), "a valid config document",
+               "unreadable");
+  }
+  const std::string* plan_hash = run.param(param::kPlanHash);
+  if (in.documents_expected && in.plan && plan_hash != nullptr && *plan_hash == in.plan->hash &&
+      (recipe == in.recipe_texts.end() || plan == in.plan_texts.end())) {
+    check.warn(std::string("params not checked against the run's config documents: it records plan ") + *plan_hash +
+                   " but lacks " +
+                   (recipe == in.recipe_texts.end() ? contract::artifact::kRecipe : contract::artifact::kPlan),
+               std::string(contract::artifact::kRecipe) + " and " + contract::artifact::kPlan, "missing");
+  }
+}
+
+// A newer attempt that did not finish is not gated, and never silent.
+void warn_unfinished_attempts(GateBuilder& gate, const AuditInputs& in) {
+  for (const UnfinishedAttempt& u : in.unfinished_attempts) {
+    gate.add(u.run_id, u.run_name,
+             Finding::warn("newer attempt " + u.run_name + " (local id " + u.run_id + ", " + u.status + ", started " +
+                               u.start_time + ") did not finish; the older FINISHED attempt " + u.gated_run_id +
+                               " was gated",
+                           "FINISHED", u.status));
+  }
+}
+
 }  // namespace
 
 GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in) {
@@ -152,6 +239,7 @@ GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in) {
   const DataTallies tallies = tally_data(runs);
   check_plan_given(gate, runs, in);
   check_cell_recipes(gate, runs);
+  warn_unfinished_attempts(gate, in);
   const std::set<PlannedRunKey> planned = in.plan ? check_planned_runs(gate, runs, *in.plan, tallies)
                                                   : std::set<PlannedRunKey>{};
   for (const RunRecord& run : runs.runs) {
@@ -163,6 +251,7 @@ GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in) {
     if (cell != nullptr && series != nullptr && seed != nullptr) {
       check_against_plan(check, run, {*cell, *series, *seed}, tallies, in, planned);
     }
+    check_config_documents(check, run, in);
     check.done(Status::kPass, "data hashes present and equal across the cells of its series and seed");
   }
   return gate.finish();

@@ -35,13 +35,22 @@ struct AuditInputs {
   // Keys whose run signatures are accepted (--trusted-keys, the pre-registration's trusted_keys).
   // Empty: authenticity is not checked; signatures present are still checked against the run.
   std::vector<EcdsaPublicKey> trusted_keys;
+  // Each run's config documents (config/recipe.json, config/plan.json) as read, by local run id.
+  std::map<std::string, std::string> recipe_texts;
+  std::map<std::string, std::string> plan_texts;
+  // The audit reads config documents (wmtp-audit): a run of in.plan without them is a G6 WARNING.
+  bool documents_expected = false;
+  // Newer attempts that did not finish (AttemptSelection::unfinished); each a G6 WARNING.
+  std::vector<UnfinishedAttempt> unfinished_attempts;
 };
 
 // The runs of one (cell, series, seed): the attempt to gate (the latest FINISHED one, else the
-// latest) and the attempts it supersedes. Runs lacking those params are gated as they are.
+// latest), the older attempts it supersedes, and the newer attempts that did not finish (they
+// would count had they finished). Runs lacking those params are gated as they are.
 struct AttemptSelection {
   RunSet gated;
   std::vector<SupersededRun> superseded;
+  std::vector<UnfinishedAttempt> unfinished;
 };
 AttemptSelection select_attempts(RunSet runs);
 
@@ -53,11 +62,13 @@ AuditInputs audit_inputs_for(experiment::Preregistration prereg);
 // header in audit.cpp.
 
 // G1 definition. Reads params pape_definition_hash, prereg_hash, golden_tensor_check,
-// pape_definition_hash_payload; in.golden, in.user_golden, in.prereg. FAIL: this build's or the
+// pape_definition_hash_payload; metrics golden_<id>_pape and golden_<id>_hr (last value) of each
+// frozen case of in.golden; in.golden, in.user_golden, in.prereg. FAIL: this build's or the
 // pre-registration's golden tensors do not reproduce, or the pre-registration pins another
 // definition hash (experiment-wide); per run, a param missing or not the auditor's value
-// (golden_tensor_check not "pass"), or the payload not JSON or not hashing to the logged hash.
-// Never WARNs. A G1 FAIL makes the verdict CRITICAL FAIL.
+// (golden_tensor_check not "pass"), the payload not JSON or not hashing to the logged hash, or a
+// golden metric missing or off the frozen expected value by more than in.golden.atol (the
+// pre-registration's golden_atol; NaN expects NaN). Never WARNs. A G1 FAIL makes the verdict CRITICAL FAIL.
 GateReport gate_definition(const RunSet& runs, const AuditInputs& in);
 // G2 units/scalers. Reads params use_vq, cell, data_unit and, for VQ runs, vq_input_unit,
 // dlinear_output_unit, vq_scaler_space_signature, dlinear_output_scaler_space_signature;
@@ -95,11 +106,18 @@ GateReport gate_figures(const RunSet& runs, const AuditInputs& in);
 // runs have one. SKIPPED: a run of a model that trains nothing (seasonal-naive).
 GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in);
 // G6 data pairing. Reads params cell, series, seed, train/val/test_data_hash, recipe_hash, model;
-// in.plan, in.plan_expected, in.plan_problems. FAIL: no runs; each plan problem; a cell whose runs
-// name two recipe hashes; a planned (cell, series, seed) without a run; a run missing cell,
-// series, seed or a data hash; a data hash that is not the strict majority's of its (series,
-// seed); a model other than the plan's for the cell. WARNING: several runs of one (cell, series,
-// seed); a run the plan does not name; no plan while in.plan_expected. Never SKIPPED.
+// in.plan, in.plan_expected, in.plan_problems; the run's own config documents
+// (in.recipe_texts, in.plan_texts) and in.unfinished_attempts. FAIL: no runs; each plan problem;
+// a cell whose runs name two recipe hashes; a planned (cell, series, seed) without a run; a run
+// missing cell, series, seed or a data hash; a data hash that is not the strict majority's of its
+// (series, seed); a model other than the plan's for the cell; a config document that does not
+// read back; a logged param (model, weighting, use_vq, recipe, each hyper-parameter) that
+// contradicts config/recipe.json; a plan_hash, cell or recipe_hash that contradicts
+// config/plan.json (recipe_hash: the hash of the plan's recipe document for the cell, which
+// overrides such as --epochs leave alone). WARNING: several runs of one (cell, series, seed); a
+// run the plan does not name; no plan while in.plan_expected; a run of in.plan (same plan_hash)
+// without its config documents while in.documents_expected; each unfinished newer attempt.
+// Never SKIPPED.
 GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in);
 // G1..G6 in order.
 std::vector<GateReport> run_all_gates(const RunSet& runs, const AuditInputs& in);

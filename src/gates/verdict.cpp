@@ -163,6 +163,14 @@ nlohmann::json to_json(const Verdict& verdict) {
     superseded.push_back(
         {{"run_id", s.run_id}, {"run_name", s.run_name}, {"status", s.status}, {"superseded_by", s.superseded_by}});
   }
+  nlohmann::json unfinished = nlohmann::json::array();
+  for (const UnfinishedAttempt& u : verdict.unfinished_attempts) {
+    unfinished.push_back({{"run_id", u.run_id},
+                          {"run_name", u.run_name},
+                          {"status", u.status},
+                          {"start_time", u.start_time},
+                          {"gated_run_id", u.gated_run_id}});
+  }
   nlohmann::json containers = nlohmann::json::array();
   for (const ContainerRun& c : verdict.containers) {
     containers.push_back({{"run_id", c.run_id},
@@ -183,6 +191,7 @@ nlohmann::json to_json(const Verdict& verdict) {
           {"gates", gates},
           {"runs", runs},
           {"superseded", superseded},
+          {"unfinished_attempts", unfinished},
           {"containers", containers},
           {"caveats", verdict.caveats},
           {"authenticity",
@@ -197,8 +206,8 @@ Verdict verdict_from_json(const nlohmann::json& json) { return verdict_from_json
 Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin) {
   const JsonField root(json, origin);
   root.reject_unknown({"schema_version", "tool", "experiment", "source", "generated_at", "prereg_hash", "policy",
-                       "overall", "exit_code", "counts", "gates", "runs", "superseded", "containers", "caveats",
-                       "authenticity"});
+                       "overall", "exit_code", "counts", "gates", "runs", "superseded", "unfinished_attempts",
+                       "containers", "caveats", "authenticity"});
   Verdict v;
   const JsonField version = root.at("schema_version");
   v.schema_version = as_int(version);
@@ -243,8 +252,16 @@ Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin)
   }
   if (v.schema_version >= 4) {
     v.authenticity = authenticity_from_json(root.at("authenticity"));
-  } else if (root.has("authenticity")) {
-    root.at("authenticity").fail("not a field before schema_version 4");
+    for (const JsonField& u : root.at("unfinished_attempts").elements()) {
+      u.reject_unknown({"run_id", "run_name", "status", "start_time", "gated_run_id"});
+      v.unfinished_attempts.push_back({u.at("run_id").as_string(), u.at("run_name").as_string(),
+                                       u.at("status").as_string(), u.at("start_time").as_string(),
+                                       u.at("gated_run_id").as_string()});
+    }
+  } else {
+    for (const char* field : {"authenticity", "unfinished_attempts"}) {
+      if (root.has(field)) root.at(field).fail("not a field before schema_version 4");
+    }
   }
   return v;
 }

@@ -51,6 +51,16 @@ struct SupersededRun {
   std::string superseded_by;  // local id of the gated attempt
 };
 
+// A newer attempt of a planned run that did not finish, beside the older FINISHED one that was
+// gated: never gated, and a G6 WARNING naming it.
+struct UnfinishedAttempt {
+  std::string run_id;
+  std::string run_name;
+  std::string status;        // FAILED / KILLED / RUNNING
+  std::string start_time;    // ISO-8601 UTC
+  std::string gated_run_id;  // local id of the older FINISHED attempt that was gated
+};
+
 // A parent run (e.g. one per plan invocation) that the audit saw and did not gate.
 struct ContainerRun {
   std::string run_id;  // local id, empty for runs of other producers
@@ -68,7 +78,8 @@ struct Authenticity {
 };
 
 struct Verdict {
-  // 4: authenticity; 3: containers and MLflow UI links; 2: superseded attempts listed; 1 to 3 are still read.
+  // 4: authenticity and unfinished newer attempts; 3: containers and MLflow UI links; 2: superseded
+  // attempts listed; 1 to 3 are still read.
   int schema_version = 4;
   std::string tool_name = "wmtp-audit";
   std::string tool_version;
@@ -81,11 +92,12 @@ struct Verdict {
   int exit_code = 0;
   std::map<std::string, int> counts;  // runs, pass, warning, fail, skipped, ...
   std::vector<GateReport> gates;
-  std::vector<RunSummary> runs;           // the gated runs: one attempt per (cell, series, seed)
-  std::vector<SupersededRun> superseded;  // earlier attempts, never gated or pooled
-  std::vector<ContainerRun> containers;   // parent runs, never gated
-  std::vector<std::string> caveats;       // the pre-registration's, for every report's footer
-  Authenticity authenticity;              // schema_version 4; "not checked" for older verdicts
+  std::vector<RunSummary> runs;                        // the gated runs: one attempt per (cell, series, seed)
+  std::vector<SupersededRun> superseded;               // earlier attempts, never gated or pooled
+  std::vector<UnfinishedAttempt> unfinished_attempts;  // newer attempts that did not finish (schema 4)
+  std::vector<ContainerRun> containers;                // parent runs, never gated
+  std::vector<std::string> caveats;                    // the pre-registration's, for every report's footer
+  Authenticity authenticity;                           // schema_version 4; "not checked" for older verdicts
 };
 
 // "<experiment url>/runs/<run id>", or empty when either is empty.

@@ -81,9 +81,9 @@ void plan_from_runs(const RunSet& runs, gates::AuditInputs& inputs) {
   inputs.plan_problems.push_back("the runs' plan " + hash + " cannot be read back: " + last_error);
 }
 
-// Each run's artifact at `path` as bytes, by local run id; an unreadable file is left out (the gate
-// reports it).
-std::map<std::string, std::string> read_artifact_texts(const RunSet& runs, const std::string& path) {
+// Each run's artifact at `path` as bytes (already fetched by the run source), by local run id; a
+// file that cannot be read is left out for the gates to report.
+std::map<std::string, std::string> read_artifact_texts(const RunSet& runs, const char* path) {
   std::map<std::string, std::string> texts;
   for (const RunRecord& run : runs.runs) {
     for (const ArtifactRef& a : run.artifacts) {
@@ -106,6 +106,14 @@ void add_trusted_keys(const std::string& file_or_directory, gates::AuditInputs& 
                                    [&](const EcdsaPublicKey& k) { return k.fingerprint() == key.fingerprint(); });
     if (!known) inputs.trusted_keys.push_back(std::move(key));
   }
+}
+
+// The seals and signatures for G3, the config documents for G6.
+void read_documents(const RunSet& runs, gates::AuditInputs& inputs) {
+  inputs.seal_texts = read_artifact_texts(runs, contract::artifact::kSeal);
+  inputs.recipe_texts = read_artifact_texts(runs, contract::artifact::kRecipe);
+  inputs.plan_texts = read_artifact_texts(runs, contract::artifact::kPlan);
+  inputs.signature_texts = read_artifact_texts(runs, contract::artifact::kRunSignature);
 }
 
 }  // namespace
@@ -208,10 +216,10 @@ gates::Verdict audit_experiment(const AuditRequest& request, JudgedRuns* judged)
   inputs.figures_disabled = request.no_figures;
   inputs.plan_expected = true;
   inputs.seals_expected = true;
+  inputs.documents_expected = true;
   const gates::AttemptSelection selection = read_attempts(request, experiment);
   if (!inputs.plan) plan_from_runs(selection.gated, inputs);
-  inputs.seal_texts = read_artifact_texts(selection.gated, contract::artifact::kSeal);
-  inputs.signature_texts = read_artifact_texts(selection.gated, contract::artifact::kRunSignature);
+  read_documents(selection.gated, inputs);
   if (judged != nullptr)
     *judged = judged_runs(selection.gated, inputs.seal_texts, inputs.plan ? inputs.plan->hash : "");
   return gates::audit(selection, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});

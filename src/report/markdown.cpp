@@ -466,6 +466,12 @@ class Writer {
       list.push_back("Run " + escape_markdown(s.run_name) + " (" + escape_markdown(s.status) +
                      ") was superseded by a later attempt and is not in the tables.");
     }
+    for (const gates::UnfinishedAttempt& u : v_.unfinished_attempts) {
+      list.push_back("**Newer attempt did not finish**: run " + escape_markdown(u.run_name) + " (local id " +
+                     escape_markdown(u.run_id) + ", " + escape_markdown(u.status) + ", started " +
+                     escape_markdown(u.start_time) + ") is newer than the FINISHED attempt " +
+                     escape_markdown(u.gated_run_id) + " that was gated; it is not in the tables.");
+    }
     std::vector<std::string> series_seen;
     for (const auto& c : cells_) {
       if (std::find(series_seen.begin(), series_seen.end(), c.series) != series_seen.end()) continue;

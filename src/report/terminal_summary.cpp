@@ -63,6 +63,11 @@ std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_list
     }
     out << "\n";
   }
+  for (const gates::UnfinishedAttempt& u : verdict.unfinished_attempts) {
+    out << "  WARNING newer attempt did not finish (not gated): " << printable(u.run_name, 120) << " (local id "
+        << printable(u.run_id, 64) << ", " << printable(u.status, 20) << ", started " << printable(u.start_time, 32)
+        << ")\n";
+  }
   out << "overall: " << gates::to_string(verdict.overall) << " (exit " << verdict.exit_code << ")\n";
   return out.str();
 }

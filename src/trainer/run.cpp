@@ -103,11 +103,8 @@ const std::string& golden_tensor_check() {
 // golden_<id>_pape and golden_<id>_hr of each frozen case, as this build computed them.
 void log_golden_metrics(RunLogger& logger) {
   for (const GoldenCase& c : golden().cases) {
-    std::string id = c.id;
-    std::transform(id.begin(), id.end(), id.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    logger.log_metric(metric::kGoldenPrefix + id + "_" + metric::kPape, c.pape, 0);
-    logger.log_metric(metric::kGoldenPrefix + id + "_" + metric::kHr, c.hr, 0);
+    logger.log_metric(metric::golden(c.id, metric::kPape), c.pape, 0);
+    logger.log_metric(metric::golden(c.id, metric::kHr), c.hr, 0);
   }
 }
 

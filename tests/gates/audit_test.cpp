@@ -79,14 +79,41 @@ TEST_F(GateTest, TheLatestFinishedAttemptIsGatedAndTheOthersSuperseded) {
   runs.runs.push_back(later);
   const AttemptSelection s = select_attempts(runs);
   EXPECT_EQ(s.gated.runs.size(), 4u);
-  ASSERT_EQ(s.superseded.size(), 2u);
+  ASSERT_EQ(s.superseded.size(), 1u);
+  EXPECT_EQ(s.superseded[0].run_id, "attempt-1");
   EXPECT_EQ(s.superseded[0].superseded_by, b0.local_id);
-  EXPECT_EQ(s.superseded[1].superseded_by, b0.local_id);
+  // The newer attempt that did not finish is not hidden: listed, and a G6 WARNING naming it.
+  ASSERT_EQ(s.unfinished.size(), 1u);
+  EXPECT_EQ(s.unfinished[0].run_id, "attempt-3");
+  EXPECT_EQ(s.unfinished[0].status, "RUNNING");
+  EXPECT_EQ(s.unfinished[0].start_time, "1970-01-01T00:16:40Z");
+  EXPECT_EQ(s.unfinished[0].gated_run_id, b0.local_id);
   const Verdict v = audit(runs, in, {"test", "2026-01-01T00:00:00Z", "prod", false});
-  EXPECT_EQ(v.superseded.size(), 2u);
+  EXPECT_EQ(v.superseded.size(), 1u);
+  EXPECT_EQ(v.unfinished_attempts.size(), 1u);
   EXPECT_EQ(v.runs.size(), 4u);
-  EXPECT_EQ(v.counts.at("superseded"), 2);
-  EXPECT_EQ(v.overall, Overall::kAllPass);
+  EXPECT_EQ(v.counts.at("superseded"), 1);
+  EXPECT_EQ(v.counts.at("unfinished_attempts"), 1);
+  EXPECT_EQ(v.overall, Overall::kWarning);
+  EXPECT_EQ(v.exit_code, 0);
+  const GateRunResult w = only(v.gates[5], Status::kWarning);
+  EXPECT_EQ(w.run_id, "attempt-3");
+  EXPECT_NE(w.message.find("(local id attempt-3, RUNNING, started 1970-01-01T00:16:40Z) did not finish"),
+            std::string::npos)
+      << w.message;
+}
+
+TEST_F(GateTest, AnOlderUnfinishedAttemptOrANewerOneWithoutAFinishedOneIsNoWarning) {
+  RunRecord later = b0;  // a newer attempt that failed, and no FINISHED attempt: the newer one is gated
+  later.local_id = "attempt-2";
+  later.status = RunStatus::kFailed;
+  later.start_time_ms = 1'000'000;
+  b0.status = RunStatus::kKilled;
+  runs.runs.push_back(later);
+  const AttemptSelection s = select_attempts(runs);
+  EXPECT_TRUE(s.unfinished.empty());
+  ASSERT_EQ(s.superseded.size(), 1u);
+  EXPECT_EQ(s.superseded[0].superseded_by, "attempt-2");
 }
 
 }  // namespace

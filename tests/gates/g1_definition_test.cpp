@@ -99,5 +99,33 @@ TEST_F(GateTest, G1FailsWhenThePreregistrationsOwnGoldenTensorsDoNotReproduce) {
   EXPECT_NE(r.message.find("the pre-registration's golden tensors"), std::string::npos) << r.message;
 }
 
+TEST_F(GateTest, G1FailsAGoldenMetricOffTheFrozenValue) {
+  set_metric(b0, "golden_g1_pape", {20.5}, 0);
+  const GateRunResult r = only(gate_definition(runs, in), Status::kFail);
+  EXPECT_EQ(r.run_id, b0.local_id);
+  EXPECT_EQ(r.message, "golden metric golden_g1_pape 20.5 is off the frozen 20 (atol 1e-06)");
+  EXPECT_EQ(r.expected, "20");
+  EXPECT_EQ(r.observed, "20.5");
+  EXPECT_EQ(overall_verdict(run_all_gates(runs, in)), Overall::kCriticalFail);
+}
+
+TEST_F(GateTest, G1FailsAGoldenMetricWhereTheFrozenCaseExpectsNaN) {
+  set_metric(b0, "golden_g2_hr", {1.0}, 0);
+  const GateRunResult r = only(gate_definition(runs, in), Status::kFail);
+  EXPECT_EQ(r.message, "golden metric golden_g2_hr 1 is off the frozen NaN (atol 1e-06)");
+}
+
+TEST_F(GateTest, G1FailsACopiedPassWithoutTheGoldenMetrics) {
+  for (auto it = b0.metrics.begin(); it != b0.metrics.end();) {
+    it = it->first.rfind("golden_", 0) == 0 ? b0.metrics.erase(it) : std::next(it);
+  }
+  const auto fails = with_status(gate_definition(runs, in), Status::kFail);
+  EXPECT_EQ(fails.size(), 2 * in.golden.cases.size());
+  ASSERT_FALSE(fails.empty());
+  EXPECT_EQ(fails[0].message, "golden metric golden_g1_hr is missing (a golden check logs every frozen case)");
+  EXPECT_EQ(fails[0].expected, "1");
+  EXPECT_EQ(fails[0].observed, "missing");
+}
+
 }  // namespace
 }  // namespace wmtp::gates

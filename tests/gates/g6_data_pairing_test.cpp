@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "experiment/recipe.h"
 #include "gate_test_fixture.h"
 
 namespace wmtp::gates {
@@ -122,6 +123,95 @@ TEST_F(GateTest, G6ReportsPlanProblemsAndAMissingPlan) {
   EXPECT_NE(r.message.find("plan vs actual not checked"), std::string::npos);
   in.plan = passing_plan();
   EXPECT_EQ(gate_data_pairing(runs, in).status, Status::kPass);
+}
+
+// ---- Params against the run's own config documents (config/recipe.json, config/plan.json) ----
+
+// b0 carries the embedded B0 recipe as trained and a trained plan of B0 and A3 whose B0 recipe
+// hash both B0 runs log.
+class G6Documents : public GateTest {
+ protected:
+  void SetUp() override {
+    in.recipe_texts[b0.local_id] = experiment::load_recipe("B0").to_json().dump(2);
+    const nlohmann::json plan = fixtures::trained_plan({"B0", "A3"}, {"house-1"}, {42, 43});
+    in.plan_texts[b0.local_id] = plan.dump(2);
+    b0.params["plan_hash"] = plan.at("plan_hash").get<std::string>();
+    const std::string recipe_hash = experiment::load_recipe("B0").hash;
+    b0.params["recipe_hash"] = recipe_hash;
+    run_named(runs, "B0", 43).params["recipe_hash"] = recipe_hash;
+    b0.params["lr"] = "0.001";
+    b0.params["epochs"] = "10";
+    b0.params["recipe"] = "B0";
+  }
+};
+
+TEST_F(G6Documents, PassesParamsThatAgreeWithTheDocuments) {
+  b0.params["lr"] = "1e-3";  // the same number, written another way
+  EXPECT_EQ(gate_data_pairing(runs, in).status, Status::kPass);
+}
+
+TEST_F(G6Documents, FailsAHyperParameterThatContradictsTheRecipeDocument) {
+  b0.params["lr"] = "0.01";
+  const GateRunResult r = only(gate_data_pairing(runs, in), Status::kFail);
+  EXPECT_EQ(r.run_id, b0.local_id);
+  EXPECT_EQ(r.message, "param lr 0.01 contradicts the run's config/recipe.json (0.001)");
+  EXPECT_EQ(r.expected, "0.001");
+  EXPECT_EQ(r.observed, "0.01");
+}
+
+TEST_F(G6Documents, FailsAModelParamThatContradictsTheRecipeDocument) {
+  b0.params["weighting"] = "peak-excess";
+  const GateRunResult r = only(gate_data_pairing(runs, in), Status::kFail);
+  EXPECT_EQ(r.message, "param weighting peak-excess contradicts the run's config/recipe.json (uniform)");
+}
+
+TEST_F(G6Documents, FailsARecipeHashThatIsNotThePlansRecipeDocument) {
+  const std::string document_hash = b0.params["recipe_hash"];
+  b0.params["recipe_hash"] = "00000000000000ff";
+  run_named(runs, "B0", 43).params["recipe_hash"] = "00000000000000ff";
+  const GateRunResult r = only(gate_data_pairing(runs, in), Status::kFail);
+  EXPECT_EQ(r.run_id, b0.local_id);
+  EXPECT_EQ(r.message,
+            "param recipe_hash 00000000000000ff contradicts the run's config/plan.json (" + document_hash + ")");
+}
+
+TEST_F(G6Documents, FailsACellThatIsNotInThePlanDocument) {
+  in.plan_texts[b0.local_id] = fixtures::trained_plan({"A3"}, {"house-1"}, {42, 43}).dump();
+  b0.params["plan_hash"] = nlohmann::json::parse(in.plan_texts[b0.local_id]).at("plan_hash").get<std::string>();
+  const GateRunResult r = only(gate_data_pairing(runs, in), Status::kFail);
+  EXPECT_NE(r.message.find("cell B0 is not a cell of the run's config/plan.json"), std::string::npos) << r.message;
+}
+
+TEST_F(G6Documents, FailsADocumentThatDoesNotReadBack) {
+  in.recipe_texts[b0.local_id] = "{\"name\": ";
+  const GateRunResult r = only(gate_data_pairing(runs, in), Status::kFail);
+  EXPECT_NE(r.message.find("a config document does not read back: run B0-house-1-42 config/recipe.json"),
+            std::string::npos)
+      << r.message;
+}
+
+TEST_F(GateTest, G6WarnsOnARunOfThePlanWithoutItsDocumentsOnlyWhenExpected) {
+  in.plan = passing_plan();
+  b0.params["plan_hash"] = in.plan->hash;
+  EXPECT_EQ(gate_data_pairing(runs, in).status, Status::kPass);  // other producers, as before
+  in.documents_expected = true;
+  const GateRunResult r = only(gate_data_pairing(runs, in), Status::kWarning);
+  EXPECT_EQ(r.run_id, b0.local_id);
+  EXPECT_EQ(r.message, "params not checked against the run's config documents: it records plan " + in.plan->hash +
+                           " but lacks config/recipe.json");
+}
+
+TEST_F(GateTest, G6WarnsOnANewerAttemptThatDidNotFinish) {
+  in.unfinished_attempts = {{"attempt-2", "B0-house-1-42-retry", "FAILED", "2027-01-15T08:00:00Z", b0.local_id}};
+  const GateReport g = gate_data_pairing(runs, in);
+  EXPECT_EQ(g.status, Status::kWarning);
+  const GateRunResult r = only(g, Status::kWarning);
+  EXPECT_EQ(r.run_id, "attempt-2");
+  EXPECT_EQ(r.run_name, "B0-house-1-42-retry");
+  EXPECT_EQ(r.message,
+            "newer attempt B0-house-1-42-retry (local id attempt-2, FAILED, started 2027-01-15T08:00:00Z) "
+            "did not finish; the older FINISHED attempt " +
+                b0.local_id + " was gated");
 }
 
 }  // namespace

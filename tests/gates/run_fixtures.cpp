@@ -7,8 +7,10 @@
 #include <stdexcept>
 
 #include "core/canonical_json.h"
+#include "core/golden.h"
 #include "core/metrics.h"
 #include "core/sha256.h"
+#include "experiment/run_contract.h"
 #include "experiment/run_signature.h"
 #include "experiment/seal.h"
 #include "experiment/sealing.h"
@@ -83,6 +85,10 @@ std::vector<Point> passing_metrics(const RunSpec& spec) {
   points.push_back({"test_hr", 0.6, 0});
   points.push_back({"test_mse", 0.4, 0});
   points.push_back({"test_mae", 0.3, 0});
+  for (const GoldenCase& c : check_golden(embedded_golden()).cases) {
+    points.push_back({contract::metric::golden(c.id, contract::metric::kPape), c.pape, 0});
+    points.push_back({contract::metric::golden(c.id, contract::metric::kHr), c.hr, 0});
+  }
   if (spec.vq) {
     points.push_back({"codebook_util", 0.4, 0});
     points.push_back({"codebook_perplexity", 12.0, 0});

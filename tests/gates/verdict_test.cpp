@@ -45,6 +45,7 @@ TEST(Verdict, WritesTheDocumentedFields) {
   EXPECT_EQ(json["authenticity"],
             nlohmann::json({{"status", "not checked"}, {"trusted_keys", 0}, {"signed_runs", 0}, {"verified_runs", 0}}));
   EXPECT_TRUE(json["superseded"].is_array());
+  EXPECT_TRUE(json["unfinished_attempts"].is_array());
   EXPECT_TRUE(json["containers"].is_array());
   EXPECT_TRUE(json["runs"][0]["mlflow_url"].is_string());
   EXPECT_TRUE(json["caveats"].is_array());
@@ -83,6 +84,9 @@ TEST(Verdict, ReadingNamesTheJsonPathOfWhatIsWrong) {
   json.erase("authenticity");
   EXPECT_EQ(verdict_from_json(json, "v.json").authenticity.status, "not checked");
   json = to_json(sample(false));
+  json["unfinished_attempts"] = {{{"run_id", "a"}, {"run_name", "n"}, {"status", "FAILED"}, {"start_time", "t"}}};
+  EXPECT_EQ(error_of(json), "v.json: $.unfinished_attempts[0]: missing required key 'gated_run_id'");
+  json = to_json(sample(false));
   json["superseded"] = {{{"run_id", "a"}, {"run_name", "n"}, {"status", "FAILED"}}};
   EXPECT_EQ(error_of(json), "v.json: $.superseded[0]: missing required key 'superseded_by'");
   json = to_json(sample(false));
@@ -90,6 +94,10 @@ TEST(Verdict, ReadingNamesTheJsonPathOfWhatIsWrong) {
   EXPECT_EQ(error_of(json), "v.json: $.containers[0]: missing required key 'mlflow_url'");
   json = to_json(sample(false));
   json.erase("authenticity");
+  json["schema_version"] = 3;  // version 3 files (before unfinished attempts) are still read
+  EXPECT_EQ(error_of(json), "v.json: $.unfinished_attempts: not a field before schema_version 4");
+  json.erase("unfinished_attempts");
+  EXPECT_EQ(error_of(json), "no error");
   json["schema_version"] = 2;  // version 2 files (before containers and links) are still read
   EXPECT_EQ(error_of(json), "v.json: $.runs[0].mlflow_url: not a field before schema_version 3");
   for (auto& run : json["runs"]) run.erase("mlflow_url");
@@ -116,6 +124,33 @@ TEST(Verdict, ListsContainersAndLinksRunsToTheMlflowUi) {
   EXPECT_EQ(run_ui_url("http://h/#/experiments/7", ""), "");
 }
 
+// An unfinished newer attempt: listed (not gated), a G6 WARNING, and read back as written.
+Verdict with_unfinished_attempt() {
+  const AuditInputs in = fixtures::smoke_inputs();
+  RunSet runs = fixtures::passing_run_set(in);
+  RunRecord later = fixtures::run_named(runs, "B0", 42);
+  later.local_id = "attempt-2";
+  later.name = "B0-house-1-42-retry";
+  later.status = RunStatus::kKilled;
+  later.start_time_ms = 1'800'000'000'000;
+  runs.runs.push_back(later);
+  return audit(runs, in, {"0.1.0", "2024-05-01T12:00:00Z", "prod", false});
+}
+
+TEST(Verdict, UnfinishedAttemptsRoundTrip) {
+  const Verdict v = with_unfinished_attempt();
+  ASSERT_EQ(v.unfinished_attempts.size(), 1u);
+  const nlohmann::json json = to_json(v);
+  EXPECT_EQ(json["unfinished_attempts"][0]["run_name"], "B0-house-1-42-retry");
+  EXPECT_EQ(json["unfinished_attempts"][0]["status"], "KILLED");
+  EXPECT_EQ(json["unfinished_attempts"][0]["start_time"], "2027-01-15T08:00:00Z");
+  EXPECT_EQ(json["counts"]["unfinished_attempts"], 1);
+  const Verdict back = verdict_from_json(json);
+  ASSERT_EQ(back.unfinished_attempts.size(), 1u);
+  EXPECT_EQ(back.unfinished_attempts[0].gated_run_id, v.unfinished_attempts[0].gated_run_id);
+  EXPECT_EQ(to_json(back), json);
+}
+
 TEST(VerdictSchema, FilesValidateAgainstTheSchema) {
   testing::TempDir dir;
   for (bool broken : {false, true}) {
@@ -124,6 +159,9 @@ TEST(VerdictSchema, FilesValidateAgainstTheSchema) {
     const auto result = fixtures::validate_against_schema(path, "verdict.schema.json");
     EXPECT_EQ(result.exit_code, 0) << result.err;
   }
+  testing::write_file(dir.file("unfinished.json"), to_json(with_unfinished_attempt()).dump(2));
+  const auto unfinished = fixtures::validate_against_schema(dir.file("unfinished.json"), "verdict.schema.json");
+  EXPECT_EQ(unfinished.exit_code, 0) << unfinished.err;
   nlohmann::json bad = to_json(sample(false));
   bad["overall"] = "PASS";
   testing::write_file(dir.file("bad.json"), bad.dump());

@@ -166,6 +166,18 @@ TEST(Report, FooterWarnsAboutWeakReferencesAndUnfinishedRuns) {
   EXPECT_TRUE(contains(footer, "has a non-finite test PAPE (NaN)")) << footer;
 }
 
+TEST(Report, FooterNamesANewerAttemptThatDidNotFinish) {
+  gates::Verdict v = passing_verdict();
+  v.unfinished_attempts = {{"id-9", "B0-house-1-42", "KILLED", "2027-01-15T08:00:00Z", "id-2"}};
+  const std::string md = render_report(v, {});
+  const std::string footer = md.substr(md.find("## Warnings"));
+  EXPECT_TRUE(contains(footer,
+                       "**Newer attempt did not finish**: run B0-house-1-42 (local id id-9, KILLED, started "
+                       "2027-01-15T08:00:00Z) is newer than the FINISHED attempt id-2 that was gated; it is "
+                       "not in the tables."))
+      << footer;
+}
+
 TEST(Report, GithubFormatPutsTheStatusFirstAndFoldsDetails) {
   ReportOptions options;
   options.format = ReportFormat::kGithub;

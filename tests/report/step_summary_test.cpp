@@ -87,4 +87,13 @@ TEST(TerminalSummary, SaysWhetherAuthenticityWasChecked) {
 }
 
 }  // namespace
+TEST(TerminalSummary, NamesANewerAttemptThatDidNotFinish) {
+  gates::Verdict v = failing_verdict();
+  v.unfinished_attempts = {{"id-9", "B0-house-1-42", "FAILED", "2027-01-15T08:00:00Z", "id-2"}};
+  EXPECT_NE(report::terminal_summary(v).find("  WARNING newer attempt did not finish (not gated): B0-house-1-42 "
+                                             "(local id id-9, FAILED, started 2027-01-15T08:00:00Z)\n"),
+            std::string::npos)
+      << report::terminal_summary(v);
+}
+
 }  // namespace wmtp::report
