@@ -37,6 +37,27 @@ void count(Verdict& v) {
   }
 }
 
+// A run wmtp created in MLflow whose params are still in some ledger's outbox: read from MLflow,
+// tagged with its local id, RUNNING, no params.
+bool still_being_delivered(const RunRecord& run, const RunSet& runs) {
+  return runs.source.rfind("mlflow:", 0) == 0 && run.status == RunStatus::kRunning && run.params.empty() &&
+         !run.local_id.empty() && run.tags.count(contract::tag::kLocalRunId) > 0;
+}
+
+// Each run still being delivered is gated by no gate: one G6 FAIL names wmtp-sync instead of every
+// param the run lacks.
+void add_undelivered(std::vector<GateReport>& gates, const std::vector<const RunRecord*>& undelivered) {
+  if (undelivered.empty()) return;
+  auto g6 = std::find_if(gates.begin(), gates.end(), [](const GateReport& g) { return g.id == "G6"; });
+  GateBuilder gate(std::move(*g6));
+  for (const RunRecord* run : undelivered) {
+    gate.add(*run, Finding::fail("run " + run_label(*run) + " (local id " + run->local_id +
+                                 ") is still being delivered by wmtp: it has no params yet; run `wmtp-sync --ledger "
+                                 "<ledger>` where it was trained, then audit again"));
+  }
+  *g6 = gate.finish();
+}
+
 }  // namespace
 
 AuditInputs audit_inputs_for(experiment::Preregistration prereg) {
@@ -140,7 +161,20 @@ Verdict audit(const AttemptSelection& selection, const AuditInputs& in, const Ve
   v.generated_at = options.generated_at;
   v.prereg_hash = in.prereg.hash;
   v.policy = options.policy;
-  v.gates = run_all_gates(runs, in);
+  std::vector<const RunRecord*> undelivered;
+  for (const RunRecord& run : runs.runs) {
+    if (still_being_delivered(run, runs)) undelivered.push_back(&run);
+  }
+  if (undelivered.empty()) {
+    v.gates = run_all_gates(runs, in);
+  } else {
+    RunSet delivered = runs;
+    delivered.runs.erase(std::remove_if(delivered.runs.begin(), delivered.runs.end(),
+                                        [&](const RunRecord& run) { return still_being_delivered(run, runs); }),
+                         delivered.runs.end());
+    v.gates = run_all_gates(delivered, in);
+  }
+  add_undelivered(v.gates, undelivered);
   v.overall = overall_verdict(v.gates);
   v.exit_code = exit_code_for(v.overall, options.strict);
   for (const RunRecord& run : runs.runs) {
