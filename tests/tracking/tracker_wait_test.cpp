@@ -81,6 +81,10 @@ TEST(TrackerMlflowWait, ASlowServerThatKeepsAcknowledgingIsWaitedForPastTheStall
   Tracker tracker(logged.options(proxy.server.uri()));
   log_runs(tracker, logged.dir);
   const MlflowDelivery d = tracker.close(logged.watched(MlflowWait::while_progressing(milliseconds(1000))));
+  std::string trace = "waited " + std::to_string(d.waited.count()) + " ms, left seen:";
+  for (const OutboxSummary& s : logged.seen) trace += " " + std::to_string(s.entries);
+  for (const std::string& w : logged.warnings) trace += "\nwarning: " + w;
+  SCOPED_TRACE(trace);
   EXPECT_EQ(d.end, End::kDelivered);
   EXPECT_EQ(d.left.entries, 0);
   EXPECT_GT(d.waited, milliseconds(1000)) << "the push ended before the stall window: nothing shows the wait";
