@@ -15,8 +15,6 @@ namespace {
 
 namespace limits = experiment::limits;
 
-constexpr double kDefaultSyncWaitS = 10.0;
-
 // What to train: plan, recipe, data and its reading, experiment, stores, pre-registration, epochs.
 void add_plan_flags(CLI::App& app, TrainFlags& flags) {
   app.add_option("--plan", flags.plan, "plan JSON (schemas/plan.schema.json); default: the built-in smoke plan");
@@ -81,8 +79,9 @@ void add_run_flags(CLI::App& app, TrainFlags& flags) {
 // The end of training and what is logged or printed: sync wait, quiet, system metrics, contract, policy.
 void add_output_flags(CLI::App& app, TrainFlags& flags) {
   app.add_option("--sync-wait", flags.sync_wait_s,
-                 "seconds to wait at the end for MLflow to acknowledge the runs before leaving the rest to "
-                 "wmtp-sync (default: WMTP_SYNC_WAIT, else 10)")
+                 "at most this many seconds to wait at the end for MLflow to acknowledge the runs before leaving "
+                 "the rest to wmtp-sync (default: WMTP_SYNC_WAIT, else as long as MLflow keeps acknowledging: "
+                 "until 30 s pass without an acknowledged entry, 10 s while it fails, 1 h at most)")
       ->check(CLI::Range(0.0, 86400.0));
   app.add_flag("--quiet", flags.quiet, "no progress bar and no per-run lines");
   app.add_flag("--system-metrics", flags.system_metrics,
@@ -128,16 +127,22 @@ void check_train_flags(const TrainFlags& flags) {
   tracking::MlflowConfig::from_env(flags.tracking_uri);  // a malformed URI fails now, not after training
 }
 
-double sync_wait_seconds(const TrainFlags& flags) {
-  if (flags.sync_wait_s) return *flags.sync_wait_s;
+std::optional<double> sync_wait_seconds(const TrainFlags& flags) {
+  if (flags.sync_wait_s) return flags.sync_wait_s;
   const char* env = std::getenv("WMTP_SYNC_WAIT");
-  if (env == nullptr || *env == '\0') return kDefaultSyncWaitS;
+  if (env == nullptr || *env == '\0') return std::nullopt;
   char* end = nullptr;
   const double seconds = std::strtod(env, &end);
   if (*end != '\0' || !(seconds >= 0 && seconds <= 86400)) {
     throw InputError(std::string("WMTP_SYNC_WAIT='") + env + "' is not a number of seconds from 0 to 86400");
   }
   return seconds;
+}
+
+tracking::MlflowWait sync_wait(const TrainFlags& flags) {
+  const std::optional<double> seconds = sync_wait_seconds(flags);
+  if (!seconds) return tracking::MlflowWait::while_progressing();
+  return tracking::MlflowWait::fixed(std::chrono::milliseconds(static_cast<std::int64_t>(*seconds * 1000.0)));
 }
 
 trainer::PlanOptions plan_options(const TrainFlags& flags) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tracking/ledger.h"
+#include "tracking/tracker.h"
 #include "trainer/plan_job.h"
 
 namespace wmtp::cli {
@@ -35,7 +36,7 @@ struct TrainFlags {
   std::string policy = "prod";
   std::optional<std::string> unit;    // CSV data only
   std::optional<std::string> gaps;    // CSV data only
-  std::optional<double> sync_wait_s;  // --sync-wait; else WMTP_SYNC_WAIT; else kDefaultSyncWaitS
+  std::optional<double> sync_wait_s;  // --sync-wait; else WMTP_SYNC_WAIT; else wait while MLflow acknowledges
   bool system_metrics = false;
   bool print_contract = false;
   double system_metrics_interval_s = 10.0;  // MLflow's default sampling interval
@@ -48,8 +49,12 @@ void add_train_flags(CLI::App& app, TrainFlags& flags);
 void resolve_shard_flag(TrainFlags& flags);
 // What can be checked before the plan is read: device, policy under CI, sync wait, tracking URI.
 void check_train_flags(const TrainFlags& flags);
-// --sync-wait, else WMTP_SYNC_WAIT, else 10 s: how long the end of training waits for MLflow.
-double sync_wait_seconds(const TrainFlags& flags);
+// --sync-wait, else WMTP_SYNC_WAIT: at most how long the end of training waits for MLflow;
+// nullopt when neither is given (then it waits while MLflow keeps acknowledging: sync_wait()).
+std::optional<double> sync_wait_seconds(const TrainFlags& flags);
+// How the end of training waits for MLflow: at most the seconds given, else while MLflow keeps
+// acknowledging (30 s without an acknowledged entry, 10 s while it is failing, end the wait; 1 h at most).
+tracking::MlflowWait sync_wait(const TrainFlags& flags);
 // The flags that say which plan to train, for trainer::plan_job (warn left empty).
 trainer::PlanOptions plan_options(const TrainFlags& flags);
 

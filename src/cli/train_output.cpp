@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/cli_common.h"
 #include "core/errors.h"
 #include "core/printable.h"
 #include "core/version.h"
@@ -129,6 +130,13 @@ void ProgressBar::update(const trainer::Progress& p) {
   drawn_ = true;
 }
 
+void ProgressBar::show(const std::string& line) {
+  if (!enabled_) return;
+  const std::lock_guard<std::mutex> lock(mutex_);
+  std::cerr << "\r" << line << "\x1b[K" << std::flush;
+  drawn_ = true;
+}
+
 void ProgressBar::clear() {
   const std::lock_guard<std::mutex> lock(mutex_);
   if (drawn_) std::cerr << "\r\x1b[K" << std::flush;
@@ -191,25 +199,68 @@ std::map<std::string, std::string> provenance_tags(const TrainFlags& flags) {
   return tags;
 }
 
-// The end of training with MLflow configured: says at once when MLflow is failing, waits at most
-// the sync wait for the background push, closes the Tracker and says what is left for wmtp-sync.
-// Returns the footer's MLflow text.
-std::string deliver_to_mlflow(tracking::Tracker& tracker, const TrainFlags& flags, const std::string& uri) {
-  const double wait_s = sync_wait_seconds(flags);
+// "2 s", "0.5 s": a wait in seconds as the flag took it.
+std::string wait_seconds_text(std::chrono::milliseconds ms) {
+  std::ostringstream out;
+  out << static_cast<double>(ms.count()) / 1000 << " s";
+  return out.str();
+}
+
+// Why the wait for MLflow ended with entries left, for "not acknowledged by MLflow at <uri> ...".
+std::string wait_end_text(const tracking::MlflowDelivery& d, const tracking::MlflowWait& wait) {
+  using End = tracking::MlflowDelivery::End;
+  switch (d.end) {
+    case End::kNoWait: return "(--sync-wait 0)";
+    case End::kTimeLimit: return "within " + wait_seconds_text(wait.at_most);
+    case End::kStalled:
+      return "after " + wait_seconds_text(d.waited) + ": it acknowledged nothing for " + wait_seconds_text(*wait.stall);
+    case End::kFailing: return "after " + wait_seconds_text(d.waited) + ": it stopped answering";
+    case End::kRefused: return "(it refused a run: see the warning above)";
+    case End::kDelivered: break;
+  }
+  return "";
+}
+
+MlflowDelivered deliver_to_mlflow(tracking::Tracker& tracker, const TrainFlags& flags, const std::string& uri) {
+  tracking::MlflowWait wait = sync_wait(flags);
   const tracking::OutboxSummary pending = tracker.mlflow_backlog();
+  if (pending.entries == 0) wait.at_most = std::chrono::milliseconds(0);
   if (pending.entries > 0 && tracker.mlflow_failing()) {
+    const std::string how_long = wait.stall ? "while it acknowledges entries"
+                                            : "up to " + wait_seconds_text(wait.at_most);
     std::cerr << kTrainProgram << ": MLflow at " << uri << " is not answering: " << backlog_text(pending)
-              << " wait in the ledger outbox; waiting up to " << wait_s
-              << " s for the background push (--sync-wait, WMTP_SYNC_WAIT), else deliver them with: "
+              << " wait in the ledger outbox; waiting " << how_long
+              << " for the background push (--sync-wait, WMTP_SYNC_WAIT), else deliver them with: "
               << sync_command(flags) << std::endl;
   }
-  const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000.0));
-  const tracking::OutboxSummary left = tracker.close(pending.entries > 0 ? wait : std::chrono::milliseconds(0));
-  if (left.entries == 0) return uri;
+  ProgressBar bar(!flags.quiet && stderr_is_terminal());
+  const auto start = std::chrono::steady_clock::now();
+  wait.on_progress = [&](const tracking::OutboxSummary& left) {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    bar.show(std::string(kTrainProgram) + ": waiting for MLflow to acknowledge " + backlog_text(left) + "  " +
+             format_seconds(s));
+  };
+  const tracking::MlflowDelivery delivered = tracker.close(wait);
+  bar.clear();
+  const tracking::OutboxSummary& left = delivered.left;
+  if (left.entries == 0) {
+    if (!flags.quiet && delivered.waited >= std::chrono::seconds(1)) {
+      std::cerr << kTrainProgram << ": MLflow acknowledged " << backlog_text(pending) << " in "
+                << format_seconds(static_cast<double>(delivered.waited.count()) / 1000) << std::endl;
+    }
+    return {uri, false};
+  }
   std::cerr << kTrainProgram << ": " << backlog_text(left) << " are in the outbox of ledger " << flags.ledger
-            << ", not acknowledged by MLflow at " << uri << " within " << wait_s
-            << " s; nothing is lost: deliver them with: " << sync_command(flags) << std::endl;
-  return uri + " (not all acknowledged: " + sync_command(flags) + " pushes the rest)";
+            << ", not acknowledged by MLflow at " << uri << " " << wait_end_text(delivered, wait)
+            << "; nothing is lost: deliver them with: " << sync_command(flags) << std::endl;
+  return {uri + " (not all acknowledged: " + sync_command(flags) + " pushes the rest)", true};
+}
+
+std::string next_commands(const TrainFlags& flags, const std::string& experiment, bool default_ledger,
+                          bool sync_first) {
+  const std::string audit = audit_command(flags, experiment, default_ledger);
+  if (!sync_first) return "  next:       " + audit + "\n";
+  return "  next:       " + sync_command(flags) + "\n  then:       " + audit + "\n";
 }
 
 void print_links(const TrainFlags& flags, const trainer::PlanJob& job, const std::string& parent_id,

@@ -25,6 +25,8 @@ class ProgressBar {
   explicit ProgressBar(bool enabled) : enabled_(enabled) {}
   // Callable from every job's thread: the bar shows the run that reported last.
   void update(const trainer::Progress& p);
+  // Any one line in the bar's place.
+  void show(const std::string& line);
   void clear();
 
  private:
@@ -47,10 +49,18 @@ std::string audit_command(const TrainFlags& flags, const std::string& experiment
 // the checkout holding the plan (else the recipe) file, else of the working directory.
 std::map<std::string, std::string> provenance_tags(const TrainFlags& flags);
 
-// The end of training with MLflow configured: says at once when MLflow is failing, waits at most
-// the sync wait for the background push, closes the Tracker and says what is left for wmtp-sync.
-// Returns the footer's MLflow text.
-std::string deliver_to_mlflow(tracking::Tracker& tracker, const TrainFlags& flags, const std::string& uri);
+// What the end of training delivered to MLflow: the footer's text, and whether runs are left in
+// the outbox (then wmtp-sync comes before the audit).
+struct MlflowDelivered {
+  std::string footer;
+  bool runs_left = false;
+};
+// The end of training with MLflow configured: says at once when MLflow is failing, waits for the
+// background push as sync_wait() says (what is left shown in place on a terminal), closes the
+// Tracker and says what is left for wmtp-sync.
+MlflowDelivered deliver_to_mlflow(tracking::Tracker& tracker, const TrainFlags& flags, const std::string& uri);
+// The "next:" lines: the wmtp-sync command first when runs are left in the outbox, then the audit.
+std::string next_commands(const TrainFlags& flags, const std::string& experiment, bool default_ledger, bool sync_first);
 
 // The MLflow UI link of each run of the job that reached MLflow (after the Tracker closed):
 // the parent first, then one line per child (not with --quiet); runs not there yet get theirs

@@ -111,9 +111,10 @@ tr::PlanRunOptions plan_run_options(const TrainFlags& flags, ProgressBar& bar, s
 int finish(const TrainFlags& flags, tracking::Tracker& tracker, const tr::PlanJob& job, const tr::PlanResult& result,
            std::size_t tasks, std::chrono::steady_clock::time_point start) {
   const std::string uri = tracking::MlflowConfig::from_env(flags.tracking_uri).tracking_uri;
-  const std::string mlflow = tracker.mlflow_enabled()
-                                 ? deliver_to_mlflow(tracker, flags, uri)
-                                 : "not configured (ledger only; set MLFLOW_TRACKING_URI to mirror runs)";
+  const MlflowDelivered mlflow =
+      tracker.mlflow_enabled()
+          ? deliver_to_mlflow(tracker, flags, uri)
+          : MlflowDelivered{"not configured (ledger only; set MLFLOW_TRACKING_URI to mirror runs)", false};
   std::size_t failed = 0;
   std::size_t killed = 0;
   for (const tr::RunOutcome& o : result.outcomes) {
@@ -127,10 +128,10 @@ int finish(const TrainFlags& flags, tracking::Tracker& tracker, const tr::PlanJo
             << format_seconds(seconds) << "\n"
             << "  ledger:     " << fs::absolute(flags.ledger).lexically_normal().string() << "\n"
             << "  experiment: " << printable(job.experiment, 256) << "\n"
-            << "  MLflow:     " << mlflow << "\n";
+            << "  MLflow:     " << mlflow.footer << "\n";
   if (tracker.mlflow_enabled() && !result.parent_id.empty()) print_links(flags, job, result.parent_id, uri);
   if (g_stop_signal != 0) return report_interruption(flags, result.outcomes, tasks, g_stop_signal);
-  std::cout << "  next:       " << audit_command(flags, job.experiment, default_ledger) << "\n" << std::flush;
+  std::cout << next_commands(flags, job.experiment, default_ledger, mlflow.runs_left) << std::flush;
   return failed == 0 ? kExitOk : kExitFail;
 }
 
@@ -188,7 +189,8 @@ int train_main(int argc, char** argv) {
       "  wmtp-train --data grid.csv --unit MW --gaps drop-windows   a wide pandas CSV in MW, around its gaps\n"
       "Ctrl-C / SIGTERM: the current step finishes, a checkpoint is written, the run is marked KILLED and\n"
       "  the --resume command is printed; exit 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once.\n"
-      "With MLflow away, the end waits at most --sync-wait seconds, then names what wmtp-sync must deliver.\n"
+      "At the end it waits for MLflow while it keeps acknowledging (at most --sync-wait seconds when given), then\n"
+      "names what wmtp-sync must deliver.\n"
       "Recipes and plans: schemas/recipe.schema.json, schemas/plan.schema.json; built-in: configs/. Window lengths\n"
       "count points, or are durations converted with the data's time step (\"seq_len\": \"7d\", \"pred_len\": "
       "\"24h\").");

@@ -48,6 +48,27 @@ bool unfinished_newer(const RunRecord& attempt, const RunRecord& counted) {
   return experiment::counts_less(experiment::attempt_facts(counted), as_if_finished);
 }
 
+// A run wmtp created in MLflow whose params are still in some ledger's outbox: read from MLflow,
+// tagged with its local id, RUNNING, no params.
+bool still_being_delivered(const RunRecord& run, const RunSet& runs) {
+  return runs.source.rfind("mlflow:", 0) == 0 && run.status == RunStatus::kRunning && run.params.empty() &&
+         !run.local_id.empty() && run.tags.count(contract::tag::kLocalRunId) > 0;
+}
+
+// Each run still being delivered is gated by no gate: one G6 FAIL names wmtp-sync instead of every
+// param the run lacks.
+void add_undelivered(std::vector<GateReport>& gates, const std::vector<const RunRecord*>& undelivered) {
+  if (undelivered.empty()) return;
+  auto g6 = std::find_if(gates.begin(), gates.end(), [](const GateReport& g) { return g.id == "G6"; });
+  GateBuilder gate(std::move(*g6));
+  for (const RunRecord* run : undelivered) {
+    gate.add(*run, Finding::fail("run " + run_label(*run) + " (local id " + run->local_id +
+                                 ") is still being delivered by wmtp: it has no params yet; run `wmtp-sync --ledger "
+                                 "<ledger>` where it was trained, then audit again"));
+  }
+  *g6 = gate.finish();
+}
+
 }  // namespace
 
 AuditInputs audit_inputs_for(experiment::Preregistration prereg) {
@@ -161,13 +182,26 @@ Verdict audit(const AttemptSelection& selection, const AuditInputs& in, const Ve
   v.generated_at = options.generated_at;
   v.prereg_hash = in.prereg.hash;
   v.policy = options.policy;
+  std::vector<const RunRecord*> undelivered;
+  for (const RunRecord& run : runs.runs) {
+    if (still_being_delivered(run, runs)) undelivered.push_back(&run);
+  }
+  RunSet delivered;  // the runs the gates judge: all but those still being delivered
+  if (!undelivered.empty()) {
+    delivered = runs;
+    delivered.runs.erase(std::remove_if(delivered.runs.begin(), delivered.runs.end(),
+                                        [&](const RunRecord& run) { return still_being_delivered(run, runs); }),
+                         delivered.runs.end());
+  }
+  const RunSet& judged = undelivered.empty() ? runs : delivered;
   if (selection.unfinished.empty()) {
-    v.gates = run_all_gates(runs, in);
+    v.gates = run_all_gates(judged, in);
   } else {  // G6 warns about them
     AuditInputs with_attempts = in;
     with_attempts.unfinished_attempts = selection.unfinished;
-    v.gates = run_all_gates(runs, with_attempts);
+    v.gates = run_all_gates(judged, with_attempts);
   }
+  add_undelivered(v.gates, undelivered);
   v.overall = overall_verdict(v.gates);
   v.exit_code = exit_code_for(v.overall, options.strict);
   v.authenticity = authenticity_of(runs, in);

@@ -3,6 +3,7 @@
 // GateReport, the per-run check, and the small helpers every gate shares.
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/run_record.h"
@@ -26,6 +27,8 @@ struct Finding {
 class GateBuilder {
  public:
   GateBuilder(const char* id, const char* name);
+  // Adds to a gate already finished.
+  explicit GateBuilder(GateReport report) : report_(std::move(report)) {}
 
   // A result about the experiment rather than one run; `subject` names what (a cell, a planned run).
   void experiment(const std::string& subject, const Finding& finding);

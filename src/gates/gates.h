@@ -141,7 +141,9 @@ struct VerdictOptions {
 Authenticity authenticity_of(const RunSet& runs, const AuditInputs& in);
 
 // Runs every gate and assembles the verdict; runs and results sorted, so two audits of the same
-// runs give the same verdict apart from source and generated_at.
+// runs give the same verdict apart from source and generated_at. A run still being delivered
+// (read from MLflow, RUNNING, tagged wmtp.local_run_id, no params) goes through no gate: one G6
+// FAIL says so and names wmtp-sync.
 Verdict audit(const RunSet& runs, const AuditInputs& in, const VerdictOptions& options);
 // The same over attempts already selected (select_attempts), so a caller that needed them first
 // selects once.

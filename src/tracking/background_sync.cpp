@@ -48,12 +48,13 @@ void BackgroundSync::notify() {
   wake_.notify_all();
 }
 
-bool BackgroundSync::drain(std::chrono::milliseconds timeout) {
+bool BackgroundSync::drain(std::chrono::milliseconds timeout, bool* settled) {
   std::unique_lock<std::mutex> lock(mutex_);
   const std::uint64_t target = ++requested_;
   pending_ = true;
   wake_.notify_all();
   pushed_.wait_for(lock, timeout, [&] { return completed_ >= target && settled_; });
+  if (settled != nullptr) *settled = completed_ >= target && settled_;
   return completed_ >= target && clean_;
 }
 

@@ -33,8 +33,9 @@ class BackgroundSync {
   // Something new was committed to the ledger.
   void notify();
   // Waits until a push that started after this call left none of our runs' entries in the
-  // outbox; false when the timeout passed first.
-  bool drain(std::chrono::milliseconds timeout);
+  // outbox; false when the timeout passed first. *settled (when given): such a push ended with
+  // nothing it could still send (runs MLflow refused may be left).
+  bool drain(std::chrono::milliseconds timeout, bool* settled = nullptr);
   // The runs this thread pushes.
   std::vector<std::int64_t> runs() const;
   // True while MLflow is failing the push: from the first failed attempt (before the retries

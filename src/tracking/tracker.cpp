@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -153,9 +154,51 @@ struct Tracker::Impl {
     }
   }
 
+  // Waits for the background push as `wait` says; `runs` are this Tracker's.
+  MlflowDelivery wait_for_mlflow(const MlflowWait& wait, const std::vector<std::int64_t>& runs) const {
+    using Clock = std::chrono::steady_clock;
+    constexpr std::chrono::milliseconds kPoll{500};
+    MlflowDelivery out;
+    const Clock::time_point start = Clock::now();
+    const auto finish = [&](MlflowDelivery::End end, bool drained) {
+      out.end = end;
+      out.left = drained ? OutboxSummary{} : outbox_left(runs);
+      if (out.left.entries == 0) out.end = MlflowDelivery::End::kDelivered;
+      out.waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+      return out;
+    };
+    if (wait.at_most.count() <= 0) return finish(MlflowDelivery::End::kNoWait, false);
+    bool settled = false;
+    if (!wait.stall) {
+      const bool drained = sync->drain(wait.at_most, &settled);
+      return finish(settled ? MlflowDelivery::End::kRefused : MlflowDelivery::End::kTimeLimit, drained);
+    }
+    Clock::time_point last_ack = start;
+    OutboxSummary before = outbox_left(runs);
+    for (;;) {
+      const auto elapsed = Clock::now() - start;
+      if (elapsed >= wait.at_most) return finish(MlflowDelivery::End::kTimeLimit, false);
+      const auto slice = std::min<Clock::duration>(kPoll, wait.at_most - elapsed);
+      if (sync->drain(std::chrono::duration_cast<std::chrono::milliseconds>(slice), &settled)) {
+        return finish(MlflowDelivery::End::kDelivered, true);
+      }
+      if (settled) return finish(MlflowDelivery::End::kRefused, false);
+      const OutboxSummary now_left = outbox_left(runs);
+      const bool acknowledged = now_left.entries >= 0 &&
+                                (now_left.entries < before.entries || now_left.metric_points < before.metric_points);
+      if (acknowledged) last_ack = Clock::now();
+      before = now_left;
+      if (wait.on_progress) wait.on_progress(now_left);
+      const bool failing = sync->mlflow_failing();
+      if (Clock::now() - last_ack >= (failing ? wait.failing_stall : *wait.stall)) {
+        return finish(failing ? MlflowDelivery::End::kFailing : MlflowDelivery::End::kStalled, false);
+      }
+    }
+  }
+
   // Returns what is left in the outbox of this Tracker's runs (nothing when ledger only or
   // already closed).
-  OutboxSummary close(std::chrono::milliseconds mlflow_wait, bool warn_left) {
+  MlflowDelivery close(const MlflowWait& wait, bool warn_left) {
     std::lock_guard<std::mutex> lock(close_mutex);
     if (closed.exchange(true)) return {};
     try {
@@ -164,19 +207,18 @@ struct Tracker::Impl {
       warn(std::string("closing the ledger: ") + e.what());
     }
     writer.reset();
-    OutboxSummary left;
+    MlflowDelivery delivery;
     if (sync) {
-      const bool drained = mlflow_wait.count() > 0 && sync->drain(mlflow_wait);
-      const std::vector<std::int64_t> runs = sync->runs();
+      delivery = wait_for_mlflow(wait, sync->runs());
       sync.reset();
-      if (!drained) left = outbox_left(runs);
+      const OutboxSummary& left = delivery.left;
       if (left.entries != 0 && warn_left) {
         const std::string count = left.entries < 0 ? "some" : std::to_string(left.entries);
         warn(count + " outbox entries of " + options.ledger_path + " are not acknowledged by MLflow at " +
              mlflow.tracking_uri + "; run `wmtp-sync --ledger " + options.ledger_path + "` to push them");
       }
     }
-    return left;
+    return delivery;
   }
 };
 
@@ -281,9 +323,27 @@ Tracker::Tracker(TrackerOptions options) : impl_(std::make_shared<Impl>()) {
                                                  });
 }
 
-Tracker::~Tracker() { impl_->close(impl_->options.mlflow_drain_timeout, true); }
+MlflowWait MlflowWait::fixed(std::chrono::milliseconds at_most) {
+  MlflowWait wait;
+  wait.at_most = at_most;
+  return wait;
+}
 
-OutboxSummary Tracker::close(std::chrono::milliseconds mlflow_wait) { return impl_->close(mlflow_wait, false); }
+MlflowWait MlflowWait::while_progressing(std::chrono::milliseconds stall, std::chrono::milliseconds at_most) {
+  MlflowWait wait;
+  wait.at_most = at_most;
+  wait.stall = stall;
+  wait.failing_stall = std::min(wait.failing_stall, stall);
+  return wait;
+}
+
+Tracker::~Tracker() { impl_->close(MlflowWait::fixed(impl_->options.mlflow_drain_timeout), true); }
+
+OutboxSummary Tracker::close(std::chrono::milliseconds mlflow_wait) {
+  return impl_->close(MlflowWait::fixed(mlflow_wait), false).left;
+}
+
+MlflowDelivery Tracker::close(const MlflowWait& wait) { return impl_->close(wait, false); }
 
 OutboxSummary Tracker::mlflow_backlog() {
   if (!impl_->sync || impl_->sync->runs().empty()) return {};

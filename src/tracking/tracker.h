@@ -34,6 +34,39 @@ struct TrackerOptions {
   std::function<void(const std::string&)> warn;
 };
 
+// How Tracker::close waits for MLflow to acknowledge what is left in the outbox.
+struct MlflowWait {
+  // Never longer than this in all (0: no wait).
+  std::chrono::milliseconds at_most{0};
+  // Set: also give up once MLflow acknowledged no entry for this long (for failing_stall while
+  // the push is failing to reach MLflow: no answer, or 5xx through its retries).
+  std::optional<std::chrono::milliseconds> stall;
+  std::chrono::milliseconds failing_stall{10000};
+  // While waiting, about twice a second: what is left (on the thread that called close()).
+  std::function<void(const OutboxSummary& left)> on_progress;
+
+  // At most `at_most`, however fast MLflow answers.
+  static MlflowWait fixed(std::chrono::milliseconds at_most);
+  // As long as MLflow keeps acknowledging entries, up to `at_most`.
+  static MlflowWait while_progressing(std::chrono::milliseconds stall = std::chrono::seconds(30),
+                                      std::chrono::milliseconds at_most = std::chrono::hours(1));
+};
+
+// What Tracker::close left in the outbox and why its wait ended.
+struct MlflowDelivery {
+  enum class End {
+    kDelivered,  // MLflow acknowledged everything (or nothing was to be sent, or ledger only)
+    kNoWait,     // at_most was 0 and something was left
+    kTimeLimit,  // at_most passed
+    kStalled,    // MLflow acknowledged nothing for the stall window
+    kFailing,    // ... for failing_stall while the push was failing to reach MLflow
+    kRefused,    // MLflow refused a run (warned about); the rest was delivered
+  };
+  End end = End::kDelivered;
+  OutboxSummary left;  // of this Tracker's runs; entries -1 when the ledger could not be read
+  std::chrono::milliseconds waited{0};
+};
+
 // The provenance tags of the git checkout around dir (a folder): mlflow.source.git.commit,
 // mlflow.source.git.branch (not on a detached HEAD), mlflow.source.git.repoURL (remote origin,
 // credentials removed) and wmtp.git_dirty ("true" with uncommitted changes to tracked files).
@@ -84,6 +117,8 @@ class Tracker : public wmtp::RunStore {
   // acknowledged everything, or ledger only). The loggers and this Tracker must not be used
   // afterwards; the destructor then does nothing more.
   OutboxSummary close(std::chrono::milliseconds mlflow_wait);
+  // The same, waiting as `wait` says; what is left and why the wait ended.
+  MlflowDelivery close(const MlflowWait& wait);
 
   bool mlflow_enabled() const;
   const std::string& ledger_path() const;

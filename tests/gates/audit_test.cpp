@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "gate_test_fixture.h"
@@ -114,6 +115,69 @@ TEST_F(GateTest, AnOlderUnfinishedAttemptOrANewerOneWithoutAFinishedOneIsNoWarni
   EXPECT_TRUE(s.unfinished.empty());
   ASSERT_EQ(s.superseded.size(), 1u);
   EXPECT_EQ(s.superseded[0].superseded_by, "attempt-2");
+}
+
+// A gate's status and every result, to compare two gates.
+std::string as_text(const GateReport& gate) {
+  std::string out = gate.id + " " + to_string(gate.status) + "\n";
+  for (const GateRunResult& r : gate.results) {
+    out += r.run_id + " " + to_string(r.status) + " " + r.message + " / " + r.expected + " / " + r.observed + "\n";
+  }
+  return out;
+}
+
+// A run wmtp created in MLflow whose params are still in a ledger's outbox, as the MLflow reader
+// returns it: its tags (sent with runs/create), RUNNING, nothing else.
+RunRecord created_not_delivered(const std::string& local_id, const std::string& name) {
+  RunRecord run;
+  run.local_id = local_id;
+  run.mlflow_run_id = "0123456789abcdef" + local_id;
+  run.name = name;
+  run.status = RunStatus::kRunning;
+  run.tags = {{"wmtp.local_run_id", local_id}, {"mlflow.runName", name}, {"mlflow.source.type", "LOCAL"}};
+  return run;
+}
+
+TEST_F(GateTest, ARunStillBeingDeliveredFailsOnceNamingWmtpSync) {
+  const VerdictOptions options{"0.1.0", "2024-01-01T00:00:00Z", "prod", false};
+  runs.source = "mlflow:http://127.0.0.1:5000";
+  const Verdict delivered = audit(runs, in, options);
+  runs.runs.push_back(created_not_delivered("r-late-1", "B2-house-1-42"));
+  runs.runs.push_back(created_not_delivered("r-late-2", "B2-house-1-43"));
+  const Verdict v = audit(runs, in, options);
+
+  EXPECT_EQ(v.overall, Overall::kFail);  // not CRITICAL FAIL: G1 never sees the runs' missing hashes
+  EXPECT_EQ(v.exit_code, 1);
+  ASSERT_EQ(v.gates.size(), 6u);
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(as_text(v.gates[i]), as_text(delivered.gates[i]));
+  }
+  EXPECT_EQ(v.gates[5].status, Status::kFail);
+  const std::vector<GateRunResult> fails = with_status(v.gates[5], Status::kFail);
+  ASSERT_EQ(fails.size(), 2u);
+  EXPECT_EQ(fails[0].run_id, "r-late-1");
+  EXPECT_EQ(fails[0].message,
+            "run B2-house-1-42 (local id r-late-1) is still being delivered by wmtp: it has no params yet; run "
+            "`wmtp-sync --ledger <ledger>` where it was trained, then audit again");
+  EXPECT_EQ(fails[1].run_id, "r-late-2");
+  EXPECT_EQ(v.gates[5].results.size(), delivered.gates[5].results.size() + 2);
+  EXPECT_EQ(v.counts.at("runs"), 6);
+  EXPECT_EQ(v.counts.at("results_fail"), 2);
+}
+
+TEST_F(GateTest, ARunWithoutParamsIsGatedAsUsualUnlessItIsStillBeingDelivered) {
+  const VerdictOptions options{"0.1.0", "2024-01-01T00:00:00Z", "prod", false};
+  RunRecord finished = created_not_delivered("r-empty", "B2-house-1-42");
+  finished.status = RunStatus::kFinished;
+  runs.runs.push_back(finished);
+  runs.source = "mlflow:http://127.0.0.1:5000";
+  EXPECT_EQ(audit(runs, in, options).overall, Overall::kCriticalFail);  // FINISHED with no params: G1 FAILs it
+
+  runs.runs.back().status = RunStatus::kRunning;
+  runs.source = "ledger:wmtp-ledger.sqlite";  // a ledger's run is not waiting for anything
+  const Verdict from_ledger = audit(runs, in, options);
+  EXPECT_EQ(from_ledger.overall, Overall::kCriticalFail);
+  EXPECT_GT(with_status(from_ledger.gates[0], Status::kFail).size(), 1u);
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ void expect_one_error_line(const CommandResult& r, int exit_code, const std::str
   EXPECT_NE(r.err.substr(last).find(needle), std::string::npos) << r.err;
 }
 
-TEST(SyncCli, PushesAnOfflineLedgerExactlyOnce) {
+TEST(SyncCliServer, PushesAnOfflineLedgerExactlyOnce) {
   TempDir dir;
   const std::string experiment = testing::unique_name("offline-");
   const std::string local = log_offline(dir, experiment);
@@ -81,7 +81,7 @@ TEST(SyncCli, PushesAnOfflineLedgerExactlyOnce) {
 
 // Two wmtp-sync processes started together on one ledger (a cron job and a user, say): every
 // run exists once in MLflow, whichever process created it.
-TEST(SyncCli, ConcurrentSyncsOfOneLedgerCreateEachRunOnce) {
+TEST(SyncCliServer, ConcurrentSyncsOfOneLedgerCreateEachRunOnce) {
   TempDir dir;
   const std::string experiment = testing::unique_name("concurrent-");
   constexpr int kRuns = 8;
@@ -115,7 +115,7 @@ TEST(SyncCli, ConcurrentSyncsOfOneLedgerCreateEachRunOnce) {
   EXPECT_NE(b.find("outbox entries left: 0"), std::string::npos) << b;
 }
 
-TEST(SyncCli, ARunCreatedBeforeACrashIsFoundNotDuplicated) {
+TEST(SyncCliServer, ARunCreatedBeforeACrashIsFoundNotDuplicated) {
   TempDir dir;
   const std::string experiment = testing::unique_name("ghost-");
   const std::string local = log_offline(dir, experiment);
@@ -133,7 +133,7 @@ TEST(SyncCli, ARunCreatedBeforeACrashIsFoundNotDuplicated) {
   EXPECT_EQ(client.get_metric_history(earlier, "a").size(), 750u);
 }
 
-TEST(SyncCli, ARunUnknownToTheServerIsSentAgainInFull) {
+TEST(SyncCliServer, ARunUnknownToTheServerIsSentAgainInFull) {
   TempDir dir;
   const std::string experiment = testing::unique_name("moved-");
   const std::string local = log_offline(dir, experiment);
@@ -162,7 +162,7 @@ TEST(SyncCli, ARunUnknownToTheServerIsSentAgainInFull) {
             1);
 }
 
-TEST(SyncCli, UnknownExperimentIsAnInputError) {
+TEST(SyncCliServer, UnknownExperimentIsAnInputError) {
   TempDir dir;
   log_offline(dir, "known");
   const CommandResult r = sync("--ledger " + shell_quote(dir.file("ledger.sqlite")) + " --tracking-uri " +
@@ -170,7 +170,7 @@ TEST(SyncCli, UnknownExperimentIsAnInputError) {
   expect_one_error_line(r, kExitInput, "experiment 'nope' not found in ledger:" + dir.file("ledger.sqlite"));
 }
 
-TEST(SyncCli, ParamThatDiffersFromMlflowIsAnInputErrorNamingIt) {
+TEST(SyncCliServer, ParamThatDiffersFromMlflowIsAnInputErrorNamingIt) {
   TempDir dir;
   const std::string experiment = testing::unique_name("conflict-");
   const std::string local = log_offline(dir, experiment, "0.2");
@@ -188,7 +188,7 @@ TEST(SyncCli, ParamThatDiffersFromMlflowIsAnInputErrorNamingIt) {
       << "refused entries stay in the outbox";
 }
 
-TEST(SyncCli, OversizedKeyInTheOutboxIsRefusedNotTruncated) {
+TEST(SyncCliServer, OversizedKeyInTheOutboxIsRefusedNotTruncated) {
   TempDir dir;
   log_offline(dir, testing::unique_name("oversized-"));
   // A ledger written by something else: a key over MLflow's 250 characters.

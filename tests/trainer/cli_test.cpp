@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <random>
@@ -148,6 +149,28 @@ TEST(TrainCli, ShardTrainsEveryNthRun) {
   }
   EXPECT_EQ(names, (std::set<std::string>{"B0-household-01-s43", "B0-household-02-s43"}));
   EXPECT_EQ(r.out.find("FINISHED"), std::string::npos);  // --quiet: no per-run lines
+}
+
+// MLflow away: the default wait gives up once the server stops answering (no fixed 10 s, no
+// hour), and the next command is wmtp-sync, then the audit.
+TEST(TrainCli, WithMlflowAwayTheNextLineNamesWmtpSyncFirst) {
+  TempDir dir;
+  const std::string away = "http://127.0.0.1:1";
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult r = train(dir, "--shard 1/18 --epochs 5 --experiment away --quiet --tracking-uri " + away);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string sync = fs::path(kTrain).parent_path().string() + "/wmtp-sync" +
+                           " --ledger wmtp-ledger.sqlite --tracking-uri " + away;
+  EXPECT_NE(r.err.find("waiting while it acknowledges entries"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(": it stopped answering; nothing is lost: deliver them with: " + sync), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.out.find("  next:       " + sync + "\n  then:       wmtp-audit --experiment away --tracking-uri " + away +
+                       "\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_LT(took, 60.0);
+  std::cout << "[ measure  ] wmtp-train, one run, MLflow away, default wait: " << took << " s in all\n";
 }
 
 // --jobs 2 trains two runs at once: every run logs the numbers --jobs 1 logs, bit for bit, and
