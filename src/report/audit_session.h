@@ -24,7 +24,7 @@ struct AuditRequest {
   std::string trusted_keys;
   std::string policy = "prod";  // prod, or debug (refused under CI=true)
   bool strict = false;
-  bool no_figures = false;   // debug only: G4 FAILs
+  bool no_figures = false;  // debug only: G4 FAILs
 };
 
 // request.trusted_keys, else WMTP_TRUSTED_KEYS; "" when neither.
