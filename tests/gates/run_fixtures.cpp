@@ -33,6 +33,14 @@ nlohmann::json trained_plan(const std::vector<std::string>& cells, const std::ve
   return experiment::trained_plan_document(experiment::parse_plan(doc, "fixture plan", ""), series);
 }
 
+// The recipe of spec.cell in spec.plan (a trained plan document).
+experiment::Recipe planned_recipe(const RunSpec& spec) {
+  const experiment::Plan plan = experiment::parse_trained_plan(spec.plan, "fixture plan");
+  const experiment::Cell* cell = plan.find_cell(spec.cell);
+  if (cell == nullptr) throw std::logic_error("fixture plan has no cell " + spec.cell);
+  return cell->recipe;
+}
+
 std::map<std::string, std::string> passing_params(const RunSpec& spec, const AuditInputs& in) {
   const std::string signature = sha256_hex16("scaler/" + spec.series + "/" + std::to_string(spec.seed));
   std::map<std::string, std::string> p = {
@@ -57,6 +65,11 @@ std::map<std::string, std::string> passing_params(const RunSpec& spec, const Aud
   if (!spec.plan.is_null()) {
     p["plan_hash"] = spec.plan.at("plan_hash").get<std::string>();
     p["plan_name"] = spec.plan.at("plan").at("name").get<std::string>();
+    // What the run's own config documents say, as wmtp-train logs it.
+    const experiment::Recipe recipe = planned_recipe(spec);
+    p["recipe_hash"] = recipe.hash;
+    p["model"] = recipe.model.kind;
+    p["weighting"] = recipe.weighting.kind;
   }
   if (spec.vq) {
     p["vq_input_unit"] = "standardized";
@@ -208,6 +221,9 @@ std::string log_passing_run(RunStore& store, const RunSpec& spec, const AuditInp
     const std::string plan = scratch_dir + "/plan.json";
     std::ofstream(plan, std::ios::binary | std::ios::trunc) << spec.plan.dump(2);
     run->log_artifact(plan, "config/plan.json");
+    const std::string recipe = scratch_dir + "/recipe.json";
+    std::ofstream(recipe, std::ios::binary | std::ios::trunc) << planned_recipe(spec).to_json().dump(2);
+    run->log_artifact(recipe, "config/recipe.json");
   }
   // Sealed (and signed) as wmtp-train seals its runs.
   experiment::seal_run(store, *run, RunStatus::kFinished, signer);
