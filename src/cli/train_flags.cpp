@@ -92,6 +92,12 @@ void add_output_flags(CLI::App& app, TrainFlags& flags) {
                  "seconds between --system-metrics samples, 0.1 to 3600")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
+  app.add_option("--signing-key", flags.signing_key,
+                 "sign each run as it ends with this ECDSA private key (PEM, P-256/384/521, readable by its owner "
+                 "only; encrypted: password from WMTP_SIGNING_KEY_PASSWORD): the artifact wmtp/run.sig in OpenSSF "
+                 "model signing's format over every artifact, the seal included, and the tag wmtp.signer (the "
+                 "key's fingerprint); wmtp-audit --trusted-keys checks it")
+      ->envname("WMTP_SIGNING_KEY");
   app.add_flag("--print-contract", flags.print_contract,
                "train nothing: print, as JSON, what each planned run (after --shard) logs before it trains (name, "
                "params with data hashes and scaler signatures, tags, config artifacts), for another producer "

@@ -19,6 +19,7 @@
 #include "cli/cli_common.h"
 #include "cli/train_flags.h"
 #include "cli/train_output.h"
+#include "core/ecdsa_key.h"
 #include "core/errors.h"
 #include "core/golden.h"
 #include "core/printable.h"
@@ -78,8 +79,10 @@ void write_figure(const tr::PlotData& plot, const tr::PngTextChunks& text, const
 
 // How the plan runs in this process: jobs, the signal flag as its stop request, figures, the
 // progress bar, a line per run and --system-metrics.
-tr::PlanRunOptions plan_run_options(const TrainFlags& flags, ProgressBar& bar, std::size_t tasks) {
+tr::PlanRunOptions plan_run_options(const TrainFlags& flags, ProgressBar& bar, std::size_t tasks,
+                                    std::shared_ptr<const EcdsaPrivateKey> signing_key) {
   tr::PlanRunOptions o;
+  o.run.signing_key = std::move(signing_key);
   o.jobs = flags.jobs > 0 ? flags.jobs : tr::default_jobs(flags.device, flags.threads, tasks);
   o.reopen_parent = !flags.resume.empty();
   o.shard = flags.shard;
@@ -147,6 +150,10 @@ int run(const TrainFlags& flags) {
     return 0;
   }
   if (g_stop_signal != 0) return report_interruption(flags, {}, 0, g_stop_signal);
+  // A key that cannot be used is exit 2 before the ledger is touched or anything trains.
+  std::shared_ptr<const EcdsaPrivateKey> signing_key;
+  if (!flags.signing_key.empty())
+    signing_key = std::make_shared<const EcdsaPrivateKey>(read_signing_key(flags.signing_key));
 
   tracking::TrackerOptions options;
   options.ledger_path = flags.ledger;
@@ -158,7 +165,7 @@ int run(const TrainFlags& flags) {
               << " run(s) already done, " << planned.tasks.size() << " to resume or train" << std::endl;
   }
   ProgressBar bar(!flags.quiet && stderr_is_terminal());
-  const tr::PlanRunOptions run_options = plan_run_options(flags, bar, planned.tasks.size());
+  const tr::PlanRunOptions run_options = plan_run_options(flags, bar, planned.tasks.size(), signing_key);
   const auto start = std::chrono::steady_clock::now();
   if (!flags.quiet && flags.resume.empty() && job.runs.size() < job.planned) {
     std::cout << kTrainProgram << ": shard " << flags.shard << ": " << job.runs.size() << " of " << job.planned
