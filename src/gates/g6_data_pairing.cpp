@@ -227,7 +227,7 @@ void warn_unfinished_attempts(GateBuilder& gate, const AuditInputs& in) {
              Finding::warn("newer attempt " + u.run_name + " (local id " + u.run_id + ", " + u.status + ", started " +
                                u.start_time + ") did not finish; the older FINISHED attempt " + u.gated_run_id +
                                " was gated",
-                           "FINISHED", u.status));
+                           to_string(RunStatus::kFinished), u.status));
   }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A run signed by `wmtp-train --signing-key` verifies with OpenSSF's own `model_signing verify key`
 # on its artifacts as stored (the ledger's artifact folder, the layout MLflow's artifact download
-# gives), and a changed checkpoint fails it; an unreadable key is exit 2 before anything trains.
+# gives), and a changed checkpoint fails it; no line of the private key is in the ledger, its
+# artifacts or the output; a group-readable key is exit 2 before anything trains.
 # model_signing comes from $WMTP_TEST_MODEL_SIGNING (scripts/test sets it); without it the test fails.
 # Usage: signed_run_interop_test.sh WMTP_TRAIN
 set -euo pipefail
@@ -25,6 +26,13 @@ sig=$(find l.artifacts -path '*/wmtp/run.sig' | head -1)
 run=${sig%/wmtp/run.sig}
 "$ms" verify key --signature "$sig" --public_key key.pub "$run" >verify.out 2>&1 ||
   { echo "FAIL: model_signing does not verify wmtp's signed run:" >&2; cat verify.out >&2; exit 1; }
+
+# The private key never leaves its file: no base64 line of it in the ledger, its artifacts or the output.
+grep -v -- '-----' key.pem >key.lines
+if grep -r -F -f key.lines l.sqlite* l.artifacts train.out >/dev/null; then
+  echo "FAIL: a line of the private key appears in the ledger, its artifacts or wmtp-train's output" >&2
+  exit 1
+fi
 
 checkpoint=$(find "$run/checkpoints" -type f | head -1)
 printf 'x' >>"$checkpoint"
