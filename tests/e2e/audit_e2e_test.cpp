@@ -827,7 +827,7 @@ TEST_F(AuditE2E, AnEditWithTheSealRecomputedFailsG3) {
   std::string name;
   upload_signed([&](std::vector<RunCopy>& runs) {
     copy_of(runs, "B2", 42).params["seasonal_period"] = "7";  // a param only the seal and signature cover
-    reseal_runs(runs, copy_name());  // the seal passes again; the signature cannot follow
+    reseal_runs(runs, copy_name());                           // the seal passes again; the signature cannot follow
     name = run_name(runs, "B2", 42);
   });
   const Audit a = audit_mlflow(copy_name(), trust(key_));
