@@ -10,6 +10,7 @@
 #include "core/dsse.h"
 #include "core/errors.h"
 #include "core/sha256.h"
+#include "support/bundle_edit.h"
 #include "support/test_support.h"
 
 namespace wmtp::experiment {
@@ -19,6 +20,7 @@ namespace fs = std::filesystem;
 using Outcome = ModelSignatureCheck::Outcome;
 using wmtp::testing::read_file;
 using wmtp::testing::TempDir;
+using wmtp::testing::with_statement;
 using wmtp::testing::write_file;
 
 // A model directory: files in a subdirectory and beside it, a hidden file, an empty directory.
@@ -40,16 +42,6 @@ std::string raw(const std::string& hex) {
   for (std::size_t i = 0; i < hex.size(); i += 2)
     out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
-}
-
-// The bundle with its statement replaced and re-encoded, the signature left as it was.
-std::string with_statement(const std::string& bundle_text, const std::function<void(nlohmann::json&)>& edit) {
-  nlohmann::json bundle = nlohmann::json::parse(bundle_text);
-  nlohmann::json statement = nlohmann::json::parse(
-      *base64_decode(bundle["dsseEnvelope"]["payload"].get<std::string>()));
-  edit(statement);
-  bundle["dsseEnvelope"]["payload"] = base64_encode(statement.dump());
-  return bundle.dump();
 }
 
 TEST(ModelSignature, PathOrderIsPathlibs) {

@@ -10,9 +10,12 @@
 #include "experiment/model_signature.h"
 #include "run_fixtures.h"
 #include "sample_verdicts.h"
+#include "support/bundle_edit.h"
 
 namespace wmtp::report {
 namespace {
+
+using wmtp::testing::with_statement;
 
 // The passing fixture runs with a seal text each, and a verdict file over them.
 class VerdictSignature : public ::testing::Test {
@@ -36,16 +39,6 @@ class VerdictSignature : public ::testing::Test {
   std::string verdict_bytes_;
   EcdsaPrivateKey key_ = EcdsaPrivateKey::generate("P-256");
 };
-
-// The bundle with its statement edited and re-encoded, the signature left as it was.
-std::string with_statement(const std::string& bundle_text, const std::function<void(nlohmann::json&)>& edit) {
-  nlohmann::json bundle = nlohmann::json::parse(bundle_text);
-  nlohmann::json statement = nlohmann::json::parse(
-      *base64_decode(bundle["dsseEnvelope"]["payload"].get<std::string>()));
-  edit(statement);
-  bundle["dsseEnvelope"]["payload"] = base64_encode(statement.dump());
-  return bundle.dump();
-}
 
 TEST_F(VerdictSignature, StatementNamesTheVerdictFileAndEveryGatedRun) {
   const gates::Verdict verdict = testing::passing_verdict();
