@@ -23,9 +23,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
+#include "experiment/synthetic.h"
 #include "tracking/mlflow_client.h"
 #include "tracking/tracker.h"
-#include "trainer/synthetic.h"
 #include "trainer/trainer.h"
 
 namespace {
@@ -163,7 +163,8 @@ StepTimes time_steps(tr::Trainer& trainer, long steps, const tr::Trainer::Hooks&
 
 void bench_overhead(const Options& o) {
   tr::set_compute_threads(o.threads);
-  const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(experiment::SyntheticOptions{})[0]);
+  const experiment::SeriesData data = experiment::SeriesData::prepare(
+      experiment::synthetic_households(experiment::SyntheticOptions{})[0]);
   experiment::Recipe recipe = experiment::load_recipe(o.recipe);
   recipe.training.batch_size = o.batch;
   recipe.training.epochs = 100000;  // never the end of training here

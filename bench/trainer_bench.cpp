@@ -19,9 +19,9 @@
 
 #include "core/errors.h"
 #include "core/metrics.h"
+#include "experiment/dataset.h"
 #include "experiment/plan.h"
-#include "trainer/dataset.h"
-#include "trainer/synthetic.h"
+#include "experiment/synthetic.h"
 #include "trainer/trainer.h"
 
 namespace {
@@ -109,7 +109,7 @@ void print_json(const nlohmann::json& line) {
 }
 
 void time_engine(const Options& o, const std::string& name, const experiment::Recipe& recipe, const std::string& engine,
-                 const tr::SeriesData& data) {
+                 const experiment::SeriesData& data) {
   auto trainer = tr::make_trainer(recipe, data, kSeed, {o.device, engine == "autograd"});
   const long batch = recipe.training.batch_size;
   const long steps = std::max(20L, o.samples / batch);
@@ -157,7 +157,7 @@ void time_engine(const Options& o, const std::string& name, const experiment::Re
 
 // Everything needed to replay the fused engine's first steps elsewhere, as JSON.
 void dump_parity(const Options& o, const std::string& name, const experiment::Recipe& recipe,
-                 const tr::SeriesData& data) {
+                 const experiment::SeriesData& data) {
   auto trainer = tr::make_trainer(recipe, data, kSeed, {o.device, false});
   nlohmann::json params = nlohmann::json::object();
   for (const tr::NamedArray& p : trainer->parameters()) params[p.name] = {{"shape", p.shape}, {"values", p.values}};
@@ -168,7 +168,7 @@ void dump_parity(const Options& o, const std::string& name, const experiment::Re
     if ((step - 1) % per_epoch == 0) perms.push_back(trainer->epoch_permutation());
   };
   trainer->train_steps(o.dump_steps, hooks);
-  const tr::WindowIndex index = tr::window_index(data, recipe.window.seq_len, recipe.window.pred_len);
+  const experiment::WindowIndex index = experiment::window_index(data, recipe.window.seq_len, recipe.window.pred_len);
   const nlohmann::json out = {{"recipe", recipe.to_json()},          {"seed", kSeed},
                               {"batch", recipe.training.batch_size}, {"seasonal_period", trainer->seasonal_period()},
                               {"series", data.series.name},          {"standardized", data.standardized},
@@ -188,13 +188,13 @@ void dump_parity(const Options& o, const std::string& name, const experiment::Re
 // Python pipeline's data loading, done once and not timed.
 void dump_plan_data(const Options& o) {
   const experiment::Plan plan = experiment::load_plan(o.plan);
-  const std::vector<tr::Series> all = tr::load_data(plan.data);
+  const std::vector<experiment::Series> all = experiment::load_data(plan.data);
   nlohmann::json runs = nlohmann::json::array();
   nlohmann::json series_data = nlohmann::json::object();
   for (const experiment::PlannedRun& p : experiment::expand_plan(plan, plan.series)) {
-    const tr::Series& series = tr::find_series(all, p.series, plan.label);
-    const experiment::Recipe recipe = tr::recipe_for(p.cell->recipe, series);
-    const tr::SeriesData data = tr::SeriesData::prepare(series);
+    const experiment::Series& series = experiment::find_series(all, p.series, plan.label);
+    const experiment::Recipe recipe = experiment::recipe_for(p.cell->recipe, series);
+    const experiment::SeriesData data = experiment::SeriesData::prepare(series);
     if (!series_data.contains(p.series)) {
       series_data[p.series] = {{"values", series.values},
                                {"standardized", data.standardized},
@@ -206,8 +206,9 @@ void dump_plan_data(const Options& o) {
                                {"val_data_hash", data.val_hash},
                                {"test_data_hash", data.test_hash}};
     }
-    const tr::WindowIndex index = tr::window_index(data, recipe.window.seq_len, recipe.window.pred_len);
-    const int period = recipe.window.seasonal_period > 0 ? recipe.window.seasonal_period : tr::daily_period(series);
+    const experiment::WindowIndex index = experiment::window_index(data, recipe.window.seq_len, recipe.window.pred_len);
+    const int period = recipe.window.seasonal_period > 0 ? recipe.window.seasonal_period
+                                                         : experiment::daily_period(series);
     runs.push_back({{"run_name", p.run_name},
                     {"cell", p.cell->name},
                     {"series", p.series},
@@ -276,7 +277,8 @@ int main(int argc, char** argv) {
                     "us/step", "last loss");
       }
     }
-    const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(experiment::SyntheticOptions{})[0]);
+    const experiment::SeriesData data = experiment::SeriesData::prepare(
+        experiment::synthetic_households(experiment::SyntheticOptions{})[0]);
     for (const std::string& name : o.recipes) {
       for (const std::string& b : o.batches) {
         const experiment::Recipe recipe = bench_recipe(name, b);

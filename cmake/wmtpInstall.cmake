@@ -15,7 +15,8 @@ set(WMTP_INSTALL_DATADIR ${CMAKE_INSTALL_DATADIR}/wmtp)
 # consumer project in tests/consumer compiles each installed header alone to prove it).
 function(wmtp_install_library target part)
   cmake_parse_arguments(arg "" "" "HEADERS" ${ARGN})
-  set_target_properties(${target} PROPERTIES EXPORT_NAME ${part})
+  # Position independent: a shared library (the Python module, a consumer's plugin) links them.
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${part} POSITION_INDEPENDENT_CODE ON)
   add_library(wmtp::${part} ALIAS ${target})
   install(TARGETS ${target} EXPORT wmtpTargets COMPONENT wmtp
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

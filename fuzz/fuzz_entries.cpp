@@ -14,10 +14,10 @@
 #include "core/png_text.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
+#include "experiment/series.h"
 #include "gates/verdict.h"
 #include "report/markdown.h"
 #include "tracking/mlflow_client.h"
-#include "trainer/series.h"
 
 namespace wmtp::fuzz {
 namespace {
@@ -31,12 +31,12 @@ constexpr const char* kNoSuchDir = "/nonexistent-wmtp-fuzz";
 // refused by the first is read by the second.
 void csv(std::string_view input) {
   try {
-    trainer::parse_csv(input, "fuzz.csv");
+    experiment::parse_csv(input, "fuzz.csv");
   } catch (const InputError&) {
   }
-  trainer::CsvOptions drop;
-  drop.gaps = trainer::GapPolicy::kDropWindows;
-  trainer::parse_csv(input, "fuzz.csv", drop);
+  experiment::CsvOptions drop;
+  drop.gaps = experiment::GapPolicy::kDropWindows;
+  experiment::parse_csv(input, "fuzz.csv", drop);
 }
 
 void recipe(std::string_view input) {
@@ -121,7 +121,7 @@ void flags(std::string_view input) {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {
-      {"csv", csv, "trainer::parse_csv, long and wide, both gap policies (wmtp-train --data)"},
+      {"csv", csv, "experiment::parse_csv, long and wide, both gap policies (wmtp-train --data)"},
       {"recipe", recipe, "experiment::parse_recipe (wmtp-train --recipe)"},
       {"plan", plan, "experiment::parse_plan + expand_plan (wmtp-train --plan)"},
       {"prereg", prereg, "experiment::parse_preregistration (wmtp-audit --prereg)"},

@@ -24,7 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
-#include "trainer/synthetic.h"
+#include "experiment/synthetic.h"
 #include "trainer/trainer.h"
 
 namespace {
@@ -102,7 +102,8 @@ std::int64_t first_step_over(const std::vector<double>& a, const std::vector<dou
   return 0;
 }
 
-bool check(const Options& o, const std::string& name, const experiment::Recipe& recipe, const tr::SeriesData& data) {
+bool check(const Options& o, const std::string& name, const experiment::Recipe& recipe,
+           const experiment::SeriesData& data) {
   auto cpu = tr::make_trainer(recipe, data, kSeed, {"cpu", false});
   auto gpu = tr::make_trainer(recipe, data, kSeed, {"cuda", false});
   std::vector<double> gpu_hook_losses;
@@ -159,7 +160,7 @@ bool check(const Options& o, const std::string& name, const experiment::Recipe& 
 }
 
 void time_engine(const Options& o, const std::string& name, const experiment::Recipe& recipe, const std::string& engine,
-                 const tr::SeriesData& data) {
+                 const experiment::SeriesData& data) {
   // fused: what wmtp-train runs (CUDA graphs where the step allows); fused-nograph: the same
   // kernels launched one by one; autograd: the textbook reference.
   auto trainer = tr::make_trainer(recipe, data, kSeed, {o.device, engine == "autograd", engine != "fused-nograph"});
@@ -189,8 +190,9 @@ void time_engine(const Options& o, const std::string& name, const experiment::Re
       {"median_samples_per_s", mid},
       {"us_per_step", static_cast<double>(batch) / mid * 1e6},
       {"train_windows", trainer->train_windows()},
-      {"val_windows", static_cast<std::int64_t>(
-                          tr::window_index(data, recipe.window.seq_len, recipe.window.pred_len).val_starts.size())},
+      {"val_windows",
+       static_cast<std::int64_t>(
+           experiment::window_index(data, recipe.window.seq_len, recipe.window.pred_len).val_starts.size())},
       {"steps_per_epoch", trainer->steps_per_epoch()},
       {"seq_len", recipe.window.seq_len},
       {"pred_len", recipe.window.pred_len},
@@ -243,7 +245,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const tr::SeriesData data = tr::SeriesData::prepare(tr::synthetic_households(experiment::SyntheticOptions{})[0]);
+    const experiment::SeriesData data = experiment::SeriesData::prepare(
+        experiment::synthetic_households(experiment::SyntheticOptions{})[0]);
     bool ok = true;
     for (const std::string& name : o.recipes) {
       for (const std::string& b : o.batches) {

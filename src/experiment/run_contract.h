@@ -38,7 +38,7 @@ inline constexpr char kTestDataHash[] = "test_data_hash";
 inline constexpr std::array<const char*, 3> kDataHashes = {kTrainDataHash, kValDataHash, kTestDataHash};
 inline constexpr char kDataSource[] = "data_source";
 inline constexpr char kDataUnit[] = "data_unit";                     // the declared unit of the values (G2)
-inline constexpr char kGapPolicy[] = "gap_policy";                   // "fail" / "drop-windows" (trainer/series.h)
+inline constexpr char kGapPolicy[] = "gap_policy";                   // "fail" / "drop-windows" (experiment/series.h)
 inline constexpr char kDataMissingPoints[] = "data_missing_points";  // drop-windows runs: points absent in gaps
 inline constexpr char kScaler[] = "scaler";
 // Parent runs (tag wmtp.run_role = plan) only.
@@ -128,6 +128,11 @@ inline constexpr char kRunSignature[] = "wmtp/run.sig";
 // The run's datasets, one per split, as the "datasets" of MLflow's runs/log-inputs (Dataset and
 // InputTag mlflow.data.context); the sync sends it there besides uploading it.
 inline constexpr char kDatasets[] = "wmtp/datasets.json";
+// The run's forecasts, kept so that the audit can recompute the headline metrics (replay): NumPy
+// .npy, float64, shape (windows, pred_len), in the data's unit (the scaler inverted), one row per
+// window in the order of experiment::window_index, for the test and the validation split.
+inline constexpr char kPredictionsTest[] = "predictions/test.npy";
+inline constexpr char kPredictionsVal[] = "predictions/val.npy";
 }  // namespace artifact
 
 // PNG tEXt chunks of a figure (G4).

@@ -7,12 +7,12 @@
 #include "core/errors.h"
 #include "core/json_field.h"
 #include "core/version.h"
+#include "experiment/dataset.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
 #include "experiment/run_contract.h"
 #include "experiment/shard.h"
-#include "trainer/dataset.h"
-#include "trainer/synthetic.h"
+#include "experiment/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
@@ -76,15 +76,17 @@ ex::Plan overridden_plan(const PlanOptions& options, std::vector<std::string>* s
 
 // Every series is in the data, and every (series, recipe) pair windows before the first run
 // starts: no half-trained plans.
-void check_series(const ex::Plan& plan, const std::vector<Series>& all, const std::vector<std::string>& series) {
+void check_series(const ex::Plan& plan, const std::vector<experiment::Series>& all,
+                  const std::vector<std::string>& series) {
   for (std::size_t i = 0; i < series.size(); ++i) {
-    find_series(all, series[i], plan.label + ": $.series[" + std::to_string(i) + "]");
+    experiment::find_series(all, series[i], plan.label + ": $.series[" + std::to_string(i) + "]");
   }
   for (const std::string& name : series) {
-    const SeriesData prepared = SeriesData::prepare(find_series(all, name, plan.label));
+    const experiment::SeriesData prepared = experiment::SeriesData::prepare(
+        experiment::find_series(all, name, plan.label));
     for (const ex::Cell& c : plan.cells) {
-      const ex::Recipe recipe = recipe_for(c.recipe, prepared.series);
-      window_index(prepared, recipe.window.seq_len, recipe.window.pred_len);
+      const ex::Recipe recipe = experiment::recipe_for(c.recipe, prepared.series);
+      experiment::window_index(prepared, recipe.window.seq_len, recipe.window.pred_len);
     }
   }
 }
@@ -102,7 +104,7 @@ ex::Preregistration load_prereg(const PlanOptions& options) {
 }
 
 RunRequest request_for(const PlanJob& job, const ex::Plan& plan, const ex::PlannedRun& p,
-                       const std::vector<Series>& all) {
+                       const std::vector<experiment::Series>& all) {
   RunRequest r;
   r.experiment = job.experiment;
   r.run_name = p.run_name;
@@ -112,8 +114,8 @@ RunRequest request_for(const PlanJob& job, const ex::Plan& plan, const ex::Plann
   r.trained_plan = job.trained_plan;
   r.prereg_hash = job.prereg_hash;
   r.data = plan.data;
-  r.series = find_series(all, p.series, plan.label);
-  r.recipe = recipe_for(p.cell->recipe, r.series);  // durations in the series' time step
+  r.series = experiment::find_series(all, p.series, plan.label);
+  r.recipe = experiment::recipe_for(p.cell->recipe, r.series);  // durations in the series' time step
   r.seed = p.seed;
   if (!p.cell->recipe.description.empty()) r.tags[contract::tag::kNote] = p.cell->recipe.description;
   return r;
@@ -140,9 +142,9 @@ void enforce_golden_policy(const GoldenCheck& golden, const std::string& which, 
 PlanJob plan_job(const PlanOptions& options) {
   std::vector<std::string> series;
   const ex::Plan plan = overridden_plan(options, &series);
-  const std::vector<Series> all = load_data(plan.data);
+  const std::vector<experiment::Series> all = experiment::load_data(plan.data);
   if (series.empty()) {
-    for (const Series& s : all) series.push_back(s.name);
+    for (const experiment::Series& s : all) series.push_back(s.name);
   }
   check_series(plan, all, series);
   const ex::Preregistration prereg = load_prereg(options);

@@ -23,8 +23,8 @@
 #include "core/metrics.h"
 #include "experiment/run_contract.h"
 #include "experiment/sealing.h"
+#include "experiment/synthetic.h"
 #include "trainer/cuda_graph.h"
-#include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
@@ -140,7 +140,8 @@ class MetricLog {
   std::set<std::pair<std::string, std::int64_t>> held_;
 };
 
-std::vector<std::pair<std::string, std::string>> contract_params(const RunRequest& r, const SeriesData& data) {
+std::vector<std::pair<std::string, std::string>> contract_params(const RunRequest& r,
+                                                                 const experiment::SeriesData& data) {
   // The output is inverted through data.scaler; the VQ quantizes the model input, whose space
   // is the one `standardized` was produced in. Logged from each path, so Gate 2 can tell them apart.
   const std::string output_signature = data.scaler.signature();
@@ -167,8 +168,8 @@ std::vector<std::pair<std::string, std::string>> contract_params(const RunReques
       {param::kDataSource, r.data.to_json().dump()},
       {param::kDataUnit, data.series.unit},
       {param::kGapPolicy, r.data.gaps},
-      {param::kScaler, StandardScaler::kKind},
-      {param::kSeasonalPeriod, std::to_string(seasonal_period(r.recipe, data.series))},
+      {param::kScaler, experiment::StandardScaler::kKind},
+      {param::kSeasonalPeriod, std::to_string(experiment::seasonal_period(r.recipe, data.series))},
   };
   if (r.data.gaps != "fail") p.emplace_back(param::kDataMissingPoints, std::to_string(data.series.missing_points));
   if (r.recipe.use_vq()) {
@@ -208,9 +209,9 @@ RunFigures build_figures(const Trainer& trainer, const Evaluation& ev, const std
       peaks.y.push_back(ev.trace_actual[i]);
     }
   }
-  const std::string start = ev.trace_time_s.empty() ? "" : format_iso8601(ev.trace_time_s.front());
+  const std::string start = ev.trace_time_s.empty() ? "" : experiment::format_iso8601(ev.trace_time_s.front());
   f.forecast = {run_name + ": test forecast vs actual",
-                step_axis_unit(trainer.data().series.spacing_s) + " from " + start,
+                experiment::step_axis_unit(trainer.data().series.spacing_s) + " from " + start,
                 trainer.data().series.unit,
                 {actual, reference, forecast, peaks},
                 false};
@@ -457,7 +458,7 @@ RunOutcome with_plain_errors(const std::string& run_name, const experiment::Reci
 
 // One MLflow DatasetInput per split: name = series, digest = the split's data hash, source = the
 // CSV path or the synthetic generator's parameters, the schema of a series point, its row count.
-nlohmann::json dataset_inputs(const RunRequest& r, const SeriesData& data) {
+nlohmann::json dataset_inputs(const RunRequest& r, const experiment::SeriesData& data) {
   const bool csv = r.data.kind == "csv";
   const nlohmann::json source = csv ? nlohmann::json{{"uri", r.data.csv_path}} : r.data.to_json();
   const nlohmann::json schema = {{"mlflow_colspec",
@@ -482,7 +483,7 @@ nlohmann::json dataset_inputs(const RunRequest& r, const SeriesData& data) {
 }
 
 RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const RunOptions& options) {
-  SeriesData data = SeriesData::prepare(request.series);
+  experiment::SeriesData data = experiment::SeriesData::prepare(request.series);
   if (options.prepared_hook) options.prepared_hook(data);
   Trainer trainer(request.recipe, data, request.seed, {options.device, false});
   RunStart start;
@@ -516,7 +517,7 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
 }  // namespace
 
 nlohmann::json start_document(const RunRequest& request) {
-  const SeriesData data = SeriesData::prepare(request.series);
+  const experiment::SeriesData data = experiment::SeriesData::prepare(request.series);
   nlohmann::json params = nlohmann::json::object();
   for (const auto& [key, value] : contract_params(request, data)) params[key] = value;
   nlohmann::json tags = request.tags;
@@ -558,8 +559,9 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
   const experiment::DataSpec source = experiment::DataSpec::from_json(
       parse_json_text(required_param(rec, param::kDataSource), "param data_source"), "param data_source");
   const std::string series_name = required_param(rec, param::kSeries);
-  const std::vector<Series> all = load_data(source);
-  const SeriesData data = SeriesData::prepare(find_series(all, series_name, "run " + local_run_id));
+  const std::vector<experiment::Series> all = experiment::load_data(source);
+  const experiment::SeriesData data = experiment::SeriesData::prepare(
+      experiment::find_series(all, series_name, "run " + local_run_id));
   for (const auto& [key, value] :
        {std::make_pair(param::kTrainDataHash, data.train_hash), std::make_pair(param::kValDataHash, data.val_hash),
         std::make_pair(param::kTestDataHash, data.test_hash)}) {

@@ -14,8 +14,8 @@
 
 #include "core/ecdsa_key.h"
 #include "core/run_logger.h"
+#include "experiment/dataset.h"
 #include "experiment/plan.h"
-#include "trainer/dataset.h"
 #include "trainer/trainer.h"
 
 namespace wmtp::trainer {
@@ -70,7 +70,7 @@ struct RunOptions {
   std::function<bool()> should_stop;
   // For tests: alters the prepared data before the run starts (e.g. a model input produced in
   // another scaler space than the one the output is inverted from).
-  std::function<void(SeriesData&)> prepared_hook;
+  std::function<void(experiment::SeriesData&)> prepared_hook;
   // On CUDA: the run's work goes to a stream of its own from LibTorch's pool instead of the
   // default stream, so that runs trained at once on threads (wmtp-train --jobs) overlap.
   bool own_cuda_stream = false;
@@ -92,7 +92,7 @@ struct RunRequest {
   nlohmann::json trained_plan;  // experiment::trained_plan_document: logged as config/plan.json
   std::string prereg_hash;
   experiment::DataSpec data;  // where series came from; logged so that --resume can reload it
-  Series series;
+  experiment::Series series;
   std::uint64_t seed = 0;
   // Further tags at start (parent run, provenance, note); wmtp.device and wmtp.cell are the run's.
   std::map<std::string, std::string> tags;

@@ -69,7 +69,7 @@ SplitMetrics split_metrics(const std::vector<double>& y, const std::vector<doubl
 }
 
 // What a checkpoint must match: recipe, seed and the data it trains on.
-std::string fingerprint(const experiment::Recipe& recipe, std::uint64_t seed, const SeriesData& data) {
+std::string fingerprint(const experiment::Recipe& recipe, std::uint64_t seed, const experiment::SeriesData& data) {
   return content_hash16({{"format", kCheckpointFormat},
                          {"recipe", recipe.to_json()},
                          {"seed", seed},
@@ -88,11 +88,11 @@ std::string archive_key(const std::string& prefix, const std::string& name) {
 
 struct Trainer::Impl {
   experiment::Recipe recipe;
-  SeriesData data;
+  experiment::SeriesData data;
   std::uint64_t seed;
   at::Device device;
   int period;
-  WindowIndex index;
+  experiment::WindowIndex index;
   WindowTensors train, val, test;
   at::Generator gen;
   std::unique_ptr<ForecastModel> model;
@@ -111,13 +111,13 @@ struct Trainer::Impl {
   std::vector<double> loss_history;
   std::vector<EpochSummary> epochs;
 
-  Impl(const experiment::Recipe& r, const SeriesData& d, std::uint64_t s, const TrainerOptions& options)
+  Impl(const experiment::Recipe& r, const experiment::SeriesData& d, std::uint64_t s, const TrainerOptions& options)
       : recipe(r),
         data(d),
         seed(s),
         device(resolve_device(options.device)),
-        period(trainer::seasonal_period(r, d.series)),
-        index(window_index(d, r.window.seq_len, r.window.pred_len)),
+        period(experiment::seasonal_period(r, d.series)),
+        index(experiment::window_index(d, r.window.seq_len, r.window.pred_len)),
         gen(at::make_generator<at::CPUGeneratorImpl>(s)) {
     if (period > r.window.seq_len) {
       throw InputError(r.label + ": the seasonal period of series '" + d.series.name + "' is " +
@@ -331,7 +331,7 @@ struct Trainer::Impl {
   }
 };
 
-Trainer::Trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed,
+Trainer::Trainer(const experiment::Recipe& recipe, const experiment::SeriesData& data, std::uint64_t seed,
                  const TrainerOptions& options)
     : impl_(std::make_unique<Impl>(recipe, data, seed, options)) {}
 Trainer::~Trainer() = default;
@@ -352,7 +352,7 @@ std::int64_t Trainer::train_windows() const { return impl_->train.size(); }
 std::int64_t Trainer::nan_step_count() const { return impl_->nan_steps; }
 int Trainer::seasonal_period() const { return impl_->period; }
 const experiment::Recipe& Trainer::recipe() const { return impl_->recipe; }
-const SeriesData& Trainer::data() const { return impl_->data; }
+const experiment::SeriesData& Trainer::data() const { return impl_->data; }
 const std::vector<double>& Trainer::loss_history() const { return impl_->loss_history; }
 const std::vector<EpochSummary>& Trainer::epoch_history() const { return impl_->epochs; }
 std::vector<std::int64_t> Trainer::epoch_permutation() const {
@@ -373,8 +373,8 @@ std::vector<NamedArray> Trainer::parameters() const {
   return out;
 }
 
-std::unique_ptr<Trainer> make_trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed,
-                                      const TrainerOptions& options) {
+std::unique_ptr<Trainer> make_trainer(const experiment::Recipe& recipe, const experiment::SeriesData& data,
+                                      std::uint64_t seed, const TrainerOptions& options) {
   return std::make_unique<Trainer>(recipe, data, seed, options);
 }
 

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "experiment/dataset.h"
 #include "experiment/recipe.h"
-#include "trainer/dataset.h"
 
 namespace wmtp::trainer {
 
@@ -59,7 +59,7 @@ struct NamedArray {
 
 class Trainer {
  public:
-  Trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed,
+  Trainer(const experiment::Recipe& recipe, const experiment::SeriesData& data, std::uint64_t seed,
           const TrainerOptions& options = {});
   ~Trainer();
   Trainer(const Trainer&) = delete;
@@ -97,7 +97,7 @@ class Trainer {
   std::int64_t nan_step_count() const;
   int seasonal_period() const;  // in points: recipe's, or one day from the spacing
   const experiment::Recipe& recipe() const;
-  const SeriesData& data() const;
+  const experiment::SeriesData& data() const;
   const std::vector<double>& loss_history() const;         // steps 1..global_step()
   const std::vector<EpochSummary>& epoch_history() const;  // epochs 1..epochs_done()
   // This epoch's order of the train windows (step k of the epoch trains rows [k*batch, (k+1)*batch));
@@ -118,8 +118,8 @@ class Trainer {
   std::unique_ptr<Impl> impl_;
 };
 
-std::unique_ptr<Trainer> make_trainer(const experiment::Recipe& recipe, const SeriesData& data, std::uint64_t seed,
-                                      const TrainerOptions& options = {});
+std::unique_ptr<Trainer> make_trainer(const experiment::Recipe& recipe, const experiment::SeriesData& data,
+                                      std::uint64_t seed, const TrainerOptions& options = {});
 
 // Intra-op threads of LibTorch (0 leaves the default).
 void set_compute_threads(int threads);

@@ -19,13 +19,13 @@
 #include "core/errors.h"
 #include "core/json_field.h"
 #include "experiment/plan.h"
+#include "experiment/series.h"
+#include "experiment/synthetic.h"
 #include "support/test_support.h"
+#include "support/wide_csv.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/run_source.h"
-#include "trainer/series.h"
-#include "trainer/synthetic.h"
 #include "trainer/trainer.h"
-#include "wide_csv.h"
 
 namespace wmtp::trainer {
 namespace {
@@ -353,17 +353,17 @@ CommandResult audit(const TempDir& dir, const std::string& args) {
   return run_command("cd " + shell_quote(dir.path()) + " && env -u MLFLOW_TRACKING_URI " + tool + " " + args);
 }
 
-std::vector<Series> ninety_days() {
+std::vector<experiment::Series> ninety_days() {
   experiment::SyntheticOptions o;
   o.days = 90;
-  return synthetic_households(o);
+  return experiment::synthetic_households(o);
 }
 
 TEST(TrainCli, WideCsvWithBomIndexAndMwUnitsAuditsAgainstThePreregsUnits) {
   TempDir dir;
-  const std::vector<Series> series = ninety_days();
+  const std::vector<experiment::Series> series = ninety_days();
   write_file(dir.file("grid.csv"), wmtp::testing::wide_csv(series, "", true));  // pandas index, Excel BOM
-  write_csv(series, dir.file("long.csv"));
+  experiment::write_csv(series, dir.file("long.csv"));
   json prereg = embedded_json("configs/prereg/smoke.json");
   prereg["g2"]["allowed_units"].push_back("MW");
   write_file(dir.file("mw-prereg.json"), prereg.dump(2));
@@ -407,7 +407,7 @@ TEST(TrainCli, WideCsvWithBomIndexAndMwUnitsAuditsAgainstThePreregsUnits) {
 
 TEST(TrainCli, GapsFailByDefaultAndDropWindowsTrainsAroundThem) {
   TempDir dir;
-  std::vector<Series> series = ninety_days();
+  std::vector<experiment::Series> series = ninety_days();
   // household-02 misses 3 hours on day 10 (empty cells of the wide CSV).
   series[1].time_s.erase(series[1].time_s.begin() + 240, series[1].time_s.begin() + 243);
   series[1].values.erase(series[1].values.begin() + 240, series[1].values.begin() + 243);

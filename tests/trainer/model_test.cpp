@@ -5,8 +5,8 @@
 
 #include "experiment/plan.h"
 
-#include "trainer/dataset.h"
-#include "trainer/synthetic.h"
+#include "experiment/dataset.h"
+#include "experiment/synthetic.h"
 #include "trainer/weighting.h"
 
 namespace wmtp::trainer {
@@ -56,14 +56,14 @@ TEST(Models, RegistryHasTheThreeKinds) {
 }
 
 struct Fixture {
-  SeriesData data = SeriesData::prepare([] {
+  experiment::SeriesData data = experiment::SeriesData::prepare([] {
     SyntheticOptions o;
     o.days = 60;
-    return synthetic_households(o)[0];
+    return experiment::synthetic_households(o)[0];
   }());
   WindowTensors train;
   explicit Fixture(const Recipe& r) {
-    const WindowIndex index = window_index(data, r.window.seq_len, r.window.pred_len);
+    const experiment::WindowIndex index = experiment::window_index(data, r.window.seq_len, r.window.pred_len);
     train = make_windows(data.standardized, index.train_starts, r.window.seq_len, r.window.pred_len, 24,
                          r.model.moving_avg, at::Device(at::kCPU));
   }

@@ -7,9 +7,9 @@
 
 #include "experiment/recipe.h"
 #include "experiment/run_contract.h"
+#include "experiment/synthetic.h"
 #include "memory_store.h"
 #include "trainer/plan_job.h"
-#include "trainer/synthetic.h"
 
 namespace wmtp::testing {
 
@@ -17,14 +17,14 @@ inline constexpr char kPlanHash[] = "0123456789abcdef";
 
 // A planned run of cell B0 on household-01; `model` "seasonal-naive" trains nothing (fast).
 inline trainer::RunRequest planned_request(std::uint64_t seed, int epochs = 2, const std::string& model = "") {
-  static const std::vector<trainer::Series> all = trainer::synthetic_households(experiment::SyntheticOptions{});
+  static const std::vector<experiment::Series> all = experiment::synthetic_households(experiment::SyntheticOptions{});
   trainer::RunRequest r;
   r.experiment = "plan-test";
   r.cell = "B0";
   r.recipe = experiment::load_recipe("B0");
   r.recipe.training.epochs = epochs;
   if (!model.empty()) r.recipe.model.kind = model;
-  r.series = trainer::find_series(all, "household-01", "test");
+  r.series = experiment::find_series(all, "household-01", "test");
   r.seed = seed;
   r.run_name = "B0-household-01-s" + std::to_string(seed);
   r.plan_hash = kPlanHash;

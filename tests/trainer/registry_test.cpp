@@ -6,8 +6,8 @@
 
 #include "core/json_field.h"
 #include "experiment/plan.h"
+#include "experiment/synthetic.h"
 #include "trainer/model.h"
-#include "trainer/synthetic.h"
 #include "trainer/weighting.h"
 
 namespace wmtp::trainer {
@@ -31,8 +31,8 @@ TEST(Plans, DataSpecReadBackLoadsTheSameSeries) {
   d.synthetic.seed = 7;
   d.synthetic.days = 30;
   const experiment::DataSpec back = experiment::DataSpec::from_json(json::parse(d.to_json().dump()), "x");
-  EXPECT_EQ(load_data(back)[0].values.size(), 30u * 24u);
-  EXPECT_EQ(load_data(back)[0].values, load_data(d)[0].values);
+  EXPECT_EQ(experiment::load_data(back)[0].values.size(), 30u * 24u);
+  EXPECT_EQ(experiment::load_data(back)[0].values, experiment::load_data(d)[0].values);
 }
 
 }  // namespace

@@ -3,11 +3,11 @@
 
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
+#include "experiment/synthetic.h"
 #include "gates/gates.h"
 #include "memory_store.h"
 #include "support/test_support.h"
 #include "trainer/run.h"
-#include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
@@ -15,14 +15,14 @@ namespace {
 using wmtp::testing::MemoryStore;
 
 RunRequest vq_request() {
-  static const std::vector<Series> all = synthetic_households(experiment::SyntheticOptions{});
+  static const std::vector<experiment::Series> all = experiment::synthetic_households(experiment::SyntheticOptions{});
   RunRequest r;
   r.experiment = "wmtp-test";
   r.cell = "A3";
   r.recipe = experiment::load_recipe("A3");
   r.recipe.training.epochs = 1;
   r.run_name = "A3-household-01-s42";
-  r.series = find_series(all, "household-01", "test");
+  r.series = experiment::find_series(all, "household-01", "test");
   r.seed = 42;
   return r;
 }
@@ -40,8 +40,8 @@ TEST(LoggedRun, Gate2SeesAVqFedFromAnotherScalerSpace) {
   EXPECT_EQ(g2_of(RunOptions{}).status, gates::Status::kPass);
 
   RunOptions bug;  // a pipeline bug: the model input standardized with a scaler fit on the whole series
-  bug.prepared_hook = [](SeriesData& d) {
-    const StandardScaler whole = StandardScaler::fit(d.series.values, d.series.unit, "test");
+  bug.prepared_hook = [](experiment::SeriesData& d) {
+    const experiment::StandardScaler whole = experiment::StandardScaler::fit(d.series.values, d.series.unit, "test");
     for (std::size_t i = 0; i < d.standardized.size(); ++i) d.standardized[i] = whole.transform(d.series.values[i]);
     d.standardized_signature = whole.signature();
   };

@@ -14,10 +14,10 @@
 #include "core/metrics.h"
 #include "experiment/run_signature.h"
 #include "experiment/seal.h"
+#include "experiment/synthetic.h"
 #include "memory_store.h"
 #include "support/expect_input_error.h"
 #include "support/test_support.h"
-#include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
@@ -47,7 +47,7 @@ struct RecordingWriter {
 
 RunRequest request(const std::string& recipe, const std::string& series = "household-01", std::uint64_t seed = 42,
                    int epochs = 5) {
-  static const std::vector<Series> all = synthetic_households(SyntheticOptions{});
+  static const std::vector<experiment::Series> all = experiment::synthetic_households(SyntheticOptions{});
   RunRequest r;
   r.experiment = "wmtp-test";
   r.cell = recipe;
@@ -57,7 +57,7 @@ RunRequest request(const std::string& recipe, const std::string& series = "house
   r.run_name = recipe + "-" + series + "-s" + std::to_string(seed);
   r.plan_hash = "0123456789abcdef";
   r.prereg_hash = "fedcba9876543210";
-  r.series = find_series(all, series, "test");
+  r.series = experiment::find_series(all, series, "test");
   r.seed = seed;
   return r;
 }
@@ -94,7 +94,7 @@ TEST(Run, LogsTheRunContract) {
   EXPECT_EQ(rec.name, "A3-household-01-s42");
   EXPECT_EQ(rec.experiment, "wmtp-test");
 
-  const SeriesData data = SeriesData::prepare(req.series);
+  const experiment::SeriesData data = experiment::SeriesData::prepare(req.series);
   const std::map<std::string, std::string> expected = {{"cell", "A3"},
                                                        {"series", "household-01"},
                                                        {"seed", "42"},
@@ -183,7 +183,7 @@ TEST(Run, DeclaredUnitGapPolicyAndTheDataStepReachTheRun) {
   options.figure_writer = figures.writer();
   RunRequest req = request("B0", "household-01", 42, 1);
   // household-01 as 15-minute data in MW, with 3 points missing in its train split.
-  Series& s = req.series;
+  experiment::Series& s = req.series;
   for (std::size_t i = 0; i < s.time_s.size(); ++i) s.time_s[i] = s.time_s[0] + static_cast<std::int64_t>(i) * 900;
   s.spacing_s = 900;
   s.time_s.erase(s.time_s.begin() + 1000, s.time_s.begin() + 1003);
@@ -279,17 +279,17 @@ TEST(Run, ResumeRefusesFinishedRunsAndChangedData) {
   // A CSV run whose file changes between the kill and the resume.
   SyntheticOptions o;
   o.days = 120;
-  write_csv({synthetic_household(o, 1)}, dir.file("data.csv"));
+  experiment::write_csv({experiment::synthetic_household(o, 1)}, dir.file("data.csv"));
   RunRequest r = request("B0", "household-01", 42, 2);
   r.data.kind = "csv";
   r.data.csv_path = dir.file("data.csv");
-  r.series = load_csv(dir.file("data.csv"))[0];
+  r.series = experiment::load_csv(dir.file("data.csv"))[0];
   RunOptions stop;
   stop.stop_after_step = 5;
   const RunOutcome cut = train_run(store, r, stop);
-  std::vector<Series> edited = load_csv(dir.file("data.csv"));
+  std::vector<experiment::Series> edited = experiment::load_csv(dir.file("data.csv"));
   edited[0].values[10] += 1.0;
-  write_csv(edited, dir.file("data.csv"));
+  experiment::write_csv(edited, dir.file("data.csv"));
   expect_input_error([&] { resume_run(store, cut.local_run_id, {}); },
                      {"changed since the run started", "train_data_hash"});
   expect_input_error([&] { resume_run(store, "no-such-run", {}); }, {"no run no-such-run"});

@@ -10,9 +10,9 @@
 #include <cmath>
 #include <random>
 
+#include "experiment/synthetic.h"
 #include "support/expect_input_error.h"
 #include "support/test_support.h"
-#include "trainer/synthetic.h"
 
 namespace wmtp::trainer {
 namespace {
@@ -23,10 +23,11 @@ using experiment::SyntheticOptions;
 
 using wmtp::testing::expect_input_error;
 
-const SeriesData& household(int index) {
-  static const std::vector<SeriesData> data = [] {
-    std::vector<SeriesData> d;
-    for (const Series& s : synthetic_households(SyntheticOptions{})) d.push_back(SeriesData::prepare(s));
+const experiment::SeriesData& household(int index) {
+  static const std::vector<experiment::SeriesData> data = [] {
+    std::vector<experiment::SeriesData> d;
+    for (const experiment::Series& s : experiment::synthetic_households(SyntheticOptions{}))
+      d.push_back(experiment::SeriesData::prepare(s));
     return d;
   }();
   return data[static_cast<std::size_t>(index - 1)];
@@ -112,15 +113,15 @@ TEST(Trainer, DLinearBeatsSeasonalNaiveOnADailyCsv) {
   for (int i = 0; i < n; ++i) {
     const double day_phase = 2 * M_PI * (i % 96) / 96.0;
     const double v = 2.0 + std::sin(day_phase) + 0.5 * std::sin(2 * day_phase) + 0.3 * i / n + noise(rng);
-    csv += format_iso8601(1672531200 + 900LL * i) + ",site-a," + shortest_decimal(v) + "\n";
+    csv += experiment::format_iso8601(1672531200 + 900LL * i) + ",site-a," + experiment::shortest_decimal(v) + "\n";
   }
   wmtp::testing::write_file(dir.file("daily.csv"), csv);
-  const std::vector<Series> series = load_csv(dir.file("daily.csv"));
+  const std::vector<experiment::Series> series = experiment::load_csv(dir.file("daily.csv"));
   ASSERT_EQ(series[0].spacing_s, 900);
   Recipe r = load_recipe("B0");
   r.window.seq_len = 192;  // two days of quarter hours
   r.window.pred_len = 96;
-  auto t = make_trainer(r, SeriesData::prepare(series[0]), 42);
+  auto t = make_trainer(r, experiment::SeriesData::prepare(series[0]), 42);
   EXPECT_EQ(t->seasonal_period(), 96);
   t->train();
   const Evaluation ev = t->evaluate();

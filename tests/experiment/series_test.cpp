@@ -1,16 +1,16 @@
-#include "trainer/series.h"
+#include "experiment/series.h"
 
 #include <gtest/gtest.h>
 
 #include "experiment/plan.h"
 
+#include "experiment/dataset.h"
+#include "experiment/synthetic.h"
 #include "support/expect_input_error.h"
 #include "support/test_support.h"
-#include "trainer/dataset.h"
-#include "trainer/synthetic.h"
-#include "wide_csv.h"
+#include "support/wide_csv.h"
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 namespace {
 
 using experiment::SyntheticOptions;
@@ -295,4 +295,4 @@ TEST(TimeAxis, NamedInTheDataStep) {
 }
 
 }  // namespace
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

@@ -1,4 +1,4 @@
-#include "trainer/synthetic.h"
+#include "experiment/synthetic.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "core/errors.h"
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
@@ -179,4 +179,4 @@ std::vector<Series> load_data(const experiment::DataSpec& data) {
   return load_csv(data.csv_path, options);
 }
 
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

@@ -1,4 +1,4 @@
-#include "trainer/series.h"
+#include "experiment/series.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,7 +12,7 @@
 #include "core/errors.h"
 #include "experiment/recipe.h"
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 namespace {
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
@@ -435,8 +435,6 @@ std::string step_axis_unit(std::int64_t spacing_s) {
   }
 }
 
-std::string format_duration(std::int64_t seconds) { return experiment::format_duration(seconds); }
-
 std::vector<Series> parse_csv(std::string_view text, const std::string& label, const CsvOptions& options) {
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());  // Excel's "CSV UTF-8"
   Lines lines(text);
@@ -544,4 +542,4 @@ const Series& find_series(const std::vector<Series>& all, const std::string& nam
   throw InputError(where + ": no series named '" + name + "' in the data (it has: " + names + ")");
 }
 
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

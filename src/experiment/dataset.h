@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "experiment/recipe.h"
-#include "trainer/series.h"
+#include "experiment/series.h"
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 
 // The seeds' data hash, reproducible by any numpy producer: sha256 over the values as
 // little-endian IEEE-754 float64 bytes, then "(N,)" and "float64" (numpy's str(a.shape) and
@@ -80,4 +80,4 @@ int daily_period(const Series& series);
 // window.seasonal_period when set (> 0), else one day (daily_period).
 int seasonal_period(const experiment::Recipe& recipe, const Series& series);
 
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

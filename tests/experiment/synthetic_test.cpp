@@ -1,4 +1,4 @@
-#include "trainer/synthetic.h"
+#include "experiment/synthetic.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include "core/metrics.h"
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 namespace {
 
 using experiment::synthetic_series_name;
@@ -113,4 +113,4 @@ TEST(Synthetic, HouseholdsDifferInScaleAndHabits) {
 }
 
 }  // namespace
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

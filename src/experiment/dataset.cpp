@@ -1,4 +1,4 @@
-#include "trainer/dataset.h"
+#include "experiment/dataset.h"
 
 #include <cmath>
 #include <cstring>
@@ -10,7 +10,7 @@
 #include "core/metrics.h"
 #include "core/sha256.h"
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 
 std::string data_hash(const std::vector<double>& values) {
   Sha256 h;
@@ -142,4 +142,4 @@ int seasonal_period(const experiment::Recipe& recipe, const Series& series) {
   return recipe.window.seasonal_period > 0 ? recipe.window.seasonal_period : daily_period(series);
 }
 
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 
 struct Series {
   std::string name;                  // e.g. household-01
@@ -40,8 +40,6 @@ struct CsvOptions {
 bool parse_iso8601(std::string_view text, std::int64_t* utc_seconds);
 // YYYY-MM-DDThh:mm:ssZ
 std::string format_iso8601(std::int64_t utc_seconds);
-// "1h", "15min", "1d", "90s": the spacing as people write it.
-std::string format_duration(std::int64_t seconds);
 // What one step of this spacing is called on a time axis: "hours" (1h), "minutes" (1min),
 // "days" (1d), "seconds" (1s), else "steps (15min)".
 std::string step_axis_unit(std::int64_t spacing_s);
@@ -67,4 +65,4 @@ std::string shortest_decimal(double value);
 // The series called `name`; InputError listing the names there are when it is missing.
 const Series& find_series(const std::vector<Series>& all, const std::string& name, const std::string& where);
 
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "experiment/plan.h"
-#include "trainer/series.h"
+#include "experiment/series.h"
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 
 // household-01 .. household-NN (two digits, more when needed).
 std::vector<Series> synthetic_households(const experiment::SyntheticOptions& options);
@@ -27,4 +27,4 @@ Series synthetic_household(const experiment::SyntheticOptions& options, int inde
 // The series a data spec names: its CSV file read, or the synthetic households generated.
 std::vector<Series> load_data(const experiment::DataSpec& data);
 
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment

@@ -1,4 +1,4 @@
-#include "trainer/dataset.h"
+#include "experiment/dataset.h"
 
 #include <gtest/gtest.h>
 
@@ -9,11 +9,11 @@
 
 #include "core/canonical_json.h"
 #include "core/sha256.h"
+#include "experiment/synthetic.h"
 #include "support/expect_input_error.h"
 #include "support/test_support.h"
-#include "trainer/synthetic.h"
 
-namespace wmtp::trainer {
+namespace wmtp::experiment {
 namespace {
 
 using experiment::SyntheticOptions;
@@ -220,4 +220,4 @@ TEST(Windows, DurationsBecomePointsInTheSeriesStep) {
 }
 
 }  // namespace
-}  // namespace wmtp::trainer
+}  // namespace wmtp::experiment
