@@ -10,12 +10,14 @@
 #          --shard i/GRID_PROCS sharing cuda:0 (one CUDA context and stream each), then one process
 #          with --jobs GRID_PROCS (threads, one CUDA stream each); every run's
 #          metrics compared with the sequential run's; the Python eager loop (train_reference.py's
-#          modules) timed on PY_RUNS whole runs and scaled to the plan's size;
+#          modules) timed on PY_RUNS whole runs and scaled to the plan's size, then in N processes
+#          sharing the GPU for each N of PY_PROCS, and both sides' best compared;
 #   shards one wmtp-train process per GPU with --shard i/n on the same plan, against one GPU.
 #   vq     dlinear-vq (A3) at batch 256: wmtp's step against the Python eager loop (issue 15 item 5).
 # Env: OUT (default /tmp/wmtp-gpu-out), PHASES (default "build smoke vq grid shards"), DEBS (default
 # .gpu-debs), PREFIX (unpacked .debs), BUILD, PYTHON (python3 with torch), GRID_HOUSEHOLDS (20),
-# GRID_SEEDS (50), GRID_EPOCHS (5), GRID_PROCS (16), PY_RUNS (10), VQ_SAMPLES (150000).
+# GRID_SEEDS (50), GRID_EPOCHS (5), GRID_PROCS (16), PY_RUNS (10), PY_PROCS ("1 2 4 8 16"),
+# VQ_SAMPLES (150000).
 # Writes logs, verdict, report and the timing table (table.md) to $OUT; exit 1 when a phase fails.
 #   run tool: command "bash bench/gpu/cli.sh 2>&1", timeout_s 600, kind nvidia-h100-x2
 set -uo pipefail
@@ -33,6 +35,7 @@ GRID_SEEDS=${GRID_SEEDS:-50}
 GRID_EPOCHS=${GRID_EPOCHS:-5}
 GRID_PROCS=${GRID_PROCS:-16}
 PY_RUNS=${PY_RUNS:-10}
+PY_PROCS=${PY_PROCS:-1 2 4 8 16}  # the Python loop's process counts (the sweep for its best)
 VQ_SAMPLES=${VQ_SAMPLES:-150000}
 CUDA=${CUDA:-cuda}  # CUDA=cpu: a dry run of the script on a machine without a GPU (cpu for every cuda:N)
 WORK=/tmp/wmtp-gpu-work
@@ -193,6 +196,26 @@ if has grid; then
   py_s=$(awk -v a="$py_run_s" -v n="$RUNS" 'BEGIN{printf "%.1f", a*n}')
   row "| $GPU_NAME | $RUNS-run B0 grid | Python eager loop ($PY_RUNS runs timed after an untimed one, x $RUNS / $PY_RUNS) | $py_s s | | $(awk -v a="$py_run_s" 'BEGIN{printf "%.3f", a}') s/run |"
   row "| $GPU_NAME | ratio | Python eager / wmtp sequential: $(awk -v a="$py_s" -v b="$seq_s" 'BEGIN{printf "%.1f", a/b}')x; / wmtp $GRID_PROCS processes: **$(awk -v a="$py_s" -v b="$par_s" 'BEGIN{printf "%.1f", a/b}')x**; / wmtp --jobs $GRID_PROCS: **$(awk -v a="$py_s" -v b="$jobs_s" 'BEGIN{printf "%.1f", a/b}')x** | | | |"
+  # Each side at its best (issue 27 item 3): the Python loop also in N processes sharing cuda:0,
+  # each training PY_RUNS + 1 whole runs (its first pays CUDA's start-up, as each wmtp process
+  # does); the plan's time is the wall time of all of them, scaled to $RUNS runs.
+  best_py=""
+  for n in $PY_PROCS; do
+    start=$(now)
+    for ((i = 0; i < n; i++)); do
+      py bench/gpu/eager_bench.py --device "$(gpu 0)" --grid-runs "$PY_RUNS" --grid-epochs "$GRID_EPOCHS" \
+        "$WORK/dumps/B0-32.json" >"$WORK/py-procs-$n-$i.jsonl" 2>&1 &
+    done
+    wait
+    wall=$(elapsed "$start")
+    done_runs=$(cat "$WORK"/py-procs-"$n"-*.jsonl | grep -c '"python-grid"')
+    [ "$done_runs" = "$n" ] || fail "python eager in $n processes: $done_runs of $n finished"
+    scaled=$(awk -v w="$wall" -v n="$n" -v r="$PY_RUNS" -v t="$RUNS" 'BEGIN{printf "%.1f", w * t / (n * (r + 1))}')
+    row "| $GPU_NAME | $RUNS-run B0 grid | Python eager loop in $n processes on cuda:0 ($((n * (PY_RUNS + 1))) runs in $wall s, x $RUNS) | $scaled s | | |"
+    if [ -z "$best_py" ] || awk -v a="$scaled" -v b="$best_py" 'BEGIN{exit !(a < b)}'; then best_py=$scaled; best_n=$n; fi
+  done
+  best_w=$(printf '%s\n' "$seq_s" "$par_s" "$jobs_s" | sort -g | head -1)
+  row "| $GPU_NAME | ratio at each side's best | Python eager, $best_n processes ($best_py s) / wmtp's best ($best_w s): **$(awk -v a="$best_py" -v b="$best_w" 'BEGIN{printf "%.1f", a/b}')x** | | | |"
 fi
 
 if has shards && [ "$GPUS" -ge 2 ]; then
