@@ -301,14 +301,13 @@ void bulk_fill(const std::string& path, const std::string& experiment, int runs,
   txn.commit();
 }
 
-TEST(LedgerSource, ReadsThousandsOfRunsQuickly) {
+// How fast they read is bench/tracking_bench's measure (10,000 runs), not a test's.
+TEST(LedgerSource, ReadsThousandsOfRunsInOrderWithAllTheirValues) {
   TempDir dir;
   constexpr int kRuns = 2000;
   bulk_fill(dir.file("ledger.sqlite"), "big", kRuns, 30, 200);
   bulk_fill(dir.file("ledger.sqlite"), "other", 100, 30, 200);
-  const auto begin = std::chrono::steady_clock::now();
   const RunSet set = read_ledger_runs(dir.file("ledger.sqlite"), "big");
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
   ASSERT_EQ(set.runs.size(), static_cast<std::size_t>(kRuns));
   for (std::size_t i = 1; i < set.runs.size(); ++i) {
     const RunRecord& a = set.runs[i - 1];
@@ -320,9 +319,6 @@ TEST(LedgerSource, ReadsThousandsOfRunsQuickly) {
     ASSERT_EQ(r.metrics.at("train_loss").size(), 100u);
     ASSERT_EQ(r.metrics.at("val_loss").size(), 100u);
   }
-  // 10,000 such runs must read in well under 2 s (bench/tracking_bench measures that); a fifth
-  // of them gets a generous bound here.
-  EXPECT_LT(seconds, 1.5);
 }
 
 }  // namespace
