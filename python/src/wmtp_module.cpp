@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +30,7 @@
 #include "experiment/preregistration.h"
 #include "experiment/run_request.h"
 #include "experiment/sealing.h"
+#include "experiment/shard.h"
 #include "experiment/synthetic.h"
 #include "tracking/tracker.h"
 
@@ -247,6 +249,16 @@ NB_MODULE(_wmtp, m) {
       "ref"_a, "series"_a, "seq_len"_a, "pred_len"_a,
       "The first input index of every train, val and test window (wmtp-train's windows; the rows of\n"
       "predictions/<split>.npy follow this order).");
+
+  m.def(
+      "shard_from_env",
+      [](const std::optional<std::int64_t>& shard_count) {
+        return ex::resolve_auto_shard(shard_count, ex::process_environment());
+      },
+      "shard_count"_a = nb::none(),
+      "`--shard auto`: this process's shard \"i/n\" from WMTP_SHARD, a Slurm job array\n"
+      "(SLURM_ARRAY_TASK_ID/COUNT/MIN/STEP) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX with\n"
+      "shard_count or WMTP_SHARD_COUNT). InputError naming the variable when none is set or one is bad.");
 
   nb::class_<wmtp::RunLogger>(m, "RunLogger",
                               "One run's logger (the Tracker's): ledger first, MLflow in the background.")

@@ -45,3 +45,17 @@ def test_series_split_and_windows(small_plan):
     assert wmtp.data_hash(test) == run.params["test_data_hash"]
     tr, va, te = p.windows(run)
     assert tr[0] == 0 and te[-1] + 168 + 24 == len(values)
+
+
+def test_shard_auto_reads_the_scheduler(monkeypatch):
+    for name in ("WMTP_SHARD", "WMTP_SHARD_COUNT", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_STEP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "3")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "4")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_MIN", "0")
+    assert wmtp.shard_from_env() == "4/4"
+    p = wmtp.plan("smoke")
+    assert [r.run_name for r in p.runs(shard="auto")] == [r.run_name for r in p.runs()[3::4]]
+    monkeypatch.delenv("SLURM_ARRAY_TASK_ID")
+    with pytest.raises(ValueError):
+        wmtp.shard_from_env()

@@ -133,3 +133,29 @@ def test_through_a_real_mlflow_server(small_plan, tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "v.json").read_text())["overall"] == "ALL PASS"
+
+
+def test_readme_shows_the_example_as_it_is():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    with open(EXAMPLE, encoding="utf-8") as f:
+        assert "```python\n" + f.read() + "```" in readme
+
+
+def test_csv_plan_checks_the_split_against_the_file(tmp_path):
+    values = np.round(np.random.default_rng(3).gamma(2.0, 0.5, size=40 * 24), 3)
+    lines = ["timestamp,series,value"] + ["2024-01-%02dT%02d:00:00Z,meter-7,%r" % (1 + i // 24, i % 24, float(v))
+                                          for i, v in enumerate(values)]
+    lines = lines[:1 + 31 * 24] + ["2024-02-%02dT%02d:00:00Z,meter-7,%r" % (1 + i // 24, i % 24, float(v))
+                                   for i, v in enumerate(values[31 * 24:])]
+    (tmp_path / "load.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "plan.json").write_text(json.dumps({
+        "name": "csv", "description": "CSV", "experiment": "wmtp-python-csv",
+        "data": {"kind": "csv", "path": "load.csv"}, "cells": [{"name": "B0", "recipe": "B0", "use_vq": False}],
+        "seeds": [1]}))
+    plan = wmtp.plan(str(tmp_path / "plan.json"))
+    assert np.array_equal(plan.series("meter-7"), values)
+    train, val, test = wmtp.split(values)
+    with pytest.raises(ValueError, match=r"the test split hashes to .* the plan's data \(csv, series meter-7\)"):
+        with wmtp.start_run(plan, "B0", "meter-7", 1, tracking_uri="", ledger=str(tmp_path / "l.sqlite")) as run:
+            run.log_split(train, val, test * 1000.0)  # MW given where the plan's file says kW

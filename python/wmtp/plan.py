@@ -58,7 +58,9 @@ class Plan:
 
     def runs(self, shard: Optional[str] = None) -> List[RunContract]:
         """Each planned run's contract, in order series x cells x seeds; shard "i/n" keeps runs
-        i-1, i-1+n, ... (as wmtp-train --shard)."""
+        i-1, i-1+n, ... (as wmtp-train --shard); "auto" reads it from the scheduler (shard_from_env)."""
+        if shard == "auto":
+            shard = shard_from_env()
         doc = self._all if not shard else self.contract(shard)
         out = []
         for r in doc["runs"]:
@@ -103,3 +105,9 @@ def split(values: Any) -> Tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
     a = np.ascontiguousarray(values, dtype=np.float64)
     train_end, val_end, n = _wmtp.split_bounds(len(a))
     return a[:train_end], a[train_end:val_end], a[val_end:n]
+
+
+def shard_from_env(shard_count: Optional[int] = None) -> str:
+    """This process's shard "i/n" from WMTP_SHARD, a Slurm job array or a Kubernetes Indexed Job,
+    as `wmtp-train --shard auto` reads it; ValueError naming the variable when none is set."""
+    return _wmtp.shard_from_env(shard_count)
