@@ -159,3 +159,18 @@ def test_csv_plan_checks_the_split_against_the_file(tmp_path):
     with pytest.raises(ValueError, match=r"the test split hashes to .* the plan's data \(csv, series meter-7\)"):
         with wmtp.start_run(plan, "B0", "meter-7", 1, tracking_uri="", ledger=str(tmp_path / "l.sqlite")) as run:
             run.log_split(train, val, test * 1000.0)  # MW given where the plan's file says kW
+
+
+def test_a_png_file_gets_the_provenance_chunks(tmp_path):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from PIL import Image
+    from wmtp.run import _png_with_text
+    fig = plt.figure(figsize=(2, 2))
+    fig.savefig(tmp_path / "f.png", format="png", metadata={"wmtp.run_id": "stale", "Title": "kept"})
+    plt.close(fig)
+    out = tmp_path / "g.png"
+    out.write_bytes(_png_with_text((tmp_path / "f.png").read_bytes(), {"wmtp.run_id": "abc", "Software": "x"}, "f"))
+    text = Image.open(out).text
+    assert text["wmtp.run_id"] == "abc" and text["Title"] == "kept" and text["Software"] == "x"
+    with pytest.raises(ValueError, match="not a PNG"):
+        _png_with_text(b"GIF89a", {}, "f.gif")
