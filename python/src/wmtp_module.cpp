@@ -94,7 +94,7 @@ nb::dict golden_dict(const wmtp::GoldenCheck& g) {
 }
 
 // The contract of a plan's runs: contract_document, each run with its datasets (wmtp/datasets.json)
-// and the plan's data kind.
+// and the plan's data kind, and what the plan's parent run holds.
 std::string plan_contract(const std::string& ref, const std::string& shard, const std::string& prereg_json,
                           const std::string& prereg_origin, const std::string& experiment) {
   const ex::Plan plan = ex::load_plan(ref);
@@ -112,6 +112,9 @@ std::string plan_contract(const std::string& ref, const std::string& shard, cons
     doc["runs"][i]["data_unit"] = r.series.unit;
   }
   doc["data"] = plan.data.to_json();
+  doc["plan_description"] = runs.plan_description;
+  doc["recipes"] = runs.recipes;
+  doc["trained_plan"] = runs.trained_plan;
   return doc.dump();
 }
 

@@ -42,6 +42,13 @@ def test_example_audits_all_pass(small_plan, tmp_path):
     done, verdict = audit(ledger, wmtp.plan(small_plan).runs()[0].experiment, tmp_path)
     assert done.returncode == 0, done.stderr
     assert verdict["overall"] == "ALL PASS", json.dumps(verdict)[:2000]
+    parent = ledger_rows(ledger, "SELECT r.local_id, r.status FROM runs r JOIN tags t ON t.run = r.id "
+                                 "WHERE t.key = 'wmtp.run_role' AND t.value = 'plan'")
+    assert len(parent) == 1 and parent[0][1] == "FINISHED"
+    children = ledger_rows(ledger, "SELECT count(*) FROM tags WHERE key = 'wmtp.parent_local_run_id' AND value = ?",
+                           parent[0][0])
+    assert children == [(2,)]
+    assert params_of(ledger, parent[0][0])["shard"] == "all"
 
 
 def start(small_plan, tmp_path, cell="B0"):

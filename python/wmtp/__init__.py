@@ -17,11 +17,11 @@ from ._wmtp import Error, InputError, StandardScaler, UnreachableError, __versio
 from .functions import (canonical_json, content_hash16, data_hash, golden_check, hit_rate, jcs, mae, mse, pape,
                         pape_definition_hash, pape_definition_payload)
 from .plan import Plan, RunContract, plan, shard_from_env, split
-from .run import Run, start_run
+from .run import PlanSession, Run, start_run
 
 __all__ = [
     "Error", "InputError", "UnreachableError", "StandardScaler", "__version__",
     "canonical_json", "content_hash16", "data_hash", "golden_check", "hit_rate", "jcs", "mae", "mse", "pape",
     "pape_definition_hash", "pape_definition_payload",
-    "Plan", "RunContract", "plan", "shard_from_env", "split", "Run", "start_run", "_wmtp",
+    "Plan", "RunContract", "plan", "shard_from_env", "split", "PlanSession", "Run", "start_run", "_wmtp",
 ]

@@ -86,6 +86,13 @@ class Plan:
         starts = _wmtp.window_starts(self._resolved(), run.series, int(window["seq_len"]), int(window["pred_len"]))
         return starts[0], starts[1], starts[2]
 
+    def start(self, shard: Optional[str] = None, tracking_uri: Optional[str] = None,
+              ledger: str = "wmtp-ledger.sqlite", mlflow_wait_s: float = 30.0) -> "PlanSession":
+        """Starts an invocation of the plan (of one shard "i/n", or "auto"): its parent run, and
+        session.start_run(spec) for each spec of session.runs. A `with` block finishes the parent."""
+        from .run import PlanSession
+        return PlanSession(self, shard, tracking_uri, ledger, mlflow_wait_s)
+
     def find(self, cell: str, series: str, seed: int) -> RunContract:
         """The planned run (cell, series, seed); ValueError listing the planned runs when absent."""
         for r in self.runs():

@@ -69,8 +69,10 @@ class Run:
     """One planned run in progress; made by start_run(), used as a context manager."""
 
     def __init__(self, contract: RunContract, tracker: "_wmtp.Tracker", logger: "_wmtp.RunLogger",
-                 mlflow_wait_s: float):
+                 mlflow_wait_s: float, session: Optional["PlanSession"] = None):
         self.contract = contract
+        self.status = "RUNNING"
+        self._session = session  # None: the run owns its Tracker and closes it
         self._tracker = tracker
         self._logger = logger
         self._mlflow_wait_s = mlflow_wait_s
@@ -275,17 +277,18 @@ class Run:
 
     def _end(self, status: str) -> None:
         self._closed = True
+        self.status = status
         try:
             self._logger.log_metric("nan_step_count", float(self._nan_steps), 0)
             self._logger.log_metric("n_nan_predictions", float(self._nan_predictions), 0)
             _wmtp.seal_run(self._tracker, self._logger, status)
             self._logger.finish(status)
         finally:
-            left = self._tracker.close(self._mlflow_wait_s)
             shutil.rmtree(self._scratch, ignore_errors=True)
-            if left > 0:
-                warnings.warn("wmtp: %d entries of run %s are left in the outbox of %s; wmtp-sync pushes them" %
-                              (left, self.run_name, self._tracker.ledger_path), stacklevel=3)
+            if self._session is not None:
+                self._session._ended(status)
+            else:
+                _close_tracker(self._tracker, self._mlflow_wait_s, "run " + self.run_name)
 
     def __enter__(self) -> "Run":
         return self
@@ -309,28 +312,37 @@ class Run:
         return False
 
 
-def start_run(plan: Union[str, Plan], cell: str, series: str, seed: int, tracking_uri: Optional[str] = None,
-              ledger: str = "wmtp-ledger.sqlite", experiment: Optional[str] = None, prereg: Optional[str] = None,
-              tags: Optional[Dict[str, str]] = None, mlflow_wait_s: float = 30.0) -> Run:
-    """Starts the planned run (cell, series, seed) of `plan` (a file, a built-in plan's name or a
-    Plan): runs the golden check (refusing to start when wmtp's metrics do not reproduce it),
-    opens the Tracker (the ledger file; MLflow at tracking_uri, None: MLFLOW_TRACKING_URI, "":
-    ledger only) and logs the contract's params, the golden metrics, config/recipe.json,
-    config/plan.json and wmtp/datasets.json. Leaving the `with` block seals the run and marks it
-    FINISHED (FAILED on an exception)."""
-    p = plan if isinstance(plan, Plan) else Plan(plan, prereg=prereg, experiment=experiment)
-    contract = p.find(cell, series, seed)
+def _close_tracker(tracker: "_wmtp.Tracker", wait_s: float, what: str) -> None:
+    left = tracker.close(wait_s)
+    if left > 0:
+        warnings.warn("wmtp: %d entries of %s are left in the outbox of %s; wmtp-sync pushes them" %
+                      (left, what, tracker.ledger_path), stacklevel=4)
+
+
+def _checked_golden() -> dict:
     golden = _wmtp.golden_check()
     if not golden["passed"]:
         raise _wmtp.Error("the golden tensors do not reproduce with this build (%s): refusing to start" %
                           golden["summary"])
-    tracker = _wmtp.Tracker(ledger, tracking_uri)
+    return golden
+
+
+def _write_json(folder: str, artifact: str, document: Any) -> str:
+    path = os.path.join(folder, artifact.replace("/", "_"))
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(document, f, indent=2)
+        f.write("\n")
+    return path
+
+
+def _start(contract: RunContract, tracker: "_wmtp.Tracker", tags: Dict[str, str], mlflow_wait_s: float,
+           session: Optional["PlanSession"], golden: dict) -> Run:
     start_tags = dict(contract.tags)
-    start_tags.update(tags or {})
+    start_tags.update(tags)
     start_tags["wmtp.producer"] = "python"
     start_tags["wmtp.version"] = _wmtp.__version__
     logger = tracker.start_run(contract.experiment, contract.run_name, start_tags)
-    run = Run(contract, tracker, logger, mlflow_wait_s)
+    run = Run(contract, tracker, logger, mlflow_wait_s, session)
     try:
         held_back = set(_DATA_HASHES) | set(_SCALER_SIGNATURES) | {"golden_tensor_check"}
         for key, value in contract.params.items():
@@ -343,12 +355,90 @@ def start_run(plan: Union[str, Plan], cell: str, series: str, seed: int, trackin
         documents = dict(contract.artifacts)
         documents["wmtp/datasets.json"] = contract.datasets
         for artifact, document in documents.items():
-            path = os.path.join(run._scratch, artifact.replace("/", "_"))
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(document, f, indent=2)
-                f.write("\n")
-            logger.log_artifact(path, artifact)
+            logger.log_artifact(_write_json(run._scratch, artifact, document), artifact)
     except BaseException:
         run._end("FAILED")
         raise
     return run
+
+
+def start_run(plan: Union[str, Plan], cell: str, series: str, seed: int, tracking_uri: Optional[str] = None,
+              ledger: str = "wmtp-ledger.sqlite", experiment: Optional[str] = None, prereg: Optional[str] = None,
+              tags: Optional[Dict[str, str]] = None, mlflow_wait_s: float = 30.0) -> Run:
+    """Starts the planned run (cell, series, seed) of `plan` (a file, a built-in plan's name or a
+    Plan) on a Tracker of its own: runs the golden check (refusing to start when wmtp's metrics do
+    not reproduce it), opens the ledger file (MLflow at tracking_uri; None: MLFLOW_TRACKING_URI; "":
+    ledger only) and logs the contract's params, the golden metrics, config/recipe.json,
+    config/plan.json and wmtp/datasets.json. Leaving the `with` block seals the run and marks it
+    FINISHED (FAILED on an exception). PlanSession.start_run starts one under the plan's parent run."""
+    p = plan if isinstance(plan, Plan) else Plan(plan, prereg=prereg, experiment=experiment)
+    contract = p.find(cell, series, seed)
+    golden = _checked_golden()  # before the ledger is opened: a failing build logs nothing
+    return _start(contract, _wmtp.Tracker(ledger, tracking_uri), tags or {}, mlflow_wait_s, None, golden)
+
+
+class PlanSession:
+    """One invocation of a plan (or of a shard): its parent run (tag wmtp.run_role=plan, params
+    plan_name, plan_hash, prereg_hash, recipes, shard; config/plan.json; runs_planned, runs_finished,
+    runs_failed) and one Tracker for it and the runs started through it, which name it as their
+    parent (wmtp.parent_local_run_id; mlflow.parentRunId in MLflow), as wmtp-train's do."""
+
+    def __init__(self, plan: Plan, shard: Optional[str], tracking_uri: Optional[str], ledger: str,
+                 mlflow_wait_s: float):
+        if shard == "auto":
+            shard = _wmtp.shard_from_env(None)
+        self.plan = plan
+        self.shard = shard or ""
+        doc = plan.contract(self.shard)
+        self.runs: List[RunContract] = plan.runs(self.shard)
+        self._mlflow_wait_s = mlflow_wait_s
+        self._counts = {"FINISHED": 0, "FAILED": 0}
+        self._tracker = _wmtp.Tracker(ledger, tracking_uri)
+        name = doc["plan_name"]
+        if self.shard:
+            i, n = self.shard.split("/")
+            name = "%s shard %s-of-%s" % (name, i, n)
+        tags = {"wmtp.run_role": "plan", "wmtp.producer": "python", "wmtp.version": _wmtp.__version__}
+        if doc["plan_description"]:
+            tags["mlflow.note.content"] = doc["plan_description"]
+        self._parent = self._tracker.start_run(doc["experiment"], name, tags)
+        self.local_run_id = self._parent.local_run_id
+        scratch = tempfile.mkdtemp(prefix="wmtp-plan.")
+        try:
+            for key in ("plan_name", "plan_hash", "prereg_hash", "recipes"):
+                self._parent.log_param(key, doc[key])
+            self._parent.log_param("shard", doc["shard"])
+            self._parent.log_artifact(_write_json(scratch, "config/plan.json", doc["trained_plan"]),
+                                      "config/plan.json")
+            self._parent.log_metric("runs_planned", float(len(self.runs)), 0)
+        except BaseException:
+            self._finish("FAILED")
+            raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def start_run(self, run: RunContract, tags: Optional[Dict[str, str]] = None) -> Run:
+        """Starts one of this session's runs (an item of session.runs) under the parent run."""
+        if run.run_name not in {r.run_name for r in self.runs}:
+            raise ValueError("run %s is not one of this session's runs (shard %s)" % (run.run_name, self.shard or "all"))
+        child_tags = dict(tags or {})
+        child_tags["wmtp.parent_local_run_id"] = self.local_run_id
+        return _start(run, self._tracker, child_tags, self._mlflow_wait_s, self, _checked_golden())
+
+    def _ended(self, status: str) -> None:
+        self._counts[status] = self._counts.get(status, 0) + 1
+
+    def _finish(self, status: str) -> None:
+        try:
+            self._parent.log_metric("runs_finished", float(self._counts["FINISHED"]), 0)
+            self._parent.log_metric("runs_failed", float(self._counts["FAILED"]), 0)
+            self._parent.finish(status)
+        finally:
+            _close_tracker(self._tracker, self._mlflow_wait_s, "plan " + self.plan.name)
+
+    def __enter__(self) -> "PlanSession":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self._finish("FAILED" if exc_type is not None or self._counts["FAILED"] else "FINISHED")
+        return False
