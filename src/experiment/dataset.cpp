@@ -12,20 +12,23 @@
 
 namespace wmtp::experiment {
 
-std::string data_hash(const std::vector<double>& values) {
+std::string data_hash(const double* values, std::size_t n) {
   Sha256 h;
   unsigned char bytes[8];
-  for (double v : values) {
+  for (std::size_t k = 0; k < n; ++k) {
+    const double v = values[k];
     std::uint64_t bits = 0;
     std::memcpy(&bits, &v, sizeof bits);
     for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(bits >> (8 * i));
     h.update(bytes, sizeof bytes);
   }
   // numpy's str(a.shape) and str(a.dtype) after a.tobytes(), as the seeds' producers hash.
-  h.update("(" + std::to_string(values.size()) + ",)");
+  h.update("(" + std::to_string(n) + ",)");
   h.update("float64");
   return h.hex_digest().substr(0, 16);
 }
+
+std::string data_hash(const std::vector<double>& values) { return data_hash(values.data(), values.size()); }
 
 StandardScaler StandardScaler::fit(const std::vector<double>& values, const std::string& unit,
                                    const std::string& what) {

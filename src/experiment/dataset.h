@@ -16,6 +16,8 @@ namespace wmtp::experiment {
 // str(a.dtype)); hex, first 16 chars. The `train_data_hash` / `val_data_hash` / `test_data_hash`
 // of a run hash the raw values (not scaled) of each split in time order.
 std::string data_hash(const std::vector<double>& values);
+// The same over n values in memory (a NumPy array's buffer, without a copy).
+std::string data_hash(const double* values, std::size_t n);
 
 // z = (x - mean) / scale with the population std as scale (sklearn's StandardScaler).
 struct StandardScaler {

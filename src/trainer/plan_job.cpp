@@ -6,12 +6,9 @@
 #include "core/canonical_json.h"
 #include "core/errors.h"
 #include "core/json_field.h"
-#include "core/version.h"
-#include "experiment/dataset.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
-#include "experiment/run_contract.h"
-#include "experiment/shard.h"
+#include "experiment/run_request.h"
 #include "experiment/synthetic.h"
 
 namespace wmtp::trainer {
@@ -74,23 +71,6 @@ ex::Plan overridden_plan(const PlanOptions& options, std::vector<std::string>* s
   return plan;
 }
 
-// Every series is in the data, and every (series, recipe) pair windows before the first run
-// starts: no half-trained plans.
-void check_series(const ex::Plan& plan, const std::vector<experiment::Series>& all,
-                  const std::vector<std::string>& series) {
-  for (std::size_t i = 0; i < series.size(); ++i) {
-    experiment::find_series(all, series[i], plan.label + ": $.series[" + std::to_string(i) + "]");
-  }
-  for (const std::string& name : series) {
-    const experiment::SeriesData prepared = experiment::SeriesData::prepare(
-        experiment::find_series(all, name, plan.label));
-    for (const ex::Cell& c : plan.cells) {
-      const ex::Recipe recipe = experiment::recipe_for(c.recipe, prepared.series);
-      experiment::window_index(prepared, recipe.window.seq_len, recipe.window.pred_len);
-    }
-  }
-}
-
 // Checked now as the audit will read it: a bad pre-registration fails here, not after training.
 ex::Preregistration load_prereg(const PlanOptions& options) {
   const ex::Preregistration prereg = options.prereg.empty()
@@ -101,24 +81,6 @@ ex::Preregistration load_prereg(const PlanOptions& options) {
                           options.warn);
   }
   return prereg;
-}
-
-RunRequest request_for(const PlanJob& job, const ex::Plan& plan, const ex::PlannedRun& p,
-                       const std::vector<experiment::Series>& all) {
-  RunRequest r;
-  r.experiment = job.experiment;
-  r.run_name = p.run_name;
-  r.cell = p.cell->name;
-  r.plan_hash = plan.hash;
-  r.plan_name = plan.name;
-  r.trained_plan = job.trained_plan;
-  r.prereg_hash = job.prereg_hash;
-  r.data = plan.data;
-  r.series = experiment::find_series(all, p.series, plan.label);
-  r.recipe = experiment::recipe_for(p.cell->recipe, r.series);  // durations in the series' time step
-  r.seed = p.seed;
-  if (!p.cell->recipe.description.empty()) r.tags[contract::tag::kNote] = p.cell->recipe.description;
-  return r;
 }
 
 }  // namespace
@@ -143,41 +105,8 @@ PlanJob plan_job(const PlanOptions& options) {
   std::vector<std::string> series;
   const ex::Plan plan = overridden_plan(options, &series);
   const std::vector<experiment::Series> all = experiment::load_data(plan.data);
-  if (series.empty()) {
-    for (const experiment::Series& s : all) series.push_back(s.name);
-  }
-  check_series(plan, all, series);
   const ex::Preregistration prereg = load_prereg(options);
-
-  PlanJob job;
-  job.trained_plan = ex::trained_plan_document(plan, series);
-  std::vector<ex::PlannedRun> planned = ex::expand_plan(plan, series);
-  job.planned = planned.size();
-  job.plan_name = plan.name;
-  job.plan_description = plan.description;
-  job.plan_hash = plan.hash;
-  job.prereg_hash = prereg.hash;
-  for (const ex::Cell& c : plan.cells) job.recipes += (job.recipes.empty() ? "" : ",") + c.recipe.name;
-  if (!options.shard.empty()) planned = ex::select_shard(planned, options.shard);
-  job.experiment = !options.experiment.empty() ? options.experiment
-                   : !plan.experiment.empty()  ? plan.experiment
-                                               : kDefaultExperiment;
-  for (const ex::PlannedRun& p : planned) job.runs.push_back(request_for(job, plan, p, all));
-  return job;
-}
-
-nlohmann::json contract_document(const PlanJob& job, const std::string& shard) {
-  nlohmann::json runs = nlohmann::json::array();
-  for (const RunRequest& r : job.runs) runs.push_back(start_document(r));
-  return {{"contract_version", 1},
-          {"wmtp_version", WMTP_VERSION},
-          {"experiment", job.experiment},
-          {"plan_name", job.plan_name},
-          {"plan_hash", job.plan_hash},
-          {"prereg_hash", job.prereg_hash},
-          {"shard", shard.empty() ? "all" : shard},
-          {"planned", job.planned},
-          {"runs", runs}};
+  return ex::plan_runs(plan, series, all, prereg.hash, options.shard, options.experiment);
 }
 
 }  // namespace wmtp::trainer

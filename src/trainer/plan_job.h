@@ -11,11 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/golden.h"
+#include "experiment/run_request.h"
 #include "trainer/run.h"
 
 namespace wmtp::trainer {
 
-inline constexpr const char* kDefaultExperiment = "wmtp-smoke";
+using experiment::kDefaultExperiment;
 
 // What the command line says about the plan; an empty string is an option not given.
 struct PlanOptions {
@@ -36,18 +37,7 @@ struct PlanOptions {
 };
 
 // The runs to train, with everything they log besides their own numbers.
-struct PlanJob {
-  std::vector<RunRequest> runs;
-  std::string experiment;
-  std::size_t planned = 0;  // runs of the plan before the shard was taken
-  // What the parent run holds (one per invocation and shard).
-  std::string plan_name;
-  std::string plan_description;
-  std::string plan_hash;
-  std::string prereg_hash;
-  std::string recipes;  // the cells' recipe names, comma-separated
-  nlohmann::json trained_plan;
-};
+using PlanJob = experiment::PlanRuns;
 
 // The metric definition must reproduce the frozen golden tensors (`which` names them) before
 // anything trains: else Error, unless policy is "debug", which warns and trains on.
@@ -58,8 +48,6 @@ void enforce_golden_policy(const GoldenCheck& golden, const std::string& which, 
 // shard, and when a series is too short for a recipe's window: no half-trained plans.
 PlanJob plan_job(const PlanOptions& options);
 
-// wmtp-train --print-contract: what each run of the job logs before it trains (start_document),
-// with the plan's identity, as one JSON document for another producer of the same plan.
-nlohmann::json contract_document(const PlanJob& job, const std::string& shard);
+using experiment::contract_document;
 
 }  // namespace wmtp::trainer

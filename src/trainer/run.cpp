@@ -36,7 +36,6 @@ namespace artifact = contract::artifact;
 using Clock = std::chrono::steady_clock;
 
 const std::string kCheckpointPrefix = std::string(artifact::kCheckpointDir) + "step-";
-const char* const kOutputUnit = "standardized";
 
 std::string checkpoint_artifact(std::int64_t step) {
   char buf[64];
@@ -90,19 +89,9 @@ class ScratchDir {
   std::string owned_;
 };
 
-const GoldenCheck& golden() {
-  static const GoldenCheck check = check_golden(embedded_golden());
-  return check;
-}
-
-const std::string& golden_tensor_check() {
-  static const std::string result = golden().pass ? "pass" : "fail";
-  return result;
-}
-
 // golden_<id>_pape and golden_<id>_hr of each frozen case, as this build computed them.
 void log_golden_metrics(RunLogger& logger) {
-  for (const GoldenCase& c : golden().cases) {
+  for (const GoldenCase& c : experiment::build_golden_check().cases) {
     logger.log_metric(metric::golden(c.id, metric::kPape), c.pape, 0);
     logger.log_metric(metric::golden(c.id, metric::kHr), c.hr, 0);
   }
@@ -139,46 +128,6 @@ class MetricLog {
   RunLogger& logger_;
   std::set<std::pair<std::string, std::int64_t>> held_;
 };
-
-std::vector<std::pair<std::string, std::string>> contract_params(const RunRequest& r,
-                                                                 const experiment::SeriesData& data) {
-  // The output is inverted through data.scaler; the VQ quantizes the model input, whose space
-  // is the one `standardized` was produced in. Logged from each path, so Gate 2 can tell them apart.
-  const std::string output_signature = data.scaler.signature();
-  std::vector<std::pair<std::string, std::string>> p = {
-      {param::kCell, r.cell},
-      {param::kSeries, r.series.name},
-      {param::kSeed, std::to_string(r.seed)},
-      {param::kModel, r.recipe.model.kind},
-      {param::kWeighting, r.recipe.weighting.kind},
-      {param::kUseVq, r.recipe.use_vq() ? "true" : "false"},
-      {param::kPapeDefinitionHash, pape_definition_hash()},
-      {param::kPapeDefinitionPayload, canonical_json(pape_definition_payload())},
-      {param::kPlanName, r.plan_name},
-      {param::kPreregHash, r.prereg_hash},
-      {param::kRecipeHash, r.recipe.hash},
-      {param::kPlanHash, r.plan_hash},
-      {param::kRecipe, r.recipe.name},
-      {param::kDlinearOutputUnit, kOutputUnit},
-      {param::kDlinearOutputSignature, output_signature},
-      {param::kTrainDataHash, data.train_hash},
-      {param::kValDataHash, data.val_hash},
-      {param::kTestDataHash, data.test_hash},
-      {param::kGoldenTensorCheck, golden_tensor_check()},
-      {param::kDataSource, r.data.to_json().dump()},
-      {param::kDataUnit, data.series.unit},
-      {param::kGapPolicy, r.data.gaps},
-      {param::kScaler, experiment::StandardScaler::kKind},
-      {param::kSeasonalPeriod, std::to_string(experiment::seasonal_period(r.recipe, data.series))},
-  };
-  if (r.data.gaps != "fail") p.emplace_back(param::kDataMissingPoints, std::to_string(data.series.missing_points));
-  if (r.recipe.use_vq()) {
-    p.emplace_back(param::kVqInputUnit, kOutputUnit);
-    p.emplace_back(param::kVqInputSignature, data.standardized_signature);
-  }
-  for (auto& hp : r.recipe.hyper_params()) p.push_back(std::move(hp));
-  return p;
-}
 
 RunFigures build_figures(const Trainer& trainer, const Evaluation& ev, const std::string& run_name) {
   RunFigures f;
@@ -456,32 +405,6 @@ RunOutcome with_plain_errors(const std::string& run_name, const experiment::Reci
   }
 }
 
-// One MLflow DatasetInput per split: name = series, digest = the split's data hash, source = the
-// CSV path or the synthetic generator's parameters, the schema of a series point, its row count.
-nlohmann::json dataset_inputs(const RunRequest& r, const experiment::SeriesData& data) {
-  const bool csv = r.data.kind == "csv";
-  const nlohmann::json source = csv ? nlohmann::json{{"uri", r.data.csv_path}} : r.data.to_json();
-  const nlohmann::json schema = {{"mlflow_colspec",
-                                  {{{"type", "datetime"}, {"name", "timestamp"}, {"required", true}},
-                                   {{"type", "double"}, {"name", "value"}, {"required", true}}}}};
-  const std::size_t rows[] = {data.bounds.train_end, data.bounds.val_end - data.bounds.train_end,
-                              data.bounds.size - data.bounds.val_end};
-  const std::string* hashes[] = {&data.train_hash, &data.val_hash, &data.test_hash};
-  const char* contexts[] = {"training", "validation", "testing"};
-  nlohmann::json out = nlohmann::json::array();
-  for (int i = 0; i < 3; ++i) {
-    out.push_back({{"tags", {{{"key", "mlflow.data.context"}, {"value", contexts[i]}}}},
-                   {"dataset",
-                    {{"name", r.series.name},
-                     {"digest", *hashes[i]},
-                     {"source_type", csv ? "local" : "synthetic"},
-                     {"source", source.dump()},
-                     {"schema", schema.dump()},
-                     {"profile", nlohmann::json{{"num_rows", rows[i]}}.dump()}}}});
-  }
-  return out;
-}
-
 RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const RunOptions& options) {
   experiment::SeriesData data = experiment::SeriesData::prepare(request.series);
   if (options.prepared_hook) options.prepared_hook(data);
@@ -494,7 +417,7 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
   start.tags[contract::tag::kCell] = request.cell;
   std::unique_ptr<RunLogger> logger = store.start_run(start);
   return guarded(*logger, [&] {
-    for (const auto& [key, value] : contract_params(request, data)) logger->log_param(key, value);
+    for (const auto& [key, value] : experiment::contract_params(request, data)) logger->log_param(key, value);
     log_golden_metrics(*logger);
     const ScratchDir scratch(options.work_dir, request.run_name);
     // What --resume reads back: the recipe as trained (overrides applied).
@@ -506,7 +429,7 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
     std::ofstream(plan_file) << request.trained_plan.dump(2) << "\n";
     logger->log_artifact(plan_file, artifact::kPlan);
     const std::string datasets_file = scratch.file(artifact::kDatasets);
-    std::ofstream(datasets_file) << dataset_inputs(request, data).dump(2) << "\n";
+    std::ofstream(datasets_file) << experiment::dataset_inputs(request, data).dump(2) << "\n";
     logger->log_artifact(datasets_file, artifact::kDatasets);
     MetricLog metrics(*logger, nullptr);
     return RunDriver(store, *logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1)
@@ -515,18 +438,6 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
 }
 
 }  // namespace
-
-nlohmann::json start_document(const RunRequest& request) {
-  const experiment::SeriesData data = experiment::SeriesData::prepare(request.series);
-  nlohmann::json params = nlohmann::json::object();
-  for (const auto& [key, value] : contract_params(request, data)) params[key] = value;
-  nlohmann::json tags = request.tags;
-  tags[contract::tag::kCell] = request.cell;
-  return {{"run_name", request.run_name},
-          {"params", params},
-          {"tags", tags},
-          {"artifacts", {{artifact::kRecipe, request.recipe.to_json()}, {artifact::kPlan, request.trained_plan}}}};
-}
 
 RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options) {
   const PoolStreamScope stream(options.own_cuda_stream, options.device);

@@ -16,6 +16,7 @@
 #include "core/run_logger.h"
 #include "experiment/dataset.h"
 #include "experiment/plan.h"
+#include "experiment/run_request.h"
 #include "trainer/trainer.h"
 
 namespace wmtp::trainer {
@@ -82,21 +83,7 @@ struct RunOptions {
   std::shared_ptr<const EcdsaPrivateKey> signing_key;
 };
 
-struct RunRequest {
-  std::string experiment;
-  std::string run_name;  // e.g. B2-household-01-s42
-  std::string cell;
-  experiment::Recipe recipe;  // with command-line overrides applied; recipe.hash is the file's
-  std::string plan_hash;
-  std::string plan_name;
-  nlohmann::json trained_plan;  // experiment::trained_plan_document: logged as config/plan.json
-  std::string prereg_hash;
-  experiment::DataSpec data;  // where series came from; logged so that --resume can reload it
-  experiment::Series series;
-  std::uint64_t seed = 0;
-  // Further tags at start (parent run, provenance, note); wmtp.device and wmtp.cell are the run's.
-  std::map<std::string, std::string> tags;
-};
+using RunRequest = experiment::RunRequest;
 
 struct RunOutcome {
   std::string local_run_id;
@@ -124,11 +111,7 @@ RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOption
 // finished, lacks what it needs, or its data no longer hashes the same.
 RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options);
 
-// What a run of `request` logs before it trains, as JSON: {"run_name", "params" (every contract
-// param, data hashes and scaler signatures included), "tags" (those of the request and
-// wmtp.cell), "artifacts" (config/recipe.json and config/plan.json, as documents)}. Reads and
-// hashes the series; trains nothing. wmtp-train --print-contract: for other producers.
-nlohmann::json start_document(const RunRequest& request);
+using experiment::start_document;
 
 // The names of the metrics logged once at the end of a run.
 const std::vector<std::string>& final_metric_names();
