@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -16,6 +17,7 @@
 #include "experiment/preregistration.h"
 #include "experiment/seal.h"
 #include "experiment/series.h"
+#include "experiment/synthetic.h"
 #include "gates/verdict.h"
 #include "mlflow_copy.h"
 #include "png_fixture.h"
@@ -662,6 +664,41 @@ TEST_F(AuditE2E, ARerunSupersedesTheFailedAttemptAndPasses) {
   ASSERT_EQ(a.verdict.superseded.size(), 1u);
   EXPECT_EQ(a.verdict.superseded[0].status, "FAILED");
   EXPECT_EQ(a.verdict.superseded[0].superseded_by, copy_of(baseline_, "B0", 42).local_id());
+}
+
+// CSV data: replay reads the file at the path the run logged; moved away, the run is listed as not
+// replayed, and --data-root finds it again by file name.
+TEST_F(AuditE2E, CsvDataIsReplayedFromItsPathOrUnderTheDataRoot) {
+  testing::TempDir dir;
+  experiment::SyntheticOptions households;
+  households.households = 1;
+  households.days = 60;
+  experiment::write_csv(experiment::synthetic_households(households), dir.file("load.csv"));
+  testing::write_file(dir.file("plan.json"), R"({"name": "csv-replay", "experiment": "csv-replay",
+  "data": {"kind": "csv", "path": "load.csv"}, "cells": [{"name": "B0", "recipe": "B0", "use_vq": false}],
+  "seeds": [42]})");
+  const std::string ledger = dir.file("csv.sqlite");
+  const testing::CommandResult trained = testing::run_command(
+      "cd " + shell_quote(dir.path()) + " && " + shell_quote(binary("wmtp-train")) + " --plan plan.json --epochs " +
+      std::to_string(kEpochs) + " --ledger " + shell_quote(ledger) + " --quiet");
+  ASSERT_EQ(trained.exit_code, 0) << trained.out << trained.err;
+  const std::string args = "--ledger " + shell_quote(ledger) + " --experiment csv-replay";
+  Audit a = audit(args);
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  EXPECT_EQ(a.verdict.replay.replayed, 1);
+
+  std::filesystem::create_directories(dir.file("moved"));
+  std::filesystem::rename(dir.file("load.csv"), dir.file("moved/load.csv"));
+  a = audit(args);
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  ASSERT_EQ(a.verdict.replay.not_replayed.size(), 1u);
+  EXPECT_EQ(a.verdict.replay.not_replayed[0].reason,
+            "data file " + dir.file("load.csv") + " is not reachable (--data-root DIR relocates it by file name)");
+
+  a = audit(args + " --data-root " + shell_quote(dir.file("moved")));
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  EXPECT_EQ(a.verdict.replay.replayed, 1);
+  EXPECT_TRUE(a.verdict.replay.not_replayed.empty());
 }
 
 // ---- Checks that need no key: the copies are resealed after each change, so only these catch it ----
