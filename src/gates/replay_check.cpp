@@ -10,7 +10,7 @@ namespace wmtp::gates {
 namespace {
 
 const experiment::RunReplay* replay_of(const RunRecord& run, const AuditInputs& in) {
-  if (!in.replay_on) return nullptr;
+  if (!in.replay_on || run.local_id.empty()) return nullptr;
   const auto it = in.replays.find(run.local_id);
   return it == in.replays.end() ? nullptr : &it->second;
 }
@@ -43,7 +43,7 @@ std::vector<Finding> check_replayed_metrics(const RunRecord& run, const AuditInp
     if (!in.prereg.replay_required) return out;
     std::string reason = "no replay";
     for (const NotReplayed& n : in.not_replayed) {
-      if (n.run_id == run.local_id) reason = n.reason;
+      if (n.run_id == run.local_id && (!n.run_id.empty() || n.run_name == run.name)) reason = n.reason;
     }
     out.push_back(Finding::fail("the pre-registration requires replay, and the run cannot be replayed: " + reason,
                                 "replayed", "not replayed"));

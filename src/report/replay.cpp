@@ -146,6 +146,10 @@ void replay_runs(const RunSet& runs, const std::string& data_root, gates::AuditI
   inputs.replay_on = true;
   DataCache cache(data_root);
   for (const RunRecord& run : runs.runs) {
+    if (run.local_id.empty()) {  // the gates find a replay by local id
+      inputs.not_replayed.push_back({"", run.name, "no tag " + std::string(contract::tag::kLocalRunId)});
+      continue;
+    }
     try {
       inputs.replays[run.local_id] = replay_one(run, inputs, cache);
     } catch (const NotReplayable& e) {

@@ -108,6 +108,14 @@ TEST_F(ReplayTest, ARunNotReplayedIsListedAndFailsOnlyWhenReplayIsRequired) {
             "the pre-registration requires replay, and the run cannot be replayed: no predictions/test.npy artifact");
 }
 
+TEST_F(ReplayTest, ARunWithoutALocalIdIsNeverMatchedToAnotherRunsReplay) {
+  experiment::RunReplay wrong = agreeing_replay(b0);
+  wrong.metrics["test_pape"] = 1e6;
+  in.replays[""] = wrong;
+  b0.local_id.clear();
+  EXPECT_EQ(gate_numerical_health(runs, in).status, Status::kPass);
+}
+
 TEST_F(ReplayTest, ReplayOffComparesNothing) {
   in.replays[b0.local_id].metrics["test_pape"] = 1e6;
   in.replay_on = false;
