@@ -38,6 +38,15 @@ void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
   app.add_flag("--strict", request.strict, "A WARNING verdict exits 1")->group(group);
   app.add_flag("--no-figures", request.no_figures, "Debug only: do not verify figures; Gate 4 then FAILs")
       ->group(group);
+  app.add_option("--data-root", request.data_root,
+                 "Where the runs' CSV data lies now: replay reads the file of the logged name under DIR")
+      ->group(group);
+  const auto no_replay = [&request](bool) { request.replay = false; };
+  app.add_flag_function("--no-replay", no_replay,
+                        "Do not replay: the data hashes, scaler signatures and val/test metrics are then only checked "
+                        "as logged, not recomputed from the data and predictions/*.npy (refused when the "
+                        "pre-registration says replay: required)")
+      ->group(group);
 }
 
 bool audit_flags_given(const CLI::App& app) {

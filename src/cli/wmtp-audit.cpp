@@ -192,7 +192,9 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Audits an experiment's runs against the pre-registration: replays Gates 1-6 (G1 definition, G2 "
       "units/scalers, G3 numerical health, G4 figures, G5 fail-fast loss, G6 data pairing) over the runs read "
-      "back from MLflow or the local ledger, writes the verdict JSON and exits non-zero when it fails.",
+      "back from MLflow or the local ledger, recomputes from each run's data and predictions artifacts its data "
+      "hashes, scaler signatures and val/test metrics (replay), writes the verdict JSON and exits non-zero when it "
+      "fails.",
       kProgram};
   app.footer(
       "Source: MLflow when a tracking URI is set (--tracking-uri or MLFLOW_TRACKING_URI), else the ledger;\n"
@@ -202,6 +204,10 @@ int main(int argc, char** argv) {
       "  Runs are sealed when they finish: a param, metric or artifact edited since is a FAIL. Of several\n"
       "  attempts of one (cell, series, seed) the latest FINISHED is gated; the verdict lists the others.\n"
       "  Every rule: docs/ARCHITECTURE.md.\n"
+      "Replay: each run's data is regenerated (synthetic) or read (CSV: the logged path, or the file of that\n"
+      "  name under --data-root); a split hash (G6), scaler signature (G2) or val/test metric (G3, from\n"
+      "  predictions/test.npy and val.npy) that does not follow is a FAIL; runs that cannot be replayed are\n"
+      "  listed in the verdict (a FAIL when the pre-registration says \"replay\": \"required\").\n"
       "Exit codes: 0 ALL PASS or WARNING (WARNING is 1 with --strict), 1 FAIL or CRITICAL FAIL,\n"
       "  2 usage or input error, 3 source unreachable.\n"
       "Policy: with CI=true the policy is prod and debug-only options (--no-figures) are refused;\n"

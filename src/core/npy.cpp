@@ -30,6 +30,7 @@ struct Header {
   std::string descr;
   bool fortran_order = false;
   std::size_t count = 1;
+  std::vector<std::size_t> shape;
 };
 
 Header parse_header(const std::string& text, const std::string& path) {
@@ -51,6 +52,7 @@ Header parse_header(const std::string& text, const std::string& path) {
     const auto d = static_cast<std::size_t>(std::stoull(digits));
     if (d != 0 && h.count > kMaxValues / d) fail("shape (" + dims.substr(0, 80) + ") has too many values");
     h.count *= d;
+    h.shape.push_back(d);
     nontrivial += d > 1 ? 1 : 0;
   }
   if (h.descr != "<f8" && h.descr != "<f4") {
@@ -62,15 +64,21 @@ Header parse_header(const std::string& text, const std::string& path) {
 
 }  // namespace
 
-std::vector<double> read_npy(const std::string& path) {
+std::vector<double> read_npy(const std::string& path) { return read_npy_array(path).values; }
+
+std::vector<double> parse_npy(std::string_view bytes, const std::string& path) {
+  return parse_npy_array(bytes, path).values;
+}
+
+NpyArray read_npy_array(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open the file");
   std::ostringstream bytes_stream;
   bytes_stream << in.rdbuf();
-  return parse_npy(bytes_stream.str(), path);
+  return parse_npy_array(bytes_stream.str(), path);
 }
 
-std::vector<double> parse_npy(std::string_view bytes, const std::string& path) {
+NpyArray parse_npy_array(std::string_view bytes, const std::string& path) {
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() < kMagicSize + 4 || bytes.compare(0, kMagicSize, kMagic, kMagicSize) != 0) {
     throw InputError(path + ": not a .npy file (no \\x93NUMPY magic)");
@@ -94,7 +102,8 @@ std::vector<double> parse_npy(std::string_view bytes, const std::string& path) {
     throw InputError(path + ": " + std::to_string(bytes.size() - data) + " data bytes for " + std::to_string(h.count) +
                      " values of " + std::to_string(item) + " bytes");
   }
-  std::vector<double> values(h.count);
+  NpyArray array{h.shape, std::vector<double>(h.count)};
+  std::vector<double>& values = array.values;
   for (std::size_t i = 0; i < h.count; ++i) {
     const unsigned char* p = b + data + i * item;
     if (item == 8) {
@@ -108,11 +117,24 @@ std::vector<double> parse_npy(std::string_view bytes, const std::string& path) {
       values[i] = f;
     }
   }
-  return values;
+  return array;
 }
 
-void write_npy(const std::string& path, const std::vector<double>& values) {
-  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(values.size()) + ",), }";
+void write_npy(const std::string& path, const std::vector<double>& values) { write_npy(path, values, {values.size()}); }
+
+void write_npy(const std::string& path, const std::vector<double>& values, const std::vector<std::size_t>& shape) {
+  std::size_t count = 1;
+  std::string dims;
+  for (std::size_t d : shape) {  // as Python prints a tuple: (3,) (3, 4)
+    count *= d;
+    dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+  }
+  if (shape.size() == 1) dims += ",";
+  if (count != values.size()) {
+    throw Error("cannot write " + path + ": shape (" + dims + ") holds " + std::to_string(count) + " values, not " +
+                std::to_string(values.size()));
+  }
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Magic, version, length and header together are a multiple of 64 bytes, ending in '\n'.
   const std::size_t unpadded = kMagicSize + 2 + 2 + header.size() + 1;
   header += std::string((64 - unpadded % 64) % 64, ' ') + "\n";

@@ -127,6 +127,17 @@ WindowIndex window_index(const SeriesData& data, int seq_len, int pred_len) {
   return w;
 }
 
+std::vector<double> window_targets(const Series& series, const std::vector<std::size_t>& starts, int seq_len,
+                                   int pred_len) {
+  std::vector<double> out;
+  out.reserve(starts.size() * static_cast<std::size_t>(pred_len));
+  const auto L = static_cast<std::size_t>(seq_len);
+  for (std::size_t s : starts) {
+    for (int h = 0; h < pred_len; ++h) out.push_back(series.values[s + L + static_cast<std::size_t>(h)]);
+  }
+  return out;
+}
+
 experiment::Recipe recipe_for(const experiment::Recipe& recipe, const Series& series) {
   return experiment::resolve_durations(recipe, series.spacing_s,
                                        "series '" + series.name + "' (" + series.source + ")");

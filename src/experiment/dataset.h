@@ -70,6 +70,11 @@ struct WindowIndex {
 // window of a split crosses a gap.
 WindowIndex window_index(const SeriesData& data, int seq_len, int pred_len);
 
+// The targets of the windows at `starts` in the data's unit, window by window, pred_len values
+// each: what a forecast of those windows is scored against.
+std::vector<double> window_targets(const Series& series, const std::vector<std::size_t>& starts, int seq_len,
+                                   int pred_len);
+
 // The recipe in points for this series' time step (experiment::resolve_durations): InputError
 // naming the recipe field when a duration is not a whole number of steps.
 experiment::Recipe recipe_for(const experiment::Recipe& recipe, const Series& series);

@@ -153,7 +153,10 @@ Plan parse_plan(const nlohmann::json& j, const std::string& label, const RecipeR
 
 Plan parse_plan(const nlohmann::json& j, const std::string& label, const std::string& base_dir) {
   Plan p = parse_plan(j, label, [&](const std::string& ref) { return load_recipe(ref, base_dir); });
-  if (p.data.kind == "csv") p.data.csv_path = resolve_path(p.data.csv_path, base_dir);
+  // Absolute, as DataSpec says: the data_source param names the file wherever the run is resumed or replayed.
+  if (p.data.kind == "csv") {
+    p.data.csv_path = std::filesystem::absolute(resolve_path(p.data.csv_path, base_dir)).lexically_normal().string();
+  }
   return p;
 }
 

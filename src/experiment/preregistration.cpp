@@ -92,7 +92,7 @@ nlohmann::json read_golden_tensors(const JsonField& f, const std::string& origin
 Preregistration parse_preregistration(const nlohmann::json& document, const std::string& origin) {
   const JsonField root(document, origin);
   root.reject_unknown({"schema_version", "name", "description", "pape_definition_hash", "golden_atol", "g2", "g3", "g5",
-                       "trip_wires", "caveats", "golden_tensors", "trusted_keys"});
+                       "trip_wires", "caveats", "golden_tensors", "trusted_keys", "replay"});
   Preregistration p;
   p.origin = origin;
   const JsonField version = root.at("schema_version");
@@ -141,6 +141,12 @@ Preregistration parse_preregistration(const nlohmann::json& document, const std:
   }
   if (root.has("caveats")) {
     for (const JsonField& c : root.at("caveats").elements()) p.caveats.push_back(c.as_nonempty_string());
+  }
+  if (root.has("replay")) {
+    const JsonField replay = root.at("replay");
+    const std::string mode = replay.as_string();
+    if (mode != "required" && mode != "optional") replay.fail("expected \"required\" or \"optional\"");
+    p.replay_required = mode == "required";
   }
   if (root.has("trusted_keys")) {
     for (const JsonField& k : root.at("trusted_keys").elements()) {

@@ -41,7 +41,9 @@ struct Preregistration {
   std::int64_t min_epochs = 5;
   std::int64_t g5_fail_threshold = 2;  // this many G5 failures make the gate FAIL
   std::vector<TripWire> trip_wires;    // G3
-  std::vector<std::string> caveats;    // printed by every report built on this pre-registration
+  // replay: "required": a gated run the audit cannot replay (experiment/replay.h) is a G3 FAIL.
+  bool replay_required = false;
+  std::vector<std::string> caveats;  // printed by every report built on this pre-registration
   // Public keys whose run signatures the audit accepts (G3), inline PEM: part of the hash, so the
   // runs' prereg_hash pins them too.
   std::vector<EcdsaPublicKey> trusted_keys;

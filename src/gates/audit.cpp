@@ -205,6 +205,11 @@ Verdict audit(const AttemptSelection& selection, const AuditInputs& in, const Ve
   v.overall = overall_verdict(v.gates);
   v.exit_code = exit_code_for(v.overall, options.strict);
   v.authenticity = authenticity_of(runs, in);
+  if (in.replay_on) {
+    v.replay.status = "on";
+    for (const RunRecord& run : judged.runs) v.replay.replayed += in.replays.count(run.local_id) > 0 ? 1 : 0;
+    v.replay.not_replayed = in.not_replayed;
+  }
   for (const RunRecord& run : runs.runs) {
     v.runs.push_back(summarize_run(run));
     v.runs.back().mlflow_url = run_ui_url(runs.mlflow_experiment_url, run.mlflow_run_id);

@@ -7,6 +7,7 @@
 #include "experiment/run_contract.h"
 #include "gates/check.h"
 #include "gates/gates.h"
+#include "gates/replay_check.h"
 
 namespace wmtp::gates {
 namespace {
@@ -100,12 +101,15 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in) {
     const std::string* data_unit = check_data_unit(check, run, allowed);
     const std::optional<bool> vq = uses_vq(run);
     check_use_vq(check, run, vq, in);
+    check.add(check_replayed_params(run, in, {param::kDlinearOutputSignature, param::kVqInputSignature}));
     if (vq == std::optional<bool>(true)) {
       const std::string* vq_unit = check_vq_stage(check, allowed);
       check.done(Status::kPass, "VQ input matches the DLinear output (unit " + (vq_unit ? *vq_unit : std::string()) +
                                     ", same scaler signature)");
     } else if (data_unit != nullptr) {
       check.done(Status::kPass, "data unit " + *data_unit + " is allowed; not a VQ run");
+    } else if (replayed(run, in)) {
+      check.done(Status::kPass, "scaler signature recomputed from the data; not a VQ run");
     } else {
       check.done(Status::kSkipped, "not a VQ run");
     }

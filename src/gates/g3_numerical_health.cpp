@@ -9,6 +9,7 @@
 #include "experiment/run_contract.h"
 #include "gates/check.h"
 #include "gates/gates.h"
+#include "gates/replay_check.h"
 #include "gates/seal_check.h"
 #include "gates/signature_check.h"
 
@@ -111,6 +112,7 @@ GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in) {
     check_count(check, run, metric::kNanPredictions, in.prereg.nan_tolerance);
     check_checkpoint(check, run);
     check_codebook(check, run, in.prereg.codebook_util_warning);
+    check.add(check_replayed_metrics(run, in));
     check.done(Status::kPass, "FINISHED, finite headline metrics, no NaN steps or predictions; checkpoint present");
   }
   return gate.finish();

@@ -15,6 +15,7 @@
 #include "experiment/run_contract.h"
 #include "gates/check.h"
 #include "gates/gates.h"
+#include "gates/replay_check.h"
 
 namespace wmtp::gates {
 namespace {
@@ -252,7 +253,11 @@ GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in) {
       check_against_plan(check, run, {*cell, *series, *seed}, tallies, in, planned);
     }
     check_config_documents(check, run, in);
-    check.done(Status::kPass, "data hashes present and equal across the cells of its series and seed");
+    check.add(check_replayed_params(run, in, {param::kDataHashes.begin(), param::kDataHashes.end()}));
+    check.done(Status::kPass, replayed(run, in)
+                                  ? "data hashes recomputed from the data, equal across the cells of "
+                                    "its series and seed"
+                                  : "data hashes present and equal across the cells of its series and seed");
   }
   return gate.finish();
 }

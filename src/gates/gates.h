@@ -11,6 +11,7 @@
 #include "core/run_record.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
+#include "experiment/replay.h"
 #include "gates/verdict.h"
 
 namespace wmtp::gates {
@@ -42,6 +43,12 @@ struct AuditInputs {
   bool documents_expected = false;
   // Newer attempts that did not finish (AttemptSelection::unfinished); each a G6 WARNING.
   std::vector<UnfinishedAttempt> unfinished_attempts;
+  // Replay (experiment/replay.h), done by the audit session: what it recomputed from each run's
+  // data and predictions, by local run id, and the gated runs it could not replay. Off
+  // (--no-replay, or a caller that does not replay): nothing is compared and nothing required.
+  bool replay_on = false;
+  std::map<std::string, experiment::RunReplay> replays;
+  std::vector<NotReplayed> not_replayed;
 };
 
 // The runs of one (cell, series, seed): the attempt to gate (the latest FINISHED one, else the
@@ -75,7 +82,9 @@ GateReport gate_definition(const RunSet& runs, const AuditInputs& in);
 // prereg.allowed_units; the plan's VQ cells. FAIL: a planned VQ cell without a use_vq=true run;
 // use_vq not true/false or contradicting the plan's cell; data_unit not allowed; a VQ run missing
 // one of its four params, with a unit not allowed, or whose VQ input unit or signature differs
-// from the DLinear output's. Never WARNs. SKIPPED: a run that is not VQ and logs no data_unit.
+// from the DLinear output's; a logged scaler signature (dlinear_output_scaler_space_signature,
+// vq_scaler_space_signature) that is not the one in.replays recomputed from the run's data.
+// Never WARNs. SKIPPED: a run that is not VQ, logs no data_unit and was not replayed.
 GateReport gate_units(const RunSet& runs, const AuditInputs& in);
 // G3 numerical health. Reads the run's status; the last value of test_pape, test_hr, test_mse and
 // of each trip wire's metric; every point of nan_step_count and n_nan_predictions; codebook_util
@@ -88,7 +97,10 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in);
 // malformed, or does not match the run's artifacts and seal, or a tag wmtp.signer without it or
 // naming another key; with trusted keys, a run unsigned, signed by a key not trusted, or whose
 // signature does not verify. WARNING: codebook_util under prereg.codebook_util_warning; a WARNING
-// trip wire; an unsealed run when in.seals_expected.
+// trip wire; an unsealed run when in.seals_expected. Replay: FAIL when a logged val_/test_ pape,
+// hr, mse or mae differs (relative 1e-9; NaN only equals NaN) from what in.replays recomputed from
+// the data and predictions/*.npy, when the predictions do not fit the data's windows, and, with
+// prereg.replay_required, for each run of in.not_replayed.
 GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in);
 // G4 figures. Reads artifacts figures/*.png and their PNG text chunks wmtp.run_id,
 // wmtp.experiment, wmtp.pape_definition_hash, wmtp.train_data_hash; param train_data_hash; the
@@ -110,9 +122,9 @@ GateReport gate_fail_fast_loss(const RunSet& runs, const AuditInputs& in);
 // (in.recipe_texts, in.plan_texts) and in.unfinished_attempts. FAIL: no runs; each plan problem;
 // a cell whose runs name two recipe hashes; a planned (cell, series, seed) without a run; a run
 // missing cell, series, seed or a data hash; a data hash that is not the strict majority's of its
-// (series, seed); a model other than the plan's for the cell; a config document that does not
-// read back; a logged param (model, weighting, use_vq, recipe, each hyper-parameter) that
-// contradicts config/recipe.json; a plan_hash, cell or recipe_hash that contradicts
+// (series, seed); a data hash that is not the one in.replays recomputed from the run's data; a model other than the
+// plan's for the cell; a config document that does not read back; a logged param (model, weighting, use_vq, recipe,
+// each hyper-parameter) that contradicts config/recipe.json; a plan_hash, cell or recipe_hash that contradicts
 // config/plan.json (recipe_hash: the hash of the plan's recipe document for the cell, which
 // overrides such as --epochs leave alone). WARNING: several runs of one (cell, series, seed); a
 // run the plan does not name; no plan while in.plan_expected; a run of in.plan (same plan_hash)

@@ -99,6 +99,20 @@ Authenticity authenticity_from_json(const JsonField& f) {
   return a;
 }
 
+ReplaySummary replay_from_json(const JsonField& f) {
+  f.reject_unknown({"status", "replayed", "not_replayed"});
+  ReplaySummary r;
+  const JsonField status = f.at("status");
+  r.status = status.as_string();
+  if (r.status != "on" && r.status != "off") status.fail("expected \"on\" or \"off\"");
+  r.replayed = as_int(f.at("replayed"));
+  for (const JsonField& n : f.at("not_replayed").elements()) {
+    n.reject_unknown({"run_id", "run_name", "reason"});
+    r.not_replayed.push_back({n.at("run_id").as_string(), n.at("run_name").as_string(), n.at("reason").as_string()});
+  }
+  return r;
+}
+
 }  // namespace
 
 std::string run_ui_url(const std::string& experiment_url, const std::string& mlflow_run_id) {
@@ -178,6 +192,10 @@ nlohmann::json to_json(const Verdict& verdict) {
                           {"mlflow_run_id", c.mlflow_run_id},
                           {"mlflow_url", c.mlflow_url}});
   }
+  nlohmann::json not_replayed = nlohmann::json::array();
+  for (const NotReplayed& n : verdict.replay.not_replayed) {
+    not_replayed.push_back({{"run_id", n.run_id}, {"run_name", n.run_name}, {"reason", n.reason}});
+  }
   return {{"schema_version", verdict.schema_version},
           {"tool", {{"name", verdict.tool_name}, {"version", verdict.tool_version}}},
           {"experiment", verdict.experiment},
@@ -198,7 +216,9 @@ nlohmann::json to_json(const Verdict& verdict) {
            {{"status", verdict.authenticity.status},
             {"trusted_keys", verdict.authenticity.trusted_keys},
             {"signed_runs", verdict.authenticity.signed_runs},
-            {"verified_runs", verdict.authenticity.verified_runs}}}};
+            {"verified_runs", verdict.authenticity.verified_runs}}},
+          {"replay",
+           {{"status", verdict.replay.status}, {"replayed", verdict.replay.replayed}, {"not_replayed", not_replayed}}}};
 }
 
 Verdict verdict_from_json(const nlohmann::json& json) { return verdict_from_json(json, kOrigin); }
@@ -207,12 +227,12 @@ Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin)
   const JsonField root(json, origin);
   root.reject_unknown({"schema_version", "tool", "experiment", "source", "generated_at", "prereg_hash", "policy",
                        "overall", "exit_code", "counts", "gates", "runs", "superseded", "unfinished_attempts",
-                       "containers", "caveats", "authenticity"});
+                       "containers", "caveats", "authenticity", "replay"});
   Verdict v;
   const JsonField version = root.at("schema_version");
   v.schema_version = as_int(version);
-  if (v.schema_version < 1 || v.schema_version > 4)
-    version.fail("unsupported schema_version (this build reads 1 to 4)");
+  if (v.schema_version < 1 || v.schema_version > 5)
+    version.fail("unsupported schema_version (this build reads 1 to 5)");
   const JsonField tool = root.at("tool");
   tool.reject_unknown({"name", "version"});
   v.tool_name = tool.at("name").as_string();
@@ -262,6 +282,11 @@ Verdict verdict_from_json(const nlohmann::json& json, const std::string& origin)
     for (const char* field : {"authenticity", "unfinished_attempts"}) {
       if (root.has(field)) root.at(field).fail("not a field before schema_version 4");
     }
+  }
+  if (v.schema_version >= 5) {
+    v.replay = replay_from_json(root.at("replay"));
+  } else if (root.has("replay")) {
+    root.at("replay").fail("not a field before schema_version 5");
   }
   return v;
 }

@@ -77,10 +77,25 @@ struct Authenticity {
   int verified_runs = 0;  // signed by a trusted key over the run as it stands
 };
 
+// A gated run the audit could not replay (schema_version 5): no predictions artifact, data not
+// reachable, no recipe document.
+struct NotReplayed {
+  std::string run_id;
+  std::string run_name;
+  std::string reason;
+};
+
+// What the audit recomputed from the runs' data and predictions (schema_version 5).
+struct ReplaySummary {
+  std::string status = "off";  // "on", or "off" (--no-replay, or a verdict before schema_version 5)
+  int replayed = 0;            // gated runs whose hashes, signature and metrics were recomputed
+  std::vector<NotReplayed> not_replayed;
+};
+
 struct Verdict {
-  // 4: authenticity and unfinished newer attempts; 3: containers and MLflow UI links; 2: superseded
-  // attempts listed; 1 to 3 are still read.
-  int schema_version = 4;
+  // 5: replay; 4: authenticity and unfinished newer attempts; 3: containers and MLflow UI links; 2: superseded
+  // attempts listed; 1 to 4 are still read.
+  int schema_version = 5;
   std::string tool_name = "wmtp-audit";
   std::string tool_version;
   std::string experiment;
@@ -98,6 +113,7 @@ struct Verdict {
   std::vector<ContainerRun> containers;                // parent runs, never gated
   std::vector<std::string> caveats;                    // the pre-registration's, for every report's footer
   Authenticity authenticity;                           // schema_version 4; "not checked" for older verdicts
+  ReplaySummary replay;                                // schema_version 5; "off" for older verdicts
 };
 
 // "<experiment url>/runs/<run id>", or empty when either is empty.

@@ -19,6 +19,7 @@
 #include "experiment/preregistration.h"
 #include "experiment/run_contract.h"
 #include "gates/gates.h"
+#include "report/replay.h"
 #include "tracking/ledger.h"
 #include "tracking/mlflow_config.h"
 #include "tracking/run_source.h"
@@ -205,6 +206,9 @@ void enforce_policy(const AuditRequest& request) {
 gates::Verdict audit_experiment(const AuditRequest& request, JudgedRuns* judged) {
   enforce_policy(request);
   gates::AuditInputs inputs = gates::audit_inputs_for(load_preregistration(request.prereg));
+  if (!request.replay && inputs.prereg.replay_required) {
+    throw InputError("--no-replay is refused: the pre-registration " + inputs.prereg.origin + " says replay: required");
+  }
   std::string experiment = request.experiment;
   if (!request.plan.empty()) inputs.plan = experiment::load_plan(request.plan);
   if (experiment.empty()) {
@@ -220,6 +224,7 @@ gates::Verdict audit_experiment(const AuditRequest& request, JudgedRuns* judged)
   const gates::AttemptSelection selection = read_attempts(request, experiment);
   if (!inputs.plan) plan_from_runs(selection.gated, inputs);
   read_documents(selection.gated, inputs);
+  if (request.replay) replay_runs(selection.gated, request.data_root, inputs);
   if (judged != nullptr)
     *judged = judged_runs(selection.gated, inputs.seal_texts, inputs.plan ? inputs.plan->hash : "");
   return gates::audit(selection, inputs, {kVersion, utc_now_iso8601(), request.policy, request.strict});

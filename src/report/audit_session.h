@@ -25,6 +25,10 @@ struct AuditRequest {
   std::string policy = "prod";  // prod, or debug (refused under CI=true)
   bool strict = false;
   bool no_figures = false;  // debug only: G4 FAILs
+  // Replay (report/replay.h): recompute each run's data hashes, scaler signature and metrics from
+  // its data and predictions; off with --no-replay. data_root relocates CSV data by file name.
+  bool replay = true;
+  std::string data_root;
 };
 
 // request.trusted_keys, else WMTP_TRUSTED_KEYS; "" when neither.

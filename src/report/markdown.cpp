@@ -331,6 +331,8 @@ class Writer {
     out_ << "- Pre-registration hash: " << escape_markdown(v_.prereg_hash.empty() ? kMissing : v_.prereg_hash) << "\n";
     const std::string authenticity = authenticity_summary(v_);
     if (!authenticity.empty()) out_ << "- Authenticity: " << escape_markdown(authenticity) << "\n";
+    const std::string replay = replay_summary(v_);
+    if (!replay.empty()) out_ << "- Replay: " << escape_markdown(replay) << "\n";
     out_ << "\n";
   }
 

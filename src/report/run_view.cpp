@@ -68,4 +68,20 @@ std::string authenticity_summary(const gates::Verdict& verdict) {
          " run(s) carry a signature, matched against the run but not authenticated";
 }
 
+std::string replay_summary(const gates::Verdict& verdict) {
+  if (verdict.schema_version < 5) return "";
+  const gates::ReplaySummary& r = verdict.replay;
+  if (r.status != "on") {
+    return "off (--no-replay): data hashes, scaler signatures and metrics checked as logged, not recomputed";
+  }
+  std::string line = std::to_string(r.replayed) + " of " + std::to_string(verdict.runs.size()) +
+                     " gated run(s) replayed: data hashes, scaler signatures and val/test metrics recomputed from "
+                     "the data and the run's predictions";
+  for (std::size_t i = 0; i < r.not_replayed.size(); ++i) {
+    const gates::NotReplayed& n = r.not_replayed[i];
+    line += (i == 0 ? "; not replayed: " : ", ") + (n.run_name.empty() ? n.run_id : n.run_name) + " (" + n.reason + ")";
+  }
+  return line;
+}
+
 }  // namespace wmtp::report

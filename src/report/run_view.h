@@ -25,5 +25,8 @@ std::string display_name(const gates::RunSummary& run);
 // One line on whether the runs' signatures were authenticated (verdict.authenticity), e.g. "not
 // checked: no trusted keys were given; ..."; "" for a verdict older than schema_version 4.
 std::string authenticity_summary(const gates::Verdict& verdict);
+// One line on what the audit recomputed (verdict.replay), e.g. "5 of 6 gated run(s) replayed ...;
+// not replayed: B0/... (no predictions/test.npy artifact)"; "" for a verdict older than schema_version 5.
+std::string replay_summary(const gates::Verdict& verdict);
 
 }  // namespace wmtp::report

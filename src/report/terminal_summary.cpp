@@ -55,6 +55,8 @@ std::string terminal_summary(const gates::Verdict& verdict, std::size_t max_list
   }
   const std::string authenticity = authenticity_summary(verdict);
   if (!authenticity.empty()) out << "  authenticity: " << authenticity << "\n";
+  const std::string replay = replay_summary(verdict);
+  if (!replay.empty()) out << "  replay: " << printable(replay, 2000) << "\n";
   if (!verdict.superseded.empty()) {
     out << "  superseded (not gated): ";
     for (std::size_t i = 0; i < verdict.superseded.size(); ++i) {

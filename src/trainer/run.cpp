@@ -21,6 +21,7 @@
 #include "core/golden.h"
 #include "core/json_field.h"
 #include "core/metrics.h"
+#include "core/npy.h"
 #include "experiment/run_contract.h"
 #include "experiment/sealing.h"
 #include "experiment/synthetic.h"
@@ -233,6 +234,7 @@ class RunDriver {
     out_.final_metrics = final_metrics(ev, trainer_);
     // Single values at step 0: MLflow charts them as bars, beside the golden values.
     for (const auto& [key, value] : out_.final_metrics) metrics_.log(key, value, 0);
+    log_predictions(ev);
     out_.figures = build_figures(trainer_, ev, id_.run_name);
     log_figures();
     out_.status = trainer_.failed() ? RunStatus::kFailed : RunStatus::kFinished;
@@ -249,6 +251,17 @@ class RunDriver {
     trainer_.save_checkpoint(file);
     logger_.log_artifact(file, artifact);
     last_checkpoint_ = step;
+  }
+
+  // The forecasts the final val_* and test_* metrics were computed from, for the audit's replay.
+  void log_predictions(const Evaluation& ev) {
+    const auto pred_len = static_cast<std::size_t>(trainer_.recipe().window.pred_len);
+    for (const auto& [artifact, values] : {std::make_pair(artifact::kPredictionsTest, &ev.test_forecast),
+                                           std::make_pair(artifact::kPredictionsVal, &ev.val_forecast)}) {
+      const std::string file = scratch_.file(artifact);
+      write_npy(file, *values, {values->size() / pred_len, pred_len});
+      logger_.log_artifact(file, artifact);
+    }
   }
 
   void train() {

@@ -214,13 +214,7 @@ struct Trainer::Impl {
 
   // Targets (and reference forecasts) in kW straight from the raw series: no float32 round trip.
   std::vector<double> targets_kw(const std::vector<std::size_t>& starts) const {
-    std::vector<double> out;
-    const auto L = static_cast<std::size_t>(recipe.window.seq_len);
-    for (std::size_t s : starts) {
-      for (int h = 0; h < recipe.window.pred_len; ++h)
-        out.push_back(data.series.values[s + L + static_cast<std::size_t>(h)]);
-    }
-    return out;
+    return experiment::window_targets(data.series, starts, recipe.window.seq_len, recipe.window.pred_len);
   }
   std::vector<double> reference_kw(const std::vector<std::size_t>& starts) const {
     std::vector<double> out;
@@ -247,6 +241,8 @@ struct Trainer::Impl {
     ev.val = split_metrics(val_y, val_hat);
     ev.test = split_metrics(test_y, test_hat);
     ev.ref_test = split_metrics(test_y, test_ref);
+    ev.val_forecast = val_hat;
+    ev.test_forecast = test_hat;
     ev.peak_threshold = quantile_linear(test_y, 0.9);
     const auto P = static_cast<std::size_t>(recipe.window.pred_len);
     for (std::size_t w = 0;

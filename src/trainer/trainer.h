@@ -44,6 +44,9 @@ struct Evaluation {
   SplitMetrics test;
   SplitMetrics ref_test;               // the seasonal-naive reference on the same test windows
   std::int64_t n_nan_predictions = 0;  // non-finite forecasts over val and test
+  // The forecasts the val and test metrics are computed from, in the data's unit, window by
+  // window (window_index order), pred_len values each: the run's predictions artifacts.
+  std::vector<double> val_forecast, test_forecast;
   // A stretch of the test split for figures: consecutive non-overlapping windows from its start.
   std::vector<std::int64_t> trace_time_s;
   std::vector<double> trace_actual, trace_forecast, trace_reference;

@@ -20,6 +20,17 @@ std::string error_of(const std::string& path) {
   return "no error";
 }
 
+TEST(Npy, WritesAndReadsATwoDimensionalShape) {
+  testing::TempDir dir;
+  write_npy(dir.file("m.npy"), {1, 2, 3, 4, 5, 6}, {2, 3});
+  const NpyArray m = read_npy_array(dir.file("m.npy"));
+  EXPECT_EQ(m.shape, (std::vector<std::size_t>{2, 3}));
+  EXPECT_EQ(m.values, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  write_npy(dir.file("v.npy"), {1.0});
+  EXPECT_EQ(read_npy_array(dir.file("v.npy")).shape, (std::vector<std::size_t>{1}));
+  EXPECT_THROW(write_npy(dir.file("bad.npy"), {1, 2, 3}, {2, 2}), Error);
+}
+
 TEST(Npy, WritesWhatItReads) {
   testing::TempDir dir;
   const std::vector<double> v = {1.0, -2.5, 1e-300, std::nan("")};

@@ -6,18 +6,25 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 
 #include "core/canonical_json.h"
+#include "core/sha256.h"
+#include "experiment/preregistration.h"
+#include "experiment/seal.h"
+#include "experiment/series.h"
+#include "experiment/synthetic.h"
 #include "gates/verdict.h"
 #include "mlflow_copy.h"
 #include "png_fixture.h"
 #include "schema_check.h"
 #include "support/test_support.h"
 #include "tracking/mlflow_config.h"
+#include "tracking/run_source.h"
 
 namespace wmtp::e2e {
 namespace {
@@ -659,6 +666,41 @@ TEST_F(AuditE2E, ARerunSupersedesTheFailedAttemptAndPasses) {
   EXPECT_EQ(a.verdict.superseded[0].superseded_by, copy_of(baseline_, "B0", 42).local_id());
 }
 
+// CSV data: replay reads the file at the path the run logged; moved away, the run is listed as not
+// replayed, and --data-root finds it again by file name.
+TEST_F(AuditE2E, CsvDataIsReplayedFromItsPathOrUnderTheDataRoot) {
+  testing::TempDir dir;
+  experiment::SyntheticOptions households;
+  households.households = 1;
+  households.days = 60;
+  experiment::write_csv(experiment::synthetic_households(households), dir.file("load.csv"));
+  testing::write_file(dir.file("plan.json"), R"({"name": "csv-replay", "experiment": "csv-replay",
+  "data": {"kind": "csv", "path": "load.csv"}, "cells": [{"name": "B0", "recipe": "B0", "use_vq": false}],
+  "seeds": [42]})");
+  const std::string ledger = dir.file("csv.sqlite");
+  const testing::CommandResult trained = testing::run_command(
+      "cd " + shell_quote(dir.path()) + " && " + shell_quote(binary("wmtp-train")) + " --plan plan.json --epochs " +
+      std::to_string(kEpochs) + " --ledger " + shell_quote(ledger) + " --quiet");
+  ASSERT_EQ(trained.exit_code, 0) << trained.out << trained.err;
+  const std::string args = "--ledger " + shell_quote(ledger) + " --experiment csv-replay";
+  Audit a = audit(args);
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  EXPECT_EQ(a.verdict.replay.replayed, 1);
+
+  std::filesystem::create_directories(dir.file("moved"));
+  std::filesystem::rename(dir.file("load.csv"), dir.file("moved/load.csv"));
+  a = audit(args);
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  ASSERT_EQ(a.verdict.replay.not_replayed.size(), 1u);
+  EXPECT_EQ(a.verdict.replay.not_replayed[0].reason,
+            "data file " + dir.file("load.csv") + " is not reachable (--data-root DIR relocates it by file name)");
+
+  a = audit(args + " --data-root " + shell_quote(dir.file("moved")));
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  EXPECT_EQ(a.verdict.replay.replayed, 1);
+  EXPECT_TRUE(a.verdict.replay.not_replayed.empty());
+}
+
 // ---- Checks that need no key: the copies are resealed after each change, so only these catch it ----
 
 TEST_F(AuditE2E, AParamThatContradictsTheRunsRecipeDocumentFailsG6) {
@@ -705,6 +747,55 @@ TEST_F(AuditE2E, ANewerFailedAttemptAfterTheGatedFinishedOneWarnsNamingIt) {
             std::string::npos)
       << a.command.err;
 }
+
+// ---- Replay: the audit recomputes from the data and predictions/*.npy; the copies are resealed ----
+
+TEST_F(AuditE2E, TheUnchangedCopyIsReplayedRunByRun) {
+  const Audit a = audit_broken([](std::vector<RunCopy>&) {});
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  EXPECT_EQ(a.json["replay"],
+            nlohmann::json({{"status", "on"}, {"replayed", 6}, {"not_replayed", nlohmann::json::array()}}));
+  EXPECT_NE(a.command.err.find("replay: 6 of 6 gated run(s) replayed"), std::string::npos) << a.command.err;
+}
+
+TEST_F(AuditE2E, AHeadlineMetricThatDoesNotFollowFromThePredictionsFailsG3) {
+  std::string name, logged;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "B2", 43);
+    logged = experiment::shortest_decimal(run.metrics.at("test_pape").back().value);
+    set_last(run.metrics.at("test_pape"), run.metrics.at("test_pape").back().value * 0.9);
+    name = run.name;
+  });
+  expect_verdict(a, "G3", Status::kFail, name,
+                 "does not follow from the run's predictions and data: replay gives " + logged, Overall::kFail);
+}
+
+TEST_F(AuditE2E, PredictionsThatAreNotTheRunsFailG3) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    // Another run's forecasts put in place of the run's own: its logged metrics no longer follow.
+    copy_of(runs, "B0", 42).artifacts["predictions/test.npy"] =
+        copy_of(runs, "A3", 43).artifacts.at("predictions/test.npy");
+    name = run_name(runs, "B0", 42);
+  });
+  expect_verdict(a, "G3", Status::kFail, name, "test_pape", Overall::kFail);
+}
+
+TEST_F(AuditE2E, ARunWithoutPredictionsIsListedNotReplayed) {
+  std::string name;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    RunCopy& run = copy_of(runs, "A3", 42);
+    run.artifacts.erase("predictions/test.npy");
+    name = run.name;
+  });
+  EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+  EXPECT_EQ(a.verdict.replay.replayed, 5);
+  ASSERT_EQ(a.verdict.replay.not_replayed.size(), 1u);
+  EXPECT_EQ(a.verdict.replay.not_replayed[0].run_name, name);
+  EXPECT_EQ(a.verdict.replay.not_replayed[0].reason, "no predictions/test.npy artifact");
+}
+
+// ---- Checks that need no key: the copies are resealed after each change, so only these catch it ----
 
 TEST_F(AuditE2E, AParamEditedAfterTheFactFailsG3) {
   std::string name;
@@ -916,6 +1007,105 @@ TEST_F(AuditE2E, LedgerEditsFailAsMlflowEditsDo) {
     }
     EXPECT_TRUE(found) << c.reason << "\n" << a.command.err;
   }
+}
+
+// Seals every gated run of the ledger copy again, as wmtp-train seals (the seal file in the
+// artifact store and the tag wmtp.seal_sha256): an edit made before looks logged that way.
+void reseal_ledger(const LedgerCopy& copy, const std::string& experiment) {
+  const RunSet runs = tracking::read_ledger_runs(copy.path(), experiment);
+  for (const RunRecord& run : runs.runs) {
+    for (const ArtifactRef& a : run.artifacts) {
+      if (a.path != "wmtp/seal.json") continue;
+      const std::string seal = experiment::seal_of(run, to_string(run.status)).to_text();
+      testing::write_file(a.local_path, seal);
+      copy.sql("UPDATE tags SET value = '" + sha256_hex(seal) +
+               "' WHERE key = 'wmtp.seal_sha256' AND run = (SELECT id FROM runs WHERE local_id = '" + run.local_id +
+               "')");
+    }
+  }
+}
+
+TEST_F(AuditE2E, LedgerValuesThatDoNotFollowFromTheDataFailWhenResealed) {
+  const std::string seed_43 = "(SELECT id FROM runs WHERE name LIKE '%-s43')";
+  struct Case {
+    const char* what;
+    std::string statement;
+    const char* gate;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"baseline", "SELECT 1", "", ""},
+      {"headline metric", "UPDATE metrics SET value = value + 1 WHERE key = 'test_mse' AND run IN " + seed_43, "G3",
+       "does not follow from the run's predictions and data"},
+      // Forged consistently across the seed, so that only the data can tell.
+      {"data hash", "UPDATE params SET value = '00000000deadbeef' WHERE key = 'val_data_hash' AND run IN " + seed_43,
+       "G6", "val_data_hash 00000000deadbeef does not follow from the run's data: replay gives "},
+      {"scaler signature",
+       "UPDATE params SET value = '0123456789abcdef' WHERE key IN ('dlinear_output_scaler_space_signature', "
+       "'vq_scaler_space_signature') AND run IN " +
+           seed_43,
+       "G2", "dlinear_output_scaler_space_signature 0123456789abcdef does not follow from the run's data"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    testing::TempDir copy_dir;
+    const LedgerCopy copy(ledger(), copy_dir.path());
+    copy.sql(c.statement);
+    reseal_ledger(copy, experiment_);
+    const Audit a = audit("--ledger " + shell_quote(copy.path()) + " --experiment " + shell_quote(experiment_));
+    if (std::string(c.gate).empty()) {
+      EXPECT_EQ(a.json["overall"], "ALL PASS") << a.command.err;
+      EXPECT_EQ(a.verdict.replay.replayed, 6);
+      continue;
+    }
+    EXPECT_EQ(a.command.exit_code, 1) << a.command.err;
+    for (const gates::GateReport& g : a.verdict.gates) {
+      EXPECT_EQ(g.status, g.id == c.gate ? Status::kFail : Status::kPass) << g.id << "\n" << a.command.err;
+    }
+    int named = 0;
+    for (const gates::GateRunResult& r : a.gate(c.gate).results) {
+      named += r.status == Status::kFail && r.message.find(c.reason) != std::string::npos ? 1 : 0;
+    }
+    EXPECT_EQ(named, 3) << c.reason << "\n" << a.command.err;  // the three cells of seed 43
+    // Without replay the forgery passes: what --no-replay gives up.
+    const Audit off = audit("--ledger " + shell_quote(copy.path()) + " --experiment " + shell_quote(experiment_) +
+                            " --no-replay");
+    EXPECT_EQ(off.json["overall"], "ALL PASS") << off.command.err;
+    EXPECT_EQ(off.json["replay"]["status"], "off");
+  }
+}
+
+TEST_F(AuditE2E, ARunWithoutPredictionsFailsWhenThePreregistrationRequiresReplay) {
+  testing::TempDir dir;
+  nlohmann::json prereg = nlohmann::json::parse(
+      testing::read_file(testing::source_dir() + "/configs/prereg/smoke.json"));
+  prereg["replay"] = "required";
+  const std::string prereg_file = dir.file("prereg.json");
+  testing::write_file(prereg_file, prereg.dump(2));
+  const std::string hash = experiment::parse_preregistration(prereg, prereg_file).hash;
+  const LedgerCopy copy(ledger(), dir.path());
+  // Runs trained under this pre-registration, one of which kept no predictions.
+  copy.sql("UPDATE params SET value = '" + hash + "' WHERE key = 'prereg_hash'");
+  copy.sql(
+      "DELETE FROM artifacts WHERE path = 'predictions/val.npy' AND run = (SELECT id FROM runs WHERE name LIKE "
+      "'B0-%-s42')");
+  reseal_ledger(copy, experiment_);
+  const std::string args = "--ledger " + shell_quote(copy.path()) + " --experiment " + shell_quote(experiment_) +
+                           " --prereg " + shell_quote(prereg_file);
+  const Audit a = audit(args);
+  EXPECT_EQ(a.command.exit_code, 1) << a.command.err;
+  EXPECT_EQ(a.gate("G3").status, Status::kFail) << a.command.err;
+  EXPECT_NE(a.command.err.find("the pre-registration requires replay, and the run cannot be replayed: no "
+                               "predictions/val.npy artifact"),
+            std::string::npos)
+      << a.command.err;
+  ASSERT_EQ(a.verdict.replay.not_replayed.size(), 1u);
+  const testing::CommandResult refused = testing::run_command(shell_quote(binary("wmtp-audit")) + " " + args +
+                                                              " --no-replay --out -");
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("--no-replay is refused: the pre-registration " + prereg_file + " says replay: required"),
+            std::string::npos)
+      << refused.err;
 }
 
 TEST_F(AuditE2E, AReplacedCheckpointInTheLedgerStoreFailsG3) {

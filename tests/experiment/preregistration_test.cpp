@@ -100,6 +100,7 @@ TEST(PreregistrationSchema, AgreesWithTheReader) {
   testing::TempDir dir;
   nlohmann::json with_keys = smoke();
   with_keys["trusted_keys"] = {EcdsaPrivateKey::generate("P-256").public_key().pem()};
+  with_keys["replay"] = "required";
   ASSERT_EQ(parse_preregistration(with_keys, "p.json").trusted_keys.size(), 1u);
   testing::write_file(dir.file("ok.json"), with_keys.dump());
   const auto ok = gates::fixtures::validate_against_schema(dir.file("ok.json"), "prereg.schema.json");
@@ -110,6 +111,23 @@ TEST(PreregistrationSchema, AgreesWithTheReader) {
   const auto refused = gates::fixtures::validate_against_schema(dir.file("bad.json"), "prereg.schema.json");
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("train_loss_cieling"), std::string::npos) << refused.err;
+  bad = smoke();
+  bad["replay"] = "always";
+  testing::write_file(dir.file("bad-replay.json"), bad.dump());
+  EXPECT_NE(gates::fixtures::validate_against_schema(dir.file("bad-replay.json"), "prereg.schema.json").exit_code, 0);
+}
+
+TEST(Preregistration, ReplayIsOptionalUnlessRequired) {
+  EXPECT_FALSE(embedded_preregistration().replay_required);
+  nlohmann::json doc = smoke();
+  doc["replay"] = "required";
+  EXPECT_TRUE(parse_preregistration(doc, "p.json").replay_required);
+  doc["replay"] = "optional";
+  EXPECT_FALSE(parse_preregistration(doc, "p.json").replay_required);
+  doc["replay"] = "always";
+  EXPECT_EQ(error_of(doc), "p.json: $.replay: expected \"required\" or \"optional\"");
+  doc["replay"] = true;
+  EXPECT_EQ(error_of(doc), "p.json: $.replay: expected a string, got boolean");
 }
 
 // Trusted keys are inline PEM, so the pre-registration's hash (which every run logs) pins them.

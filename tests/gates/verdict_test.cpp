@@ -41,7 +41,9 @@ TEST(Verdict, RoundTripsThroughJson) {
 
 TEST(Verdict, WritesTheDocumentedFields) {
   const nlohmann::json json = to_json(sample(true));
-  EXPECT_EQ(json["schema_version"], 4);
+  EXPECT_EQ(json["schema_version"], 5);
+  EXPECT_EQ(json["replay"],
+            nlohmann::json({{"status", "off"}, {"replayed", 0}, {"not_replayed", nlohmann::json::array()}}));
   EXPECT_EQ(json["authenticity"],
             nlohmann::json({{"status", "not checked"}, {"trusted_keys", 0}, {"signed_runs", 0}, {"verified_runs", 0}}));
   EXPECT_TRUE(json["superseded"].is_array());
@@ -73,12 +75,23 @@ TEST(Verdict, ReadingNamesTheJsonPathOfWhatIsWrong) {
   json["verdict"] = "x";
   EXPECT_EQ(error_of(json).rfind("v.json: $.verdict: unknown key", 0), 0u);
   json = to_json(sample(false));
-  json["schema_version"] = 5;
-  EXPECT_EQ(error_of(json), "v.json: $.schema_version: unsupported schema_version (this build reads 1 to 4)");
+  json["schema_version"] = 6;
+  EXPECT_EQ(error_of(json), "v.json: $.schema_version: unsupported schema_version (this build reads 1 to 5)");
+  json = to_json(sample(false));
+  json["replay"]["status"] = "partial";
+  EXPECT_EQ(error_of(json), "v.json: $.replay.status: expected \"on\" or \"off\"");
+  json["replay"]["status"] = "on";
+  json["replay"]["not_replayed"] = {{{"run_id", "a"}, {"run_name", "n"}}};
+  EXPECT_EQ(error_of(json), "v.json: $.replay.not_replayed[0]: missing required key 'reason'");
+  json["schema_version"] = 4;  // version 4 files (before replay) are still read
+  EXPECT_EQ(error_of(json), "v.json: $.replay: not a field before schema_version 5");
+  json.erase("replay");
+  EXPECT_EQ(verdict_from_json(json, "v.json").replay.status, "off");
   json = to_json(sample(false));
   json["authenticity"]["status"] = "trusted";
   EXPECT_EQ(error_of(json), "v.json: $.authenticity.status: expected \"verified\", \"failed\" or \"not checked\"");
   json = to_json(sample(false));
+  json.erase("replay");
   json["schema_version"] = 3;  // version 3 files (before authenticity) are still read
   EXPECT_EQ(error_of(json), "v.json: $.authenticity: not a field before schema_version 4");
   json.erase("authenticity");
@@ -95,6 +108,7 @@ TEST(Verdict, ReadingNamesTheJsonPathOfWhatIsWrong) {
   EXPECT_EQ(error_of(json), "v.json: $.containers[0]: missing required key 'mlflow_url'");
   json = to_json(sample(false));
   json.erase("authenticity");
+  json.erase("replay");
   json["schema_version"] = 3;  // version 3 files (before unfinished attempts) are still read
   EXPECT_EQ(error_of(json), "v.json: $.unfinished_attempts: not a field before schema_version 4");
   json.erase("unfinished_attempts");

@@ -178,6 +178,24 @@ TEST(Report, FooterNamesANewerAttemptThatDidNotFinish) {
       << footer;
 }
 
+TEST(Report, SaysWhatReplayRecomputedAndWhichRunsItCouldNot) {
+  gates::Verdict v = passing_verdict();
+  v.schema_version = 4;  // before replay
+  EXPECT_FALSE(contains(render_report(v, {}), "- Replay:"));
+  v.schema_version = 5;
+  v.replay.status = "on";
+  v.replay.replayed = static_cast<int>(v.runs.size()) - 1;
+  v.replay.not_replayed = {{"id-3", "A3-house-1-42", "no predictions/test.npy artifact"}};
+  const std::string md = render_report(v, {});
+  EXPECT_TRUE(contains(md, "- Replay: " + std::to_string(v.runs.size() - 1) + " of " + std::to_string(v.runs.size()) +
+                               " gated run(s) replayed: data hashes, scaler signatures and val/test metrics "
+                               "recomputed from the data and the run's predictions; not replayed: A3"))
+      << md;
+  EXPECT_TRUE(contains(md, "(no predictions/test.npy artifact)")) << md;
+  v.replay = {};
+  EXPECT_TRUE(contains(render_report(v, {}), "- Replay: off (--no-replay)")) << render_report(v, {});
+}
+
 TEST(Report, GithubFormatPutsTheStatusFirstAndFoldsDetails) {
   ReportOptions options;
   options.format = ReportFormat::kGithub;

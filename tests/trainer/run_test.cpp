@@ -12,6 +12,8 @@
 #include "core/canonical_json.h"
 #include "core/golden.h"
 #include "core/metrics.h"
+#include "core/npy.h"
+#include "experiment/replay.h"
 #include "experiment/run_signature.h"
 #include "experiment/seal.h"
 #include "experiment/synthetic.h"
@@ -159,8 +161,22 @@ TEST(Run, LogsTheRunContract) {
   EXPECT_EQ(artifacts, (std::set<std::string>{"config/recipe.json", "config/plan.json", "checkpoints/step-00000200.pt",
                                               "checkpoints/step-00000400.pt", "checkpoints/step-00000600.pt",
                                               "checkpoints/step-00000800.pt", "checkpoints/step-00000925.pt",
-                                              "figures/loss_curves.png", "figures/forecast.png", "wmtp/datasets.json",
-                                              "wmtp/seal.json"}));
+                                              "figures/loss_curves.png", "figures/forecast.png", "predictions/test.npy",
+                                              "predictions/val.npy", "wmtp/datasets.json", "wmtp/seal.json"}));
+  // The logged val/test metrics follow, to the last bit, from the predictions artifacts and the data.
+  std::map<std::string, NpyArray> predictions;
+  for (const ArtifactRef& a : rec.artifacts) {
+    if (a.path.rfind("predictions/", 0) == 0) predictions[a.path] = read_npy_array(a.local_path);
+  }
+  const experiment::WindowIndex index = experiment::window_index(data, 168, 24);
+  EXPECT_EQ(predictions.at("predictions/test.npy").shape, (std::vector<std::size_t>{index.test_starts.size(), 24}));
+  EXPECT_EQ(predictions.at("predictions/val.npy").shape, (std::vector<std::size_t>{index.val_starts.size(), 24}));
+  const experiment::RunReplay replay = experiment::replay_run(data, req.recipe, predictions.at("predictions/test.npy"),
+                                                              predictions.at("predictions/val.npy"));
+  EXPECT_TRUE(replay.problems.empty());
+  EXPECT_EQ(replay.metrics.size(), 8u);
+  for (const auto& [key, value] : replay.metrics) EXPECT_EQ(*rec.last_metric(key), value) << key;
+  for (const auto& [key, value] : replay.params) EXPECT_EQ(*rec.param(key), value) << key;
   ASSERT_EQ(figures.figures.size(), 2u);
   for (const RecordedFigure& f : figures.figures) {
     const std::map<std::string, std::string> text(f.text.begin(), f.text.end());
