@@ -59,10 +59,12 @@ void check_external_model(const Recipe& r, const std::string& label) {
   }
   for (const auto& [key, value] : r.model.params.items()) {
     bool ok = !key.empty() && key.size() <= 64 && key[0] != '.' && key[0] != '-';
-    for (const char c : key) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+    for (const char c : key)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
     if (!ok) {
-      throw InputError(label + ": " + json_path_key("$.model.params", key) +
-                       ": not a param key (expected 1 to 64 letters, digits, _ . -, starting with a letter, digit or _)");
+      throw InputError(
+          label + ": " + json_path_key("$.model.params", key) +
+          ": not a param key (expected 1 to 64 letters, digits, _ . -, starting with a letter, digit or _)");
     }
   }
 }
@@ -283,7 +285,8 @@ std::vector<std::pair<std::string, std::string>> Recipe::hyper_params() const {
   if (external()) {
     p.emplace_back(contract::param::kModelName, model.name);
     for (const auto& [key, value] : model.params.items()) {
-      p.emplace_back(contract::param::kModelParamPrefix + key, value.is_string() ? value.get<std::string>() : value.dump());
+      p.emplace_back(contract::param::kModelParamPrefix + key,
+                     value.is_string() ? value.get<std::string>() : value.dump());
     }
   }
   if (use_vq()) {

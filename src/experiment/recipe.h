@@ -31,8 +31,8 @@ struct VqSpec {
 struct ModelSpec {
   std::string kind = "dlinear";  // model registry key
   int moving_avg = 25;
-  VqSpec vq;  // dlinear-vq only
-  std::string name;                                // external only: e.g. "patchtst"
+  VqSpec vq;                                         // dlinear-vq only
+  std::string name;                                  // external only: e.g. "patchtst"
   nlohmann::json params = nlohmann::json::object();  // external only: free-form scalars
 };
 

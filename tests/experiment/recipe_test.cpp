@@ -108,7 +108,10 @@ TEST(Recipes, BadRecipesNameTheJsonPath) {
 
 json external_recipe() {
   return {{"name", "LIN"},
-          {"model", {{"kind", "external"}, {"name", "patchtst"}, {"params", {{"d_model", 64}, {"dropout", 0.1}, {"revin", true}, {"act", "gelu"}}}}},
+          {"model",
+           {{"kind", "external"},
+            {"name", "patchtst"},
+            {"params", {{"d_model", 64}, {"dropout", 0.1}, {"revin", true}, {"act", "gelu"}}}}},
           {"weighting", {{"kind", "uniform"}}},
           {"window", {{"seq_len", 12}, {"pred_len", 4}}}};
 }
@@ -136,11 +139,18 @@ TEST(Recipes, BadExternalModelsNameTheJsonPath) {
       {"no name", [](json& j) { j["model"].erase("name"); }, "lin.json: $.model: model 'external' needs a name"},
       {"bad name", [](json& j) { j["model"]["name"] = "patch tst"; },
        "lin.json: $.model.name: 'patch tst' does not match the pattern"},
-      {"params not an object", [](json& j) { j["model"]["params"] = json::array({1, 2}); },
+      {"params not an object",
+       [](json& j) {
+         j["model"]["params"] = json::array({1, 2});
+       },
        "lin.json: $.model.params: expected an object, got array"},
-      {"nested param", [](json& j) { j["model"]["params"]["layers"] = json::array({64, 64}); },
+      {"nested param",
+       [](json& j) {
+         j["model"]["params"]["layers"] = json::array({64, 64});
+       },
        "lin.json: $.model.params.layers:"},
-      {"bad param key", [](json& j) { j["model"]["params"]["a b"] = 1; }, "lin.json: $.model.params['a b']: not a param key"},
+      {"bad param key", [](json& j) { j["model"]["params"]["a b"] = 1; },
+       "lin.json: $.model.params[\"a b\"]: not a param key"},
       {"params on dlinear",
        [](json& j) {
          j["model"] = {{"kind", "dlinear"}, {"params", {{"a", 1}}}};
