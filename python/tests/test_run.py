@@ -190,7 +190,7 @@ def test_an_external_model_audits_all_pass_beside_a_dlinear_cell(tmp_path):
     pytest.importorskip("matplotlib")
     recipe = {"name": "LIN", "description": "NumPy linear model, trained outside wmtp.",
               "model": {"kind": "external", "name": "numpy-linear", "params": {"lr": 0.005, "batches": 8}},
-              "weighting": {"kind": "uniform"}, "training": {"epochs": 3}}
+              "weighting": {"kind": "uniform"}, "training": {"epochs": 5}}
     (tmp_path / "lin.json").write_text(json.dumps(recipe))
     plan_path = write_plan(tmp_path / "plan.json", ["B0"])
     plan_doc = json.loads(open(plan_path).read())
