@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import wmtp
-from conftest import ROOT, tool
+from conftest import ROOT, tool, write_plan
 
 EXAMPLE = os.path.join(ROOT, "examples", "python", "linear_forecaster.py")
 
@@ -181,3 +181,42 @@ def test_a_png_file_gets_the_provenance_chunks(tmp_path):
     assert text["wmtp.run_id"] == "abc" and text["Title"] == "kept" and text["Software"] == "x"
     with pytest.raises(ValueError, match="not a PNG"):
         _png_with_text(b"GIF89a", {}, "f.gif")
+
+
+def test_an_external_model_audits_all_pass_beside_a_dlinear_cell(tmp_path):
+    """A model wmtp does not train (model.kind external) in the same plan as a dlinear cell: the
+    example's NumPy linear model trains both, the external runs log its name and params, and the
+    built wmtp-audit gates the whole plan ALL PASS."""
+    pytest.importorskip("matplotlib")
+    recipe = {"name": "LIN", "description": "NumPy linear model, trained outside wmtp.",
+              "model": {"kind": "external", "name": "numpy-linear", "params": {"lr": 0.005, "batches": 8}},
+              "weighting": {"kind": "uniform"}, "training": {"epochs": 5}}
+    (tmp_path / "lin.json").write_text(json.dumps(recipe))
+    plan_path = write_plan(tmp_path / "plan.json", ["B0"])
+    plan_doc = json.loads(open(plan_path).read())
+    plan_doc["cells"].append({"name": "LIN", "recipe": "lin.json", "use_vq": False})
+    (tmp_path / "plan.json").write_text(json.dumps(plan_doc))
+    specs = {s.cell: s for s in wmtp.plan(plan_path).runs()}
+    assert specs["LIN"].params["model"] == "external"
+    assert specs["LIN"].params["model_name"] == "numpy-linear"
+    assert specs["LIN"].params["model.lr"] == "0.005" and specs["LIN"].params["model.batches"] == "8"
+    assert specs["LIN"].params["use_vq"] == "false" and "moving_avg" not in specs["LIN"].params
+    assert specs["B0"].params["model"] == "dlinear" and "model_name" not in specs["B0"].params
+
+    ledger = str(tmp_path / "ledger.sqlite")
+    subprocess.run([sys.executable, EXAMPLE, plan_path, ledger], check=True, timeout=300)
+    done, verdict = audit(ledger, specs["LIN"].experiment, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert verdict["overall"] == "ALL PASS", json.dumps(verdict)[:2000]
+    lin = ledger_rows(ledger, "SELECT r.local_id FROM runs r JOIN params p ON p.run = r.id "
+                              "WHERE p.key = 'model' AND p.value = 'external'")
+    assert len(lin) == 1
+    assert params_of(ledger, lin[0][0])["model_name"] == "numpy-linear"
+
+    # The same run with a param that contradicts its recipe fails Gate 6.
+    with sqlite3.connect(ledger) as db:
+        db.execute("UPDATE params SET value = '0.5' WHERE key = 'model.lr' AND run = "
+                   "(SELECT id FROM runs WHERE local_id = ?)", (lin[0][0],))
+    done, verdict = audit(ledger, specs["LIN"].experiment, tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "param model.lr 0.5 contradicts the run's config/recipe.json (0.005)" in done.stderr + json.dumps(verdict)

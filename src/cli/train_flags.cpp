@@ -163,6 +163,7 @@ trainer::PlanOptions plan_options(const TrainFlags& flags) {
   o.unit = flags.unit;
   o.gaps = flags.gaps;
   o.policy = flags.policy;
+  o.contract_only = flags.print_contract;
   return o;
 }
 

@@ -34,7 +34,7 @@ void check_recipe_limits(const Recipe& r, const std::string& label) {
   require_at_most(pred, limits::kMaxPredLen, label, "$.window.pred_len", "pred_len");
   require_at_most(r.training.epochs, limits::kMaxEpochs, label, "$.training.epochs", "epochs");
   require_at_most(r.training.batch_size, limits::kMaxBatchSize, label, "$.training.batch_size", "batch_size");
-  if (r.trainable()) {
+  if (r.trainable() && !r.external()) {  // wmtp's own models: their weights and batches
     require_at_most(2 * seq * pred, limits::kMaxModelWeights, label, "$.window",
                     "the model's weights (2 x seq_len x pred_len = 2 x " + std::to_string(seq) + " x " +
                         std::to_string(pred) + ")");

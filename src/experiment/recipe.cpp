@@ -1,6 +1,7 @@
 #include "experiment/recipe.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include "experiment/json_schema.h"
 #include "experiment/limits.h"
 #include "experiment/recipe_util.h"
+#include "experiment/run_contract.h"
 
 namespace wmtp::experiment {
 
@@ -26,6 +28,8 @@ using nlohmann::json;
 bool model_uses_vq(const std::string& kind) { return kind == "dlinear-vq"; }
 
 bool model_trains(const std::string& kind) { return kind != "seasonal-naive"; }
+
+bool model_is_external(const std::string& kind) { return kind == "external"; }
 
 namespace {
 
@@ -48,13 +52,30 @@ std::vector<std::tuple<std::string, int*, int>> length_fields(Recipe* r) {
           {"$.model.vq.patch_len", &r->model.vq.patch_len, 1}};
 }
 
+// An external model's name is required and its param keys become param names (model.<key>).
+void check_external_model(const Recipe& r, const std::string& label) {
+  if (r.model.name.empty()) {
+    throw InputError(label + ": $.model: model 'external' needs a name (a short identifier, e.g. \"patchtst\")");
+  }
+  for (const auto& [key, value] : r.model.params.items()) {
+    bool ok = !key.empty() && key.size() <= 64 && key[0] != '.' && key[0] != '-';
+    for (const char c : key)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+    if (!ok) {
+      throw InputError(
+          label + ": " + json_path_key("$.model.params", key) +
+          ": not a param key (expected 1 to 64 letters, digits, _ . -, starting with a letter, digit or _)");
+    }
+  }
+}
+
 // Rules that span several values (the schema checks each value alone).
 void check_length_rules(const Recipe& r, const std::string& label) {
   auto fail = [&](const std::string& path, const std::string& what) {
     throw InputError(label + ": " + path + ": " + what);
   };
   if (r.model.moving_avg % 2 == 0) fail("$.model.moving_avg", "must be odd, got " + std::to_string(r.model.moving_avg));
-  if (r.model.moving_avg > r.window.seq_len) {
+  if (!r.external() && r.model.moving_avg > r.window.seq_len) {
     fail("$.model.moving_avg", "must not exceed window.seq_len (" + std::to_string(r.window.seq_len) + ")");
   }
   if (r.use_vq() && r.window.seq_len % r.model.vq.patch_len != 0) {
@@ -132,8 +153,15 @@ Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
   const json& m = j["model"];
   r.model.kind = m["kind"].get<std::string>();
   read_opt(m, "moving_avg", &r.model.moving_avg);
-  reject_foreign_keys(m, r.model.kind, {{"vq", {"dlinear-vq"}}, {"moving_avg", {"dlinear", "dlinear-vq"}}}, label,
-                      "$.model", "model");
+  read_opt(m, "name", &r.model.name);
+  if (m.contains("params")) r.model.params = m["params"];
+  reject_foreign_keys(m, r.model.kind,
+                      {{"vq", {"dlinear-vq"}},
+                       {"moving_avg", {"dlinear", "dlinear-vq"}},
+                       {"name", {"external"}},
+                       {"params", {"external"}}},
+                      label, "$.model", "model");
+  if (r.external()) check_external_model(r, label);
   if (m.contains("vq")) {
     const json& v = m["vq"];
     read_length(v, "patch_len", "$.model.vq", &r.model.vq.patch_len, &r);
@@ -191,7 +219,11 @@ Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
 
 nlohmann::json Recipe::to_json() const {
   json model_json = {{"kind", model.kind}};
-  if (model.kind != "seasonal-naive") model_json["moving_avg"] = model.moving_avg;
+  if (model.kind != "seasonal-naive" && !external()) model_json["moving_avg"] = model.moving_avg;
+  if (external()) {
+    model_json["name"] = model.name;
+    model_json["params"] = model.params;
+  }
   if (use_vq()) {
     model_json["vq"] = {{"patch_len", model.vq.patch_len}, {"codebook_size", model.vq.codebook_size},
                         {"code_dim", model.vq.code_dim},   {"beta", model.vq.beta},
@@ -249,7 +281,14 @@ std::vector<std::pair<std::string, std::string>> Recipe::hyper_params() const {
       {"seq_len", length_text("$.window.seq_len", window.seq_len)},
       {"pred_len", length_text("$.window.pred_len", window.pred_len)},
   };
-  if (trainable()) p.emplace_back("moving_avg", std::to_string(model.moving_avg));
+  if (trainable() && !external()) p.emplace_back("moving_avg", std::to_string(model.moving_avg));
+  if (external()) {
+    p.emplace_back(contract::param::kModelName, model.name);
+    for (const auto& [key, value] : model.params.items()) {
+      p.emplace_back(contract::param::kModelParamPrefix + key,
+                     value.is_string() ? value.get<std::string>() : value.dump());
+    }
+  }
   if (use_vq()) {
     p.emplace_back("vq_patch_len", length_text("$.model.vq.patch_len", model.vq.patch_len));
     p.emplace_back("vq_codebook_size", std::to_string(model.vq.codebook_size));

@@ -16,6 +16,8 @@ namespace wmtp::experiment {
 // seasonal-naive trains nothing, so a kind from another producer counts as trained).
 bool model_uses_vq(const std::string& kind);
 bool model_trains(const std::string& kind);
+// "external": a model wmtp does not train, only gates (another producer trains it; never VQ).
+bool model_is_external(const std::string& kind);
 
 struct VqSpec {
   int patch_len = 24;
@@ -29,7 +31,9 @@ struct VqSpec {
 struct ModelSpec {
   std::string kind = "dlinear";  // model registry key
   int moving_avg = 25;
-  VqSpec vq;  // dlinear-vq only
+  VqSpec vq;                                         // dlinear-vq only
+  std::string name;                                  // external only: e.g. "patchtst"
+  nlohmann::json params = nlohmann::json::object();  // external only: free-form scalars
 };
 
 struct WeightingSpec {
@@ -78,6 +82,7 @@ struct Recipe {
 
   bool use_vq() const { return model_uses_vq(model.kind); }
   bool trainable() const { return model_trains(model.kind); }
+  bool external() const { return model_is_external(model.kind); }
   // Every setting with defaults filled in; parse_recipe(to_json()) gives this recipe back.
   nlohmann::json to_json() const;
   // The hyper-parameters logged as run params (epochs, batch_size, lr, seq_len, ...).

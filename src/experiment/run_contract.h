@@ -18,6 +18,10 @@ inline constexpr char kModel[] = "model";
 inline constexpr char kWeighting[] = "weighting";
 inline constexpr char kUseVq[] = "use_vq";   // "true" / "false"
 inline constexpr char kRecipe[] = "recipe";  // the recipe's name
+// External models (model = external): the recipe's model.name, and each of its model.params as
+// model.<key>; Gate 6 checks both against the recipe document.
+inline constexpr char kModelName[] = "model_name";
+inline constexpr char kModelParamPrefix[] = "model.";
 // Definition and provenance hashes (16 hex chars each).
 inline constexpr char kPapeDefinitionHash[] = "pape_definition_hash";             // G1
 inline constexpr char kPapeDefinitionPayload[] = "pape_definition_hash_payload";  // G1 recomputes the hash

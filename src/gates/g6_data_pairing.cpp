@@ -169,6 +169,25 @@ void expect_document_value(RunCheck& check, const RunRecord& run, const std::str
              *logged);
 }
 
+// An external model is known only by its name and params: each logged, none beside the recipe's.
+void check_external_model_params(RunCheck& check, const RunRecord& run, const experiment::Recipe& recipe,
+                                 const char* doc) {
+  std::vector<std::string> expected = {param::kModelName};
+  for (const auto& item : recipe.model.params.items()) expected.push_back(param::kModelParamPrefix + item.key());
+  for (const std::string& key : expected) {
+    if (run.param(key) == nullptr) {
+      check.fail("param " + key + " is missing; the run's " + doc + " sets it for external model " + recipe.model.name,
+                 key, "missing");
+    }
+  }
+  const std::string prefix = param::kModelParamPrefix;
+  for (const auto& [key, value] : run.params) {
+    if (key.compare(0, prefix.size(), prefix) == 0 && !recipe.model.params.contains(key.substr(prefix.size()))) {
+      check.fail("param " + key + " " + value + " is not a param of the model in the run's " + doc, "absent", value);
+    }
+  }
+}
+
 // The params the trainer takes from the recipe as trained: identity and every hyper-parameter.
 void check_recipe_document(RunCheck& check, const RunRecord& run, const std::string& text) {
   const std::string origin = "run " + run_label(run) + " " + contract::artifact::kRecipe;
@@ -179,6 +198,7 @@ void check_recipe_document(RunCheck& check, const RunRecord& run, const std::str
   expect_document_value(check, run, param::kUseVq, recipe.use_vq() ? "true" : "false", doc);
   expect_document_value(check, run, param::kRecipe, recipe.name, doc);
   for (const auto& [key, value] : recipe.hyper_params()) expect_document_value(check, run, key, value, doc);
+  if (recipe.external()) check_external_model_params(check, run, recipe, doc);
 }
 
 // The plan the run recorded: its hash, the run's cell in it, and the hash of that cell's recipe

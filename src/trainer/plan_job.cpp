@@ -83,6 +83,18 @@ ex::Preregistration load_prereg(const PlanOptions& options) {
   return prereg;
 }
 
+// wmtp-train has no external model to train: such a plan is another producer's (or a mixed one).
+void refuse_external_cells(const ex::Plan& plan) {
+  for (const ex::Cell& cell : plan.cells) {
+    if (!cell.recipe.external()) continue;
+    const std::string where = plan.label.empty() ? "" : plan.label + ": ";
+    throw InputError(where + "cell " + cell.name + ": model 'external' (" + cell.recipe.model.name +
+                     ") is not one wmtp-train trains; its runs come from another producer (the Python package wmtp, "
+                     "README \"Use from Python\") and wmtp-audit gates them. Train the other cells with a plan "
+                     "without this cell, or --recipe");
+  }
+}
+
 }  // namespace
 
 bool PlanOptions::any_given() const {
@@ -104,6 +116,7 @@ void enforce_golden_policy(const GoldenCheck& golden, const std::string& which, 
 PlanJob plan_job(const PlanOptions& options) {
   std::vector<std::string> series;
   const ex::Plan plan = overridden_plan(options, &series);
+  if (!options.contract_only) refuse_external_cells(plan);
   const std::vector<experiment::Series> all = experiment::load_data(plan.data);
   const ex::Preregistration prereg = load_prereg(options);
   return ex::plan_runs(plan, series, all, prereg.hash, options.shard, options.experiment);

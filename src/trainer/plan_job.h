@@ -31,6 +31,7 @@ struct PlanOptions {
   std::optional<std::string> gaps;               // CSV data only
   std::string policy = "prod";                   // "debug": train on when golden tensors do not reproduce
   std::function<void(const std::string&)> warn;  // one warning line (the debug policy's)
+  bool contract_only = false;                    // --print-contract: nothing trains, external cells are fine
 
   // True when any option that picks or changes the plan was given (not policy or warn).
   bool any_given() const;
@@ -45,7 +46,8 @@ void enforce_golden_policy(const GoldenCheck& golden, const std::string& which, 
                            const std::function<void(const std::string&)>& warn);
 
 // The job the options give. InputError for a bad plan, recipe, data, pre-registration or
-// shard, and when a series is too short for a recipe's window: no half-trained plans.
+// shard, when a series is too short for a recipe's window (no half-trained plans), and for a
+// cell of an external model unless contract_only (another producer trains those).
 PlanJob plan_job(const PlanOptions& options);
 
 using experiment::contract_document;

@@ -75,7 +75,7 @@ TEST(Recipes, BadRecipesNameTheJsonPath) {
        "recipe.json: $.training.epochs: expected an integer, got number"},
       {"missing key", [](json& j) { j["model"].erase("kind"); }, "recipe.json: $.model: missing required key 'kind'"},
       {"unknown model", [](json& j) { j["model"]["kind"] = "dlinaer"; },
-       "recipe.json: $.model.kind: \"dlinaer\" is not one of: dlinear, dlinear-vq, seasonal-naive"},
+       "recipe.json: $.model.kind: \"dlinaer\" is not one of: dlinear, dlinear-vq, seasonal-naive, external"},
       {"unknown top-level", [](json& j) { j["epochs"] = 3; }, "recipe.json: $.epochs: unknown key"},
       {"out of range", [](json& j) { j["optimizer"]["lr"] = -1; }, "recipe.json: $.optimizer.lr: must be > 0, got -1"},
       {"even kernel", [](json& j) { j["model"]["moving_avg"] = 24; },
@@ -103,6 +103,67 @@ TEST(Recipes, BadRecipesNameTheJsonPath) {
     json j = b2();
     c.edit(j);
     expect_input_error([&] { parse_recipe(j, "recipe.json"); }, {c.message});
+  }
+}
+
+json external_recipe() {
+  return {{"name", "LIN"},
+          {"model",
+           {{"kind", "external"},
+            {"name", "patchtst"},
+            {"params", {{"d_model", 64}, {"dropout", 0.1}, {"revin", true}, {"act", "gelu"}}}}},
+          {"weighting", {{"kind", "uniform"}}},
+          {"window", {{"seq_len", 12}, {"pred_len", 4}}}};
+}
+
+// A model wmtp does not train: parsed, never VQ, its name and params logged as they are.
+TEST(Recipes, ExternalModelsLogTheirNameAndParams) {
+  const Recipe r = parse_recipe(external_recipe(), "lin.json");
+  EXPECT_TRUE(r.external());
+  EXPECT_FALSE(r.use_vq());
+  EXPECT_TRUE(r.trainable());  // Gate 5 judges its losses
+  std::map<std::string, std::string> p;
+  for (const auto& [k, v] : r.hyper_params()) p[k] = v;
+  EXPECT_EQ(p["model_name"], "patchtst");
+  EXPECT_EQ(p["model.d_model"], "64");
+  EXPECT_EQ(p["model.dropout"], "0.1");
+  EXPECT_EQ(p["model.revin"], "true");
+  EXPECT_EQ(p["model.act"], "gelu");
+  EXPECT_EQ(p.count("moving_avg"), 0u);  // seq_len 12 < the default kernel: not a setting here
+  EXPECT_EQ(parse_recipe(r.to_json(), "again").to_json(), r.to_json());
+  EXPECT_EQ(r.to_json()["model"].count("moving_avg"), 0u);
+}
+
+TEST(Recipes, BadExternalModelsNameTheJsonPath) {
+  const std::vector<BadDoc> cases = {
+      {"no name", [](json& j) { j["model"].erase("name"); }, "lin.json: $.model: model 'external' needs a name"},
+      {"bad name", [](json& j) { j["model"]["name"] = "patch tst"; },
+       "lin.json: $.model.name: 'patch tst' does not match the pattern"},
+      {"params not an object",
+       [](json& j) {
+         j["model"]["params"] = json::array({1, 2});
+       },
+       "lin.json: $.model.params: expected an object, got array"},
+      {"nested param",
+       [](json& j) {
+         j["model"]["params"]["layers"] = json::array({64, 64});
+       },
+       "lin.json: $.model.params.layers:"},
+      {"bad param key", [](json& j) { j["model"]["params"]["a b"] = 1; },
+       "lin.json: $.model.params[\"a b\"]: not a param key"},
+      {"params on dlinear",
+       [](json& j) {
+         j["model"] = {{"kind", "dlinear"}, {"params", {{"a", 1}}}};
+       },
+       "lin.json: $.model.params: not a setting of model 'dlinear' (only of: external)"},
+      {"moving_avg on external", [](json& j) { j["model"]["moving_avg"] = 5; },
+       "lin.json: $.model.moving_avg: not a setting of model 'external' (only of: dlinear, dlinear-vq)"},
+  };
+  for (const BadDoc& c : cases) {
+    SCOPED_TRACE(c.what);
+    json j = external_recipe();
+    c.edit(j);
+    expect_input_error([&] { parse_recipe(j, "lin.json"); }, {c.message});
   }
 }
 

@@ -165,6 +165,43 @@ TEST_F(G6Documents, FailsAModelParamThatContradictsTheRecipeDocument) {
   EXPECT_EQ(r.message, "param weighting peak-excess contradicts the run's config/recipe.json (uniform)");
 }
 
+// An external model's run (trained by another producer) is judged by its recipe document too.
+TEST_F(GateTest, G6FailsAnExternalModelParamThatContradictsItsRecipe) {
+  nlohmann::json recipe = experiment::load_recipe("B0").to_json();
+  recipe["model"] = {{"kind", "external"}, {"name", "patchtst"}, {"params", {{"d_model", 64}, {"dropout", 0.1}}}};
+  in.recipe_texts[b0.local_id] = recipe.dump(2);
+  b0.params["model"] = "external";
+  b0.params.erase("moving_avg");
+  b0.params["model_name"] = "patchtst";
+  b0.params["model.d_model"] = "64";
+  b0.params["model.dropout"] = "0.10";  // the same number
+  auto run_fails = [&] {
+    std::vector<std::string> messages;
+    for (const GateRunResult& r : with_status(gate_data_pairing(runs, in), Status::kFail)) {
+      if (r.run_id == b0.local_id && r.message.find("model") != std::string::npos &&
+          r.message.find("the plan trains cell") == std::string::npos) {
+        messages.push_back(r.message);
+      }
+    }
+    return messages;
+  };
+  EXPECT_EQ(run_fails(), std::vector<std::string>{});
+  b0.params["model.d_model"] = "128";
+  EXPECT_EQ(run_fails(),
+            std::vector<std::string>{"param model.d_model 128 contradicts the run's config/recipe.json (64)"});
+  b0.params["model.d_model"] = "64";
+  b0.params["model_name"] = "lstm";
+  EXPECT_EQ(run_fails(),
+            std::vector<std::string>{"param model_name lstm contradicts the run's config/recipe.json (patchtst)"});
+  b0.params["model_name"] = "patchtst";
+  b0.params.erase("model.dropout");
+  b0.params["model.layers"] = "3";
+  EXPECT_EQ(run_fails(),
+            (std::vector<std::string>{
+                "param model.dropout is missing; the run's config/recipe.json sets it for external model patchtst",
+                "param model.layers 3 is not a param of the model in the run's config/recipe.json"}));
+}
+
 TEST_F(G6Documents, FailsARecipeHashThatIsNotThePlansRecipeDocument) {
   const std::string document_hash = b0.params["recipe_hash"];
   b0.params["recipe_hash"] = "00000000000000ff";

@@ -272,6 +272,31 @@ struct BadInput {
   std::string message;
 };
 
+// A plan with a model wmtp does not train: exit 2 naming the cell, nothing written; its contract
+// still prints for the producer that trains it.
+TEST(TrainCliInput, RefusesAPlanWithAnExternalCell) {
+  TempDir dir;
+  json recipe = embedded_json("configs/recipes/B0.json");
+  recipe["name"] = "LIN";
+  recipe["model"] = {{"kind", "external"}, {"name", "numpy-linear"}, {"params", {{"ridge", 0.1}}}};
+  write_file(dir.file("LIN.json"), recipe.dump(2));
+  json plan = embedded_json("configs/plans/smoke.json");
+  plan["cells"].push_back({{"name", "LIN"}, {"recipe", "LIN.json"}, {"use_vq", false}});
+  write_file(dir.file("plan.json"), plan.dump(2));
+  const CommandResult r = train(dir, "--plan plan.json --epochs 1");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("cell LIN: model 'external' (numpy-linear) is not one wmtp-train trains"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Python package wmtp"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir.file("wmtp-ledger.sqlite")));
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  const CommandResult contract = train(dir, "--plan plan.json --print-contract");
+  ASSERT_EQ(contract.exit_code, 0) << contract.err;
+  EXPECT_NE(contract.out.find("\"model_name\": \"numpy-linear\""), std::string::npos);
+  EXPECT_NE(contract.out.find("\"model.ridge\": \"0.1\""), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir.file("wmtp-ledger.sqlite")));
+}
+
 TEST(TrainCliInput, BadInputExitsTwoWithOneClearLine) {
   TempDir dir;
   const std::string header = "timestamp,series,value\n";

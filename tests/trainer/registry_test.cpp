@@ -22,7 +22,11 @@ TEST(Recipes, SchemaEnumsAreTheRegistries) {
     std::sort(v.begin(), v.end());
     return v;
   };
-  EXPECT_EQ(keys("model"), model_names());
+  // Every kind but external (another producer's model, which wmtp-train refuses) is trained here.
+  std::vector<std::string> trained = keys("model");
+  trained.erase(std::remove_if(trained.begin(), trained.end(), experiment::model_is_external), trained.end());
+  EXPECT_EQ(trained.size(), keys("model").size() - 1);
+  EXPECT_EQ(trained, model_names());
   EXPECT_EQ(keys("weighting"), weighting_names());
 }
 
