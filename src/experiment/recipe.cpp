@@ -75,7 +75,9 @@ void check_length_rules(const Recipe& r, const std::string& label) {
     throw InputError(label + ": " + path + ": " + what);
   };
   if (r.model.moving_avg % 2 == 0) fail("$.model.moving_avg", "must be odd, got " + std::to_string(r.model.moving_avg));
-  if (!r.external() && r.model.moving_avg > r.window.seq_len) {
+  // Only the DLinear models have a moving-average kernel (seasonal-naive and external ones do not).
+  const bool has_kernel = r.model.kind == "dlinear" || r.model.kind == "dlinear-vq";
+  if (has_kernel && r.model.moving_avg > r.window.seq_len) {
     fail("$.model.moving_avg", "must not exceed window.seq_len (" + std::to_string(r.window.seq_len) + ")");
   }
   if (r.use_vq() && r.window.seq_len % r.model.vq.patch_len != 0) {

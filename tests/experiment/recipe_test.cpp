@@ -117,6 +117,19 @@ json external_recipe() {
 }
 
 // A model wmtp does not train: parsed, never VQ, its name and params logged as they are.
+TEST(Recipes, SeasonalNaiveHasNoKernelToFitInAShortWindow) {
+  // seq_len 12 is shorter than the default moving_avg (25), a DLinear setting only.
+  const Recipe r = parse_recipe(nlohmann::json::parse(R"({"name": "SN", "model": {"kind": "seasonal-naive"},
+      "weighting": {"kind": "uniform"}, "window": {"seq_len": 12, "pred_len": 6, "seasonal_period": 6}})"),
+                                "sn.json");
+  EXPECT_EQ(r.model.kind, "seasonal-naive");
+  EXPECT_EQ(r.window.seq_len, 12);
+  EXPECT_THROW(parse_recipe(nlohmann::json::parse(R"({"name": "D", "model": {"kind": "dlinear"},
+      "weighting": {"kind": "uniform"}, "window": {"seq_len": 12, "pred_len": 6}})"),
+                            "d.json"),
+               InputError);
+}
+
 TEST(Recipes, ExternalModelsLogTheirNameAndParams) {
   const Recipe r = parse_recipe(external_recipe(), "lin.json");
   EXPECT_TRUE(r.external());
