@@ -263,7 +263,7 @@ std::string next_commands(const TrainFlags& flags, const std::string& experiment
   return "  next:       " + sync_command(flags) + "\n  then:       " + audit + "\n";
 }
 
-void print_links(const TrainFlags& flags, const trainer::PlanJob& job, const std::string& parent_id,
+void print_links(const TrainFlags& flags, const experiment::PlanRuns& job, const std::string& parent_id,
                  const std::string& uri) {
   std::string experiment_url;
   std::vector<tracking::LedgerRun> runs;  // the parent and its children

@@ -65,7 +65,7 @@ std::string next_commands(const TrainFlags& flags, const std::string& experiment
 // The MLflow UI link of each run of the job that reached MLflow (after the Tracker closed):
 // the parent first, then one line per child (not with --quiet); runs not there yet get theirs
 // after wmtp-sync.
-void print_links(const TrainFlags& flags, const trainer::PlanJob& job, const std::string& parent_id,
+void print_links(const TrainFlags& flags, const experiment::PlanRuns& job, const std::string& parent_id,
                  const std::string& uri);
 
 // "SIGINT", "SIGTERM", else "signal".

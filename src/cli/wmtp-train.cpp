@@ -111,8 +111,8 @@ tr::PlanRunOptions plan_run_options(const TrainFlags& flags, ProgressBar& bar, s
 
 // After training: delivery to MLflow, the footer, the links, then the next command or what a
 // stop signal left; the exit status.
-int finish(const TrainFlags& flags, tracking::Tracker& tracker, const tr::PlanJob& job, const tr::PlanResult& result,
-           std::size_t tasks, std::chrono::steady_clock::time_point start) {
+int finish(const TrainFlags& flags, tracking::Tracker& tracker, const experiment::PlanRuns& job,
+           const tr::PlanResult& result, std::size_t tasks, std::chrono::steady_clock::time_point start) {
   const std::string uri = tracking::MlflowConfig::from_env(flags.tracking_uri).tracking_uri;
   const MlflowDelivered mlflow =
       tracker.mlflow_enabled()
@@ -144,9 +144,9 @@ int run(const TrainFlags& flags) {
   tr::enforce_golden_policy(check_golden(embedded_golden()), "golden tensors", flags.policy, warn);
   tr::PlanOptions plan = plan_options(flags);
   plan.warn = warn;
-  tr::PlanJob job = tr::plan_job(plan);  // all input checked before the ledger is touched
+  experiment::PlanRuns job = tr::plan_job(plan);  // all input checked before the ledger is touched
   if (flags.print_contract) {
-    std::cout << tr::contract_document(job, flags.shard).dump(2) << "\n" << std::flush;
+    std::cout << experiment::contract_document(job, flags.shard).dump(2) << "\n" << std::flush;
     return 0;
   }
   if (g_stop_signal != 0) return report_interruption(flags, {}, 0, g_stop_signal);

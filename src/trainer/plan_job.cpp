@@ -113,7 +113,7 @@ void enforce_golden_policy(const GoldenCheck& golden, const std::string& which, 
   throw Error(what + ": refusing to train (--policy debug trains anyway, never under CI=true)");
 }
 
-PlanJob plan_job(const PlanOptions& options) {
+experiment::PlanRuns plan_job(const PlanOptions& options) {
   std::vector<std::string> series;
   const ex::Plan plan = overridden_plan(options, &series);
   if (!options.contract_only) refuse_external_cells(plan);

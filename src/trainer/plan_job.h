@@ -16,14 +16,12 @@
 
 namespace wmtp::trainer {
 
-using experiment::kDefaultExperiment;
-
 // What the command line says about the plan; an empty string is an option not given.
 struct PlanOptions {
   std::string plan;                              // plan file; empty: the built-in smoke plan
   std::string recipe;                            // train only this recipe (a file or a built-in name)
   std::string data;                              // a CSV in place of the plan's data
-  std::string experiment;                        // empty: the plan's, else kDefaultExperiment
+  std::string experiment;                        // empty: the plan's, else experiment::kDefaultExperiment
   std::string prereg;                            // pre-registration file; empty: the built-in one
   std::string shard;                             // "i/n" (resolved); empty: every planned run
   int epochs = 0;                                // > 0: every recipe's training.epochs
@@ -37,9 +35,6 @@ struct PlanOptions {
   bool any_given() const;
 };
 
-// The runs to train, with everything they log besides their own numbers.
-using PlanJob = experiment::PlanRuns;
-
 // The metric definition must reproduce the frozen golden tensors (`which` names them) before
 // anything trains: else Error, unless policy is "debug", which warns and trains on.
 void enforce_golden_policy(const GoldenCheck& golden, const std::string& which, const std::string& policy,
@@ -48,8 +43,6 @@ void enforce_golden_policy(const GoldenCheck& golden, const std::string& which, 
 // The job the options give. InputError for a bad plan, recipe, data, pre-registration or
 // shard, when a series is too short for a recipe's window (no half-trained plans), and for a
 // cell of an external model unless contract_only (another producer trains those).
-PlanJob plan_job(const PlanOptions& options);
-
-using experiment::contract_document;
+experiment::PlanRuns plan_job(const PlanOptions& options);
 
 }  // namespace wmtp::trainer

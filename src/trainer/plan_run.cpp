@@ -51,7 +51,7 @@ AttemptsByRun attempts_by_run(const std::vector<RunRecord>& runs) {
   return out;
 }
 
-const PlannedAttempts* attempts_of(const AttemptsByRun& attempts, const RunRequest& r) {
+const PlannedAttempts* attempts_of(const AttemptsByRun& attempts, const experiment::RunRequest& r) {
   const auto it = attempts.find({r.plan_hash, {r.cell, r.series.name, std::to_string(r.seed)}});
   return it == attempts.end() ? nullptr : &it->second;
 }
@@ -62,7 +62,7 @@ const PlannedAttempts* attempts_of(const AttemptsByRun& attempts, const RunReque
 // dlinear-vq trains at about a third of dlinear's samples/s); ties keep the plan's order.
 void sort_longest_first(const std::vector<PlanTask>& tasks, std::vector<std::size_t>& order) {
   const auto cost = [&](std::size_t i) {
-    const RunRequest* r = tasks[i].request;
+    const experiment::RunRequest* r = tasks[i].request;
     if (r == nullptr) return std::numeric_limits<double>::infinity();
     const double points = static_cast<double>(r->series.values.size());
     return points * r->recipe.training.epochs / r->recipe.training.batch_size * (r->recipe.use_vq() ? 3.0 : 1.0);
@@ -78,7 +78,7 @@ void log_plan_document(RunLogger& parent, const nlohmann::json& plan) {
   fs::remove(file, ec);
 }
 
-std::unique_ptr<RunLogger> start_parent(RunStore& store, const PlanJob& job, const std::string& name,
+std::unique_ptr<RunLogger> start_parent(RunStore& store, const experiment::PlanRuns& job, const std::string& name,
                                         const std::string& shard,
                                         const std::map<std::string, std::string>& provenance) {
   namespace param = contract::param;
@@ -100,12 +100,12 @@ std::unique_ptr<RunLogger> start_parent(RunStore& store, const PlanJob& job, con
 
 }  // namespace
 
-std::vector<PlanTask> remaining_tasks(RunStore& store, const PlanJob& job, const std::string& resume_id,
+std::vector<PlanTask> remaining_tasks(RunStore& store, const experiment::PlanRuns& job, const std::string& resume_id,
                                       std::size_t* done) {
   const std::vector<RunRecord> runs = store.runs_of(job.experiment);
   const AttemptsByRun attempts = attempts_by_run(runs);
   std::vector<PlanTask> tasks;
-  for (const RunRequest& r : job.runs) {
+  for (const experiment::RunRequest& r : job.runs) {
     bool finished = false;
     std::string resumable;
     if (const PlannedAttempts* planned = attempts_of(attempts, r)) {
@@ -125,16 +125,17 @@ std::vector<PlanTask> remaining_tasks(RunStore& store, const PlanJob& job, const
   return tasks;
 }
 
-PlanTasks plan_tasks(RunStore& store, PlanJob& job, const std::string& resume_id, bool plan_options_given) {
+PlanTasks plan_tasks(RunStore& store, experiment::PlanRuns& job, const std::string& resume_id,
+                     bool plan_options_given) {
   PlanTasks out;
   if (resume_id.empty()) {
-    for (const RunRequest& r : job.runs) out.tasks.push_back({"", &r});
+    for (const experiment::RunRequest& r : job.runs) out.tasks.push_back({"", &r});
     return out;
   }
   const RunRecord run = store.load_run(resume_id);
   const std::string* plan_hash = run.param(contract::param::kPlanHash);
   bool in_plan = false;
-  for (const RunRequest& r : job.runs) {
+  for (const experiment::RunRequest& r : job.runs) {
     in_plan = in_plan || (plan_hash != nullptr && run.experiment == job.experiment && r.run_name == run.name &&
                           r.plan_hash == *plan_hash);
   }
@@ -205,15 +206,15 @@ std::vector<RunOutcome> run_tasks(RunStore& store, const std::vector<PlanTask>& 
   return outcomes;
 }
 
-std::string parent_run_name(const PlanJob& job, const std::string& shard) {
+std::string parent_run_name(const experiment::PlanRuns& job, const std::string& shard) {
   if (shard.empty()) return job.plan_name;
   std::string s = shard;
   std::replace(s.begin(), s.end(), '/', '-');
   return job.plan_name + " shard " + s.substr(0, s.find('-')) + "-of-" + s.substr(s.find('-') + 1);
 }
 
-std::unique_ptr<RunLogger> open_parent(RunStore& store, PlanJob& job, const std::string& shard, bool reopen,
-                                       const std::map<std::string, std::string>& provenance) {
+std::unique_ptr<RunLogger> open_parent(RunStore& store, experiment::PlanRuns& job, const std::string& shard,
+                                       bool reopen, const std::map<std::string, std::string>& provenance) {
   const std::string name = parent_run_name(job, shard);
   const std::string shard_param = shard.empty() ? "all" : shard;
   std::unique_ptr<RunLogger> parent;
@@ -229,18 +230,18 @@ std::unique_ptr<RunLogger> open_parent(RunStore& store, PlanJob& job, const std:
   }
   if (!parent) parent = start_parent(store, job, name, shard_param, provenance);
   parent->log_metric(contract::metric::kRunsPlanned, static_cast<double>(job.runs.size()), 0);
-  for (RunRequest& r : job.runs) {
+  for (experiment::RunRequest& r : job.runs) {
     for (const auto& [key, value] : provenance) r.tags[key] = value;
     r.tags[contract::tag::kParentLocalRunId] = parent->local_run_id();
   }
   return parent;
 }
 
-PlanCounts plan_counts(RunStore& store, const PlanJob& job) {
+PlanCounts plan_counts(RunStore& store, const experiment::PlanRuns& job) {
   const std::vector<RunRecord> runs = store.runs_of(job.experiment);
   const AttemptsByRun attempts = attempts_by_run(runs);
   PlanCounts counts;
-  for (const RunRequest& r : job.runs) {
+  for (const experiment::RunRequest& r : job.runs) {
     const PlannedAttempts* planned = attempts_of(attempts, r);
     if (planned == nullptr) continue;
     counts.finished += planned->counted->status == RunStatus::kFinished ? 1 : 0;
@@ -249,14 +250,15 @@ PlanCounts plan_counts(RunStore& store, const PlanJob& job) {
   return counts;
 }
 
-void finish_parent(RunStore& store, RunLogger& parent, const PlanJob& job, bool stopped) {
+void finish_parent(RunStore& store, RunLogger& parent, const experiment::PlanRuns& job, bool stopped) {
   const PlanCounts counts = plan_counts(store, job);
   parent.log_metric(contract::metric::kRunsFinished, static_cast<double>(counts.finished), 0);
   parent.log_metric(contract::metric::kRunsFailed, static_cast<double>(counts.failed), 0);
   parent.finish(stopped ? RunStatus::kKilled : counts.failed > 0 ? RunStatus::kFailed : RunStatus::kFinished);
 }
 
-PlanResult run_plan(RunStore& store, PlanJob& job, const std::vector<PlanTask>& tasks, const PlanRunOptions& options) {
+PlanResult run_plan(RunStore& store, experiment::PlanRuns& job, const std::vector<PlanTask>& tasks,
+                    const PlanRunOptions& options) {
   // A plan's runs (not a run resumed alone) sit under one parent run per invocation and shard.
   std::unique_ptr<RunLogger> parent;
   if (!job.runs.empty()) parent = open_parent(store, job, options.shard, options.reopen_parent, options.provenance);

@@ -17,8 +17,8 @@ namespace wmtp::trainer {
 
 // One unit of work: resume a run of the store, or train a planned run anew.
 struct PlanTask {
-  std::string resume_id;                // set: resume this run
-  const RunRequest* request = nullptr;  // else: train this (an element of PlanJob::runs)
+  std::string resume_id;                            // set: resume this run
+  const experiment::RunRequest* request = nullptr;  // else: train this (an element of experiment::PlanRuns::runs)
 };
 
 struct PlanTasks {
@@ -31,14 +31,14 @@ struct PlanTasks {
 // is done and left alone (counted in *done); one with a KILLED attempt (or `resume_id`) is
 // resumed; any other is trained anew (a RUNNING attempt may belong to a live process, so it is
 // not taken over). Attempts are matched by experiment::group_attempts within the plan hash.
-std::vector<PlanTask> remaining_tasks(RunStore& store, const PlanJob& job, const std::string& resume_id,
+std::vector<PlanTask> remaining_tasks(RunStore& store, const experiment::PlanRuns& job, const std::string& resume_id,
                                       std::size_t* done);
 
 // The tasks of this invocation: without resume_id every run of the job. `resume_id` of a run of
 // the job's plan (experiment, name and plan hash) finishes the plan (remaining_tasks); a run of
 // another plan is resumed alone (job.experiment becomes its experiment, job.runs empty) when
 // `plan_options_given` is false, and is an InputError otherwise.
-PlanTasks plan_tasks(RunStore& store, PlanJob& job, const std::string& resume_id, bool plan_options_given);
+PlanTasks plan_tasks(RunStore& store, experiment::PlanRuns& job, const std::string& resume_id, bool plan_options_given);
 
 // Runs trained at once when not given: on cpu one per core (each keeps `threads` intra-op
 // threads, so cores / threads), on cuda one; never more than there are tasks, never less than 1.
@@ -54,25 +54,25 @@ std::vector<RunOutcome> run_tasks(RunStore& store, const std::vector<PlanTask>& 
                                   const std::function<void(const RunOutcome&)>& report);
 
 // "smoke", or "smoke shard 2-of-4" under shard "2/4".
-std::string parent_run_name(const PlanJob& job, const std::string& shard);
+std::string parent_run_name(const experiment::PlanRuns& job, const std::string& shard);
 
 // The parent run of this invocation: with `reopen`, the plan's parent of an earlier invocation
 // (same experiment, name, plan hash and shard) when there is one; else a new one, tagged
 // wmtp.run_role = plan, with the plan's params and document. Logs runs_planned at step 0 and
 // tags every run of the job with the provenance and the parent's local id.
-std::unique_ptr<RunLogger> open_parent(RunStore& store, PlanJob& job, const std::string& shard, bool reopen,
-                                       const std::map<std::string, std::string>& provenance);
+std::unique_ptr<RunLogger> open_parent(RunStore& store, experiment::PlanRuns& job, const std::string& shard,
+                                       bool reopen, const std::map<std::string, std::string>& provenance);
 
 // The job's planned runs by the status of their counting attempt (experiment/attempts.h).
 struct PlanCounts {
   std::size_t finished = 0;
   std::size_t failed = 0;
 };
-PlanCounts plan_counts(RunStore& store, const PlanJob& job);
+PlanCounts plan_counts(RunStore& store, const experiment::PlanRuns& job);
 
 // Logs runs_finished and runs_failed (plan_counts) at step 0 and finishes the parent: KILLED
 // when `stopped`, FAILED when a planned run failed, else FINISHED.
-void finish_parent(RunStore& store, RunLogger& parent, const PlanJob& job, bool stopped);
+void finish_parent(RunStore& store, RunLogger& parent, const experiment::PlanRuns& job, bool stopped);
 
 struct PlanRunOptions {
   RunOptions run;              // each run's; its should_stop comes from should_stop below
@@ -94,6 +94,7 @@ struct PlanResult {
 
 // Trains the tasks (plan_tasks) under the job's parent run (when the job has runs): opens it,
 // runs the pool, finishes it; when a run raised, the parent ends FAILED and the error is rethrown.
-PlanResult run_plan(RunStore& store, PlanJob& job, const std::vector<PlanTask>& tasks, const PlanRunOptions& options);
+PlanResult run_plan(RunStore& store, experiment::PlanRuns& job, const std::vector<PlanTask>& tasks,
+                    const PlanRunOptions& options);
 
 }  // namespace wmtp::trainer

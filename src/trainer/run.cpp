@@ -418,7 +418,7 @@ RunOutcome with_plain_errors(const std::string& run_name, const experiment::Reci
   }
 }
 
-RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const RunOptions& options) {
+RunOutcome train_run_unguarded(RunStore& store, const experiment::RunRequest& request, const RunOptions& options) {
   experiment::SeriesData data = experiment::SeriesData::prepare(request.series);
   if (options.prepared_hook) options.prepared_hook(data);
   Trainer trainer(request.recipe, data, request.seed, {options.device, false});
@@ -452,7 +452,7 @@ RunOutcome train_run_unguarded(RunStore& store, const RunRequest& request, const
 
 }  // namespace
 
-RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options) {
+RunOutcome train_run(RunStore& store, const experiment::RunRequest& request, const RunOptions& options) {
   const PoolStreamScope stream(options.own_cuda_stream, options.device);
   return with_plain_errors(request.run_name, request.recipe,
                            [&] { return train_run_unguarded(store, request, options); });

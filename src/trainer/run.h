@@ -83,8 +83,6 @@ struct RunOptions {
   std::shared_ptr<const EcdsaPrivateKey> signing_key;
 };
 
-using RunRequest = experiment::RunRequest;
-
 struct RunOutcome {
   std::string local_run_id;
   std::string run_name;
@@ -99,7 +97,7 @@ struct RunOutcome {
 
 // Trains one run of a plan and logs it. Input problems (data too short for the window, ...) are
 // raised before the run is created.
-RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOptions& options);
+RunOutcome train_run(RunStore& store, const experiment::RunRequest& request, const RunOptions& options);
 
 // Continues a run that did not finish (RUNNING after a crash, KILLED after a signal), from its
 // latest checkpoint artifact (from step 0 when it has none), with the recipe, data and seed it
@@ -110,8 +108,6 @@ RunOutcome train_run(RunStore& store, const RunRequest& request, const RunOption
 // two. Points a kill lost are filled in from the checkpoint. InputError when the run is
 // finished, lacks what it needs, or its data no longer hashes the same.
 RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options);
-
-using experiment::start_document;
 
 // The names of the metrics logged once at the end of a run.
 const std::vector<std::string>& final_metric_names();

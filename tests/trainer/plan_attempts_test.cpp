@@ -52,7 +52,7 @@ TEST(PlanAttempts, TheParentCountsTheAttemptTheAuditGates) {
   for (const auto& history : histories) {
     TempDir dir;
     MemoryStore store(dir.file("artifacts"));
-    const PlanJob job = job_of({7});
+    const experiment::PlanRuns job = job_of({7});
     for (const RunStatus s : history) add_attempt(store, job.runs[0], s);
 
     RunSet runs;

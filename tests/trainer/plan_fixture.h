@@ -16,9 +16,9 @@ namespace wmtp::testing {
 inline constexpr char kPlanHash[] = "0123456789abcdef";
 
 // A planned run of cell B0 on household-01; `model` "seasonal-naive" trains nothing (fast).
-inline trainer::RunRequest planned_request(std::uint64_t seed, int epochs = 2, const std::string& model = "") {
+inline experiment::RunRequest planned_request(std::uint64_t seed, int epochs = 2, const std::string& model = "") {
   static const std::vector<experiment::Series> all = experiment::synthetic_households(experiment::SyntheticOptions{});
-  trainer::RunRequest r;
+  experiment::RunRequest r;
   r.experiment = "plan-test";
   r.cell = "B0";
   r.recipe = experiment::load_recipe("B0");
@@ -34,8 +34,9 @@ inline trainer::RunRequest planned_request(std::uint64_t seed, int epochs = 2, c
 }
 
 // A job of one planned run per seed.
-inline trainer::PlanJob job_of(const std::vector<std::uint64_t>& seeds, int epochs = 2, const std::string& model = "") {
-  trainer::PlanJob job;
+inline experiment::PlanRuns job_of(const std::vector<std::uint64_t>& seeds, int epochs = 2,
+                                   const std::string& model = "") {
+  experiment::PlanRuns job;
   job.experiment = "plan-test";
   job.plan_name = "plan-test";
   job.plan_hash = kPlanHash;
@@ -49,7 +50,7 @@ inline trainer::PlanJob job_of(const std::vector<std::uint64_t>& seeds, int epoc
 
 // An attempt of `r` that ended with `status` (RUNNING: not ended), started after every earlier
 // one; returns its local id.
-inline std::string add_attempt(MemoryStore& store, const trainer::RunRequest& r, RunStatus status,
+inline std::string add_attempt(MemoryStore& store, const experiment::RunRequest& r, RunStatus status,
                                const std::string& plan_hash = kPlanHash) {
   auto logger = store.start_run({r.experiment, r.run_name, {}});
   logger->log_param(contract::param::kCell, r.cell);

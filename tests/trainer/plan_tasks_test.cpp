@@ -25,7 +25,7 @@ using wmtp::testing::TempDir;
 TEST(PlanTasks, ResumeLeavesFinishedAndFailedRunsAloneAndResumesKilledOnes) {
   TempDir dir;
   MemoryStore store(dir.file("artifacts"));
-  PlanJob job = job_of({1, 2, 3, 4, 5});
+  experiment::PlanRuns job = job_of({1, 2, 3, 4, 5});
   add_attempt(store, job.runs[0], RunStatus::kFinished);
   add_attempt(store, job.runs[1], RunStatus::kFailed);
   const std::string killed = add_attempt(store, job.runs[2], RunStatus::kKilled);
@@ -46,7 +46,7 @@ TEST(PlanTasks, ResumeLeavesFinishedAndFailedRunsAloneAndResumesKilledOnes) {
 TEST(PlanTasks, WithoutResumeEveryPlannedRunIsTrained) {
   TempDir dir;
   MemoryStore store(dir.file("artifacts"));
-  PlanJob job = job_of({1, 2});
+  experiment::PlanRuns job = job_of({1, 2});
   add_attempt(store, job.runs[0], RunStatus::kFinished);
   const PlanTasks planned = plan_tasks(store, job, "", true);
   EXPECT_FALSE(planned.resuming_plan);
@@ -58,11 +58,11 @@ TEST(PlanTasks, WithoutResumeEveryPlannedRunIsTrained) {
 TEST(PlanTasks, ARunOfAnotherPlanIsResumedAloneOnlyWithoutPlanOptions) {
   TempDir dir;
   MemoryStore store(dir.file("artifacts"));
-  PlanJob other = job_of({9});
+  experiment::PlanRuns other = job_of({9});
   other.runs[0].experiment = "elsewhere";
   const std::string id = add_attempt(store, other.runs[0], RunStatus::kKilled);
 
-  PlanJob job = job_of({1, 2});
+  experiment::PlanRuns job = job_of({1, 2});
   wmtp::testing::expect_input_error([&] { plan_tasks(store, job, id, true); },
                                     {"--resume " + id, "is not a run of the plan these flags give"});
   const PlanTasks alone = plan_tasks(store, job, id, false);
@@ -76,7 +76,7 @@ TEST(PlanTasks, ARunOfAnotherPlanIsResumedAloneOnlyWithoutPlanOptions) {
 TEST(PlanParent, CountsFollowTheCountingAttempt) {
   TempDir dir;
   MemoryStore store(dir.file("artifacts"));
-  PlanJob job = job_of({1, 2, 3, 4, 5, 6});
+  experiment::PlanRuns job = job_of({1, 2, 3, 4, 5, 6});
   add_attempt(store, job.runs[0], RunStatus::kFinished);  // then FAILED later: FINISHED counts
   add_attempt(store, job.runs[0], RunStatus::kFailed);
   add_attempt(store, job.runs[1], RunStatus::kKilled);  // then FINISHED: FINISHED counts
@@ -101,7 +101,7 @@ TEST(PlanParent, CountsFollowTheCountingAttempt) {
   EXPECT_EQ(p.last_metric(metric::kRunsFinished), 2.0);
   EXPECT_EQ(p.last_metric(metric::kRunsFailed), 2.0);
   EXPECT_EQ(p.status, RunStatus::kFailed);
-  for (const RunRequest& r : job.runs) {
+  for (const experiment::RunRequest& r : job.runs) {
     EXPECT_EQ(r.tags.at(contract::tag::kParentLocalRunId), parent->local_run_id());
     EXPECT_EQ(r.tags.at("wmtp.command"), "wmtp-train");
   }
@@ -110,7 +110,7 @@ TEST(PlanParent, CountsFollowTheCountingAttempt) {
 TEST(PlanParent, ResumeReopensTheParentOfTheSamePlanAndShard) {
   TempDir dir;
   MemoryStore store(dir.file("artifacts"));
-  PlanJob job = job_of({1, 2});
+  experiment::PlanRuns job = job_of({1, 2});
   const std::string first = open_parent(store, job, "1/2", false, {})->local_run_id();
   EXPECT_EQ(store.runs().at(first).name, "plan-test shard 1-of-2");
   EXPECT_EQ(open_parent(store, job, "1/2", true, {})->local_run_id(), first);
@@ -121,7 +121,7 @@ TEST(PlanParent, ResumeReopensTheParentOfTheSamePlanAndShard) {
 TEST(PlanRun, AStopRequestStartsNoFurtherRun) {
   TempDir dir;
   MemoryStore store(dir.file("artifacts"));
-  PlanJob job = job_of({1, 2, 3}, 1, "seasonal-naive");
+  experiment::PlanRuns job = job_of({1, 2, 3}, 1, "seasonal-naive");
   const PlanTasks planned = plan_tasks(store, job, "", false);
   std::atomic<bool> stop{false};
   PlanRunOptions options;
@@ -141,7 +141,7 @@ TEST(PlanRun, AStopRequestStartsNoFurtherRun) {
 TEST(PlanRun, AStopRequestWhileARunTrainsKillsItOnce) {
   TempDir dir;
   MemoryStore store(dir.file("artifacts"));
-  PlanJob job = job_of({1, 2}, 3);
+  experiment::PlanRuns job = job_of({1, 2}, 3);
   const PlanTasks planned = plan_tasks(store, job, "", false);
   std::atomic<bool> stop{false};
   int noticed = 0;
@@ -161,7 +161,7 @@ TEST(PlanRun, AStopRequestWhileARunTrainsKillsItOnce) {
   // Resuming the plan from the killed run resumes it and trains the one that never started.
   stop = false;
   options.run.on_progress = nullptr;
-  PlanJob again = job_of({1, 2}, 3);
+  experiment::PlanRuns again = job_of({1, 2}, 3);
   const PlanTasks rest = plan_tasks(store, again, result.outcomes[0].local_run_id, true);
   ASSERT_EQ(rest.tasks.size(), 2u);
   EXPECT_EQ(rest.tasks[0].resume_id, result.outcomes[0].local_run_id);
@@ -177,7 +177,7 @@ TEST(PlanRun, AStopRequestWhileARunTrainsKillsItOnce) {
 TEST(PlanRun, ARunThatRaisesFailsTheParentAndIsRethrown) {
   TempDir dir;
   MemoryStore store(dir.file("artifacts"));
-  PlanJob job = job_of({1});
+  experiment::PlanRuns job = job_of({1});
   std::vector<PlanTask> tasks = {{"no-such-run", nullptr}};
   std::string parent_id;
   PlanRunOptions options;

@@ -14,9 +14,9 @@ namespace {
 
 using wmtp::testing::MemoryStore;
 
-RunRequest vq_request() {
+experiment::RunRequest vq_request() {
   static const std::vector<experiment::Series> all = experiment::synthetic_households(experiment::SyntheticOptions{});
-  RunRequest r;
+  experiment::RunRequest r;
   r.experiment = "wmtp-test";
   r.cell = "A3";
   r.recipe = experiment::load_recipe("A3");

@@ -47,10 +47,10 @@ struct RecordingWriter {
   }
 };
 
-RunRequest request(const std::string& recipe, const std::string& series = "household-01", std::uint64_t seed = 42,
-                   int epochs = 5) {
+experiment::RunRequest request(const std::string& recipe, const std::string& series = "household-01",
+                               std::uint64_t seed = 42, int epochs = 5) {
   static const std::vector<experiment::Series> all = experiment::synthetic_households(SyntheticOptions{});
-  RunRequest r;
+  experiment::RunRequest r;
   r.experiment = "wmtp-test";
   r.cell = recipe;
   r.recipe = load_recipe(recipe);
@@ -88,7 +88,7 @@ TEST(Run, LogsTheRunContract) {
   RecordingWriter figures;
   RunOptions options;
   options.figure_writer = figures.writer();
-  const RunRequest req = request("A3");
+  const experiment::RunRequest req = request("A3");
   const RunOutcome out = train_run(store, req, options);
   ASSERT_EQ(out.status, RunStatus::kFinished);
   const RunRecord& rec = store.runs().at(out.local_run_id);
@@ -197,7 +197,7 @@ TEST(Run, DeclaredUnitGapPolicyAndTheDataStepReachTheRun) {
   RunOptions options;
   RecordingWriter figures;
   options.figure_writer = figures.writer();
-  RunRequest req = request("B0", "household-01", 42, 1);
+  experiment::RunRequest req = request("B0", "household-01", 42, 1);
   // household-01 as 15-minute data in MW, with 3 points missing in its train split.
   experiment::Series& s = req.series;
   for (std::size_t i = 0; i < s.time_s.size(); ++i) s.time_s[i] = s.time_s[0] + static_cast<std::int64_t>(i) * 900;
@@ -296,7 +296,7 @@ TEST(Run, ResumeRefusesFinishedRunsAndChangedData) {
   SyntheticOptions o;
   o.days = 120;
   experiment::write_csv({experiment::synthetic_household(o, 1)}, dir.file("data.csv"));
-  RunRequest r = request("B0", "household-01", 42, 2);
+  experiment::RunRequest r = request("B0", "household-01", 42, 2);
   r.data.kind = "csv";
   r.data.csv_path = dir.file("data.csv");
   r.series = experiment::load_csv(dir.file("data.csv"))[0];
@@ -314,7 +314,7 @@ TEST(Run, ResumeRefusesFinishedRunsAndChangedData) {
 TEST(Run, NonFiniteLossFailsTheRunWithCounts) {
   wmtp::testing::TempDir dir;
   MemoryStore store(dir.file("artifacts"));
-  RunRequest r = request("B0", "household-01", 42, 2);
+  experiment::RunRequest r = request("B0", "household-01", 42, 2);
   r.recipe.optimizer.lr = 1e30;
   const RunOutcome out = train_run(store, r, {});
   EXPECT_EQ(out.status, RunStatus::kFailed);
@@ -331,7 +331,7 @@ TEST(Run, SeasonalNaiveRunLogsResultsWithoutTraining) {
   RecordingWriter figures;
   RunOptions options;
   options.figure_writer = figures.writer();
-  RunRequest r = request("B0");
+  experiment::RunRequest r = request("B0");
   r.recipe.model.kind = "seasonal-naive";
   const RunOutcome out = train_run(store, r, options);
   const RunRecord& rec = store.runs().at(out.local_run_id);
@@ -350,7 +350,7 @@ TEST(Run, ASigningKeySignsTheSealedRun) {
   MemoryStore store(dir.file("artifacts"));
   RunOptions options;
   options.signing_key = std::make_shared<const EcdsaPrivateKey>(EcdsaPrivateKey::generate("P-256"));
-  RunRequest r = request("B0");
+  experiment::RunRequest r = request("B0");
   r.recipe.model.kind = "seasonal-naive";
   const RunOutcome out = train_run(store, r, options);
   const RunRecord& rec = store.runs().at(out.local_run_id);
