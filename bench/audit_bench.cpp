@@ -1,15 +1,20 @@
-// Audit at scale: writes N synthetic valid runs (default 10,000) through the Tracker, then times
-// what `wmtp-audit` does: read the experiment's runs back + Gates 1-6.
+// Audit at scale: writes N synthetic valid runs (default 10,000) of one plan through the Tracker,
+// then times what `wmtp-audit` does (report::audit_experiment: read the runs, their documents and
+// seals, replay what can be replayed, Gates 1-6) and the audit's peak memory.
 //   wmtp_audit_bench [runs] [work-dir]
 //   wmtp_audit_bench --runs N --dir D [--stage-dir S] [--reps R] [--tracking-uri URI] [--json]
-// Ledger source (default): the runs go into D/bench.sqlite, read back with read_ledger_runs. A
-// ledger already in D is reused (writing is setup, not timed); with --stage-dir it is written
-// there first (e.g. on tmpfs, where SQLite's fsyncs are free) and then moved into D.
+// The runs are a grid of 4 cells x S series x K seeds (S <= 50, 4*S*K = N; N must allow it), each
+// logging the trained plan and its recipe as wmtp-train does, so that plan vs actual is judged.
+// Ledger source (default): the runs go into D/bench.sqlite. A ledger already in D is reused
+// (writing is setup, not timed); with --stage-dir it is written there first (e.g. on tmpfs, where
+// SQLite's fsyncs are free) and then moved into D.
 // MLflow source (--tracking-uri): the runs go to that server through the Tracker's background
-// push (experiment audit-bench-<N>, reused when it already holds N finished runs), read back
-// with read_mlflow_runs (histories, artifact listings and figure downloads).
+// push (experiment audit-bench-plan-<N>, reused when it already holds N finished runs) and are read
+// back from MLflow (histories, artifact listings, every artifact downloaded for the seal check).
+// Peak memory: the process's peak resident set (VmHWM), reset before each repetition.
 // Prints one line per phase (--json: one object per repetition) and exits 1 unless the audit is
 // ALL PASS over every run.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +23,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -27,6 +33,7 @@
 
 #include "core/errors.h"
 #include "gates/gates.h"
+#include "report/audit_session.h"
 #include "run_fixtures.h"
 #include "tracking/mlflow_client.h"
 #include "tracking/run_source.h"
@@ -52,23 +59,50 @@ struct Options {
   bool json = false;
 };
 
-// Cells x seeds x series, in that order, until `count` runs: every (series, seed) group complete.
-RunSpec spec_of(int index) {
-  static const char* const kCells[] = {"B0", "B1", "B2", "A3"};
-  static const int kSeeds[] = {42, 43, 123, 7, 11};
+// The benchmark's plan: 4 cells x series x seeds, with 4 * series * seeds = count.
+struct Grid {
+  std::vector<std::string> cells = {"B0", "B1", "B2", "A3"};
+  std::vector<std::string> series;
+  std::vector<int> seeds;
+  nlohmann::json plan;  // the trained plan every run logs as config/plan.json
+};
+
+// At most 50 series and as few seeds as that allows, so that the plan document stays small.
+Grid grid_of(int count) {
+  const int per_cell = count / 4;
+  int seeds = 1;
+  while (seeds <= per_cell && (per_cell % seeds != 0 || per_cell / seeds > 50)) ++seeds;
+  if (count <= 0 || count % 4 != 0 || seeds > per_cell) {
+    throw wmtp::InputError("--runs " + std::to_string(count) +
+                           ": expected a positive multiple of 4 (4 cells x series x seeds, at most 50 series)");
+  }
+  static const int kFirstSeeds[] = {42, 43, 123, 7, 11};
+  Grid grid;
+  for (int k = 0; k < seeds; ++k) grid.seeds.push_back(k < 5 ? kFirstSeeds[k] : 1000 + k);
+  for (int s = 0; s < per_cell / seeds; ++s) {
+    char series[32];
+    std::snprintf(series, sizeof series, "household-%04d", s + 1);
+    grid.series.push_back(series);
+  }
+  grid.plan = wmtp::gates::fixtures::trained_plan(grid.cells, grid.series, grid.seeds);
+  return grid;
+}
+
+// Cells, then seeds, then series: every (series, seed) group complete after each 4 runs.
+RunSpec spec_of(const Grid& grid, int index) {
   RunSpec spec;
-  spec.cell = kCells[index % 4];
+  const std::size_t i = static_cast<std::size_t>(index);
+  spec.cell = grid.cells[i % 4];
   spec.vq = spec.cell == "A3";
-  spec.seed = kSeeds[(index / 4) % 5];
-  char series[32];
-  std::snprintf(series, sizeof series, "household-%04d", index / 20 + 1);
-  spec.series = series;
+  spec.seed = grid.seeds[(i / 4) % grid.seeds.size()];
+  spec.series = grid.series[i / (4 * grid.seeds.size())];
   spec.epochs = 10;
   spec.steps_per_epoch = 10;
+  spec.plan = grid.plan;
   return spec;
 }
 
-void write_runs(const std::string& ledger, const std::string& experiment, int count,
+void write_runs(const std::string& ledger, const std::string& experiment, const Grid& grid, int count,
                 const wmtp::gates::AuditInputs& inputs, const fs::path& scratch) {
   fs::create_directories(scratch);
   wmtp::tracking::TrackerOptions options;
@@ -76,15 +110,15 @@ void write_runs(const std::string& ledger, const std::string& experiment, int co
   options.tracking_uri = "";  // ledger only
   wmtp::tracking::Tracker tracker(options);
   for (int i = 0; i < count; ++i) {
-    wmtp::gates::fixtures::log_passing_run(tracker, spec_of(i), inputs, experiment, scratch.string());
+    wmtp::gates::fixtures::log_passing_run(tracker, spec_of(grid, i), inputs, experiment, scratch.string());
   }
   tracker.flush();
 }
 
 // MLflow setup: `writers` Trackers (own ledgers in `dir`) log a share of the runs each, so that
 // their background pushes to MLflow overlap; waits until MLflow has them all.
-void write_runs_to_mlflow(const fs::path& dir, const std::string& uri, const std::string& experiment, int count,
-                          const wmtp::gates::AuditInputs& inputs, int writers) {
+void write_runs_to_mlflow(const fs::path& dir, const std::string& uri, const std::string& experiment, const Grid& grid,
+                          int count, const wmtp::gates::AuditInputs& inputs, int writers) {
   std::vector<std::thread> threads;
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(writers));
   for (int w = 0; w < writers; ++w) {
@@ -97,7 +131,7 @@ void write_runs_to_mlflow(const fs::path& dir, const std::string& uri, const std
         options.tracking_uri = uri;
         wmtp::tracking::Tracker tracker(options);
         for (int i = w; i < count; i += writers) {
-          wmtp::gates::fixtures::log_passing_run(tracker, spec_of(i), inputs, experiment, own.string());
+          wmtp::gates::fixtures::log_passing_run(tracker, spec_of(grid, i), inputs, experiment, own.string());
         }
         if (!tracker.wait_for_mlflow(std::chrono::minutes(30))) {
           throw wmtp::UnreachableError("MLflow did not acknowledge the runs of writer " + std::to_string(w));
@@ -123,18 +157,19 @@ bool mlflow_has_runs(const std::string& uri, const std::string& experiment, int 
 }
 
 // Puts the runs in place (unless already there); returns the seconds spent, 0 when reused.
-double populate(const Options& o, const std::string& experiment, const wmtp::gates::AuditInputs& inputs) {
+double populate(const Options& o, const std::string& experiment, const Grid& grid,
+                const wmtp::gates::AuditInputs& inputs) {
   const auto start = Clock::now();
   if (!o.tracking_uri.empty()) {
     if (mlflow_has_runs(o.tracking_uri, experiment, o.count)) return 0.0;
     const fs::path stage = o.stage_dir.empty() ? o.dir / "writers" : o.stage_dir;
-    write_runs_to_mlflow(stage, o.tracking_uri, experiment, o.count, inputs, kMlflowWriters);
+    write_runs_to_mlflow(stage, o.tracking_uri, experiment, grid, o.count, inputs, kMlflowWriters);
     fs::remove_all(stage);
     return seconds_since(start);
   }
   if (fs::exists(o.dir / "bench.sqlite")) return 0.0;
   const fs::path stage = o.stage_dir.empty() ? o.dir : o.stage_dir;
-  write_runs((stage / "bench.sqlite").string(), experiment, o.count, inputs, stage / "scratch");
+  write_runs((stage / "bench.sqlite").string(), experiment, grid, o.count, inputs, stage / "scratch");
   if (stage != o.dir) {
     fs::create_directories(o.dir);
     for (const char* name : {"bench.sqlite", "bench.artifacts"})
@@ -144,56 +179,84 @@ double populate(const Options& o, const std::string& experiment, const wmtp::gat
   return seconds_since(start);
 }
 
-wmtp::RunSet read_runs(const Options& o, const std::string& experiment) {
-  if (o.tracking_uri.empty()) return wmtp::tracking::read_ledger_runs((o.dir / "bench.sqlite").string(), experiment);
-  const fs::path cache = o.dir / "artifact-cache";
-  fs::remove_all(cache);  // every repetition downloads the figures again
-  return wmtp::tracking::read_mlflow_runs(wmtp::tracking::MlflowConfig::from_env(o.tracking_uri), experiment,
-                                          cache.string());
+// What wmtp-audit does for the experiment, from the bench's ledger or server.
+wmtp::gates::Verdict audit(const Options& o, const std::string& experiment) {
+  wmtp::report::AuditRequest request;
+  request.experiment = experiment;
+  if (o.tracking_uri.empty()) {
+    request.source = "ledger";
+    request.ledgers = {(o.dir / "bench.sqlite").string()};
+  } else {
+    request.source = "mlflow";
+    request.tracking_uri = o.tracking_uri;
+    request.artifact_cache = (o.dir / "artifact-cache").string();
+    fs::remove_all(request.artifact_cache);  // every repetition downloads the artifacts again
+  }
+  return wmtp::report::audit_experiment(request);
+}
+
+// Starts a new peak of the resident set: the setup's memory handed back, VmHWM reset to VmRSS.
+void reset_peak_memory() {
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+// VmHWM in MiB (0 where /proc does not say).
+double peak_memory_mib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  }
+  return 0.0;
+}
+
+// The first few results that are not PASS, so that a failing bench says why.
+void print_problems(const wmtp::gates::Verdict& verdict) {
+  int shown = 0;
+  for (const wmtp::gates::GateReport& gate : verdict.gates) {
+    for (const wmtp::gates::GateRunResult& r : gate.results) {
+      if (r.status == wmtp::gates::Status::kPass || r.status == wmtp::gates::Status::kSkipped || shown++ >= 5) continue;
+      std::cerr << "  " << gate.id << " " << wmtp::gates::to_string(r.status) << " " << r.run_name << ": " << r.message
+                << "\n";
+    }
+  }
 }
 
 int bench(const Options& o) {
   fs::create_directories(o.dir);
-  const std::string experiment = o.tracking_uri.empty() ? "audit-bench" : "audit-bench-" + std::to_string(o.count);
+  const std::string experiment = o.tracking_uri.empty() ? "audit-bench" : "audit-bench-plan-" + std::to_string(o.count);
   const std::string source = o.tracking_uri.empty() ? "ledger" : "mlflow";
   const wmtp::gates::AuditInputs inputs = wmtp::gates::fixtures::smoke_inputs();
+  const Grid grid = grid_of(o.count);
 
-  const double written = populate(o, experiment, inputs);
+  const double written = populate(o, experiment, grid, inputs);
   if (!o.json) {
-    std::cout << "write: " << o.count << " runs through the Tracker into " << source << " in " << written << " s"
-              << (written == 0.0 ? " (reused)" : "") << "\n";
+    std::cout << "write: " << o.count << " runs (" << grid.cells.size() << " cells x " << grid.series.size()
+              << " series x " << grid.seeds.size() << " seeds) through the Tracker into " << source << " in " << written
+              << " s" << (written == 0.0 ? " (reused)" : "") << "\n";
   }
   bool ok = true;
   for (int rep = 0; rep < o.reps; ++rep) {
-    const auto read_start = Clock::now();
-    const wmtp::RunSet runs = read_runs(o, experiment);
-    const double read_s = seconds_since(read_start);
-    const auto gates_start = Clock::now();
-    const wmtp::gates::Verdict verdict = wmtp::gates::audit(runs, inputs, {"bench", "", "prod", false});
-    const double gates_s = seconds_since(gates_start);
-
-    std::size_t points = 0;
-    for (const auto& run : runs.runs) {
-      for (const auto& history : run.metrics) points += history.second.size();
-    }
+    reset_peak_memory();
+    const auto start = Clock::now();
+    const wmtp::gates::Verdict verdict = audit(o, experiment);
+    const double audit_s = seconds_since(start);
+    const double peak_mib = peak_memory_mib();
     const bool pass = verdict.overall == wmtp::gates::Overall::kAllPass &&
-                      runs.runs.size() == static_cast<std::size_t>(o.count);
+                      verdict.runs.size() == static_cast<std::size_t>(o.count);
     ok = ok && pass;
+    if (!pass) print_problems(verdict);
     if (o.json) {
       const nlohmann::json line = {{"source", source},
-                                   {"runs", runs.runs.size()},
-                                   {"points", points},
-                                   {"read_s", read_s},
-                                   {"gates_s", gates_s},
-                                   {"audit_s", read_s + gates_s},
+                                   {"runs", verdict.runs.size()},
+                                   {"audit_s", audit_s},
+                                   {"peak_rss_mib", peak_mib},
                                    {"verdict", wmtp::gates::to_string(verdict.overall)},
                                    {"write_s", written}};
       std::cout << line.dump() << std::endl;
     } else {
-      std::cout << "read:  " << runs.runs.size() << " runs, " << points << " metric points in " << read_s << " s\n"
-                << "gates: G1-G6 in " << gates_s << " s\n"
-                << "audit: read + gates " << read_s + gates_s << " s, verdict "
-                << wmtp::gates::to_string(verdict.overall) << std::endl;
+      std::cout << "audit: " << verdict.runs.size() << " runs in " << audit_s << " s, peak memory " << peak_mib
+                << " MiB, verdict " << wmtp::gates::to_string(verdict.overall) << std::endl;
     }
   }
   if (!ok) std::cerr << "audit_bench: expected ALL PASS over " << o.count << " runs\n";

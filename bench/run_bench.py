@@ -305,7 +305,7 @@ def audit_rows(args):
         cmd += ["--stage-dir", stage]
     ours = run_json(cmd)
     theirs = run_json([args.mlflow_python, BENCH / "mlflow_read_reference.py", "--tracking-uri", args.tracking_uri,
-                       "--experiment", f"audit-bench-{args.mlflow_runs}", "--reps", args.mlflow_read_reps])
+                       "--experiment", f"audit-bench-plan-{args.mlflow_runs}", "--reps", args.mlflow_read_reps])
     rows.append(Row("audit", f"audit {args.mlflow_runs:,} runs from MLflow (wmtp: read_mlflow_runs + Gates 1-6)", "s",
                     [l["audit_s"] for l in ours], [l["read_s"] for l in theirs],
                     "search_runs paged + get_metric_history per run and key",

@@ -1,6 +1,8 @@
 #include "experiment/json_schema.h"
 
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 
@@ -8,6 +10,16 @@
 
 namespace wmtp::experiment {
 namespace {
+
+// A schema pattern compiled once: compiling a std::regex costs more than validating a document.
+const std::regex& compiled(const std::string& pattern) {
+  static std::mutex mutex;
+  static std::map<std::string, std::regex> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(pattern);
+  if (it == cache.end()) it = cache.emplace(pattern, std::regex(pattern, std::regex::ECMAScript)).first;
+  return it->second;  // map nodes are stable; regex_search on a const regex is thread-safe
+}
 
 using nlohmann::json;
 
@@ -183,7 +195,7 @@ class Validator {
     }
     if (s.contains("pattern")) {
       const std::string pattern = s["pattern"].get<std::string>();
-      if (!std::regex_search(x, std::regex(pattern, std::regex::ECMAScript))) {
+      if (!std::regex_search(x, compiled(pattern))) {
         fail(path, "'" + x + "' does not match the pattern " + pattern);
       }
     }

@@ -98,7 +98,8 @@ const Cell* Plan::find_cell(const std::string& cell_name) const {
 std::vector<std::string> Plan::planned_series() const { return series.empty() ? data.known_series() : series; }
 
 Plan parse_plan(const nlohmann::json& j, const std::string& label, const RecipeResolver& resolve) {
-  validate_json(j, embedded_json("schemas/plan.schema.json"), label);
+  static const nlohmann::json schema = embedded_json("schemas/plan.schema.json");  // parsed once
+  validate_json(j, schema, label);
   Plan p;
   p.label = label;
   p.hash = content_hash16(j);

@@ -144,7 +144,8 @@ Recipe resolve_durations(const Recipe& recipe, std::int64_t spacing_s, const std
 }
 
 Recipe parse_recipe(const nlohmann::json& j, const std::string& label) {
-  validate_json(j, embedded_json("schemas/recipe.schema.json"), label);
+  static const nlohmann::json schema = embedded_json("schemas/recipe.schema.json");  // parsed once
+  validate_json(j, schema, label);
   Recipe r;
   r.label = label;
   r.hash = content_hash16(j);

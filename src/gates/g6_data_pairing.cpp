@@ -188,10 +188,34 @@ void check_external_model_params(RunCheck& check, const RunRecord& run, const ex
   }
 }
 
+// Config documents parsed once per distinct text: the runs of one plan log the same plan.json,
+// and parsing it per run was most of a large audit. A document that does not parse is not kept,
+// so each run that logged it gets its own error.
+class ParsedDocuments {
+ public:
+  const experiment::Recipe& recipe(const std::string& text, const std::string& origin) {
+    auto it = recipes_.find(text);
+    if (it == recipes_.end()) {
+      it = recipes_.emplace(text, experiment::parse_recipe(parse_json_text(text, origin), origin)).first;
+    }
+    return it->second;
+  }
+  const experiment::Plan& plan(const std::string& text, const std::string& origin) {
+    auto it = plans_.find(text);
+    if (it == plans_.end()) {
+      it = plans_.emplace(text, experiment::parse_trained_plan(parse_json_text(text, origin), origin)).first;
+    }
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, experiment::Recipe> recipes_;
+  std::map<std::string, experiment::Plan> plans_;
+};
+
 // The params the trainer takes from the recipe as trained: identity and every hyper-parameter.
-void check_recipe_document(RunCheck& check, const RunRecord& run, const std::string& text) {
-  const std::string origin = "run " + run_label(run) + " " + contract::artifact::kRecipe;
-  const experiment::Recipe recipe = experiment::parse_recipe(parse_json_text(text, origin), origin);
+void check_recipe_document(RunCheck& check, const RunRecord& run, const std::string& text, ParsedDocuments& parsed) {
+  const experiment::Recipe& recipe = parsed.recipe(text, "run " + run_label(run) + " " + contract::artifact::kRecipe);
   const char* doc = contract::artifact::kRecipe;
   expect_document_value(check, run, param::kModel, recipe.model.kind, doc);
   expect_document_value(check, run, param::kWeighting, recipe.weighting.kind, doc);
@@ -203,16 +227,16 @@ void check_recipe_document(RunCheck& check, const RunRecord& run, const std::str
 
 // The plan the run recorded: its hash, the run's cell in it, and the hash of that cell's recipe
 // document (what recipe_hash names; overrides such as --epochs leave the document alone).
-void check_plan_document(RunCheck& check, const RunRecord& run, const std::string& text) {
+void check_plan_document(RunCheck& check, const RunRecord& run, const std::string& text, ParsedDocuments& parsed) {
   const std::string origin = "run " + run_label(run) + " " + contract::artifact::kPlan;
-  const experiment::Plan plan = experiment::parse_trained_plan(parse_json_text(text, origin), origin);
+  const experiment::Plan& plan = parsed.plan(text, origin);  // its label names the first run that logged it
   const char* doc = contract::artifact::kPlan;
   expect_document_value(check, run, param::kPlanHash, plan.hash, doc);
   const std::string* cell = run.param(param::kCell);
   if (cell == nullptr) return;
   const experiment::Cell* planned = plan.find_cell(*cell);
   if (planned == nullptr) {
-    check.fail("cell " + *cell + " is not a cell of the run's " + doc + " (" + plan.label + ")", "a cell of the plan",
+    check.fail("cell " + *cell + " is not a cell of the run's " + doc + " (" + origin + ")", "a cell of the plan",
                *cell);
     return;
   }
@@ -221,12 +245,12 @@ void check_plan_document(RunCheck& check, const RunRecord& run, const std::strin
 
 // Params against the run's own config documents, when it logged them; a run of the audit's plan
 // without them warns while the audit reads documents.
-void check_config_documents(RunCheck& check, const RunRecord& run, const AuditInputs& in) {
+void check_config_documents(RunCheck& check, const RunRecord& run, const AuditInputs& in, ParsedDocuments& parsed) {
   const auto recipe = in.recipe_texts.find(run.local_id);
   const auto plan = in.plan_texts.find(run.local_id);
   try {
-    if (recipe != in.recipe_texts.end()) check_recipe_document(check, run, recipe->second);
-    if (plan != in.plan_texts.end()) check_plan_document(check, run, plan->second);
+    if (recipe != in.recipe_texts.end()) check_recipe_document(check, run, recipe->second, parsed);
+    if (plan != in.plan_texts.end()) check_plan_document(check, run, plan->second, parsed);
   } catch (const InputError& e) {
     check.fail(std::string("a config document does not read back: ") + e.what(), "a valid config document",
                "unreadable");
@@ -263,6 +287,7 @@ GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in) {
   warn_unfinished_attempts(gate, in);
   const std::set<PlannedRunKey> planned = in.plan ? check_planned_runs(gate, runs, *in.plan, tallies)
                                                   : std::set<PlannedRunKey>{};
+  ParsedDocuments parsed;
   for (const RunRecord& run : runs.runs) {
     RunCheck check(gate, run);
     const std::string* cell = check.require_param(param::kCell);
@@ -272,7 +297,7 @@ GateReport gate_data_pairing(const RunSet& runs, const AuditInputs& in) {
     if (cell != nullptr && series != nullptr && seed != nullptr) {
       check_against_plan(check, run, {*cell, *series, *seed}, tallies, in, planned);
     }
-    check_config_documents(check, run, in);
+    check_config_documents(check, run, in, parsed);
     check.add(check_replayed_params(run, in, {param::kDataHashes.begin(), param::kDataHashes.end()}));
     check.done(Status::kPass, replayed(run, in)
                                   ? "data hashes recomputed from the data, equal across the cells of "

@@ -15,6 +15,7 @@
 #include <thread>
 #include <tuple>
 
+#include "core/sha256.h"
 #include "core/version.h"
 #include "experiment/run_contract.h"
 #include "tracking/http_session.h"
@@ -27,6 +28,10 @@ using nlohmann::json;
 
 constexpr const char* kApi = "/api/" WMTP_MLFLOW_API_VERSION "/mlflow/";
 constexpr const char* kArtifactsApi = "/api/" WMTP_MLFLOW_API_VERSION "/mlflow-artifacts/artifacts/";
+// MLflow UI's complete-history read (every point, no sampling), served beside the REST API.
+constexpr const char* kCompleteHistoryApi = "/ajax-api/" WMTP_MLFLOW_API_VERSION
+                                            "/mlflow/metrics/get-history-bulk?metric_key=";
+constexpr const char* kArtifactsListApi = "/api/" WMTP_MLFLOW_API_VERSION "/mlflow-artifacts/artifacts?path=";
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -87,6 +92,43 @@ json metric_json(const MlflowMetric& m) {
 }
 
 bool is_transient_status(long status) { return status == 408 || status == 429 || (status >= 500 && status <= 599); }
+
+// The UI's endpoints answer through Flask's JSON, which writes NaN (and infinities) as bare
+// tokens; the REST API writes them as strings. Quotes the bare tokens outside strings.
+std::string quote_bare_nonfinite(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) out += text[++i];
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    bool quoted = false;
+    for (const char* token : {"NaN", "Infinity", "-Infinity"}) {
+      const std::size_t n = std::char_traits<char>::length(token);
+      if (text.compare(i, n, token) == 0) {
+        out += '"' + std::string(token) + '"';
+        i += n - 1;
+        quoted = true;
+        break;
+      }
+    }
+    if (!quoted) out += c;
+  }
+  return out;
+}
+
+// A server (or proxy) without the endpoint; a run that does not exist is the caller's error.
+bool missing_endpoint(const MlflowError& e) {
+  return e.error_code() == "ENDPOINT_NOT_FOUND" ||
+         ((e.http_status() == 404 || e.http_status() == 405 || e.http_status() == 501) &&
+          e.error_code() != "RESOURCE_DOES_NOT_EXIST");
+}
 
 bool is_transient(const std::exception& e) {
   if (dynamic_cast<const UnreachableError*>(&e) != nullptr) return true;
@@ -520,6 +562,45 @@ std::vector<MetricPoint> MlflowClient::get_metric_history(const std::string& run
   return points;
 }
 
+bool MlflowClient::read_complete_histories(const std::vector<std::string>& run_ids, const std::string& key,
+                                           std::map<std::string, std::vector<MetricPoint>>& out) {
+  std::string path = kCompleteHistoryApi + url_escape(key);
+  for (const std::string& id : run_ids) path += "&run_id=" + url_escape(id);
+  std::string text;
+  try {
+    text = send("GET", path, "", "", true);
+  } catch (const MlflowError& e) {
+    if (!missing_endpoint(e)) throw;
+    complete_history_available_ = false;
+    return false;
+  }
+  const json page = json::parse(quote_bare_nonfinite(text), nullptr, false);
+  if (page.is_discarded() || !page.is_object()) {  // e.g. a proxy that serves the UI's page for unknown paths
+    complete_history_available_ = false;
+    return false;
+  }
+  std::size_t points = 0;
+  decoded("metrics/get-history-bulk", [&] {
+    if (auto list = page.find("metrics"); list != page.end()) {
+      for (const json& m : *list) {
+        auto run = out.find(string_field(m, "run_id"));
+        if (run != out.end()) run->second.push_back(metric_point_from_json(m));
+        ++points;
+      }
+    }
+  });
+  if (points < kCompleteHistoryPoints) return true;
+  // The answer may be cut at the server's limit: ask again for fewer runs.
+  for (const std::string& id : run_ids) out[id].clear();
+  if (run_ids.size() == 1) {
+    out[run_ids.front()] = get_metric_history(run_ids.front(), key);
+    return true;
+  }
+  const auto middle = run_ids.begin() + static_cast<std::ptrdiff_t>(run_ids.size() / 2);
+  return read_complete_histories({run_ids.begin(), middle}, key, out) &&
+         read_complete_histories({middle, run_ids.end()}, key, out);
+}
+
 std::map<std::string, std::vector<MetricPoint>> MlflowClient::get_metric_histories(
     const std::vector<std::string>& run_ids, const std::string& key) {
   if (run_ids.size() > kBulkHistoryRuns) {
@@ -527,6 +608,8 @@ std::map<std::string, std::vector<MetricPoint>> MlflowClient::get_metric_histori
   }
   std::map<std::string, std::vector<MetricPoint>> out;
   for (const std::string& id : run_ids) out[id];
+  if (complete_history_available_ && read_complete_histories(run_ids, key, out)) return out;
+  for (auto& [id, points] : out) points.clear();
   bool bulk_read = false;
   if (bulk_history_available_) {
     try {
@@ -542,11 +625,7 @@ std::map<std::string, std::vector<MetricPoint>> MlflowClient::get_metric_histori
       });
       bulk_read = true;
     } catch (const MlflowError& e) {
-      // A server (or proxy) without the endpoint; a run that does not exist is the caller's error.
-      const bool missing_endpoint = e.error_code() == "ENDPOINT_NOT_FOUND" ||
-                                    ((e.http_status() == 404 || e.http_status() == 405 || e.http_status() == 501) &&
-                                     e.error_code() != "RESOURCE_DOES_NOT_EXIST");
-      if (!missing_endpoint) throw;
+      if (!missing_endpoint(e)) throw;
       bulk_history_available_ = false;
     }
   }
@@ -586,8 +665,8 @@ void MlflowClient::upload_artifact(const std::string& run_id, const std::string&
   send("PUT", artifact_url(run_id, artifact_path), bytes.str(), "application/octet-stream", true);
 }
 
-void MlflowClient::download_artifact(const std::string& run_id, const std::string& artifact_path,
-                                     const std::string& dest_file) {
+std::string MlflowClient::download_artifact(const std::string& run_id, const std::string& artifact_path,
+                                            const std::string& dest_file) {
   const std::string bytes = send("GET", artifact_url(run_id, artifact_path), "", "", true);
   namespace fs = std::filesystem;
   const fs::path dest(dest_file);
@@ -599,18 +678,35 @@ void MlflowClient::download_artifact(const std::string& run_id, const std::strin
     if (!out) throw Error("cannot write " + tmp);
   }
   fs::rename(tmp, dest);
+  return sha256_hex(bytes);
 }
 
 std::vector<MlflowFileInfo> MlflowClient::list_artifacts(const std::string& run_id, const std::string& path) {
-  json query = {{"run_id", run_id}};
-  if (!path.empty()) query["path"] = path;
-  const json j = call("GET", "artifacts/list", query);
+  json j;
+  std::string prefix;  // the proxy names children relative to the listed folder
+  const auto root = artifact_roots_.find(run_id);
+  if (root != artifact_roots_.end()) {
+    if (!path.empty()) validate_artifact_path(path);
+    const std::string folder = root->second + (path.empty() ? "" : "/" + path);
+    const std::string text = send("GET", kArtifactsListApi + url_escape(folder), "", "", true);
+    j = json::parse(text.empty() ? "{}" : text, nullptr, false);
+    if (j.is_discarded()) {
+      throw MlflowError("MLflow at " + config_.tracking_uri + ": listing artifacts of run " + run_id +
+                            " answered 200 with a non-JSON body \"" + one_line(text, 120) + "\"",
+                        200, "");
+    }
+    prefix = path.empty() ? "" : path + "/";
+  } else {
+    json query = {{"run_id", run_id}};
+    if (!path.empty()) query["path"] = path;
+    j = call("GET", "artifacts/list", query);
+  }
   std::vector<MlflowFileInfo> files;
   decoded("artifacts/list", [&] {
     if (auto list = j.find("files"); list != j.end()) {
       for (const json& f : *list) {
         MlflowFileInfo info;
-        info.path = string_field(f, "path");
+        info.path = prefix + string_field(f, "path");
         info.is_dir = f.value("is_dir", false);
         info.file_size = int64_field(f, "file_size");
         files.push_back(std::move(info));

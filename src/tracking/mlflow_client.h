@@ -138,23 +138,30 @@ class MlflowClient {
   // Every point of one metric (all pages), in the server's order. Infinities come back as
   // infinities (the server stores them as +-DBL_MAX), NaN as NaN.
   std::vector<MetricPoint> get_metric_history(const std::string& run_id, const std::string& key, int page_size = 25000);
-  // Every point of one metric for several runs (at most kBulkHistoryRuns) in one request
-  // (metrics/get-history-bulk-interval, what MLflow's UI charts read). The server samples a run
-  // that holds kBulkHistoryPoints points or more, so those runs are read again one by one with
-  // get_metric_history: the result is every point of every run, as get_metric_history gives.
-  // A server without the endpoint (404, ENDPOINT_NOT_FOUND) is asked run by run from then on.
+  // Every point of one metric for several runs (at most kBulkHistoryRuns), as get_metric_history
+  // gives them. First through the UI's complete-history endpoint (ajax-api .../metrics/
+  // get-history-bulk: every point, at most kCompleteHistoryPoints in one answer; a full answer
+  // may be cut, so its runs are asked again in halves, a single run page by page), which costs the
+  // server a fifth of get-history-bulk-interval. A server without it: get-history-bulk-interval,
+  // which samples a run of kBulkHistoryPoints points or more, so those runs are read again one by
+  // one. A server without either (404, ENDPOINT_NOT_FOUND) is asked run by run from then on.
   std::map<std::string, std::vector<MetricPoint>> get_metric_histories(const std::vector<std::string>& run_ids,
                                                                        const std::string& key);
-  static constexpr std::size_t kBulkHistoryRuns = 100;     // MLflow's MAX_RUNS_GET_METRIC_HISTORY_BULK
-  static constexpr std::size_t kBulkHistoryPoints = 2500;  // MLflow's MAX_RESULTS_PER_RUN
+  static constexpr std::size_t kBulkHistoryRuns = 100;          // MLflow's MAX_RUNS_GET_METRIC_HISTORY_BULK
+  static constexpr std::size_t kBulkHistoryPoints = 2500;       // MLflow's MAX_RESULTS_PER_RUN
+  static constexpr std::size_t kCompleteHistoryPoints = 25000;  // get-history-bulk's MAX_HISTORY_RESULTS
 
   // Artifacts through the server's proxy (the run's artifact_uri must be mlflow-artifacts:). The
   // first transfer for a run asks runs/get for its artifact_uri, unless a caller that already has
   // it (from search_runs) passes it here first.
   void remember_artifact_uri(const std::string& run_id, const std::string& artifact_uri);
   void upload_artifact(const std::string& run_id, const std::string& local_file, const std::string& artifact_path);
-  void download_artifact(const std::string& run_id, const std::string& artifact_path, const std::string& dest_file);
-  // Direct children of `path` ("" = the root).
+  // Writes the artifact to dest_file (through a .part file) and returns the bytes' sha256 (hex).
+  std::string download_artifact(const std::string& run_id, const std::string& artifact_path,
+                                const std::string& dest_file);
+  // Direct children of `path` ("" = the root), paths from the run's artifact root. Through the
+  // artifact proxy when the run's root is known (remember_artifact_uri): a third of the server's
+  // time of artifacts/list, which looks the run up in the store first.
   std::vector<MlflowFileInfo> list_artifacts(const std::string& run_id, const std::string& path = "");
   // Every file below `path`, recursively.
   std::vector<MlflowFileInfo> list_artifacts_recursive(const std::string& run_id, const std::string& path = "");
@@ -175,6 +182,9 @@ class MlflowClient {
   // Runs decode(); an answer of an unexpected shape becomes an Error naming the call.
   template <class F>
   auto decoded(const char* what, F&& decode) -> decltype(decode());
+  // get_metric_histories through get-history-bulk; false when the server lacks the endpoint.
+  bool read_complete_histories(const std::vector<std::string>& run_ids, const std::string& key,
+                               std::map<std::string, std::vector<MetricPoint>>& out);
 
   MlflowConfig config_;
   const std::atomic<bool>* abort_ = nullptr;
@@ -183,6 +193,7 @@ class MlflowClient {
   std::unique_ptr<Session> session_;
   std::map<std::string, std::string> artifact_roots_;  // run id -> "<exp>/<run>/artifacts"
   bool bulk_history_available_ = true;                 // false after the server lacked get-history-bulk-interval
+  bool complete_history_available_ = true;             // false after the server lacked get-history-bulk
 };
 
 // JSON number for a metric value: finite values as numbers, NaN/Inf as the protobuf JSON

@@ -243,8 +243,7 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
         a.size = f.file_size;
         // Every artifact is fetched: the audit checks each one against the run's seal.
         a.local_path = cache + "/" + f.path;
-        c.download_artifact(run_id, f.path, a.local_path);
-        a.sha256 = sha256_file_hex(a.local_path);
+        a.sha256 = c.download_artifact(run_id, f.path, a.local_path);
         if (is_figure(f.path)) fill_png_text(a);
         r.artifacts.push_back(std::move(a));
       }

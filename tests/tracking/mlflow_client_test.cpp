@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "core/errors.h"
+#include "core/sha256.h"
 #include "support/fault_server.h"
 #include "support/test_support.h"
 #include "tracking/mlflow_client.h"
@@ -67,7 +68,7 @@ TEST(MlflowClientServer, BulkHistoriesAreEveryPointOfEveryRun) {
   const std::string long_run = client.create_run(exp, "long", 1, {}).run_id;
   const std::string short_run = client.create_run(exp, "short", 2, {}).run_id;
   const std::string other_run = client.create_run(exp, "other", 3, {}).run_id;
-  LogBatch batch;  // 2,600 points: the server samples this run, so it is read again in full
+  LogBatch batch;  // 2,600 points: more than get-history-bulk-interval gives unsampled
   for (int i = 0; i < 2600; ++i) batch.metrics.push_back({"loss", i * 0.25, i + 1, 7000 + i});
   client.log_batch(long_run, batch);
   client.log_batch(short_run,
@@ -84,6 +85,23 @@ TEST(MlflowClientServer, BulkHistoriesAreEveryPointOfEveryRun) {
   EXPECT_TRUE(got.at(other_run).empty());
 }
 
+TEST(MlflowClientServer, BulkHistoriesAskAgainInHalvesWhenTheAnswerReachesTheServersLimit) {
+  MlflowClient client(testing::real_server_config());
+  const std::string exp = client.get_or_create_experiment(testing::unique_name("bulkcut-"));
+  std::vector<std::string> ids;
+  for (int r = 0; r < 2; ++r) {  // 2 x 12,600 points: more than one answer of get-history-bulk holds
+    ids.push_back(client.create_run(exp, "r" + std::to_string(r), r, {}).run_id);
+    LogBatch batch;
+    for (int i = 0; i < 12600; ++i) batch.metrics.push_back({"loss", r + i * 0.5, i, 100 + i});
+    client.log_batch(ids.back(), batch);
+  }
+  const std::map<std::string, std::vector<MetricPoint>> got = client.get_metric_histories(ids, "loss");
+  for (const std::string& id : ids) {
+    ASSERT_EQ(got.at(id).size(), 12600u);
+    EXPECT_EQ(as_tuples(got.at(id)), as_tuples(client.get_metric_history(id, "loss")));
+  }
+}
+
 TEST(MlflowClientServer, BulkHistoriesFallBackToOneRunAtATimeWithoutTheEndpoint) {
   MlflowClient upstream(testing::real_server_config());
   const std::string exp = upstream.get_or_create_experiment(testing::unique_name("bulk404-"));
@@ -91,11 +109,11 @@ TEST(MlflowClientServer, BulkHistoriesFallBackToOneRunAtATimeWithoutTheEndpoint)
   const std::string b = upstream.create_run(exp, "b", 2, {}).run_id;
   upstream.log_batch(a, LogBatch{{{"loss", 1.0, 1, 1}, {"loss", 2.0, 2, 1}}, {}, {}});
   upstream.log_batch(b, LogBatch{{{"loss", 3.0, 1, 1}}, {}, {}});
-  // A server (or proxy) that does not know metrics/get-history-bulk-interval.
+  // A server (or proxy) that knows neither get-history-bulk nor get-history-bulk-interval.
   FaultServer proxy(
       testing::real_server_config().tracking_uri,
       [](const testing::ReceivedRequest& r) {
-        if (r.target.find("get-history-bulk-interval") == std::string::npos) return testing::Fault{};
+        if (r.target.find("get-history-bulk") == std::string::npos) return testing::Fault{};
         return testing::Fault::respond(
             {404, R"({"error_code":"ENDPOINT_NOT_FOUND","message":"no such endpoint"})", "application/json", {}});
       },
@@ -106,10 +124,32 @@ TEST(MlflowClientServer, BulkHistoriesFallBackToOneRunAtATimeWithoutTheEndpoint)
     EXPECT_EQ(got.at(a).size(), 2u);
     EXPECT_EQ(got.at(b).size(), 1u);
   }
-  std::size_t bulk_requests = 0;
-  for (const testing::ReceivedRequest& r : proxy.requests())
-    bulk_requests += r.target.find("get-history-bulk-interval") != std::string::npos ? 1 : 0;
-  EXPECT_EQ(bulk_requests, 1u);  // asked once, then run by run
+  std::size_t complete_requests = 0;
+  std::size_t interval_requests = 0;
+  for (const testing::ReceivedRequest& r : proxy.requests()) {
+    interval_requests += r.target.find("get-history-bulk-interval") != std::string::npos ? 1 : 0;
+    complete_requests += r.target.find("get-history-bulk?") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(complete_requests, 1u);  // each asked once, then run by run
+  EXPECT_EQ(interval_requests, 1u);
+}
+
+TEST(MlflowClientServer, BulkHistoriesUseTheIntervalReadWhereTheUiEndpointAnswersAPage) {
+  MlflowClient upstream(testing::real_server_config());
+  const std::string exp = upstream.get_or_create_experiment(testing::unique_name("bulkhtml-"));
+  const std::string a = upstream.create_run(exp, "a", 1, {}).run_id;
+  upstream.log_batch(a, LogBatch{{{"loss", std::nan(""), 1, 1}, {"loss", 2.0, 2, 1}}, {}, {}});
+  // A proxy that serves the UI's page for every path it does not route, with 200.
+  FaultServer proxy(
+      testing::real_server_config().tracking_uri,
+      [](const testing::ReceivedRequest& r) {
+        if (r.target.find("get-history-bulk?") == std::string::npos) return testing::Fault{};
+        return testing::Fault::respond({200, "<!doctype html><title>MLflow</title>", "text/html", {}});
+      },
+      0.0);
+  MlflowClient client(fast_retries(proxy.uri()));
+  const std::map<std::string, std::vector<MetricPoint>> got = client.get_metric_histories({a}, "loss");
+  EXPECT_EQ(as_tuples(got.at(a)), as_tuples(upstream.get_metric_history(a, "loss")));
 }
 
 TEST(MlflowClientServer, OneLogBatchCallArrivesCompleteWhenSplit) {
@@ -168,8 +208,15 @@ TEST(MlflowClientServer, ArtifactsGoThroughTheProxy) {
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0].path, "figures/sub dir/a b.png");
   EXPECT_EQ(files[0].file_size, static_cast<std::int64_t>(bytes.size()));
-  client.download_artifact(run.run_id, "figures/sub dir/a b.png", dir.file("out/a.png"));
+  EXPECT_EQ(client.download_artifact(run.run_id, "figures/sub dir/a b.png", dir.file("out/a.png")), sha256_hex(bytes));
   EXPECT_EQ(testing::read_file(dir.file("out/a.png")), bytes);
+  // The same listing through the artifact proxy, once the run's root is known.
+  MlflowClient proxied(testing::real_server_config());
+  proxied.remember_artifact_uri(run.run_id, run.artifact_uri);
+  const std::vector<MlflowFileInfo> again = proxied.list_artifacts_recursive(run.run_id);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].path, "figures/sub dir/a b.png");
+  EXPECT_EQ(again[0].file_size, static_cast<std::int64_t>(bytes.size()));
   EXPECT_THROW(client.upload_artifact(run.run_id, dir.file("in.png"), "../x.png"), InputError);
   client.set_terminated(run.run_id, RunStatus::kFinished);
   EXPECT_EQ(client.get_run(run.run_id).status, RunStatus::kFinished);
