@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 namespace wmtp::report {
 namespace {
@@ -77,9 +80,22 @@ std::string replay_summary(const gates::Verdict& verdict) {
   std::string line = std::to_string(r.replayed) + " of " + std::to_string(verdict.runs.size()) +
                      " gated run(s) replayed: data hashes, scaler signatures and val/test metrics recomputed from "
                      "the data and the run's predictions";
-  for (std::size_t i = 0; i < r.not_replayed.size(); ++i) {
-    const gates::NotReplayed& n = r.not_replayed[i];
-    line += (i == 0 ? "; not replayed: " : ", ") + (n.run_name.empty() ? n.run_id : n.run_name) + " (" + n.reason + ")";
+  // By reason, a few names each: a study of thousands of runs without predictions is one line.
+  constexpr std::size_t kNamesPerReason = 3;
+  std::vector<std::pair<std::string, std::vector<std::string>>> by_reason;
+  for (const gates::NotReplayed& n : r.not_replayed) {
+    auto it = std::find_if(by_reason.begin(), by_reason.end(), [&](const auto& g) { return g.first == n.reason; });
+    if (it == by_reason.end()) it = by_reason.insert(by_reason.end(), {n.reason, {}});
+    it->second.push_back(n.run_name.empty() ? n.run_id : n.run_name);
+  }
+  for (std::size_t i = 0; i < by_reason.size(); ++i) {
+    const auto& [reason, names] = by_reason[i];
+    line += (i == 0 ? "; not replayed: " : "; ");
+    for (std::size_t k = 0; k < std::min(names.size(), kNamesPerReason); ++k) line += (k == 0 ? "" : ", ") + names[k];
+    if (names.size() > kNamesPerReason) {
+      line += " and " + std::to_string(names.size() - kNamesPerReason) + " more (the verdict names each)";
+    }
+    line += " (" + reason + ")";
   }
   return line;
 }

@@ -1,4 +1,5 @@
 #include "report/markdown.h"
+#include "report/run_view.h"
 
 #include <gtest/gtest.h>
 
@@ -194,6 +195,20 @@ TEST(Report, SaysWhatReplayRecomputedAndWhichRunsItCouldNot) {
   EXPECT_TRUE(contains(md, "(no predictions/test.npy artifact)")) << md;
   v.replay = {};
   EXPECT_TRUE(contains(render_report(v, {}), "- Replay: off (--no-replay)")) << render_report(v, {});
+}
+
+TEST(Report, ReplayLineGroupsRunsNotReplayedByReasonAndNamesAFew) {
+  gates::Verdict v = passing_verdict();
+  v.schema_version = 5;
+  v.replay.status = "on";
+  for (int i = 0; i < 500; ++i) v.replay.not_replayed.push_back({"id", "run-" + std::to_string(i), "no predictions"});
+  v.replay.not_replayed.push_back({"id", "csv-run", "data file /d/x.csv not found"});
+  const std::string line = replay_summary(v);
+  EXPECT_TRUE(contains(line,
+                       "not replayed: run-0, run-1, run-2 and 497 more (the verdict names each) (no predictions); "
+                       "csv-run (data file /d/x.csv not found)"))
+      << line;
+  EXPECT_LT(line.size(), 400u);
 }
 
 TEST(Report, GithubFormatPutsTheStatusFirstAndFoldsDetails) {
