@@ -348,7 +348,8 @@ MlflowDelivery Tracker::close(const MlflowWait& wait) { return impl_->close(wait
 OutboxSummary Tracker::mlflow_backlog() {
   if (!impl_->sync || impl_->sync->runs().empty()) return {};
   impl_->open_writer().flush();
-  return Ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly).outbox_summary(impl_->sync->runs());
+  return Ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly, Ledger::Check::kNone)
+      .outbox_summary(impl_->sync->runs());
 }
 
 bool Tracker::mlflow_failing() const { return impl_->sync && impl_->sync->mlflow_failing(); }
@@ -410,7 +411,8 @@ std::unique_ptr<RunLogger> Tracker::reopen_run(const std::string& local_run_id) 
 
 RunRecord Tracker::load_run(const std::string& local_run_id) {
   impl_->open_writer().flush();
-  Ledger ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly);
+  // Checked when the writer opened it: a quick_check per read made sealing grow with the ledger.
+  Ledger ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly, Ledger::Check::kNone);
   const std::optional<LedgerRun> found = ledger.find_run(local_run_id);
   if (!found) {
     throw InputError("no run with local id '" + local_run_id + "' in ledger " + ledger.path());
@@ -422,7 +424,7 @@ RunRecord Tracker::load_run(const std::string& local_run_id) {
 
 std::vector<RunRecord> Tracker::runs_of(const std::string& experiment) {
   impl_->open_writer().flush();
-  Ledger ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly);
+  Ledger ledger(impl_->options.ledger_path, Ledger::Mode::kReadOnly, Ledger::Check::kNone);  // as load_run
   std::vector<RunRecord> out;
   const std::optional<std::int64_t> id = ledger.find_experiment(experiment);
   if (!id) return out;
