@@ -2,7 +2,8 @@
 // then times what `wmtp-audit` does (report::audit_experiment: read the runs, their documents and
 // seals, replay what can be replayed, Gates 1-6) and the audit's peak memory.
 //   wmtp_audit_bench [runs] [work-dir]
-//   wmtp_audit_bench --runs N --dir D [--stage-dir S] [--reps R] [--tracking-uri URI] [--json]
+//   wmtp_audit_bench --runs N --dir D [--stage-dir S] [--reps R] [--tracking-uri URI] [--latency-ms MS]
+//                    [--connections C] [--json]
 // The runs are a grid of 4 cells x S series x K seeds (S <= 50, 4*S*K = N; N must allow it), each
 // logging the trained plan and its recipe as wmtp-train does, so that plan vs actual is judged.
 // Ledger source (default): the runs go into D/bench.sqlite. A ledger already in D is reused
@@ -10,7 +11,9 @@
 // SQLite's fsyncs are free) and then moved into D.
 // MLflow source (--tracking-uri): the runs go to that server through the Tracker's background
 // push (experiment audit-bench-plan-<N>, reused when it already holds N finished runs) and are read
-// back from MLflow (histories, artifact listings, every artifact downloaded for the seal check).
+// back from MLflow (histories, artifact listings, every artifact downloaded for the seal check) on C
+// connections (default wmtp-audit's). --latency-ms reads through a proxy that holds each answer
+// back MS milliseconds, as a distant server or artifact store would.
 // Peak memory: the process's peak resident set (VmHWM), reset before each repetition.
 // Prints one line per phase (--json: one object per repetition) and exits 1 unless the audit is
 // ALL PASS over every run.
@@ -25,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +39,7 @@
 #include "gates/gates.h"
 #include "report/audit_session.h"
 #include "run_fixtures.h"
+#include "support/fault_server.h"
 #include "tracking/mlflow_client.h"
 #include "tracking/run_source.h"
 #include "tracking/tracker.h"
@@ -56,6 +61,8 @@ struct Options {
   bool temporary = true;
   int reps = 1;
   std::string tracking_uri;  // empty: the ledger
+  int latency_ms = 0;        // added to each answer while reading from MLflow
+  int connections = wmtp::tracking::kDefaultReadConnections;
   bool json = false;
 };
 
@@ -181,14 +188,26 @@ double populate(const Options& o, const std::string& experiment, const Grid& gri
 
 // What wmtp-audit does for the experiment, from the bench's ledger or server.
 wmtp::gates::Verdict audit(const Options& o, const std::string& experiment) {
+  std::unique_ptr<wmtp::testing::FaultServer> distant;
+  if (o.latency_ms > 0) {
+    distant = std::make_unique<wmtp::testing::FaultServer>(
+        o.tracking_uri,
+        [](const wmtp::testing::ReceivedRequest&) {
+          wmtp::testing::Fault delay;
+          delay.kind = wmtp::testing::Fault::kDelay;
+          return delay;
+        },
+        o.latency_ms / 1000.0);
+  }
   wmtp::report::AuditRequest request;
   request.experiment = experiment;
+  request.connections = o.connections;
   if (o.tracking_uri.empty()) {
     request.source = "ledger";
     request.ledgers = {(o.dir / "bench.sqlite").string()};
   } else {
     request.source = "mlflow";
-    request.tracking_uri = o.tracking_uri;
+    request.tracking_uri = distant ? distant->uri() : o.tracking_uri;
     request.artifact_cache = (o.dir / "artifact-cache").string();
     fs::remove_all(request.artifact_cache);  // every repetition downloads the artifacts again
   }
@@ -248,6 +267,8 @@ int bench(const Options& o) {
     if (!pass) print_problems(verdict);
     if (o.json) {
       const nlohmann::json line = {{"source", source},
+                                   {"latency_ms", o.latency_ms},
+                                   {"connections", o.connections},
                                    {"runs", verdict.runs.size()},
                                    {"audit_s", audit_s},
                                    {"peak_rss_mib", peak_mib},
@@ -265,7 +286,8 @@ int bench(const Options& o) {
 
 const char* const kUsage =
     "usage: wmtp_audit_bench [runs] [work-dir]\n"
-    "       wmtp_audit_bench [--runs N] [--dir D] [--stage-dir S] [--reps R] [--tracking-uri URI] [--json]\n";
+    "       wmtp_audit_bench [--runs N] [--dir D] [--stage-dir S] [--reps R] [--tracking-uri URI] [--latency-ms MS]\n"
+    "                        [--connections C] [--json]\n";
 
 }  // namespace
 
@@ -281,6 +303,8 @@ int main(int argc, char** argv) {
     else if (arg == "--stage-dir" && has_value) o.stage_dir = argv[++i];
     else if (arg == "--reps" && has_value) o.reps = std::max(1, std::atoi(argv[++i]));
     else if (arg == "--tracking-uri" && has_value) o.tracking_uri = argv[++i];
+    else if (arg == "--latency-ms" && has_value) o.latency_ms = std::max(0, std::atoi(argv[++i]));
+    else if (arg == "--connections" && has_value) o.connections = std::max(1, std::atoi(argv[++i]));
     else if (arg.rfind("--", 0) != 0 && positional < 2) {
       if (positional++ == 0) o.count = std::atoi(arg.c_str());
       else o.dir = arg;

@@ -20,7 +20,13 @@ void add_audit_flags(CLI::App& app, report::AuditRequest& request) {
                  "name a directory (every *.sqlite under it), to audit shards' ledgers as one")
       ->group(group);
   app.add_option("--artifact-cache", request.artifact_cache,
-                 "Where figures fetched from MLflow are kept (default: $XDG_CACHE_HOME/wmtp/mlflow-artifacts)")
+                 "Where artifacts fetched from MLflow are kept (default: $XDG_CACHE_HOME/wmtp/mlflow-artifacts)")
+      ->group(group);
+  app.add_option("--connections", request.connections,
+                 "Parallel requests while reading runs from MLflow; more suit a distant server or artifact store, "
+                 "where each request waits its round trip")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str()
       ->group(group);
   app.add_option("--prereg", request.prereg, "Pre-registration JSON (default: the embedded configs/prereg/smoke.json)")
       ->group(group);

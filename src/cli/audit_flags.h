@@ -6,7 +6,8 @@
 
 namespace wmtp::cli {
 
-// --source, --tracking-uri, --ledger, --artifact-cache, --prereg, --plan, --trusted-keys, --policy, --strict,
+// --source, --tracking-uri, --ledger, --artifact-cache, --connections, --prereg, --plan, --trusted-keys, --policy,
+// --strict,
 // --no-figures, --data-root, --no-replay, writing into request; all in the option group "Audit".
 void add_audit_flags(CLI::App& app, report::AuditRequest& request);
 // True when any of those flags was given.

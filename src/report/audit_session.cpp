@@ -176,7 +176,7 @@ namespace {
 std::unique_ptr<tracking::RunSource> open_audit_source(const AuditRequest& request, const std::string& cache) {
   const std::string source = run_source_for(request);
   if (source == "ledger:") return tracking::open_ledger_source(ledger_paths(request));
-  return tracking::open_run_source(source, cache);
+  return tracking::open_run_source(source, cache, request.connections);
 }
 
 // The attempts an audit of experiment gates, read from the request's source. Superseded attempts

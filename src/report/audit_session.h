@@ -8,17 +8,19 @@
 #include "core/output_file.h"
 #include "gates/verdict.h"
 #include "report/verdict_signature.h"
+#include "tracking/run_source.h"
 
 namespace wmtp::report {
 
 struct AuditRequest {
-  std::string experiment;                   // empty: the plan's experiment
-  std::string source = "auto";              // auto, mlflow or ledger
-  std::optional<std::string> tracking_uri;  // --tracking-uri; else MLFLOW_TRACKING_URI
-  std::vector<std::string> ledgers;         // --ledger (repeatable; file or directory); else the default
-  std::string artifact_cache;               // where MLflow figures are downloaded; empty: the user cache
-  std::string prereg;                       // file; empty: the embedded smoke pre-registration
-  std::string plan;                         // file or embedded plan name; empty: see audit_experiment
+  std::string experiment;                               // empty: the plan's experiment
+  std::string source = "auto";                          // auto, mlflow or ledger
+  std::optional<std::string> tracking_uri;              // --tracking-uri; else MLFLOW_TRACKING_URI
+  std::vector<std::string> ledgers;                     // --ledger (repeatable; file or directory); else the default
+  std::string artifact_cache;                           // where MLflow artifacts are downloaded; empty: the user cache
+  int connections = tracking::kDefaultReadConnections;  // parallel requests while reading from MLflow
+  std::string prereg;                                   // file; empty: the embedded smoke pre-registration
+  std::string plan;                                     // file or embedded plan name; empty: see audit_experiment
   // PEM public keys (a file, or a directory of *.pem and *.pub) trusted to sign runs and verdicts,
   // besides the pre-registration's trusted_keys; empty: $WMTP_TRUSTED_KEYS, else none.
   std::string trusted_keys;

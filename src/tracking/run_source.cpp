@@ -26,11 +26,10 @@ namespace wmtp::tracking {
 namespace {
 
 constexpr const char* kLocalRunIdTag = contract::tag::kLocalRunId;
-constexpr std::size_t kConnections = 8;
-
-// Runs every task on up to kConnections threads, each with its own MlflowClient (connection).
+// Runs every task on up to `connections` threads, each with its own MlflowClient (connection).
 // The first failure stops the rest and is rethrown.
-void run_on_pool(const MlflowConfig& config, const std::vector<std::function<void(MlflowClient&)>>& tasks) {
+void run_on_pool(const MlflowConfig& config, int connections,
+                 const std::vector<std::function<void(MlflowClient&)>>& tasks) {
   std::atomic<std::size_t> next{0};
   std::atomic<bool> failed{false};
   std::exception_ptr error;
@@ -47,7 +46,7 @@ void run_on_pool(const MlflowConfig& config, const std::vector<std::function<voi
     }
   };
   std::vector<std::thread> threads;
-  const std::size_t n = std::min(kConnections, tasks.size());
+  const std::size_t n = std::min(static_cast<std::size_t>(std::max(1, connections)), tasks.size());
   for (std::size_t i = 0; i < n; ++i) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
   if (error) std::rethrow_exception(error);
@@ -204,7 +203,7 @@ wmtp::RunSet read_ledgers_runs(const std::vector<std::string>& ledger_paths, con
 }
 
 wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& experiment,
-                              const std::string& artifact_cache_dir) {
+                              const std::string& artifact_cache_dir, int connections) {
   RunSet set;
   set.experiment = experiment;
   set.source = "mlflow:" + redact_uri(config.tracking_uri);
@@ -259,7 +258,7 @@ wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& exp
       tasks.push_back([out, ids](MlflowClient& c) { out->second = c.get_metric_histories(ids, out->first); });
     }
   }
-  run_on_pool(config, tasks);
+  run_on_pool(config, connections, tasks);
   std::map<std::string, std::size_t> index_of;
   for (std::size_t i = 0; i < runs.size(); ++i) index_of[runs[i].run_id] = i;
   for (auto& [key, by_run] : histories) {
@@ -293,23 +292,28 @@ class LedgerSource : public RunSource {
 
 class MlflowSource : public RunSource {
  public:
-  MlflowSource(MlflowConfig config, std::string cache) : config_(std::move(config)), cache_(std::move(cache)) {}
-  RunSet read(const std::string& experiment) override { return read_mlflow_runs(config_, experiment, cache_); }
+  MlflowSource(MlflowConfig config, std::string cache, int connections)
+      : config_(std::move(config)), cache_(std::move(cache)), connections_(connections) {}
+  RunSet read(const std::string& experiment) override {
+    return read_mlflow_runs(config_, experiment, cache_, connections_);
+  }
   std::string describe() const override { return "mlflow:" + redact_uri(config_.tracking_uri); }
 
  private:
   MlflowConfig config_;
   std::string cache_;
+  int connections_;
 };
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 }  // namespace
 
-std::unique_ptr<RunSource> open_run_source(const std::string& uri_or_path, const std::string& artifact_cache_dir) {
+std::unique_ptr<RunSource> open_run_source(const std::string& uri_or_path, const std::string& artifact_cache_dir,
+                                           int connections) {
   if (uri_or_path.empty()) throw InputError("no run source given: expected an http(s):// MLflow URI or a ledger path");
   if (starts_with(uri_or_path, "http://") || starts_with(uri_or_path, "https://")) {
-    return std::make_unique<MlflowSource>(MlflowConfig::from_env(uri_or_path), artifact_cache_dir);
+    return std::make_unique<MlflowSource>(MlflowConfig::from_env(uri_or_path), artifact_cache_dir, connections);
   }
   for (const char* prefix : {"ledger:", "sqlite:///"}) {
     if (starts_with(uri_or_path, prefix)) {

@@ -31,11 +31,13 @@ wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string&
 wmtp::RunSet read_ledgers_runs(const std::vector<std::string>& ledger_paths, const std::string& experiment);
 
 // runs/search (pages of 1000), then metric histories, artifact listings and downloads of every
-// artifact (into artifact_cache_dir/<local_id>/<path>, with its sha256) on a pool of 8 connections. local_id is
+// artifact (into artifact_cache_dir/<local_id>/<path>, with its sha256, hashed as it arrives) on a pool of
+// `connections` connections (more suit a distant server: each request waits its round trip). local_id is
 // the run's wmtp.local_run_id tag. Unknown experiment: InputError "experiment 'X' not found in
 // mlflow:<uri>"; server unreachable: UnreachableError.
+inline constexpr int kDefaultReadConnections = 8;
 wmtp::RunSet read_mlflow_runs(const MlflowConfig& config, const std::string& experiment,
-                              const std::string& artifact_cache_dir);
+                              const std::string& artifact_cache_dir, int connections = kDefaultReadConnections);
 
 // A store that an experiment's runs can be read back from.
 class RunSource {
@@ -52,7 +54,8 @@ class RunSource {
 // downloaded under artifact_cache_dir); ledger:<path>, sqlite:///<path> or a plain path is a
 // ledger. Any other scheme: InputError naming the accepted ones.
 // ledger:<path>, sqlite:///<path> or a plain path may name a directory of ledgers (read_ledgers_runs).
-std::unique_ptr<RunSource> open_run_source(const std::string& uri_or_path, const std::string& artifact_cache_dir);
+std::unique_ptr<RunSource> open_run_source(const std::string& uri_or_path, const std::string& artifact_cache_dir,
+                                           int connections = kDefaultReadConnections);
 
 // The ledgers read as one (read_ledgers_runs).
 std::unique_ptr<RunSource> open_ledger_source(const std::vector<std::string>& ledger_paths);

@@ -167,9 +167,10 @@ std::vector<ReceivedRequest> FaultServer::requests() const {
 bool FaultServer::pause(double seconds) const {
   const auto until = std::chrono::steady_clock::now() +
                      std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
-  while (std::chrono::steady_clock::now() < until) {
+  for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
     if (stop_) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(20)));
   }
   return true;
 }
@@ -204,10 +205,13 @@ void FaultServer::handle(int fd) {
         case Fault::kStallBefore: pause(stall_s_); break;
         case Fault::kForward:
         case Fault::kTruncate:
-        case Fault::kStallAfter: {
+        case Fault::kStallAfter:
+        case Fault::kDelay: {
           const std::string answer = forward(upstream_host_, upstream_port_, request);
           if (fault.kind == Fault::kStallAfter) {
             pause(stall_s_);
+          } else if (fault.kind == Fault::kDelay) {
+            if (pause(stall_s_)) send_all(fd, answer);
           } else if (fault.kind == Fault::kTruncate) {
             const std::size_t head = answer.find("\r\n\r\n");
             const std::size_t body = head == std::string::npos ? 0 : answer.size() - head - 4;

@@ -37,6 +37,7 @@ struct Fault {
     kTruncate,     // forward, then relay the headers and half the body and close
     kStallBefore,  // hold the connection for the stall time without forwarding, then close
     kStallAfter,   // forward (the server acts on it), then hold the answer back and close
+    kDelay,        // forward, then pass the answer back after the stall time (a distant server)
   };
   Kind kind = kForward;
   ScriptedResponse response;  // kRespond only
