@@ -111,8 +111,12 @@ def train(run_spec, series):
             "forecast": np.concatenate([test_hat[w * P:(w + 1) * P] for w in shown]),
             "reference": np.concatenate([test_ref[w * P:(w + 1) * P] for w in shown]),
             "threshold": float(np.quantile(test_y, PEAK_QUANTILE))}
+    # Actuals and forecasts per split, one row per window (for a producer that logs them itself).
+    predictions = {"test": (test_y.reshape(-1, P), test_hat.reshape(-1, P)),
+                   "val": (val_y.reshape(-1, P), val_hat.reshape(-1, P))}
     return {"losses": run.losses, "val_losses": run.val_losses, "epoch_extras": extras,
-            "steps_per_epoch": run.steps_per_epoch, "final": final, "week": week, "model": run.model}
+            "steps_per_epoch": run.steps_per_epoch, "final": final, "week": week, "model": run.model,
+            "predictions": predictions}
 
 
 # ---- logging: the official MLflow client ----------------------------------------------------------

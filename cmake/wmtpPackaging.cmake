@@ -24,11 +24,11 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_WMTP_PACKAGE_NAME wmtp)
 set(CPACK_DEBIAN_WMTP_DESCRIPTION
-    "Audit gates for ML experiment batches (wmtp-audit, wmtp-report, wmtp-sync)
+    "Audit gates for ML experiment batches (wmtp-audit, wmtp-report, wmtp-sync, wmtp-plan)
  wmtp-audit reads runs back from an MLflow server or a SQLite ledger, replays
  Gates 1-6 and exits non-zero on failure: a pre-merge CI gate. Also the C++
  libraries (wmtp::tracking logs runs to MLflow and a ledger) and their CMake
- package.")
+ package. wmtp-plan prints a plan's runs and their contract for other producers.")
 set(CPACK_DEBIAN_WMTP_PACKAGE_SUGGESTS
     "cmake, libsqlite3-dev, libcurl4-openssl-dev | libcurl-dev, libssl-dev, nlohmann-json3-dev")
 set(CPACK_DEBIAN_TRAIN_PACKAGE_NAME wmtp-train)

@@ -1,6 +1,8 @@
 """The load test: N concurrent trainers logging every step into one MLflow server on PostgreSQL
 for a bounded time, first N wmtp_load_trainer processes (ledger-backed Tracker, as wmtp-train
-logs), then N processes of the official Python client with async logging, against the same server.
+logs), then N Python processes logging through the `wmtp` package (the same Tracker, bound;
+bench/load/package_trainer.py, with --package-python), then N processes of the official Python
+client with async logging, against the same server.
 Measured per client: points/s acknowledged (points in MLflow / seconds from the first start to
 the last acknowledgement), the retries the clients counted (the server's errors and
 unavailability as the clients saw them: wmtp's "attempt k/N failed" lines, urllib3's "Retrying",
@@ -9,11 +11,12 @@ the requests and 5xx answers in the server's access log (own server only),
 the per-step logging cost (mean of the trainers' means, worst p99), and 0 lost / 0 duplicated:
 each run's points in MLflow (get-history) against what its trainer logged.
 Usage (the MLflow venv's Python):
-  run_load.py --build build [--trainers 32] [--seconds 25] [--step-ms 10] [--tracking-uri URI]
+  run_load.py --build build --package-python build/venv-py/bin/python [--trainers 32] [--seconds 25]
+      [--package-seconds S] [--step-ms 10] [--tracking-uri URI]
 Without --tracking-uri it starts its own server: scripts/mlflow-server start --backend postgresql
 (--workers 4). Prints a Markdown table and writes --json (default load-results.json). Exit 1 when
-a wmtp trainer failed or one of its points is lost or duplicated (the Python client's row is
-measured, not gated)."""
+a wmtp trainer (C++ or the package's) failed or one of its points is lost or duplicated (the
+official Python client's row is measured, not gated)."""
 import argparse
 import json
 import os
@@ -149,6 +152,10 @@ def main():
     ap.add_argument("--seconds", type=float, default=25)
     ap.add_argument("--step-ms", type=int, default=10)
     ap.add_argument("--tracking-uri")
+    ap.add_argument("--package-python", required=True,
+                    help="a Python with the wmtp wheel installed (scripts/python-package's build/venv-py)")
+    ap.add_argument("--package-seconds", type=float,
+                    help="the package's trainers' seconds of steps (default: --seconds)")
     ap.add_argument("--json", default="load-results.json")
     ap.add_argument("--drain-timeout", type=float, default=180,
                     help="seconds a group's trainers may take after their --seconds of steps before they are killed")
@@ -168,13 +175,20 @@ def main():
         stamp = str(int(time.time()))
         common = ["--seconds", str(args.seconds), "--step-ms", str(args.step_ms)]
         trainer = os.path.abspath(os.path.join(args.build, "bench", "wmtp_load_trainer"))
-        wmtp_exp, py_exp = "wmtp-load-" + stamp, "python-load-" + stamp
+        wmtp_exp, package_exp, py_exp = "wmtp-load-" + stamp, "package-load-" + stamp, "python-load-" + stamp
         rows = []
         deadline = args.seconds + args.drain_timeout
         cmds = [[trainer, *common, "--ledger", f"wmtp-{i}.sqlite", "--experiment", wmtp_exp, "--name", f"t{i}"]
                 for i in range(args.trainers)]
         rows.append(summarize("wmtp (C++ Tracker)", *run_group("wmtp", cmds, env, work, deadline), uri, wmtp_exp,
                               "local_run_id"))
+        package_common = ["--seconds", str(args.package_seconds or args.seconds), "--step-ms", str(args.step_ms)]
+        script = os.path.join(ROOT, "bench", "load", "package_trainer.py")
+        cmds = [[args.package_python, script, *package_common, "--ledger", f"package-{i}.sqlite", "--experiment",
+                 package_exp, "--name", f"t{i}"] for i in range(args.trainers)]
+        rows.append(summarize("wmtp Python package (C++ Tracker)",
+                              *run_group("package", cmds, env, work, (args.package_seconds or args.seconds) +
+                                         args.drain_timeout), uri, package_exp, "local_run_id"))
         script = os.path.join(ROOT, "bench", "load", "python_trainer.py")
         cmds = [[sys.executable, script, *common, "--experiment", py_exp, "--name", f"t{i}"]
                 for i in range(args.trainers)]
@@ -184,8 +198,9 @@ def main():
     finally:
         if own_server:
             subprocess.run(["bash", os.path.join(ROOT, "scripts/mlflow-server"), "stop"], env=env, check=False)
-    print(f"load: {args.trainers} trainers x {args.seconds:g} s, a step every {args.step_ms} ms, one point a step, "
-          f"into {uri} (PostgreSQL, --workers 4)")
+    package_s = f" (the package's {args.package_seconds:g} s)" if args.package_seconds else ""
+    print(f"load: {args.trainers} trainers x {args.seconds:g} s{package_s}, a step every {args.step_ms} ms, one point "
+          f"a step, into {uri} (PostgreSQL, --workers 4)")
     print("| client | trainers (failed) | points logged | in MLflow | lost | duplicated | points/s acknowledged |"
           " client retries/errors | server requests (5xx) | step overhead mean / worst p99 (us) | drain after last step (s) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -195,12 +210,12 @@ def main():
               f"{r['server_requests']} ({r['server_5xx']}) | "
               f"{r['step_overhead_us_mean']:.1f} / {r['step_overhead_us_p99_worst']:.0f} | {r['drain_s_max']:.1f} |")
     with open(args.json, "w") as f:
-        json.dump({"trainers": args.trainers, "seconds": args.seconds, "step_ms": args.step_ms, "rows": rows}, f,
-                  indent=2)
-    # The gate is wmtp's row; the Python client's losses are a measurement, not a failure of wmtp.
-    # A group that reported nothing has lost nothing only vacuously: that is a failure too.
-    bad = bool(rows[0]["lost"] or rows[0]["duplicated"] or rows[0]["failed"] or rows[0]["points_logged"] == 0 or
-               rows[0]["points_in_mlflow"] != rows[0]["points_logged"])
+        json.dump({"trainers": args.trainers, "seconds": args.seconds, "package_seconds": args.package_seconds or
+                   args.seconds, "step_ms": args.step_ms, "rows": rows}, f, indent=2)
+    # The gate is wmtp's rows (C++ and the package); the Python client's losses are a measurement,
+    # not a failure of wmtp. A group that reported nothing has lost nothing only vacuously: a failure too.
+    bad = any(r["lost"] or r["duplicated"] or r["failed"] or r["points_logged"] == 0 or
+              r["points_in_mlflow"] != r["points_logged"] for r in rows[:2])
     if bad:
         print(f"load: FAIL; the trainers' ledgers and stderr are kept in {work}", file=sys.stderr)
     else:

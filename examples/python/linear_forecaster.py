@@ -1,16 +1,15 @@
-"""A linear forecaster trained with NumPy on every run of a plan, logged gate-ready through wmtp
-under one parent run (README "Use from Python").
+"""A PyTorch linear forecaster trained on every run of a plan over a CSV (plan.json: load.csv,
+cell LIN), logged gate-ready through wmtp under one parent run (README "Use from Python").
 
     python linear_forecaster.py PLAN LEDGER [TRACKING_URI]    then: wmtp-audit --ledger LEDGER
 """
-import os
 import sys
-import tempfile
 
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch.nn.functional import mse_loss  # noqa: E402
 
 import wmtp  # noqa: E402
 
@@ -20,28 +19,31 @@ with plan.start(ledger=sys.argv[2], tracking_uri=uri) as session:  # the plan's 
     for spec in session.runs:  # every (series, cell, seed) of the plan (or of a shard)
         recipe = spec.artifacts["config/recipe.json"]
         L, H = recipe["window"]["seq_len"], recipe["window"]["pred_len"]
-        values = plan.series(spec.series)  # or your own array: it must hash as the plan's data
+        values = plan.series(spec.series)  # the CSV's column; your own array must hash the same
         train, val, test = wmtp.split(values)
         with session.start_run(spec) as run:
             run.log_split(train, val, test)
             scaler = run.fit_scaler(train)
-            z = scaler.transform(values)
+            z = torch.from_numpy(scaler.transform(values))  # float64: metrics replay to 1e-9
             (Xtr, Ytr), (Xva, Yva), (Xte, Yte) = [
-                (np.stack([z[s:s + L] for s in starts]), np.stack([z[s + L:s + L + H] for s in starts]))
+                (torch.stack([z[s:s + L] for s in starts]), torch.stack([z[s + L:s + L + H] for s in starts]))
                 for starts in plan.windows(spec)]
-            rng, W, b = np.random.default_rng(spec.seed), np.zeros((L, H)), np.zeros(H)
+            torch.manual_seed(spec.seed)
+            model = torch.nn.Linear(L, H).double()
+            optimizer = torch.optim.Adam(model.parameters(), lr=recipe["optimizer"]["lr"])
             for epoch in range(recipe["training"]["epochs"]):
-                for batch in np.array_split(rng.permutation(len(Xtr)), 8):
-                    err = Xtr[batch] @ W + b - Ytr[batch]
-                    W -= 0.005 * Xtr[batch].T @ err / len(batch)
-                    b -= 0.005 * err.mean(axis=0)
-                    run.step(np.mean(err ** 2))
-                run.epoch(val_loss=np.mean((Xva @ W + b - Yva) ** 2))
-            with tempfile.TemporaryDirectory() as tmp:
-                np.savez(os.path.join(tmp, "linear.npz"), W=W, b=b)
-                run.log_checkpoint(os.path.join(tmp, "linear.npz"))
-            run.evaluate(scaler.inverse(Yva), scaler.inverse(Xva @ W + b), split="val")
-            y, yhat = scaler.inverse(Yte), scaler.inverse(Xte @ W + b)
+                for batch in torch.randperm(len(Xtr)).split(recipe["training"]["batch_size"]):
+                    loss = mse_loss(model(Xtr[batch]), Ytr[batch])
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    run.step(loss)
+                with torch.no_grad():
+                    run.epoch(val_loss=mse_loss(model(Xva), Yva))
+            run.log_checkpoint(model.state_dict())
+            with torch.no_grad():
+                run.evaluate(scaler.inverse(Yva.numpy()), scaler.inverse(model(Xva).numpy()), split="val")
+                y, yhat = scaler.inverse(Yte.numpy()), scaler.inverse(model(Xte).numpy())
             run.evaluate(y, yhat, split="test")
             fig, ax = plt.subplots(figsize=(8, 3))
             ax.plot(y[:7 * H:H].ravel(), label="actual")

@@ -27,6 +27,7 @@
 #include "core/version.h"
 #include "experiment/dataset.h"
 #include "experiment/plan.h"
+#include "experiment/plan_contract.h"
 #include "experiment/preregistration.h"
 #include "experiment/run_request.h"
 #include "experiment/sealing.h"
@@ -97,13 +98,12 @@ nb::dict golden_dict(const wmtp::GoldenCheck& g) {
 // and the plan's data kind, and what the plan's parent run holds.
 std::string plan_contract(const std::string& ref, const std::string& shard, const std::string& prereg_json,
                           const std::string& prereg_origin, const std::string& experiment) {
-  const ex::Plan plan = ex::load_plan(ref);
-  const std::vector<ex::Series> all = ex::load_data(plan.data);
   const ex::Preregistration prereg = prereg_json.empty()
                                          ? ex::embedded_preregistration()
                                          : ex::parse_preregistration(parse_json(prereg_json, prereg_origin),
                                                                      prereg_origin);
-  const ex::PlanRuns runs = ex::plan_runs(plan, plan.series, all, prereg.hash, shard, experiment);
+  const ex::PlanRuns runs = ex::planned_runs(ref, prereg, shard, experiment);
+  const ex::Plan plan = ex::load_plan(ref);
   nlohmann::json doc = ex::contract_document(runs, shard);
   for (std::size_t i = 0; i < runs.runs.size(); ++i) {
     const ex::RunRequest& r = runs.runs[i];

@@ -1,11 +1,13 @@
 import hashlib
 import json
 import math
+import os
 
 import numpy as np
 import pytest
 
 import wmtp
+from conftest import ROOT
 
 
 def seeds_hash(a):
@@ -69,3 +71,16 @@ def test_scaler_signature_and_arrays():
 def test_definition_hash_is_its_payloads():
     payload = wmtp.pape_definition_payload()
     assert wmtp.pape_definition_hash() == hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def test_the_golden_cases_ship_inside_the_package():
+    """The wheel carries schemas/golden/golden.json compiled into the extension (no file to find at
+    run time): the embedded cases are the repository's, expected values included."""
+    with open(os.path.join(ROOT, "schemas", "golden", "golden.json"), encoding="utf-8") as f:
+        repository = json.load(f)
+    embedded = wmtp.golden_check()
+    assert [c["id"] for c in embedded["cases"]] == [c["id"] for c in repository["cases"]]
+    for ours, theirs in zip(embedded["cases"], repository["cases"]):
+        for key in ("expected_pape", "expected_hr"):
+            assert (ours[key] is None or math.isnan(ours[key])) if theirs[key] is None else ours[key] == theirs[key]
+    assert not any(name.endswith(".json") for name in os.listdir(os.path.dirname(wmtp.__file__)))

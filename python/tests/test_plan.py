@@ -15,8 +15,9 @@ def test_builtin_smoke_plan_expands_and_shards():
     assert [r.run_name for r in p.runs(shard="2/4")] == [r.run_name for r in runs[1::4]]
 
 
-def test_contract_is_what_wmtp_train_prints(small_plan):
-    printed = json.loads(subprocess.run([tool("wmtp-train"), "--plan", small_plan, "--print-contract"],
+@pytest.mark.parametrize("command", [["wmtp-train", "--plan"], ["wmtp-plan"]])
+def test_contract_is_what_the_tools_print(small_plan, command):
+    printed = json.loads(subprocess.run([tool(command[0])] + command[1:] + [small_plan, "--print-contract"],
                                         check=True, capture_output=True, text=True).stdout)
     ours = wmtp.plan(small_plan).contract()
     assert [r["params"] for r in ours["runs"]] == [r["params"] for r in printed["runs"]]

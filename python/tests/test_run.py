@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import wmtp
-from conftest import ROOT, tool, write_plan
+from conftest import ROOT, tool, tracking_uri, write_plan
 
 EXAMPLE = os.path.join(ROOT, "examples", "python", "linear_forecaster.py")
 
@@ -35,11 +35,10 @@ def audit(ledger, experiment, tmp_path):
     return done, json.loads(verdict.read_text()) if verdict.exists() else None
 
 
-def test_example_audits_all_pass(small_plan, tmp_path):
-    pytest.importorskip("matplotlib")
+def test_example_audits_all_pass(example_plan, tmp_path):
     ledger = str(tmp_path / "ledger.sqlite")
-    subprocess.run([sys.executable, EXAMPLE, small_plan, ledger], check=True, timeout=300)
-    done, verdict = audit(ledger, wmtp.plan(small_plan).runs()[0].experiment, tmp_path)
+    subprocess.run([sys.executable, EXAMPLE, example_plan, ledger], check=True, timeout=300)
+    done, verdict = audit(ledger, wmtp.plan(example_plan).runs()[0].experiment, tmp_path)
     assert done.returncode == 0, done.stderr
     assert verdict["overall"] == "ALL PASS", json.dumps(verdict)[:2000]
     parent = ledger_rows(ledger, "SELECT r.local_id, r.status FROM runs r JOIN tags t ON t.run = r.id "
@@ -49,6 +48,9 @@ def test_example_audits_all_pass(small_plan, tmp_path):
                            parent[0][0])
     assert children == [(2,)]
     assert params_of(ledger, parent[0][0])["shard"] == "all"
+    checkpoints = ledger_rows(ledger, "SELECT a.path FROM artifacts a JOIN runs r ON r.id = a.run "
+                                      "WHERE a.path LIKE 'checkpoints/%.pt'")
+    assert len(checkpoints) == 2  # run.log_checkpoint(model.state_dict()), saved by torch.save
 
 
 def start(small_plan, tmp_path, cell="B0"):
@@ -125,18 +127,14 @@ def test_exception_marks_failed_and_seals(small_plan, tmp_path):
     assert run_status(str(tmp_path / "l.sqlite"), "B0-household-01-s5") == "FAILED"
 
 
-def test_through_a_real_mlflow_server(small_plan, tmp_path):
-    uri = os.environ.get("WMTP_TEST_TRACKING_URI")
-    if not uri:
-        print("skipped: WMTP_TEST_TRACKING_URI is not set (scripts/test starts a server and sets it)")
-        pytest.skip("WMTP_TEST_TRACKING_URI is not set (scripts/test starts an MLflow server and sets it)")
-    pytest.importorskip("matplotlib")
+def test_through_a_real_mlflow_server(example_plan, tmp_path):
+    uri = tracking_uri()
     ledger = str(tmp_path / "ledger.sqlite")
-    subprocess.run([sys.executable, EXAMPLE, small_plan, ledger, uri], check=True, timeout=300)
+    subprocess.run([sys.executable, EXAMPLE, example_plan, ledger, uri], check=True, timeout=300)
     left = ledger_rows(ledger, "SELECT count(*) FROM outbox")[0][0]
     assert left == 0  # MLflow acknowledged everything
     done = subprocess.run([tool("wmtp-audit"), "--tracking-uri", uri, "--source", "mlflow", "--experiment",
-                           wmtp.plan(small_plan).runs()[0].experiment, "--strict", "-o", str(tmp_path / "v.json")],
+                           wmtp.plan(example_plan).runs()[0].experiment, "--strict", "-o", str(tmp_path / "v.json")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "v.json").read_text())["overall"] == "ALL PASS"
@@ -185,9 +183,8 @@ def test_a_png_file_gets_the_provenance_chunks(tmp_path):
 
 def test_an_external_model_audits_all_pass_beside_a_dlinear_cell(tmp_path):
     """A model wmtp does not train (model.kind external) in the same plan as a dlinear cell: the
-    example's NumPy linear model trains both, the external runs log its name and params, and the
+    example's PyTorch linear model trains both, the external runs log its name and params, and the
     built wmtp-audit gates the whole plan ALL PASS."""
-    pytest.importorskip("matplotlib")
     recipe = {"name": "LIN", "description": "NumPy linear model, trained outside wmtp.",
               "model": {"kind": "external", "name": "numpy-linear", "params": {"lr": 0.005, "batches": 8}},
               "weighting": {"kind": "uniform"}, "training": {"epochs": 5}}

@@ -15,9 +15,9 @@ mkdir -p "$scratch"
 cmake --install "$build" --prefix "$scratch/prefix" --component wmtp >"$scratch/install.log" 2>&1 ||
   { cat "$scratch/install.log" >&2; exit 1; }
 echo "consumer_installed_tree: installed $(find "$scratch/prefix" -type f | wc -l) files into $scratch/prefix" >&2
-for f in bin/wmtp-audit bin/wmtp-report bin/wmtp-sync lib/cmake/wmtp/wmtpConfig.cmake \
+for f in bin/wmtp-audit bin/wmtp-report bin/wmtp-sync bin/wmtp-plan lib/cmake/wmtp/wmtpConfig.cmake \
   lib/cmake/wmtp/wmtpConfigVersion.cmake include/wmtp/tracking/tracker.h share/wmtp/schemas/verdict.schema.json \
-  share/wmtp/configs/prereg/smoke.json; do
+  share/wmtp/configs/prereg/smoke.json share/wmtp/schemas/golden/golden.json; do
   [ -e "$scratch/prefix/$f" ] || { echo "consumer_installed_tree: cmake --install did not install $f" >&2; exit 1; }
 done
 # Private headers stay private; wmtp-train (LibTorch) is in the train component only.
