@@ -4,6 +4,9 @@
 //   wmtp_audit_bench [runs] [work-dir]
 //   wmtp_audit_bench --runs N --dir D [--stage-dir S] [--reps R] [--tracking-uri URI] [--latency-ms MS]
 //                    [--connections C] [--json]
+//   wmtp_audit_bench --serve-proxy --tracking-uri URI --latency-ms MS
+//       only the distant server: prints its URI, serves until standard input closes (for the
+//       Python reference's reads through the same latency)
 // The runs are a grid of 4 cells x S series x K seeds (S <= 50, 4*S*K = N; N must allow it), each
 // logging the trained plan and its recipe as wmtp-train does, so that plan vs actual is judged.
 // Ledger source (default): the runs go into D/bench.sqlite. A ledger already in D is reused
@@ -64,6 +67,7 @@ struct Options {
   int latency_ms = 0;        // added to each answer while reading from MLflow
   int connections = wmtp::tracking::kDefaultReadConnections;
   bool json = false;
+  bool serve_proxy = false;
 };
 
 // The benchmark's plan: 4 cells x series x seeds, with 4 * series * seeds = count.
@@ -186,19 +190,22 @@ double populate(const Options& o, const std::string& experiment, const Grid& gri
   return seconds_since(start);
 }
 
+// A proxy in front of the server that holds each answer back latency_ms.
+std::unique_ptr<wmtp::testing::FaultServer> distant_server(const std::string& uri, int latency_ms) {
+  return std::make_unique<wmtp::testing::FaultServer>(
+      uri,
+      [](const wmtp::testing::ReceivedRequest&) {
+        wmtp::testing::Fault delay;
+        delay.kind = wmtp::testing::Fault::kDelay;
+        return delay;
+      },
+      latency_ms / 1000.0);
+}
+
 // What wmtp-audit does for the experiment, from the bench's ledger or server.
 wmtp::gates::Verdict audit(const Options& o, const std::string& experiment) {
   std::unique_ptr<wmtp::testing::FaultServer> distant;
-  if (o.latency_ms > 0) {
-    distant = std::make_unique<wmtp::testing::FaultServer>(
-        o.tracking_uri,
-        [](const wmtp::testing::ReceivedRequest&) {
-          wmtp::testing::Fault delay;
-          delay.kind = wmtp::testing::Fault::kDelay;
-          return delay;
-        },
-        o.latency_ms / 1000.0);
-  }
+  if (o.latency_ms > 0) distant = distant_server(o.tracking_uri, o.latency_ms);
   wmtp::report::AuditRequest request;
   request.experiment = experiment;
   request.connections = o.connections;
@@ -298,6 +305,7 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
     if (arg == "--json") o.json = true;
+    else if (arg == "--serve-proxy") o.serve_proxy = true;
     else if (arg == "--runs" && has_value) o.count = std::atoi(argv[++i]);
     else if (arg == "--dir" && has_value) o.dir = argv[++i];
     else if (arg == "--stage-dir" && has_value) o.stage_dir = argv[++i];
@@ -312,6 +320,17 @@ int main(int argc, char** argv) {
       std::cerr << kUsage;
       return 2;
     }
+  }
+  if (o.serve_proxy) {
+    if (o.tracking_uri.empty() || o.latency_ms <= 0) {
+      std::cerr << "audit_bench: --serve-proxy needs --tracking-uri and --latency-ms\n";
+      return 2;
+    }
+    const auto proxy = distant_server(o.tracking_uri, o.latency_ms);
+    std::cout << proxy->uri() << std::endl;
+    for (std::string line; std::getline(std::cin, line);) {
+    }
+    return 0;
   }
   o.temporary = o.dir.empty();
   if (o.temporary) o.dir = fs::temp_directory_path() / ("wmtp-audit-bench-" + std::to_string(::getpid()));

@@ -1,5 +1,7 @@
 // The verdict's assembly: which attempts are gated, the six gates, the overall verdict, the counts.
 #include <algorithm>
+#include <functional>
+#include <future>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -116,9 +118,17 @@ AttemptSelection select_attempts(RunSet runs) {
   return out;
 }
 
+// The six gates side by side: each reads the same const runs and inputs and builds its own report,
+// so a study of many runs is judged on every core (G3 and G4 each check the seals).
 std::vector<GateReport> run_all_gates(const RunSet& runs, const AuditInputs& in) {
-  return {gate_definition(runs, in), gate_units(runs, in),          gate_numerical_health(runs, in),
-          gate_figures(runs, in),    gate_fail_fast_loss(runs, in), gate_data_pairing(runs, in)};
+  using Gate = GateReport (*)(const RunSet&, const AuditInputs&);
+  const Gate gates[] = {gate_definition, gate_units,          gate_numerical_health,
+                        gate_figures,    gate_fail_fast_loss, gate_data_pairing};
+  std::vector<std::future<GateReport>> running;
+  for (Gate gate : gates) running.push_back(std::async(std::launch::async, gate, std::cref(runs), std::cref(in)));
+  std::vector<GateReport> reports;
+  for (std::future<GateReport>& r : running) reports.push_back(r.get());
+  return reports;
 }
 
 Overall overall_verdict(const std::vector<GateReport>& gates) {
