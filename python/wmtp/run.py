@@ -143,15 +143,17 @@ class Run:
 
     # ---- training ----------------------------------------------------------------------------
     def step(self, loss: Any) -> None:
-        """One optimizer step's training loss (a float or a 1-element tensor): train_loss and epoch
-        at the global step (from 1); a NaN or infinite loss counts in nan_step_count."""
+        """One optimizer step's training loss (a float or a 1-element tensor): train_loss at the
+        global step (from 1), and epoch at an epoch's first step (MLflow charts against the step;
+        one point per epoch maps steps to epochs); a NaN or infinite loss counts in nan_step_count."""
         value = float(loss)
         self._global_step += 1
         if not math.isfinite(value):
             self._nan_steps += 1
+        if not self._epoch_losses:
+            self._logger.log_metric("epoch", float(self._epoch + 1), self._global_step)
         self._epoch_losses.append(value)
         self._logger.log_metric("train_loss", value, self._global_step)
-        self._logger.log_metric("epoch", float(self._epoch + 1), self._global_step)
 
     def epoch(self, train_loss: Optional[float] = None, val_loss: Optional[float] = None) -> int:
         """Ends an epoch: val_loss and train_loss_epoch (given, else the mean of the epoch's step

@@ -83,15 +83,16 @@ ex::Preregistration load_prereg(const PlanOptions& options) {
   return prereg;
 }
 
-// wmtp-train has no external model to train: such a plan is another producer's (or a mixed one).
-void refuse_external_cells(const ex::Plan& plan) {
-  for (const ex::Cell& cell : plan.cells) {
-    if (!cell.recipe.external()) continue;
-    const std::string where = plan.label.empty() ? "" : plan.label + ": ";
-    throw InputError(where + "cell " + cell.name + ": model 'external' (" + cell.recipe.model.name +
+// wmtp-train has no external model to train: such runs are another producer's. Only the runs this
+// invocation would train count, so a shard of a mixed plan that holds none of them trains.
+void refuse_external_runs(const ex::PlanRuns& job, const std::string& label) {
+  for (const ex::RunRequest& run : job.runs) {
+    if (!run.recipe.external()) continue;
+    const std::string where = label.empty() ? "" : label + ": ";
+    throw InputError(where + "cell " + run.cell + ": model 'external' (" + run.recipe.model.name +
                      ") is not one wmtp-train trains; its runs come from another producer (the Python package wmtp, "
                      "README \"Use from Python\") and wmtp-audit gates them. Train the other cells with a plan "
-                     "without this cell, or --recipe");
+                     "without this cell, a --shard that holds none of its runs, or --recipe");
   }
 }
 
@@ -116,10 +117,11 @@ void enforce_golden_policy(const GoldenCheck& golden, const std::string& which, 
 experiment::PlanRuns plan_job(const PlanOptions& options) {
   std::vector<std::string> series;
   const ex::Plan plan = overridden_plan(options, &series);
-  if (!options.contract_only) refuse_external_cells(plan);
   const std::vector<experiment::Series> all = experiment::load_data(plan.data);
   const ex::Preregistration prereg = load_prereg(options);
-  return ex::plan_runs(plan, series, all, prereg.hash, options.shard, options.experiment);
+  ex::PlanRuns job = ex::plan_runs(plan, series, all, prereg.hash, options.shard, options.experiment);
+  if (!options.contract_only) refuse_external_runs(job, plan.label);
+  return job;
 }
 
 }  // namespace wmtp::trainer

@@ -295,6 +295,17 @@ TEST(TrainCliInput, RefusesAPlanWithAnExternalCell) {
   EXPECT_NE(contract.out.find("\"model_name\": \"numpy-linear\""), std::string::npos);
   EXPECT_NE(contract.out.find("\"model.ridge\": \"0.1\""), std::string::npos);
   EXPECT_FALSE(fs::exists(dir.file("wmtp-ledger.sqlite")));
+  // A shard that holds none of the external cell's runs is wmtp-train's share of a mixed plan.
+  plan["cells"] = json::array({plan["cells"][0], plan["cells"].back()});  // B0, LIN
+  plan["series"] = {"household-01"};
+  plan["seeds"] = {42};
+  write_file(dir.file("mixed.json"), plan.dump(2));
+  const CommandResult external_share = train(dir, "--plan mixed.json --epochs 1 --shard 2/2");
+  EXPECT_EQ(external_share.exit_code, 2) << external_share.err;
+  EXPECT_NE(external_share.err.find("cell LIN: model 'external'"), std::string::npos) << external_share.err;
+  const CommandResult own_share = train(dir, "--plan mixed.json --epochs 1 --shard 1/2 --quiet");
+  EXPECT_EQ(own_share.exit_code, 0) << own_share.err;
+  EXPECT_TRUE(fs::exists(dir.file("wmtp-ledger.sqlite")));
 }
 
 TEST(TrainCliInput, BadInputExitsTwoWithOneClearLine) {
