@@ -52,11 +52,11 @@ inline constexpr char kSeasonalPeriod[] = "seasonal_period";
 }  // namespace param
 
 namespace metric {
-inline constexpr char kTrainLoss[] = "train_loss";              // step = global step, from 1 (G5)
-inline constexpr char kEpoch[] = "epoch";                       // step = global step: the epoch in progress
-inline constexpr char kTrainLossEpoch[] = "train_loss_epoch";   // step = epoch: mean of its step losses (G5)
-inline constexpr char kValLoss[] = "val_loss";                  // step = epoch, from 1 (G5)
-inline constexpr char kNanStepCount[] = "nan_step_count";       // G3
+inline constexpr char kTrainLoss[] = "train_loss";             // step = global step, from 1 (G5)
+inline constexpr char kEpoch[] = "epoch";                      // at each epoch's first global step: the epoch it begins
+inline constexpr char kTrainLossEpoch[] = "train_loss_epoch";  // step = epoch: mean of its step losses (G5)
+inline constexpr char kValLoss[] = "val_loss";                 // step = epoch, from 1 (G5)
+inline constexpr char kNanStepCount[] = "nan_step_count";      // G3
 inline constexpr char kNanPredictions[] = "n_nan_predictions";  // G3
 inline constexpr char kCodebookUtil[] = "codebook_util";        // VQ runs, step = epoch (G3)
 inline constexpr char kCodebookPerplexity[] = "codebook_perplexity";

@@ -290,10 +290,13 @@ class RunDriver {
     }
   }
 
-  // train_loss and epoch (the epoch in progress) at a global step.
+  // train_loss at a global step; epoch at each epoch's first step only (MLflow charts against the
+  // step, and one point per epoch maps steps to epochs: half the points a run sends).
   void log_step(std::int64_t step, double loss) {
     metrics_.log(metric::kTrainLoss, loss, step);
-    metrics_.log(metric::kEpoch, static_cast<double>((step - 1) / trainer_.steps_per_epoch() + 1), step);
+    const std::int64_t per_epoch = trainer_.steps_per_epoch();
+    if ((step - 1) % per_epoch == 0)
+      metrics_.log(metric::kEpoch, static_cast<double>((step - 1) / per_epoch + 1), step);
   }
 
   bool stop_requested() const { return options_.should_stop && options_.should_stop(); }

@@ -137,7 +137,7 @@ TEST(PlanRun, ParentChildrenDatasetsProvenanceAndSystemMetricsInMlflow) {
     EXPECT_EQ(tags.at("mlflow.note.content"), "recipe R: B0 for three epochs");
     EXPECT_EQ(tags.at("mlflow.source.git.commit"), head_commit(dir));
     EXPECT_EQ(tags.at("wmtp.version"), kVersion);
-    // Single values at step 0; train_loss and epoch per global step; val_loss per epoch.
+    // Single values at step 0; train_loss per global step; epoch at each epoch's first step; val_loss per epoch.
     for (const char* key : {"test_pape", "test_hr", "ref_test_pape", "val_mse", "nan_step_count"}) {
       const auto h = history(client, id, key);
       ASSERT_EQ(h.size(), 1u) << key;
@@ -145,9 +145,12 @@ TEST(PlanRun, ParentChildrenDatasetsProvenanceAndSystemMetricsInMlflow) {
     }
     const auto train_loss = history(client, id, "train_loss");
     const auto epoch = history(client, id, "epoch");
-    ASSERT_EQ(epoch.size(), train_loss.size());
+    ASSERT_EQ(epoch.size(), 3u);
+    ASSERT_EQ(train_loss.size() % 3, 0u);
+    const std::int64_t per_epoch = static_cast<std::int64_t>(train_loss.size() / 3);
     EXPECT_EQ(epoch.begin()->first, 1);
     EXPECT_EQ(epoch.begin()->second, 1.0);
+    EXPECT_EQ(epoch.rbegin()->first, 2 * per_epoch + 1);
     EXPECT_EQ(epoch.rbegin()->second, 3.0);
     const auto val_loss = history(client, id, "val_loss");
     ASSERT_EQ(val_loss.size(), 3u);
