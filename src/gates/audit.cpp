@@ -1,10 +1,10 @@
 // The verdict's assembly: which attempts are gated, the six gates, the overall verdict, the counts.
 #include <algorithm>
-#include <functional>
 #include <future>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/golden.h"
@@ -14,6 +14,7 @@
 #include "experiment/run_contract.h"
 #include "gates/check.h"
 #include "gates/gates.h"
+#include "gates/seal_check.h"
 
 namespace wmtp::gates {
 namespace {
@@ -118,14 +119,19 @@ AttemptSelection select_attempts(RunSet runs) {
   return out;
 }
 
-// The six gates side by side: each reads the same const runs and inputs and builds its own report,
-// so a study of many runs is judged on every core (G3 and G4 each check the seals).
+// The seals checked once for G3 and G4 on every core, then the six gates side by side: each reads
+// the same const runs and inputs and builds its own report.
 std::vector<GateReport> run_all_gates(const RunSet& runs, const AuditInputs& in) {
-  using Gate = GateReport (*)(const RunSet&, const AuditInputs&);
-  const Gate gates[] = {gate_definition, gate_units,          gate_numerical_health,
-                        gate_figures,    gate_fail_fast_loss, gate_data_pairing};
-  std::vector<std::future<GateReport>> running;
-  for (Gate gate : gates) running.push_back(std::async(std::launch::async, gate, std::cref(runs), std::cref(in)));
+  const std::vector<SealFindings> seals = check_seals(runs, in);
+  const auto async = [](auto&& gate) { return std::async(std::launch::async, std::forward<decltype(gate)>(gate)); };
+  std::future<GateReport> running[] = {
+      async([&] { return gate_definition(runs, in); }),
+      async([&] { return gate_units(runs, in); }),
+      async([&] { return gate_numerical_health(runs, in, seals); }),
+      async([&] { return gate_figures(runs, in, seals); }),
+      async([&] { return gate_fail_fast_loss(runs, in); }),
+      async([&] { return gate_data_pairing(runs, in); }),
+  };
   std::vector<GateReport> reports;
   for (std::future<GateReport>& r : running) reports.push_back(r.get());
   return reports;

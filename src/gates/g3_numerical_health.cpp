@@ -100,13 +100,18 @@ void check_codebook(RunCheck& check, const RunRecord& run, double warning_below)
 }  // namespace
 
 GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in) {
+  return gate_numerical_health(runs, in, check_seals(runs, in));
+}
+
+GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in, const std::vector<SealFindings>& seals) {
   GateBuilder gate("G3", "numerical health");
-  for (const RunRecord& run : runs.runs) {
+  for (std::size_t i = 0; i < runs.runs.size(); ++i) {
+    const RunRecord& run = runs.runs[i];
     RunCheck check(gate, run);
     check_finished(check, run);
     check_headline_metrics(check, run);
     for (const experiment::TripWire& wire : in.prereg.trip_wires) check_trip_wire(check, run, wire);
-    check.add(check_seal(run, in).run);
+    check.add(seals.at(i).run);
     check.add(check_signature(run, in).findings);
     check_count(check, run, metric::kNanStepCount, in.prereg.nan_tolerance);
     check_count(check, run, metric::kNanPredictions, in.prereg.nan_tolerance);

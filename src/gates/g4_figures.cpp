@@ -51,8 +51,14 @@ void check_figure_text(RunCheck& check, const ArtifactRef& figure, const Require
 }  // namespace
 
 GateReport gate_figures(const RunSet& runs, const AuditInputs& in) {
+  return gate_figures(runs, in,
+                      in.figures_disabled ? std::vector<SealFindings>(runs.runs.size()) : check_seals(runs, in));
+}
+
+GateReport gate_figures(const RunSet& runs, const AuditInputs& in, const std::vector<SealFindings>& seals) {
   GateBuilder gate("G4", "figures");
-  for (const RunRecord& run : runs.runs) {
+  for (std::size_t i = 0; i < runs.runs.size(); ++i) {
+    const RunRecord& run = runs.runs[i];
     if (in.figures_disabled) {
       gate.add(run, Finding::fail("figures not verified: --no-figures (debug policy) disables Gate 4",
                                   "figures checked", "--no-figures"));
@@ -61,7 +67,7 @@ GateReport gate_figures(const RunSet& runs, const AuditInputs& in) {
     RunCheck check(gate, run);
     const std::vector<const ArtifactRef*> figures = figures_of(run);
     if (figures.empty()) check.fail("no figures/*.png artifact", ">= 1 figure", "0");
-    check.add(check_seal(run, in).figures);
+    check.add(seals.at(i).figures);
     const RequiredChunks required = required_chunks(run, runs, in);
     for (const ArtifactRef* figure : figures) check_figure_text(check, *figure, required);
     check.done(Status::kPass, std::to_string(figures.size()) + " figure(s) name this run, its data and definition");

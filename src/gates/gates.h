@@ -102,6 +102,10 @@ GateReport gate_units(const RunSet& runs, const AuditInputs& in);
 // the data and predictions/*.npy, when the predictions do not fit the data's windows, and, with
 // prereg.replay_required, for each run of in.not_replayed.
 GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in);
+struct SealFindings;  // seal_check.h
+// The same with each run's seal already checked (seals[i] for runs.runs[i]): an audit checks a
+// seal once for G3 and G4.
+GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in, const std::vector<SealFindings>& seals);
 // G4 figures. Reads artifacts figures/*.png and their PNG text chunks wmtp.run_id,
 // wmtp.experiment, wmtp.pape_definition_hash, wmtp.train_data_hash; param train_data_hash; the
 // seal. FAIL: a run without figures; a figure without text chunks, lacking one of those four, or
@@ -109,6 +113,7 @@ GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in);
 // its train_data_hash (or the run has no value to compare); a figure edited or deleted since the
 // seal; every run when in.figures_disabled (never SKIPPED for it). Never WARNs.
 GateReport gate_figures(const RunSet& runs, const AuditInputs& in);
+GateReport gate_figures(const RunSet& runs, const AuditInputs& in, const std::vector<SealFindings>& seals);
 // G5 fail-fast loss. Reads param model; metrics train_loss_epoch (last value) and val_loss (the
 // latest point of each epoch). FAIL: train_loss_epoch or val_loss missing, an epoch of the initial
 // window missing, fewer than prereg.min_epochs epochs (counted from 1). A final train_loss_epoch

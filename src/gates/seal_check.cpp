@@ -1,10 +1,13 @@
 #include "gates/seal_check.h"
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/sha256.h"
 #include "experiment/run_contract.h"
@@ -70,6 +73,21 @@ SealFindings check_seal(const RunRecord& run, const AuditInputs& in) {
     (figure ? f.figures : f.run).push_back(Finding::fail(b.message, b.expected, b.observed));
   }
   return f;
+}
+
+std::vector<SealFindings> check_seals(const RunSet& runs, const AuditInputs& in, unsigned threads) {
+  std::vector<SealFindings> out(runs.runs.size());
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t n = std::min<std::size_t>(threads, std::max<std::size_t>(1, out.size() / 64));  // >= 64 runs each
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i = next++; i < out.size(); i = next++) out[i] = check_seal(runs.runs[i], in);
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < n; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  return out;
 }
 
 }  // namespace wmtp::gates
