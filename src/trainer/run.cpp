@@ -187,6 +187,8 @@ std::map<std::string, double> final_metrics(const Evaluation& ev, const Trainer&
 struct RunIdentity {
   std::string experiment;
   std::string run_name;
+  std::string cell;
+  std::string recipe_hash;  // the param's: the plan's recipe document, before overrides
 };
 
 // Trains what is left of one run, logs it and finishes it (unless options stop it early).
@@ -248,7 +250,11 @@ class RunDriver {
   void save_checkpoint(std::int64_t step) {
     const std::string artifact = checkpoint_artifact(step);
     const std::string file = scratch_.file(artifact);
-    trainer_.save_checkpoint(file);
+    experiment::CheckpointIdentity identity;
+    identity.run_name = id_.run_name;
+    identity.cell = id_.cell;
+    identity.recipe_hash = id_.recipe_hash;
+    trainer_.save_checkpoint(file, identity);
     logger_.log_artifact(file, artifact);
     last_checkpoint_ = step;
   }
@@ -445,7 +451,9 @@ RunOutcome train_run_unguarded(RunStore& store, const experiment::RunRequest& re
     std::ofstream(datasets_file) << experiment::dataset_inputs(request, data).dump(2) << "\n";
     logger->log_artifact(datasets_file, artifact::kDatasets);
     MetricLog metrics(*logger, nullptr);
-    return RunDriver(store, *logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1)
+    return RunDriver(store, *logger, trainer,
+                     {request.experiment, request.run_name, request.cell, request.recipe.hash}, options, scratch,
+                     metrics, -1)
         .run();
   });
 }
@@ -509,7 +517,10 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
     logger->set_tag(contract::tag::kDevice, options.device);
     const ScratchDir scratch(options.work_dir, rec.name);
     MetricLog metrics(*logger, &rec);
-    return RunDriver(store, *logger, trainer, {rec.experiment, rec.name}, options, scratch, metrics, checkpoint_at)
+    return RunDriver(store, *logger, trainer,
+                     {rec.experiment, rec.name, param_or_empty(rec.params, param::kCell),
+                      param_or_empty(rec.params, param::kRecipeHash)},
+                     options, scratch, metrics, checkpoint_at)
         .run();
   });
 }
