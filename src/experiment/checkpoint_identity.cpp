@@ -1,5 +1,7 @@
 #include "experiment/checkpoint_identity.h"
 
+#include <cstdio>
+
 #include "core/errors.h"
 #include "core/jcs.h"
 #include "core/json_field.h"
@@ -23,7 +25,27 @@ bool is_identity_entry(const std::string& name) {
          name.find('/') == name.size() - tail.size();
 }
 
+const std::string kCheckpointPrefix = std::string(contract::artifact::kCheckpointDir) + "step-";
+
 }  // namespace
+
+std::string checkpoint_artifact(std::int64_t step) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%08lld", static_cast<long long>(step));
+  return kCheckpointPrefix + buf + contract::artifact::kCheckpointSuffix;
+}
+
+std::int64_t checkpoint_step(const std::string& path) {
+  const std::string& prefix = kCheckpointPrefix;
+  const std::string suffix = contract::artifact::kCheckpointSuffix;
+  if (path.compare(0, prefix.size(), prefix) != 0 || path.size() < prefix.size() + suffix.size() + 1 ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return -1;
+  }
+  const std::string digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  if (digits.size() > 18 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoll(digits);
+}
 
 std::vector<std::pair<const char*, std::string>> CheckpointIdentity::params() const {
   return {{param::kCell, cell},

@@ -35,6 +35,11 @@ struct CheckpointIdentity {
   std::vector<std::pair<const char*, std::string>> params() const;
 };
 
+// checkpoints/step-NNNNNNNN.pt, the artifact wmtp-train logs for a checkpoint at `step`.
+std::string checkpoint_artifact(std::int64_t step);
+// The step of a checkpoints/step-NNNNNNNN.pt artifact path; -1 for any other path.
+std::int64_t checkpoint_step(const std::string& path);
+
 // The record inside a checkpoint's bytes; nullopt when the archive holds none. InputError naming
 // label when the bytes are not a zip archive, are truncated, or the record does not read back.
 std::optional<CheckpointIdentity> read_checkpoint_identity(std::string_view bytes, const std::string& label);

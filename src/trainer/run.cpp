@@ -22,6 +22,7 @@
 #include "core/json_field.h"
 #include "core/metrics.h"
 #include "core/npy.h"
+#include "experiment/checkpoint_identity.h"
 #include "experiment/run_contract.h"
 #include "experiment/sealing.h"
 #include "experiment/synthetic.h"
@@ -36,26 +37,8 @@ namespace metric = contract::metric;
 namespace artifact = contract::artifact;
 using Clock = std::chrono::steady_clock;
 
-const std::string kCheckpointPrefix = std::string(artifact::kCheckpointDir) + "step-";
-
-std::string checkpoint_artifact(std::int64_t step) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%08lld", static_cast<long long>(step));
-  return kCheckpointPrefix + buf + artifact::kCheckpointSuffix;
-}
-
-// Step of a checkpoints/step-NNNNNNNN.pt artifact; -1 for any other path.
-std::int64_t checkpoint_step(const std::string& path) {
-  const std::string& prefix = kCheckpointPrefix;
-  const std::string suffix = artifact::kCheckpointSuffix;
-  if (path.compare(0, prefix.size(), prefix) != 0 || path.size() < prefix.size() + suffix.size() + 1 ||
-      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
-    return -1;
-  }
-  const std::string digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
-  return std::stoll(digits);
-}
+using experiment::checkpoint_artifact;
+using experiment::checkpoint_step;
 
 // Where a run's files wait to be logged: the caller's directory, or a temporary one that is
 // removed with everything in it when the run ends.
