@@ -351,7 +351,7 @@ RunOutcome guarded(RunLogger& logger, const std::function<RunOutcome()>& body) {
 
 std::string required_param(const RunRecord& rec, const std::string& key) {
   const std::string* v = rec.param(key);
-  if (v == nullptr) throw InputError("run " + rec.local_id + " has no param '" + key + "': cannot resume it");
+  if (v == nullptr) throw InputError("run " + rec.local_id + " has no param '" + key + "'");
   return *v;
 }
 
@@ -449,12 +449,8 @@ RunOutcome train_run(RunStore& store, const experiment::RunRequest& request, con
                            [&] { return train_run_unguarded(store, request, options); });
 }
 
-RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options) {
-  const PoolStreamScope stream(options.own_cuda_stream, options.device);
-  const RunRecord rec = store.load_run(local_run_id);
-  if (rec.status == RunStatus::kFinished) {
-    throw InputError("run " + local_run_id + " (" + rec.name + ") already finished; nothing to resume");
-  }
+RunState load_run_state(const RunRecord& rec, const std::string& device) {
+  const std::string& local_run_id = rec.local_id;
   const ArtifactRef* recipe_artifact = nullptr;
   const ArtifactRef* checkpoint = nullptr;
   std::int64_t checkpoint_at = -1;
@@ -467,7 +463,7 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
     }
   }
   if (recipe_artifact == nullptr || recipe_artifact->local_path.empty()) {
-    throw InputError("run " + local_run_id + " has no " + artifact::kRecipe + " artifact: cannot resume it");
+    throw InputError("run " + local_run_id + " has no " + artifact::kRecipe + " artifact");
   }
   const experiment::Recipe recipe = experiment::parse_recipe(read_json_file(recipe_artifact->local_path),
                                                              recipe_artifact->local_path);
@@ -493,8 +489,25 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
   } catch (const std::exception&) {
     throw InputError("run " + local_run_id + ": param seed '" + seed_text + "' is not a number");
   }
-  Trainer trainer(recipe, data, seed, {options.device, false});
-  if (checkpoint != nullptr) trainer.load_checkpoint(checkpoint->local_path);
+  RunState state;
+  state.trainer = std::make_unique<Trainer>(recipe, data, seed, TrainerOptions{device, false});
+  if (checkpoint != nullptr) {
+    state.checkpoint = checkpoint->path;
+    state.checkpoint_file = checkpoint->local_path;
+  }
+  state.checkpoint_step = checkpoint_at;
+  return state;
+}
+
+RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options) {
+  const PoolStreamScope stream(options.own_cuda_stream, options.device);
+  const RunRecord rec = store.load_run(local_run_id);
+  if (rec.status == RunStatus::kFinished) {
+    throw InputError("run " + local_run_id + " (" + rec.name + ") already finished; nothing to resume");
+  }
+  RunState state = load_run_state(rec, options.device);
+  Trainer& trainer = *state.trainer;
+  if (!state.checkpoint_file.empty()) trainer.load_checkpoint(state.checkpoint_file);
   std::unique_ptr<RunLogger> logger = store.reopen_run(local_run_id);
   return guarded(*logger, [&] {
     logger->set_tag(contract::tag::kDevice, options.device);
@@ -503,7 +516,7 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
     return RunDriver(store, *logger, trainer,
                      {rec.experiment, rec.name, param_or_empty(rec.params, param::kCell),
                       param_or_empty(rec.params, param::kRecipeHash)},
-                     options, scratch, metrics, checkpoint_at)
+                     options, scratch, metrics, state.checkpoint_step)
         .run();
   });
 }
