@@ -141,6 +141,7 @@ ZipReader::ZipReader(std::string_view bytes, std::string label) : bytes_(bytes),
     e.compressed_size = c.u32(at + 20);
     e.size = c.u32(at + 24);
     e.local_header_offset = c.u32(at + 42);
+    e.central_header_offset = at;
     apply_zip64_extra(c, at + kCentralSize + name_len, extra_len, e, label_);
     entries_.push_back(std::move(e));
     at += kCentralSize + name_len + extra_len + comment_len;

@@ -17,6 +17,7 @@ struct ZipEntry {
   std::uint64_t compressed_size = 0;
   std::uint64_t size = 0;
   std::uint64_t local_header_offset = 0;
+  std::uint64_t central_header_offset = 0;  // where the central directory describes it
 };
 
 class ZipReader {
