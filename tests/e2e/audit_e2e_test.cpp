@@ -1109,7 +1109,9 @@ TEST_F(AuditE2E, LedgerValuesThatDoNotFollowFromTheDataFailWhenResealed) {
     const Audit off = audit("--ledger " + shell_quote(copy.path()) + " --experiment " + shell_quote(experiment_) +
                             " --no-replay");
     EXPECT_EQ(off.json["overall"], checkpoints_tell ? "FAIL" : "ALL PASS") << off.command.err;
-    if (checkpoints_tell) EXPECT_EQ(named(off, "G3", c.checkpoint_reason), 3) << off.command.err;
+    if (checkpoints_tell) {
+      EXPECT_EQ(named(off, "G3", c.checkpoint_reason), 3) << off.command.err;
+    }
     EXPECT_EQ(off.json["replay"]["status"], "off");
   }
 }
