@@ -14,17 +14,17 @@
 #include "core/errors.h"
 #include "core/printable.h"
 #include "core/version.h"
-#include "experiment/run_contract.h"
-#include "gates/verdict.h"
 #include "experiment/plan.h"
+#include "experiment/run_contract.h"
 #include "experiment/run_request.h"
+#include "gates/verdict.h"
 #include "report/audit_session.h"
 #include "tracking/ledger.h"
+#include "tracking/mlflow_client.h"
+#include "tracking/mlflow_config.h"
 #include "tracking/run_source.h"
 #include "trainer/prediction_replay.h"
 #include "trainer/trainer.h"
-#include "tracking/mlflow_client.h"
-#include "tracking/mlflow_config.h"
 
 namespace wmtp::cli {
 

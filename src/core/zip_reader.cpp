@@ -33,7 +33,8 @@ class Cursor {
   }
   std::uint64_t u(std::uint64_t at, int width) const {
     std::uint64_t v = 0;
-    for (int i = width - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes_[at + static_cast<std::size_t>(i)]);
+    for (int i = width - 1; i >= 0; --i)
+      v = (v << 8) | static_cast<unsigned char>(bytes_[at + static_cast<std::size_t>(i)]);
     return v;
   }
   std::uint16_t u16(std::uint64_t at) const { return static_cast<std::uint16_t>(u(at, 2)); }
@@ -63,7 +64,8 @@ Directory find_directory(const Cursor& c, const std::string& label) {
   for (std::size_t at = c.size() - kEndSize + 1; at-- > lowest;) {
     if (c.u32(at) != kEndOfCentralDirectory || at + kEndSize + c.u16(at + 20) != c.size()) continue;
     Directory d{c.u16(at + 10), c.u32(at + 12), c.u32(at + 16)};
-    if (c.u16(at + 4) != 0 || c.u16(at + 6) != 0) throw InputError(label + ": a multi-disk zip archive is not supported");
+    if (c.u16(at + 4) != 0 || c.u16(at + 6) != 0)
+      throw InputError(label + ": a multi-disk zip archive is not supported");
     const bool zip64 = d.entries == 0xFFFF || d.size == 0xFFFFFFFF || d.offset == 0xFFFFFFFF;
     if (zip64 || (at >= kLocatorSize && c.u32(at - kLocatorSize) == kZip64Locator)) {
       if (at < kLocatorSize || c.u32(at - kLocatorSize) != kZip64Locator) {
@@ -71,7 +73,8 @@ Directory find_directory(const Cursor& c, const std::string& label) {
       }
       const std::uint64_t end64 = c.u64(at - kLocatorSize + 8);
       c.need(end64, 56, "zip64 end of central directory");
-      if (c.u32(end64) != kZip64End) throw InputError(label + ": the zip64 end of central directory is not where its locator says");
+      if (c.u32(end64) != kZip64End)
+        throw InputError(label + ": the zip64 end of central directory is not where its locator says");
       d = {c.u64(end64 + 32), c.u64(end64 + 40), c.u64(end64 + 48)};
     }
     c.need(d.offset, d.size, "central directory");
@@ -81,7 +84,8 @@ Directory find_directory(const Cursor& c, const std::string& label) {
 }
 
 // The zip64 extra field (id 1) replaces each 32-bit field that reads 0xFFFFFFFF, in this order.
-void apply_zip64_extra(const Cursor& c, std::uint64_t extra, std::uint64_t length, ZipEntry& e, const std::string& label) {
+void apply_zip64_extra(const Cursor& c, std::uint64_t extra, std::uint64_t length, ZipEntry& e,
+                       const std::string& label) {
   std::uint64_t at = extra;
   const std::uint64_t end = extra + length;
   while (at + 4 <= end) {
@@ -92,7 +96,8 @@ void apply_zip64_extra(const Cursor& c, std::uint64_t extra, std::uint64_t lengt
       std::uint64_t field = at + 4;
       for (std::uint64_t* value : {&e.size, &e.compressed_size, &e.local_header_offset}) {
         if (*value != 0xFFFFFFFF) continue;
-        if (field + 8 > at + 4 + size) throw InputError(label + ": entry " + e.name + ": its zip64 extra field is too short");
+        if (field + 8 > at + 4 + size)
+          throw InputError(label + ": entry " + e.name + ": its zip64 extra field is too short");
         *value = c.u64(field);
         field += 8;
       }
@@ -128,7 +133,8 @@ ZipReader::ZipReader(std::string_view bytes, std::string label) : bytes_(bytes),
     c.need(at, kCentralSize, "central directory entry");
     if (at + kCentralSize > end || c.u32(at) != kCentralHeader) {
       throw InputError(label_ + ": central directory entry " + std::to_string(i + 1) + " of " +
-                       std::to_string(d.entries) + " is malformed (no header signature at byte " + std::to_string(at) + ")");
+                       std::to_string(d.entries) + " is malformed (no header signature at byte " + std::to_string(at) +
+                       ")");
     }
     const std::uint64_t name_len = c.u16(at + 28);
     const std::uint64_t extra_len = c.u16(at + 30);
@@ -159,7 +165,8 @@ std::string_view ZipReader::read(const ZipEntry& entry) const {
   const Cursor c(bytes_, label_);
   const std::string who = label_ + ": entry " + entry.name;
   if (entry.method != 0) {
-    throw InputError(who + " is compressed (method " + std::to_string(entry.method) + "); only stored entries are read");
+    throw InputError(who + " is compressed (method " + std::to_string(entry.method) +
+                     "); only stored entries are read");
   }
   if (entry.compressed_size != entry.size) throw InputError(who + ": stored, but its two sizes differ");
   c.need(entry.local_header_offset, kLocalSize, "local header");

@@ -55,7 +55,8 @@ std::vector<Finding> check_checkpoint_identity(const RunRecord& run, const Audit
     if (!read.identity) {
       if (!record_required) continue;
       const std::string why = read.error.empty() ? "records no identity" : "cannot be read: " + read.error;
-      out.push_back(Finding::fail("checkpoint " + read.path + " " + why + " (a run of wmtp-train sealed with seal version " +
+      out.push_back(Finding::fail("checkpoint " + read.path + " " + why +
+                                      " (a run of wmtp-train sealed with seal version " +
                                       std::to_string(experiment::kSealVersion) + " records one in each checkpoint)",
                                   "an identity record", read.error.empty() ? "none" : "unreadable"));
       continue;
@@ -64,8 +65,8 @@ std::vector<Finding> check_checkpoint_identity(const RunRecord& run, const Audit
     for (const auto& [key, recorded] : id.params()) {
       const std::string* logged = run.param(key);
       if (logged == nullptr || *logged == recorded) continue;
-      out.push_back(Finding::fail("checkpoint " + read.path + " belongs to another run: its " + key + " is " + recorded +
-                                      ", the run's is " + *logged,
+      out.push_back(Finding::fail("checkpoint " + read.path + " belongs to another run: its " + key + " is " +
+                                      recorded + ", the run's is " + *logged,
                                   *logged, recorded));
     }
     if (id.step > last_step) {

@@ -51,9 +51,9 @@ struct AuditInputs {
   // The audit reads config documents (wmtp-audit): a run of in.plan without them is a G6 WARNING.
   bool documents_expected = false;
   // Every checkpoints/*.pt of each run with its identity, by local run id; read by the audit
-  // session from the files the run source fetched already (all of a run's checkpoints: they are
-  // local files by then, and reading a record touches a few hundred bytes of each). A run
-  // without an entry is not judged on it.
+  // session from the files the run source fetched already (no second download), all of a run's
+  // checkpoints, not only the newest: by then they are local files (the smoke plan: 72 files,
+  // 11 MB, read whole). A run without an entry is not judged on it.
   std::map<std::string, std::vector<CheckpointRead>> checkpoints;
   // Newer attempts that did not finish (AttemptSelection::unfinished); each a G6 WARNING.
   std::vector<UnfinishedAttempt> unfinished_attempts;

@@ -7,8 +7,8 @@
 #include "core/errors.h"
 #include "core/npy.h"
 #include "experiment/checkpoint_identity.h"
-#include "experiment/series.h"
 #include "experiment/run_contract.h"
+#include "experiment/series.h"
 #include "trainer/model.h"
 #include "trainer/run.h"
 
@@ -98,8 +98,9 @@ PredictionReplay replay_one(const RunRecord& run, const std::string& device) {
       return out;
     }
     if (!state.trainer->done()) {
-      out.detail = "its newest checkpoint " + state.checkpoint + " holds step " + std::to_string(state.checkpoint_step) +
-                   ", not the end of training (" + std::to_string(state.trainer->total_steps()) + " steps)";
+      out.detail = "its newest checkpoint " + state.checkpoint + " holds step " +
+                   std::to_string(state.checkpoint_step) + ", not the end of training (" +
+                   std::to_string(state.trainer->total_steps()) + " steps)";
       return out;
     }
     const Evaluation ev = state.trainer->evaluate(0);
@@ -126,10 +127,8 @@ std::string replay_line(const PredictionReplay& r) {
     case Result::kMatch:
       return "match         " + r.run_name + "  " + r.checkpoint + ": " + std::to_string(r.values) + " forecasts, " +
              std::to_string(r.exact) + " exact";
-    case Result::kDiffers:
-      return "DIFFERS       " + r.run_name + "  " + r.checkpoint + ": " + r.detail;
-    case Result::kNotReplayed:
-      break;
+    case Result::kDiffers: return "DIFFERS       " + r.run_name + "  " + r.checkpoint + ": " + r.detail;
+    case Result::kNotReplayed: break;
   }
   return "not replayed  " + r.run_name + ": " + r.detail;
 }

@@ -434,9 +434,8 @@ RunOutcome train_run_unguarded(RunStore& store, const experiment::RunRequest& re
     std::ofstream(datasets_file) << experiment::dataset_inputs(request, data).dump(2) << "\n";
     logger->log_artifact(datasets_file, artifact::kDatasets);
     MetricLog metrics(*logger, nullptr);
-    return RunDriver(store, *logger, trainer,
-                     {request.experiment, request.run_name, request.cell, request.recipe.hash}, options, scratch,
-                     metrics, -1)
+    return RunDriver(store, *logger, trainer, {request.experiment, request.run_name, request.cell, request.recipe.hash},
+                     options, scratch, metrics, -1)
         .run();
   });
 }

@@ -4,8 +4,8 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
-#include <torch/cuda.h>
 #include <torch/csrc/jit/api/module.h>
+#include <torch/cuda.h>
 #include <torch/serialize/archive.h>
 #include <torch/version.h>
 

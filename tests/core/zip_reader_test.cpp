@@ -113,8 +113,8 @@ TEST(ZipReader, ReadsStoredEntriesOfPlainAndZip64Archives) {
 }
 
 TEST(ZipReader, ReadsAnArchivePythonWrote) {
-  const std::string bytes =
-      testing::read_file(testing::source_dir() + "/tests/corpus/checkpoint/seed-python-zipfile.pt");
+  const std::string bytes = testing::read_file(testing::source_dir() +
+                                               "/tests/corpus/checkpoint/seed-python-zipfile.pt");
   const ZipReader zip(bytes, "seed-python-zipfile.pt");
   ASSERT_NE(zip.find("step-00000012/version"), nullptr);
   EXPECT_EQ(zip.read(*zip.find("step-00000012/version")), "3\n");
@@ -141,7 +141,12 @@ TEST(ZipReader, RefusesATruncatedArchiveAtEveryLength) {
   // One byte of an entry's data changed: its CRC-32 tells.
   std::string hollow = bytes;
   hollow[50] = 'q';
-  expect_input_error([&] { ZipReader z(hollow, "bad.pt"); z.read(*z.find("a/data.pkl")); }, {"CRC-32 mismatch"});
+  expect_input_error(
+      [&] {
+        ZipReader z(hollow, "bad.pt");
+        z.read(*z.find("a/data.pkl"));
+      },
+      {"CRC-32 mismatch"});
 }
 
 TEST(ZipReader, RefusesCompressedEntries) {

@@ -14,8 +14,8 @@
 
 #include "core/canonical_json.h"
 #include "core/npy.h"
-#include "core/text.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "experiment/preregistration.h"
 #include "experiment/seal.h"
 #include "experiment/series.h"
@@ -621,11 +621,10 @@ TEST_F(AuditE2E, RunsOfTwoPlansFailG6UnlessAPlanIsGiven) {
 }
 
 TEST_F(AuditE2E, ACellMixingTwoRecipesFailsG6) {
-  const Audit a = audit_broken(
-      [&](std::vector<RunCopy>& runs) {
-        copy_of(runs, "B2", 42).params["recipe_hash"] = "00000000000000ff";
-        forge_checkpoint_identity(copy_of(runs, "B2", 42), "recipe_hash", "00000000000000ff");
-      });
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "B2", 42).params["recipe_hash"] = "00000000000000ff";
+    forge_checkpoint_identity(copy_of(runs, "B2", 42), "recipe_hash", "00000000000000ff");
+  });
   expect_verdict(a, "G6", Status::kFail, "B2", "cell B2 mixes 2 recipes", Overall::kFail);
 }
 
@@ -1155,8 +1154,7 @@ testing::CommandResult train_replay(const std::string& source, const std::string
 
 TEST_F(AuditE2E, TrainReplayRecomputesEveryRunsPredictionsFromItsCheckpoint) {
   const std::string summary = ": 6 run(s) replayed from their checkpoints, 6 match, 0 differ; 0 not replayed";
-  for (const std::string& source :
-       {"--ledger " + shell_quote(ledger()), "--tracking-uri " + shell_quote(uri_)}) {
+  for (const std::string& source : {"--ledger " + shell_quote(ledger()), "--tracking-uri " + shell_quote(uri_)}) {
     SCOPED_TRACE(source);
     const testing::CommandResult r = train_replay(source, experiment_, work_->file("replay-cache"));
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -1180,8 +1178,8 @@ TEST_F(AuditE2E, TrainReplayNamesARunWhosePredictionsOrCheckpointAreNotItsModels
   const RunRecord& swapped = ledger_run(runs, "B0", 43);
   testing::write_file(newest_checkpoint(swapped).local_path,
                       testing::read_file(newest_checkpoint(ledger_run(runs, "B0", 42)).local_path));
-  const testing::CommandResult r =
-      train_replay("--ledger " + shell_quote(copy.path()), experiment_, work_->file("replay-cache"));
+  const testing::CommandResult r = train_replay("--ledger " + shell_quote(copy.path()), experiment_,
+                                                work_->file("replay-cache"));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("DIFFERS       " + nudged.name + "  checkpoints/step-"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("predictions/test.npy: 1 of "), std::string::npos) << r.out;

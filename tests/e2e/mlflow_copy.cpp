@@ -81,7 +81,8 @@ void forge_checkpoint_identity(RunCopy& run, const std::string& key, const std::
       bytes.replace(at, text.size(), text);
       const std::uint32_t crc = crc32(text);
       for (std::uint64_t field : {e.local_header_offset + 14, e.central_header_offset + 16}) {
-        for (int i = 0; i < 4; ++i) bytes[static_cast<std::size_t>(field) + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+        for (int i = 0; i < 4; ++i)
+          bytes[static_cast<std::size_t>(field) + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
       }
       break;
     }

@@ -48,7 +48,8 @@ TEST_F(CheckpointIdentityTest, AnotherRunsCheckpointFailsNamingTheFieldAndBothVa
   in.checkpoints[b0.local_id] = {{kPath, other, ""}};
   const GateRunResult r = only(gate_numerical_health(runs, in), Status::kFail);
   EXPECT_EQ(r.run_id, b0.local_id);
-  EXPECT_EQ(r.message, "checkpoint checkpoints/step-00000010.pt belongs to another run: its seed is 43, the run's is 42");
+  EXPECT_EQ(r.message,
+            "checkpoint checkpoints/step-00000010.pt belongs to another run: its seed is 43, the run's is 42");
   EXPECT_EQ(r.expected, "42");
   EXPECT_EQ(r.observed, "43");
 }
@@ -86,7 +87,8 @@ TEST_F(CheckpointIdentityTest, AStepOtherThanItsNameSaysFails) {
 }
 
 TEST_F(CheckpointIdentityTest, AMissingRecordFailsOnlyForWmtpTrainRunsOfTheCurrentSeal) {
-  in.checkpoints[b0.local_id] = {{kPath, std::nullopt, ""}, {"checkpoints/step-00000020.pt", std::nullopt, "not a zip"}};
+  in.checkpoints[b0.local_id] = {{kPath, std::nullopt, ""},
+                                 {"checkpoints/step-00000020.pt", std::nullopt, "not a zip"}};
   EXPECT_EQ(gate_numerical_health(runs, in).status, Status::kPass) << "another producer's run is not judged";
   by_trainer(b0);
   const auto fails = with_status(gate_numerical_health(runs, in), Status::kFail);
