@@ -47,6 +47,15 @@ std::int64_t checkpoint_step(const std::string& path) {
   return std::stoll(digits);
 }
 
+bool logged_by_wmtp_train(const RunRecord& run) {
+  const auto it = run.tags.find(contract::tag::kSourceName);
+  if (it == run.tags.end()) return false;
+  const std::string program = "wmtp-train";
+  const std::string& path = it->second;
+  return path == program || (path.size() > program.size() &&
+                             path.compare(path.size() - program.size() - 1, program.size() + 1, "/" + program) == 0);
+}
+
 std::vector<std::pair<const char*, std::string>> CheckpointIdentity::params() const {
   return {{param::kCell, cell},
           {param::kSeries, series},

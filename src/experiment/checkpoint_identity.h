@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/run_record.h"
+
 namespace wmtp::experiment {
 
 // The extra file's name, as given to torch::jit::Module::save.
@@ -39,6 +41,9 @@ struct CheckpointIdentity {
 std::string checkpoint_artifact(std::int64_t step);
 // The step of a checkpoints/step-NNNNNNNN.pt artifact path; -1 for any other path.
 std::int64_t checkpoint_step(const std::string& path);
+
+// Whether wmtp-train logged the run: its tag mlflow.source.name is that program's path.
+bool logged_by_wmtp_train(const RunRecord& run);
 
 // The record inside a checkpoint's bytes; nullopt when the archive holds none. InputError naming
 // label when the bytes are not a zip archive, are truncated, or the record does not read back.

@@ -5,22 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "core/text.h"
+#include "experiment/checkpoint_identity.h"
 #include "experiment/run_contract.h"
 #include "experiment/seal.h"
 
 namespace wmtp::gates {
 namespace {
-
-constexpr char kTrainerProgram[] = "wmtp-train";
-
-// wmtp-train logs its own path as mlflow.source.name.
-bool written_by_trainer(const RunRecord& run) {
-  const auto it = run.tags.find(contract::tag::kSourceName);
-  if (it == run.tags.end()) return false;
-  const std::string& program = it->second;
-  return program == kTrainerProgram || has_suffix(program, std::string("/") + kTrainerProgram);
-}
 
 // The seal_version of the run's seal as read; 0 when it has none or it does not parse.
 int seal_version(const RunRecord& run, const AuditInputs& in) {
@@ -49,7 +39,8 @@ std::vector<Finding> check_checkpoint_identity(const RunRecord& run, const Audit
   std::vector<Finding> out;
   const auto reads = in.checkpoints.find(run.local_id);
   if (reads == in.checkpoints.end()) return out;
-  const bool record_required = written_by_trainer(run) && seal_version(run, in) == experiment::kSealVersion;
+  const bool record_required = experiment::logged_by_wmtp_train(run) &&
+                               seal_version(run, in) == experiment::kSealVersion;
   const std::int64_t last_step = last_train_step(run);
   for (const CheckpointRead& read : reads->second) {
     if (!read.identity) {

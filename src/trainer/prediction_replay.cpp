@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <optional>
+#include <sstream>
 
 #include "core/errors.h"
 #include "core/npy.h"
@@ -24,6 +26,18 @@ bool agrees(double logged, double replayed) {
          std::fabs(logged - replayed) <= kPredictionReplayTolerance * std::max(std::fabs(logged), std::fabs(replayed));
 }
 
+// Whether the checkpoint file records a wmtp identity (experiment/checkpoint_identity.h).
+bool has_identity(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  try {
+    return experiment::read_checkpoint_identity(bytes.str(), file).has_value();
+  } catch (const InputError&) {
+    return false;
+  }
+}
+
 // Why the run cannot be replayed, or nullopt.
 std::optional<std::string> not_replayable(const RunRecord& run) {
   if (run.status != RunStatus::kFinished) return std::string("status ") + to_string(run.status) + ", not FINISHED";
@@ -32,10 +46,16 @@ std::optional<std::string> not_replayable(const RunRecord& run) {
   if (std::find(models.begin(), models.end(), model) == models.end()) {
     return "no checkpoint of a wmtp model (model " + (model.empty() ? std::string("not logged") : model) + ")";
   }
-  const bool has_checkpoint = std::any_of(run.artifacts.begin(), run.artifacts.end(), [](const ArtifactRef& a) {
-    return experiment::checkpoint_step(a.path) >= 0 && !a.local_path.empty();
-  });
-  if (!has_checkpoint) return std::string("no checkpoints/step-NNNNNNNN.pt artifact");
+  const ArtifactRef* newest = nullptr;
+  for (const ArtifactRef& a : run.artifacts) {
+    const std::int64_t step = experiment::checkpoint_step(a.path);
+    if (step >= 0 && !a.local_path.empty() && (newest == nullptr || step > experiment::checkpoint_step(newest->path)))
+      newest = &a;
+  }
+  if (newest == nullptr) return std::string("no checkpoints/step-NNNNNNNN.pt artifact");
+  if (!experiment::logged_by_wmtp_train(run) && !has_identity(newest->local_path)) {
+    return "checkpoint " + newest->path + " is another producer's (no wmtp identity record)";
+  }
   return std::nullopt;
 }
 

@@ -30,9 +30,10 @@ struct PredictionReplay {
 };
 
 // One entry per run of runs.runs (parent runs are not), in order. Runs not FINISHED, without a
-// checkpoint of a wmtp model (model seasonal-naive, dlinear, dlinear-vq) or without predictions
-// artifacts are kNotReplayed with the reason; a run whose recipe, data or checkpoint cannot be
-// read is kNotReplayed naming the problem. device: as wmtp-train --device.
+// checkpoint of a wmtp model (model seasonal-naive, dlinear, dlinear-vq; a run not logged by
+// wmtp-train whose newest checkpoint holds no identity record is another producer's) or without
+// predictions artifacts are kNotReplayed with the reason, as is a run whose recipe or data cannot
+// be read. A checkpoint the trainer refuses (another run's) is kDiffers. device: as wmtp-train --device.
 std::vector<PredictionReplay> replay_predictions(const RunSet& runs, const std::string& device);
 
 // "match    <run>  <checkpoint>: <n> forecasts, <exact> exact", "DIFFERS  <run>  ...",
