@@ -98,16 +98,6 @@ assert len(containers) == 2, containers
 for gate in v["gates"]:
     assert gate["status"] in ("PASS", "SKIPPED"), (gate["id"], gate["status"])
 EOF
-# wmtp-train --replay from MLflow: its own runs match their checkpoints, the Python runs are listed.
-status=0
-XDG_CACHE_HOME="$work/replay-cache" "$bin/wmtp-train" --replay --tracking-uri "$uri" --experiment "$experiment" \
-  >replay.log 2>&1 || status=$?
-cat replay.log
-[ "$status" = 0 ] || fail "wmtp-train --replay exited $status"
-grep -q ": 2 run(s) replayed from their checkpoints, 2 match, 0 differ; 2 not replayed" replay.log ||
-  fail "wmtp-train --replay did not replay the two wmtp runs and list the two Python ones"
-[ "$(grep -c "^not replayed  B0-house-.-s7: checkpoint checkpoints/step-.* is another producer's" replay.log)" = 2 ] ||
-  fail "the Python runs are not named as another producer's"
 
 experiment=mixed-omit-$run_id
 say "experiment $experiment: B0-house-b-s7 logged by Python without train_data_hash"
