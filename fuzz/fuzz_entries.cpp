@@ -12,6 +12,7 @@
 #include "core/json_field.h"
 #include "core/npy.h"
 #include "core/png_text.h"
+#include "experiment/checkpoint_identity.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
 #include "experiment/series.h"
@@ -91,6 +92,8 @@ void verdict(std::string_view input) {
 
 void npy(std::string_view input) { parse_npy(input, "fuzz.npy"); }
 
+void checkpoint(std::string_view input) { experiment::read_checkpoint_identity(input, "fuzz.pt"); }
+
 // As wmtp-audit parses its command line (one argument per input line), then --shard's rule on
 // every argument that looks like i/n. Usage errors are answered with exit code 2, not thrown.
 void flags(std::string_view input) {
@@ -129,6 +132,7 @@ const std::vector<Target>& targets() {
       {"png-text", png_text, "read_png_text (figure metadata, Gate 4)"},
       {"verdict", verdict, "gates::verdict_from_json + report::render_report (wmtp-report)"},
       {"npy", npy, "parse_npy (pre-registered golden tensors, wmtp-train and wmtp-audit --prereg)"},
+      {"checkpoint", checkpoint, "experiment::read_checkpoint_identity (checkpoints/*.pt, wmtp-audit's G3)"},
       {"flags", flags, "cli::parse with wmtp-audit's flags, and --shard's i/n (command lines)"},
   };
   return all;

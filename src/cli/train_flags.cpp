@@ -102,6 +102,16 @@ void add_output_flags(CLI::App& app, TrainFlags& flags) {
                "train nothing: print, as JSON, what each planned run (after --shard) logs before it trains (name, "
                "params with data hashes and scaler signatures, tags, config artifacts), for another producer "
                "logging runs of the same plan (docs/ARCHITECTURE.md, 'Other producers')");
+  app.add_flag(
+         "--replay", flags.replay,
+         "train nothing: reload each FINISHED run of the experiment (--experiment, else the plan's) from the "
+         "--ledger, or from MLflow when --tracking-uri is given, from its final checkpoint; recompute its val "
+         "and test forecasts with the trainer's own evaluation and compare them with its predictions/val.npy "
+         "and predictions/test.npy (equal, or within relative 1e-6 for another BLAS or LibTorch build). One "
+         "line per run and a summary; runs of other producers are listed as not replayed. Exit 0 when every "
+         "replayed run matches, 1 when one differs, 2 on bad input, 3 when the ledger or server cannot be reached")
+      ->excludes("--resume")
+      ->excludes("--print-contract");
   app.add_option("--policy", flags.policy,
                  "prod, or debug to train even when the golden tensors do not reproduce (refused when CI=true)")
       ->check(CLI::IsMember({"prod", "debug"}))

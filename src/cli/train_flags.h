@@ -39,6 +39,7 @@ struct TrainFlags {
   std::optional<double> sync_wait_s;  // --sync-wait; else WMTP_SYNC_WAIT; else wait while MLflow acknowledges
   bool system_metrics = false;
   bool print_contract = false;
+  bool replay = false;                      // --replay: recompute each finished run's logged predictions, train nothing
   std::string signing_key;                  // --signing-key / WMTP_SIGNING_KEY: sign each run when it ends
   double system_metrics_interval_s = 10.0;  // MLflow's default sampling interval
   std::vector<std::string> argv;            // as typed, for the printed --resume command

@@ -14,11 +14,17 @@
 #include "core/errors.h"
 #include "core/printable.h"
 #include "core/version.h"
+#include "experiment/plan.h"
 #include "experiment/run_contract.h"
+#include "experiment/run_request.h"
 #include "gates/verdict.h"
+#include "report/audit_session.h"
 #include "tracking/ledger.h"
 #include "tracking/mlflow_client.h"
 #include "tracking/mlflow_config.h"
+#include "tracking/run_source.h"
+#include "trainer/prediction_replay.h"
+#include "trainer/trainer.h"
 
 namespace wmtp::cli {
 
@@ -324,6 +330,28 @@ int report_interruption(const TrainFlags& flags, const std::vector<trainer::RunO
   }
   std::cout << std::flush;
   return 128 + signal;
+}
+
+int replay_command(const TrainFlags& flags) {
+  trainer::set_compute_threads(flags.threads);
+  std::string experiment = flags.experiment;
+  if (experiment.empty()) experiment = experiment::load_plan(flags.plan).experiment;
+  if (experiment.empty()) experiment = experiment::kDefaultExperiment;
+  const std::unique_ptr<tracking::RunSource> source =
+      flags.tracking_uri ? tracking::open_run_source(tracking::MlflowConfig::from_env(flags.tracking_uri).tracking_uri,
+                                                     report::default_artifact_cache())
+                         : tracking::open_ledger_source({flags.ledger});
+  const RunSet runs = source->read(experiment);
+  std::size_t counts[3] = {0, 0, 0};
+  for (const trainer::PredictionReplay& r : trainer::replay_predictions(runs, flags.device)) {
+    ++counts[static_cast<int>(r.result)];
+    std::cout << printable(trainer::replay_line(r), 2048) << "\n";
+  }
+  const std::size_t matched = counts[0], differ = counts[1], skipped = counts[2];
+  std::cout << kTrainProgram << " --replay: " << printable(experiment, 256) << ": " << matched + differ
+            << " run(s) replayed from their checkpoints, " << matched << " match, " << differ << " differ; " << skipped
+            << " not replayed" << std::endl;
+  return differ == 0 ? kExitOk : kExitFail;
 }
 
 }  // namespace wmtp::cli

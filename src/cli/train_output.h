@@ -70,6 +70,10 @@ void print_links(const TrainFlags& flags, const experiment::PlanRuns& job, const
 
 // "SIGINT", "SIGTERM", else "signal".
 const char* signal_name(int signal);
+
+// wmtp-train --replay (trainer/prediction_replay.h): reads the experiment's runs (--ledger, or
+// MLflow with --tracking-uri), prints a line per run and a summary; the exit code.
+int replay_command(const TrainFlags& flags);
 // After a stop signal: what was kept and the command that carries on (when anything is left);
 // returns the exit status 128 + signal.
 int report_interruption(const TrainFlags& flags, const std::vector<trainer::RunOutcome>& outcomes, std::size_t tasks,

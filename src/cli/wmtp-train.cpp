@@ -140,6 +140,7 @@ int finish(const TrainFlags& flags, tracking::Tracker& tracker, const experiment
 
 int run(const TrainFlags& flags) {
   check_train_flags(flags);
+  if (flags.replay) return replay_command(flags);
   tr::set_compute_threads(flags.threads);
   tr::enforce_golden_policy(check_golden(embedded_golden()), "golden tensors", flags.policy, warn);
   tr::PlanOptions plan = plan_options(flags);
@@ -193,6 +194,8 @@ int train_main(int argc, char** argv) {
       "  wmtp-train --plan my-plan.json --shard auto  the shard from SLURM_ARRAY_TASK_*, JOB_COMPLETION_INDEX\n"
       "                                               (+ --shard-count or WMTP_SHARD_COUNT) or WMTP_SHARD=i/n\n"
       "  wmtp-train --resume <run id>                 continue a killed run (ids are in each run's line)\n"
+      "  wmtp-train --replay --experiment wmtp-smoke  reload each finished run's final checkpoint and check that\n"
+      "                                               it gives the predictions the run logged (exit 1 if not)\n"
       "  wmtp-train --data grid.csv --unit MW --gaps drop-windows   a wide pandas CSV in MW, around its gaps\n"
       "Ctrl-C / SIGTERM: the current step finishes, a checkpoint is written, the run is marked KILLED and\n"
       "  the --resume command is printed; exit 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once.\n"

@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "experiment/run_contract.h"
 #include "gates/check.h"
+#include "gates/checkpoint_check.h"
 #include "gates/gates.h"
 #include "gates/replay_check.h"
 #include "gates/seal_check.h"
@@ -116,6 +117,7 @@ GateReport gate_numerical_health(const RunSet& runs, const AuditInputs& in, cons
     check_count(check, run, metric::kNanStepCount, in.prereg.nan_tolerance);
     check_count(check, run, metric::kNanPredictions, in.prereg.nan_tolerance);
     check_checkpoint(check, run);
+    check.add(check_checkpoint_identity(run, in));
     check_codebook(check, run, in.prereg.codebook_util_warning);
     check.add(check_replayed_metrics(run, in));
     check.done(Status::kPass, "FINISHED, finite headline metrics, no NaN steps or predictions; checkpoint present");

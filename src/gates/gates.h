@@ -9,12 +9,21 @@
 #include "core/ecdsa_key.h"
 #include "core/golden.h"
 #include "core/run_record.h"
+#include "experiment/checkpoint_identity.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
 #include "experiment/replay.h"
 #include "gates/verdict.h"
 
 namespace wmtp::gates {
+
+// One checkpoints/*.pt artifact of a run as the audit session read it: the identity it records,
+// none (nullopt, error empty), or why it could not be read.
+struct CheckpointRead {
+  std::string path;
+  std::optional<experiment::CheckpointIdentity> identity;
+  std::string error;
+};
 
 struct AuditInputs {
   experiment::Preregistration prereg;
@@ -41,6 +50,11 @@ struct AuditInputs {
   std::map<std::string, std::string> plan_texts;
   // The audit reads config documents (wmtp-audit): a run of in.plan without them is a G6 WARNING.
   bool documents_expected = false;
+  // Every checkpoints/*.pt of each run with its identity, by local run id; read by the audit
+  // session from the files the run source fetched already (no second download), all of a run's
+  // checkpoints, not only the newest: by then they are local files (the smoke plan: 72 files,
+  // 11 MB, read whole). A run without an entry is not judged on it.
+  std::map<std::string, std::vector<CheckpointRead>> checkpoints;
   // Newer attempts that did not finish (AttemptSelection::unfinished); each a G6 WARNING.
   std::vector<UnfinishedAttempt> unfinished_attempts;
   // Replay (experiment/replay.h), done by the audit session: what it recomputed from each run's
@@ -88,10 +102,15 @@ GateReport gate_definition(const RunSet& runs, const AuditInputs& in);
 GateReport gate_units(const RunSet& runs, const AuditInputs& in);
 // G3 numerical health. Reads the run's status; the last value of test_pape, test_hr, test_mse and
 // of each trip wire's metric; every point of nan_step_count and n_nan_predictions; codebook_util
-// of VQ runs; artifacts checkpoints/*.pt; the seal (seal_check.h). FAIL: status not FINISHED; a
-// headline metric missing or not finite; a FAIL trip wire (of the run's series, when it names one)
-// whose metric is missing, not finite or out of range; a NaN counter missing, NaN or over
-// prereg.nan_tolerance; no checkpoint; a VQ run's codebook_util missing or not finite; a broken
+// of VQ runs; artifacts checkpoints/*.pt and in.checkpoints; the seal (seal_check.h). FAIL: status
+// not FINISHED; a headline metric missing or not finite; a FAIL trip wire (of the run's series,
+// when it names one) whose metric is missing, not finite or out of range; a NaN counter missing,
+// NaN or over prereg.nan_tolerance; no checkpoint; a checkpoint whose identity
+// (checkpoint_check.h) is another run's: a cell, series, seed, model, recipe_hash or data hash
+// that is not the run's param, a step beyond the run's last train_loss step or not the one its
+// file name says; a checkpoint of a wmtp-train run sealed with the current seal version that
+// records no identity or cannot be read (other producers' runs and older seals are not judged
+// on a missing record); a VQ run's codebook_util missing or not finite; a broken
 // seal, or a param, metric or non-figure artifact edited since the seal; the signature
 // (signature_check.h: artifact wmtp/run.sig, tag wmtp.signer, in.trusted_keys): one present that is
 // malformed, or does not match the run's artifacts and seal, or a tag wmtp.signer without it or

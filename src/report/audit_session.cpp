@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -13,8 +14,10 @@
 #include "core/environment.h"
 #include "core/errors.h"
 #include "core/json_field.h"
+#include "core/text.h"
 #include "core/utc_time.h"
 #include "core/version.h"
+#include "experiment/checkpoint_identity.h"
 #include "experiment/plan.h"
 #include "experiment/preregistration.h"
 #include "experiment/run_contract.h"
@@ -82,21 +85,48 @@ void plan_from_runs(const RunSet& runs, gates::AuditInputs& inputs) {
   inputs.plan_problems.push_back("the runs' plan " + hash + " cannot be read back: " + last_error);
 }
 
+// An artifact's bytes as the run source fetched them; nullopt when they cannot be read.
+std::optional<std::string> artifact_bytes(const ArtifactRef& a) {
+  if (a.local_path.empty()) return std::nullopt;
+  std::ifstream in(a.local_path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
 // Each run's artifact at `path` as bytes (already fetched by the run source), by local run id; a
 // file that cannot be read is left out for the gates to report.
 std::map<std::string, std::string> read_artifact_texts(const RunSet& runs, const char* path) {
   std::map<std::string, std::string> texts;
   for (const RunRecord& run : runs.runs) {
     for (const ArtifactRef& a : run.artifacts) {
-      if (a.path != path || a.local_path.empty()) continue;
-      std::ifstream in(a.local_path, std::ios::binary);
-      if (!in) continue;
-      std::ostringstream bytes;
-      bytes << in.rdbuf();
-      texts[run.local_id] = bytes.str();
+      if (a.path != path) continue;
+      if (std::optional<std::string> bytes = artifact_bytes(a)) texts[run.local_id] = std::move(*bytes);
     }
   }
   return texts;
+}
+
+// Every checkpoints/*.pt of each run with the identity it records (G3), from the same fetched files.
+std::map<std::string, std::vector<gates::CheckpointRead>> read_checkpoints(const RunSet& runs) {
+  std::map<std::string, std::vector<gates::CheckpointRead>> out;
+  for (const RunRecord& run : runs.runs) {
+    std::vector<gates::CheckpointRead>& reads = out[run.local_id];
+    for (const ArtifactRef* a : run.artifacts_under(contract::artifact::kCheckpointDir)) {
+      if (!has_suffix(a->path, contract::artifact::kCheckpointSuffix)) continue;
+      gates::CheckpointRead read{a->path, std::nullopt, ""};
+      const std::optional<std::string> bytes = artifact_bytes(*a);
+      try {
+        if (!bytes) throw InputError("the file could not be fetched or read");
+        read.identity = experiment::read_checkpoint_identity(*bytes, a->path);
+      } catch (const InputError& e) {
+        read.error = e.what();
+      }
+      reads.push_back(std::move(read));
+    }
+  }
+  return out;
 }
 
 // The pre-registration's keys and those of the request, each once.
@@ -109,12 +139,13 @@ void add_trusted_keys(const std::string& file_or_directory, gates::AuditInputs& 
   }
 }
 
-// The seals and signatures for G3, the config documents for G6.
+// The seals, signatures and checkpoint identities for G3, the config documents for G6.
 void read_documents(const RunSet& runs, gates::AuditInputs& inputs) {
   inputs.seal_texts = read_artifact_texts(runs, contract::artifact::kSeal);
   inputs.recipe_texts = read_artifact_texts(runs, contract::artifact::kRecipe);
   inputs.plan_texts = read_artifact_texts(runs, contract::artifact::kPlan);
   inputs.signature_texts = read_artifact_texts(runs, contract::artifact::kRunSignature);
+  inputs.checkpoints = read_checkpoints(runs);
 }
 
 }  // namespace

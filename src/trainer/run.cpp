@@ -22,6 +22,7 @@
 #include "core/json_field.h"
 #include "core/metrics.h"
 #include "core/npy.h"
+#include "experiment/checkpoint_identity.h"
 #include "experiment/run_contract.h"
 #include "experiment/sealing.h"
 #include "experiment/synthetic.h"
@@ -36,26 +37,8 @@ namespace metric = contract::metric;
 namespace artifact = contract::artifact;
 using Clock = std::chrono::steady_clock;
 
-const std::string kCheckpointPrefix = std::string(artifact::kCheckpointDir) + "step-";
-
-std::string checkpoint_artifact(std::int64_t step) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%08lld", static_cast<long long>(step));
-  return kCheckpointPrefix + buf + artifact::kCheckpointSuffix;
-}
-
-// Step of a checkpoints/step-NNNNNNNN.pt artifact; -1 for any other path.
-std::int64_t checkpoint_step(const std::string& path) {
-  const std::string& prefix = kCheckpointPrefix;
-  const std::string suffix = artifact::kCheckpointSuffix;
-  if (path.compare(0, prefix.size(), prefix) != 0 || path.size() < prefix.size() + suffix.size() + 1 ||
-      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
-    return -1;
-  }
-  const std::string digits = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
-  return std::stoll(digits);
-}
+using experiment::checkpoint_artifact;
+using experiment::checkpoint_step;
 
 // Where a run's files wait to be logged: the caller's directory, or a temporary one that is
 // removed with everything in it when the run ends.
@@ -187,6 +170,8 @@ std::map<std::string, double> final_metrics(const Evaluation& ev, const Trainer&
 struct RunIdentity {
   std::string experiment;
   std::string run_name;
+  std::string cell;
+  std::string recipe_hash;  // the param's: the plan's recipe document, before overrides
 };
 
 // Trains what is left of one run, logs it and finishes it (unless options stop it early).
@@ -248,7 +233,11 @@ class RunDriver {
   void save_checkpoint(std::int64_t step) {
     const std::string artifact = checkpoint_artifact(step);
     const std::string file = scratch_.file(artifact);
-    trainer_.save_checkpoint(file);
+    experiment::CheckpointIdentity identity;
+    identity.run_name = id_.run_name;
+    identity.cell = id_.cell;
+    identity.recipe_hash = id_.recipe_hash;
+    trainer_.save_checkpoint(file, identity);
     logger_.log_artifact(file, artifact);
     last_checkpoint_ = step;
   }
@@ -365,7 +354,7 @@ RunOutcome guarded(RunLogger& logger, const std::function<RunOutcome()>& body) {
 
 std::string required_param(const RunRecord& rec, const std::string& key) {
   const std::string* v = rec.param(key);
-  if (v == nullptr) throw InputError("run " + rec.local_id + " has no param '" + key + "': cannot resume it");
+  if (v == nullptr) throw InputError("run " + rec.local_id + " has no param '" + key + "'");
   return *v;
 }
 
@@ -448,7 +437,8 @@ RunOutcome train_run_unguarded(RunStore& store, const experiment::RunRequest& re
     std::ofstream(datasets_file) << experiment::dataset_inputs(request, data).dump(2) << "\n";
     logger->log_artifact(datasets_file, artifact::kDatasets);
     MetricLog metrics(*logger, nullptr);
-    return RunDriver(store, *logger, trainer, {request.experiment, request.run_name}, options, scratch, metrics, -1)
+    return RunDriver(store, *logger, trainer, {request.experiment, request.run_name, request.cell, request.recipe.hash},
+                     options, scratch, metrics, -1)
         .run();
   });
 }
@@ -461,12 +451,8 @@ RunOutcome train_run(RunStore& store, const experiment::RunRequest& request, con
                            [&] { return train_run_unguarded(store, request, options); });
 }
 
-RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options) {
-  const PoolStreamScope stream(options.own_cuda_stream, options.device);
-  const RunRecord rec = store.load_run(local_run_id);
-  if (rec.status == RunStatus::kFinished) {
-    throw InputError("run " + local_run_id + " (" + rec.name + ") already finished; nothing to resume");
-  }
+RunState load_run_state(const RunRecord& rec, const std::string& device) {
+  const std::string& local_run_id = rec.local_id;
   const ArtifactRef* recipe_artifact = nullptr;
   const ArtifactRef* checkpoint = nullptr;
   std::int64_t checkpoint_at = -1;
@@ -479,7 +465,7 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
     }
   }
   if (recipe_artifact == nullptr || recipe_artifact->local_path.empty()) {
-    throw InputError("run " + local_run_id + " has no " + artifact::kRecipe + " artifact: cannot resume it");
+    throw InputError("run " + local_run_id + " has no " + artifact::kRecipe + " artifact");
   }
   const experiment::Recipe recipe = experiment::parse_recipe(read_json_file(recipe_artifact->local_path),
                                                              recipe_artifact->local_path);
@@ -505,14 +491,34 @@ RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const Ru
   } catch (const std::exception&) {
     throw InputError("run " + local_run_id + ": param seed '" + seed_text + "' is not a number");
   }
-  Trainer trainer(recipe, data, seed, {options.device, false});
-  if (checkpoint != nullptr) trainer.load_checkpoint(checkpoint->local_path);
+  RunState state;
+  state.trainer = std::make_unique<Trainer>(recipe, data, seed, TrainerOptions{device, false});
+  if (checkpoint != nullptr) {
+    state.checkpoint = checkpoint->path;
+    state.checkpoint_file = checkpoint->local_path;
+  }
+  state.checkpoint_step = checkpoint_at;
+  return state;
+}
+
+RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options) {
+  const PoolStreamScope stream(options.own_cuda_stream, options.device);
+  const RunRecord rec = store.load_run(local_run_id);
+  if (rec.status == RunStatus::kFinished) {
+    throw InputError("run " + local_run_id + " (" + rec.name + ") already finished; nothing to resume");
+  }
+  RunState state = load_run_state(rec, options.device);
+  Trainer& trainer = *state.trainer;
+  if (!state.checkpoint_file.empty()) trainer.load_checkpoint(state.checkpoint_file);
   std::unique_ptr<RunLogger> logger = store.reopen_run(local_run_id);
   return guarded(*logger, [&] {
     logger->set_tag(contract::tag::kDevice, options.device);
     const ScratchDir scratch(options.work_dir, rec.name);
     MetricLog metrics(*logger, &rec);
-    return RunDriver(store, *logger, trainer, {rec.experiment, rec.name}, options, scratch, metrics, checkpoint_at)
+    return RunDriver(store, *logger, trainer,
+                     {rec.experiment, rec.name, param_or_empty(rec.params, param::kCell),
+                      param_or_empty(rec.params, param::kRecipeHash)},
+                     options, scratch, metrics, state.checkpoint_step)
         .run();
   });
 }

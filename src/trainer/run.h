@@ -109,6 +109,18 @@ RunOutcome train_run(RunStore& store, const experiment::RunRequest& request, con
 // finished, lacks what it needs, or its data no longer hashes the same.
 RunOutcome resume_run(RunStore& store, const std::string& local_run_id, const RunOptions& options);
 
+// A logged run's trainer at step 0 and its latest checkpoint, for the caller to load: the recipe
+// of its config/recipe.json, its data (param data_source, series) checked against its data
+// hashes, its seed. InputError naming the run when one of those is missing or the data no longer
+// hashes the same. resume_run and replay use it.
+struct RunState {
+  std::unique_ptr<Trainer> trainer;
+  std::string checkpoint;       // the latest checkpoint's artifact path; empty when it has none
+  std::string checkpoint_file;  // where its bytes are
+  std::int64_t checkpoint_step = -1;
+};
+RunState load_run_state(const RunRecord& rec, const std::string& device);
+
 // The names of the metrics logged once at the end of a run.
 const std::vector<std::string>& final_metric_names();
 

@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <torch/csrc/jit/api/module.h>
 #include <torch/cuda.h>
 #include <torch/serialize/archive.h>
 #include <torch/version.h>
@@ -16,6 +17,7 @@
 #include "core/canonical_json.h"
 #include "core/errors.h"
 #include "core/metrics.h"
+#include "experiment/checkpoint_identity.h"
 #include "experiment/run_contract.h"
 #include "trainer/cuda_graph.h"
 #include "trainer/model.h"
@@ -83,6 +85,22 @@ std::string archive_key(const std::string& prefix, const std::string& name) {
   for (char& c : key) c = c == '.' ? '_' : c;
   return key;
 }
+
+// torch::serialize::OutputArchive's layout (a module with one attribute per key, which
+// InputArchive reads), saved with the checkpoint's identity as the module's extra file.
+class CheckpointWriter {
+ public:
+  CheckpointWriter() : unit_(std::make_shared<torch::jit::CompilationUnit>()), module_("__torch__.Module", unit_) {}
+  void write(const std::string& key, const at::Tensor& tensor) { module_.register_parameter(key, tensor, false); }
+  void write(const std::string& key, const c10::IValue& value) { module_.register_attribute(key, value.type(), value); }
+  void save(const std::string& path, const experiment::CheckpointIdentity& identity) const {
+    module_.save(path, {{experiment::kCheckpointIdentityFile, identity.to_text()}});
+  }
+
+ private:
+  std::shared_ptr<torch::jit::CompilationUnit> unit_;
+  torch::jit::Module module_;
+};
 
 }  // namespace
 
@@ -258,8 +276,15 @@ struct Trainer::Impl {
     return ev;
   }
 
-  void save(const std::string& path) const {
-    torch::serialize::OutputArchive ar;
+  void save(const std::string& path, experiment::CheckpointIdentity identity) const {
+    identity.seed = std::to_string(seed);
+    identity.series = data.series.name;
+    identity.model = recipe.model.kind;
+    identity.train_data_hash = data.train_hash;
+    identity.val_data_hash = data.val_hash;
+    identity.test_data_hash = data.test_hash;
+    identity.step = global_step;
+    CheckpointWriter ar;
     ar.write("fingerprint", c10::IValue(fingerprint(recipe, seed, data)));
     for (const auto& [name, tensor] : model->state()) ar.write(archive_key("state_", name), tensor.detach().cpu());
     ar.write("rng", gen.get_state());
@@ -276,7 +301,7 @@ struct Trainer::Impl {
     }
     ar.write("epoch_val_loss", from_doubles(val_losses));
     for (const auto& [k, v] : extras) ar.write(archive_key("epoch_metric_", k), from_doubles(v));
-    ar.save_to(path);
+    ar.save(path, identity);
   }
 
   void load(const std::string& path) {
@@ -357,7 +382,9 @@ std::vector<std::int64_t> Trainer::epoch_permutation() const {
   return std::vector<std::int64_t>(p.data_ptr<std::int64_t>(), p.data_ptr<std::int64_t>() + p.numel());
 }
 Evaluation Trainer::evaluate(int trace_points) const { return impl_->evaluate(trace_points); }
-void Trainer::save_checkpoint(const std::string& path) const { impl_->save(path); }
+void Trainer::save_checkpoint(const std::string& path, const experiment::CheckpointIdentity& identity) const {
+  impl_->save(path, identity);
+}
 void Trainer::load_checkpoint(const std::string& path) { impl_->load(path); }
 
 std::vector<NamedArray> Trainer::parameters() const {

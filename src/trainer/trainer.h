@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "experiment/checkpoint_identity.h"
 #include "experiment/dataset.h"
 #include "experiment/recipe.h"
 
@@ -112,7 +113,9 @@ class Trainer {
   Evaluation evaluate(int trace_points = 168) const;
   std::vector<NamedArray> parameters() const;
 
-  void save_checkpoint(const std::string& path) const;
+  // The file records its identity (experiment/checkpoint_identity.h): run_name, cell and
+  // recipe_hash as given; seed, series, model, data hashes and step from this trainer.
+  void save_checkpoint(const std::string& path, const experiment::CheckpointIdentity& identity = {}) const;
   // InputError when the file is not a checkpoint of this recipe, seed and data.
   void load_checkpoint(const std::string& path);
 

@@ -13,7 +13,9 @@
 #include <memory>
 
 #include "core/canonical_json.h"
+#include "core/npy.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "experiment/preregistration.h"
 #include "experiment/seal.h"
 #include "experiment/series.h"
@@ -538,6 +540,7 @@ TEST_F(AuditE2E, TrainDataHashDifferingWithinASeedFailsG6) {
     // As if the run had trained on other data: its figures name that data too.
     RunCopy& run = copy_of(runs, "B2", 42);
     run.params["train_data_hash"] = "0000000000000000";
+    forge_checkpoint_identity(run, "train_data_hash", "0000000000000000");
     for (auto& [path, bytes] : run.artifacts) {
       if (path.rfind("figures/", 0) == 0)
         bytes = gates::fixtures::set_png_text(bytes, "wmtp.train_data_hash", "0000000000000000");
@@ -589,6 +592,7 @@ TEST_F(AuditE2E, AnUnplannedRunWarnsInG6) {
       if (path.rfind("figures/", 0) == 0) bytes = gates::fixtures::set_png_text(bytes, "wmtp.run_id", extra.local_id());
     }
     extra.params["seed"] = "44";
+    forge_checkpoint_identity(extra, "seed", "44");
     extra.name = "B0-household-01-s44";
     name = extra.name;
     runs.push_back(extra);
@@ -617,8 +621,10 @@ TEST_F(AuditE2E, RunsOfTwoPlansFailG6UnlessAPlanIsGiven) {
 }
 
 TEST_F(AuditE2E, ACellMixingTwoRecipesFailsG6) {
-  const Audit a = audit_broken(
-      [&](std::vector<RunCopy>& runs) { copy_of(runs, "B2", 42).params["recipe_hash"] = "00000000000000ff"; });
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    copy_of(runs, "B2", 42).params["recipe_hash"] = "00000000000000ff";
+    forge_checkpoint_identity(copy_of(runs, "B2", 42), "recipe_hash", "00000000000000ff");
+  });
   expect_verdict(a, "G6", Status::kFail, "B2", "cell B2 mixes 2 recipes", Overall::kFail);
 }
 
@@ -722,6 +728,28 @@ TEST_F(AuditE2E, GoldenMetricsOffTheFrozenValuesAreACriticalFail) {
   });
   expect_verdict(a, "G1", Status::kFail, name, "golden metric golden_g1_pape 21 is off the frozen 20 (atol 1e-06)",
                  Overall::kCriticalFail);
+}
+
+// The newest checkpoint of (cell, seed)'s run replaced by the checkpoint of the same step of the
+// run with other_seed (same cell, recipe and data); returns its path.
+std::string swap_checkpoint(std::vector<RunCopy>& runs, const std::string& cell, int seed, int other_seed) {
+  RunCopy& run = copy_of(runs, cell, seed);
+  std::string newest;
+  for (const auto& [path, bytes] : run.artifacts) {
+    if (path.rfind("checkpoints/", 0) == 0) newest = path;  // step-NNNNNNNN: the last in order is the newest
+  }
+  run.artifacts[newest] = copy_of(runs, cell, other_seed).artifacts.at(newest);
+  return newest;
+}
+
+TEST_F(AuditE2E, AnotherRunsCheckpointFailsG3NamingIt) {
+  std::string name, path;
+  const Audit a = audit_broken([&](std::vector<RunCopy>& runs) {
+    path = swap_checkpoint(runs, "B0", 42, 43);
+    name = run_name(runs, "B0", 42);
+  });
+  expect_verdict(a, "G3", Status::kFail, name,
+                 "checkpoint " + path + " belongs to another run: its seed is 43, the run's is 42", Overall::kFail);
 }
 
 TEST_F(AuditE2E, ANewerFailedAttemptAfterTheGatedFinishedOneWarnsNamingIt) {
@@ -1032,19 +1060,30 @@ TEST_F(AuditE2E, LedgerValuesThatDoNotFollowFromTheDataFailWhenResealed) {
     std::string statement;
     const char* gate;
     std::string reason;
+    // The checkpoints' identity tells too (G3), with replay or without.
+    std::string checkpoint_reason;
   };
   const std::vector<Case> cases = {
-      {"baseline", "SELECT 1", "", ""},
+      {"baseline", "SELECT 1", "", "", ""},
       {"headline metric", "UPDATE metrics SET value = value + 1 WHERE key = 'test_mse' AND run IN " + seed_43, "G3",
-       "does not follow from the run's predictions and data"},
-      // Forged consistently across the seed, so that only the data can tell.
+       "does not follow from the run's predictions and data", ""},
+      // Forged consistently across the seed: the data tells, and so do the checkpoints, which
+      // record the hashes of the data they trained on.
       {"data hash", "UPDATE params SET value = '00000000deadbeef' WHERE key = 'val_data_hash' AND run IN " + seed_43,
-       "G6", "val_data_hash 00000000deadbeef does not follow from the run's data: replay gives "},
+       "G6", "val_data_hash 00000000deadbeef does not follow from the run's data: replay gives ",
+       "belongs to another run: its val_data_hash is "},
       {"scaler signature",
        "UPDATE params SET value = '0123456789abcdef' WHERE key IN ('dlinear_output_scaler_space_signature', "
        "'vq_scaler_space_signature') AND run IN " +
            seed_43,
-       "G2", "dlinear_output_scaler_space_signature 0123456789abcdef does not follow from the run's data"},
+       "G2", "dlinear_output_scaler_space_signature 0123456789abcdef does not follow from the run's data", ""},
+  };
+  const auto named = [](const Audit& a, const char* gate, const std::string& reason) {
+    int n = 0;
+    for (const gates::GateRunResult& r : a.gate(gate).results) {
+      n += r.status == Status::kFail && r.message.find(reason) != std::string::npos ? 1 : 0;
+    }
+    return n;
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
@@ -1059,20 +1098,99 @@ TEST_F(AuditE2E, LedgerValuesThatDoNotFollowFromTheDataFailWhenResealed) {
       continue;
     }
     EXPECT_EQ(a.command.exit_code, 1) << a.command.err;
+    const bool checkpoints_tell = !c.checkpoint_reason.empty();
     for (const gates::GateReport& g : a.verdict.gates) {
-      EXPECT_EQ(g.status, g.id == c.gate ? Status::kFail : Status::kPass) << g.id << "\n" << a.command.err;
+      const bool fails = g.id == c.gate || (checkpoints_tell && g.id == "G3");
+      EXPECT_EQ(g.status, fails ? Status::kFail : Status::kPass) << g.id << "\n" << a.command.err;
     }
-    int named = 0;
-    for (const gates::GateRunResult& r : a.gate(c.gate).results) {
-      named += r.status == Status::kFail && r.message.find(c.reason) != std::string::npos ? 1 : 0;
-    }
-    EXPECT_EQ(named, 3) << c.reason << "\n" << a.command.err;  // the three cells of seed 43
-    // Without replay the forgery passes: what --no-replay gives up.
+    EXPECT_EQ(named(a, c.gate, c.reason), 3) << c.reason << "\n" << a.command.err;  // the three cells of seed 43
+    // Without replay the forgery passes unless the checkpoints tell: what --no-replay gives up.
     const Audit off = audit("--ledger " + shell_quote(copy.path()) + " --experiment " + shell_quote(experiment_) +
                             " --no-replay");
-    EXPECT_EQ(off.json["overall"], "ALL PASS") << off.command.err;
+    EXPECT_EQ(off.json["overall"], checkpoints_tell ? "FAIL" : "ALL PASS") << off.command.err;
+    if (checkpoints_tell) {
+      EXPECT_EQ(named(off, "G3", c.checkpoint_reason), 3) << off.command.err;
+    }
     EXPECT_EQ(off.json["replay"]["status"], "off");
   }
+}
+
+// The run of (cell, seed) in a ledger read: named <cell>-<series>-s<seed>.
+const RunRecord& ledger_run(const RunSet& runs, const std::string& cell, int seed) {
+  for (const RunRecord& run : runs.runs) {
+    if (run.name.rfind(cell + "-", 0) == 0 && has_suffix(run.name, "-s" + std::to_string(seed))) return run;
+  }
+  throw std::runtime_error("no run " + cell + " s" + std::to_string(seed));
+}
+
+const ArtifactRef& newest_checkpoint(const RunRecord& run) {
+  const ArtifactRef* newest = nullptr;
+  for (const ArtifactRef& a : run.artifacts) {
+    if (a.path.rfind("checkpoints/", 0) == 0 && (newest == nullptr || a.path > newest->path)) newest = &a;
+  }
+  if (newest == nullptr) throw std::runtime_error("no checkpoint in " + run.name);
+  return *newest;
+}
+
+TEST_F(AuditE2E, AnotherRunsCheckpointInTheLedgerFailsG3WhenResealed) {
+  testing::TempDir dir;
+  const LedgerCopy copy(ledger(), dir.path());
+  const RunSet runs = tracking::read_ledger_runs(copy.path(), experiment_);
+  const RunRecord& run = ledger_run(runs, "B2", 43);
+  const ArtifactRef& own = newest_checkpoint(run);
+  testing::write_file(own.local_path, testing::read_file(newest_checkpoint(ledger_run(runs, "B2", 42)).local_path));
+  reseal_ledger(copy, experiment_);
+  const Audit a = audit("--ledger " + shell_quote(copy.path()) + " --experiment " + shell_quote(experiment_));
+  expect_verdict(a, "G3", Status::kFail, run.name,
+                 "checkpoint " + own.path + " belongs to another run: its seed is 42, the run's is 43", Overall::kFail);
+}
+
+// wmtp-train --replay over `source` (--ledger FILE or --tracking-uri URI).
+testing::CommandResult train_replay(const std::string& source, const std::string& experiment,
+                                    const std::string& cache) {
+  return testing::run_command("XDG_CACHE_HOME=" + shell_quote(cache) + " " + shell_quote(binary("wmtp-train")) +
+                              " --replay " + source + " --experiment " + shell_quote(experiment));
+}
+
+TEST_F(AuditE2E, TrainReplayRecomputesEveryRunsPredictionsFromItsCheckpoint) {
+  const std::string summary = ": 6 run(s) replayed from their checkpoints, 6 match, 0 differ; 0 not replayed";
+  for (const std::string& source : {"--ledger " + shell_quote(ledger()), "--tracking-uri " + shell_quote(uri_)}) {
+    SCOPED_TRACE(source);
+    const testing::CommandResult r = train_replay(source, experiment_, work_->file("replay-cache"));
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find(summary), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" exact\n"), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(AuditE2E, TrainReplayNamesARunWhosePredictionsOrCheckpointAreNotItsModels) {
+  testing::TempDir dir;
+  const LedgerCopy copy(ledger(), dir.path());
+  const RunSet runs = tracking::read_ledger_runs(copy.path(), experiment_);
+  // One forecast of A3 s42 nudged; B0 s43 given B0 s42's final checkpoint.
+  const RunRecord& nudged = ledger_run(runs, "A3", 42);
+  for (const ArtifactRef& a : nudged.artifacts) {
+    if (a.path != "predictions/test.npy") continue;
+    NpyArray test = read_npy_array(a.local_path);
+    test.values[7] += 0.5;
+    write_npy(a.local_path, test.values, test.shape);
+  }
+  const RunRecord& swapped = ledger_run(runs, "B0", 43);
+  testing::write_file(newest_checkpoint(swapped).local_path,
+                      testing::read_file(newest_checkpoint(ledger_run(runs, "B0", 42)).local_path));
+  const testing::CommandResult r = train_replay("--ledger " + shell_quote(copy.path()), experiment_,
+                                                work_->file("replay-cache"));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("DIFFERS       " + nudged.name + "  checkpoints/step-"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("predictions/test.npy: 1 of "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("forecasts differ (first at window 0, horizon 7: logged "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("DIFFERS       " + swapped.name + "  " + newest_checkpoint(swapped).path +
+                       ": the checkpoint is not this run's: "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(": 6 run(s) replayed from their checkpoints, 4 match, 2 differ; 0 not replayed"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(AuditE2E, ARunWithoutPredictionsFailsWhenThePreregistrationRequiresReplay) {

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/jcs.h"
 #include "core/sha256.h"
+#include "core/zip_reader.h"
+#include "experiment/checkpoint_identity.h"
 #include "experiment/run_signature.h"
 #include "experiment/seal.h"
 #include "png_fixture.h"
@@ -62,6 +65,29 @@ RunRecord record_of(const RunCopy& copy) {
 }
 
 }  // namespace
+
+void forge_checkpoint_identity(RunCopy& run, const std::string& key, const std::string& value) {
+  for (auto& [path, bytes] : run.artifacts) {
+    if (experiment::checkpoint_step(path) < 0) continue;
+    const ZipReader zip(bytes, path);
+    for (const ZipEntry& e : zip.entries()) {
+      if (e.name.find(std::string("/extra/") + experiment::kCheckpointIdentityFile) == std::string::npos) continue;
+      const std::string_view old_text = zip.read(e);
+      const auto at = static_cast<std::size_t>(old_text.data() - bytes.data());
+      nlohmann::json record = nlohmann::json::parse(old_text);
+      record[key] = value;
+      const std::string text = jcs(record);
+      if (text.size() != old_text.size()) throw std::runtime_error(path + ": the forged record changes length");
+      bytes.replace(at, text.size(), text);
+      const std::uint32_t crc = crc32(text);
+      for (std::uint64_t field : {e.local_header_offset + 14, e.central_header_offset + 16}) {
+        for (int i = 0; i < 4; ++i)
+          bytes[static_cast<std::size_t>(field) + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+      }
+      break;
+    }
+  }
+}
 
 void reseal_runs(std::vector<RunCopy>& runs, const std::string& experiment) {
   for (RunCopy& copy : runs) {

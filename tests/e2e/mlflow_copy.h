@@ -45,6 +45,11 @@ void sign_runs(std::vector<RunCopy>& runs, const EcdsaPrivateKey& key);
 void upload_runs(tracking::MlflowClient& client, const std::string& experiment, std::vector<RunCopy> runs,
                  bool reseal = true);
 
+// Rewrites `key` in the identity record of each of the copy's checkpoints (in place: the value
+// must keep its length; the CRC-32s follow), as a producer that forges consistently would: the
+// checkpoint then agrees with a param forged the same way.
+void forge_checkpoint_identity(RunCopy& run, const std::string& key, const std::string& value);
+
 // The copy whose params say (cell, seed) (first series).
 RunCopy& copy_of(std::vector<RunCopy>& runs, const std::string& cell, int seed);
 

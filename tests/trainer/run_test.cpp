@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "core/canonical_json.h"
@@ -20,6 +21,7 @@
 #include "memory_store.h"
 #include "support/expect_input_error.h"
 #include "support/test_support.h"
+#include "trainer/prediction_replay.h"
 
 namespace wmtp::trainer {
 namespace {
@@ -342,6 +344,60 @@ TEST(Run, SeasonalNaiveRunLogsResultsWithoutTraining) {
               1e-6 * *rec.last_metric("ref_test_pape"));
   EXPECT_EQ(rec.artifacts_under("checkpoints/").size(), 1u);
   ASSERT_EQ(figures.figures.size(), 1u);  // no losses to draw: the forecast only
+}
+
+// wmtp-train --replay's engine: each finished run's checkpoint gives back its logged forecasts bit
+// for bit; a nudged forecast or another run's checkpoint differs; what cannot be replayed says why.
+TEST(Run, ReplayRecomputesTheLoggedPredictionsFromTheFinalCheckpoint) {
+  wmtp::testing::TempDir dir;
+  MemoryStore store(dir.file("artifacts"));
+  experiment::RunRequest naive = request("B0", "household-01", 42, 1);
+  naive.recipe.model.kind = "seasonal-naive";
+  naive.run_name = "naive";
+  RunOptions stop;
+  stop.stop_after_step = 3;
+  const std::vector<std::string> ids = {train_run(store, request("B0", "household-01", 42, 1), {}).local_run_id,
+                                        train_run(store, request("A3", "household-01", 43, 1), {}).local_run_id,
+                                        train_run(store, naive, {}).local_run_id,
+                                        train_run(store, request("B0", "household-01", 43, 1), stop).local_run_id};
+  const auto replay = [&] {
+    RunSet runs;
+    for (const std::string& id : ids) runs.runs.push_back(store.runs().at(id));
+    return replay_predictions(runs, "cpu");
+  };
+  std::vector<PredictionReplay> out = replay();
+  ASSERT_EQ(out.size(), 4u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(out[i].result, PredictionReplay::Result::kMatch) << replay_line(out[i]);
+    EXPECT_GT(out[i].values, 0u);
+    EXPECT_EQ(out[i].exact, out[i].values) << replay_line(out[i]);
+  }
+  EXPECT_EQ(replay_line(out[3]), "not replayed  " + store.runs().at(ids[3]).name + ": status RUNNING, not FINISHED");
+
+  const auto file_of = [&](const std::string& id, const std::function<bool(const std::string&)>& pick) {
+    for (const ArtifactRef& a : store.runs().at(id).artifacts) {
+      if (pick(a.path)) return a.local_path;
+    }
+    return std::string();
+  };
+  const auto final_checkpoint = [](const std::string& path) { return path.rfind("checkpoints/", 0) == 0; };
+  NpyArray val = read_npy_array(file_of(ids[1], [](const std::string& p) { return p == "predictions/val.npy"; }));
+  val.values[5] *= 1.001;
+  write_npy(file_of(ids[1], [](const std::string& p) { return p == "predictions/val.npy"; }), val.values, val.shape);
+  wmtp::testing::write_file(file_of(ids[0], final_checkpoint),
+                            wmtp::testing::read_file(file_of(ids[2], final_checkpoint)));
+  out = replay();
+  EXPECT_EQ(out[0].result, PredictionReplay::Result::kDiffers);
+  EXPECT_NE(out[0].detail.find("the checkpoint is not this run's: "), std::string::npos) << out[0].detail;
+  EXPECT_EQ(out[1].result, PredictionReplay::Result::kDiffers);
+  EXPECT_NE(out[1].detail.find("predictions/val.npy: 1 of "), std::string::npos) << out[1].detail;
+  EXPECT_NE(out[1].detail.find("(first at window 0, horizon 5: logged "), std::string::npos) << out[1].detail;
+
+  // Another producer's checkpoint (no identity record, not logged by wmtp-train): not replayed.
+  wmtp::testing::write_file(file_of(ids[2], final_checkpoint), "a torch.save pickle");
+  out = replay();
+  EXPECT_EQ(out[2].result, PredictionReplay::Result::kNotReplayed);
+  EXPECT_NE(out[2].detail.find("is another producer's (no wmtp identity record)"), std::string::npos) << out[2].detail;
 }
 
 // With a signing key the finished run carries wmtp/run.sig over every artifact, seal included.

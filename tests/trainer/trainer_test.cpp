@@ -10,6 +10,7 @@
 #include <cmath>
 #include <random>
 
+#include "experiment/checkpoint_identity.h"
 #include "experiment/synthetic.h"
 #include "support/expect_input_error.h"
 #include "support/test_support.h"
@@ -169,6 +170,37 @@ TEST(Trainer, CheckpointOfAnotherRunIsRefused) {
   expect_input_error([&] { other_data->load_checkpoint(dir.file("a.pt")); }, {"checkpoint of another"});
   wmtp::testing::write_file(dir.file("junk.pt"), "not a checkpoint");
   expect_input_error([&] { a->load_checkpoint(dir.file("junk.pt")); }, {"junk.pt: not a readable wmtp checkpoint"});
+}
+
+// The identity a checkpoint records reads back without LibTorch, and LibTorch still loads the file.
+TEST(Trainer, CheckpointRecordsItsIdentity) {
+  wmtp::testing::TempDir dir;
+  const Recipe r = quick("A3", 1);
+  auto a = make_trainer(r, household(1), 43);
+  a->train_steps(4);
+  experiment::CheckpointIdentity given;
+  given.run_name = "A3/household-01/s43";
+  given.cell = "A3";
+  given.recipe_hash = "0123456789abcdef";
+  given.seed = "999";  // the trainer's own seed wins
+  a->save_checkpoint(dir.file("step-00000004.pt"), given);
+  const std::string bytes = wmtp::testing::read_file(dir.file("step-00000004.pt"));
+  const std::optional<experiment::CheckpointIdentity> id = experiment::read_checkpoint_identity(bytes, "ck");
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(id->run_name, "A3/household-01/s43");
+  EXPECT_EQ(id->cell, "A3");
+  EXPECT_EQ(id->recipe_hash, "0123456789abcdef");
+  EXPECT_EQ(id->seed, "43");
+  EXPECT_EQ(id->series, household(1).series.name);
+  EXPECT_EQ(id->model, r.model.kind);
+  EXPECT_EQ(id->train_data_hash, household(1).train_hash);
+  EXPECT_EQ(id->val_data_hash, household(1).val_hash);
+  EXPECT_EQ(id->test_data_hash, household(1).test_hash);
+  EXPECT_EQ(id->step, 4);
+  auto resumed = make_trainer(r, household(1), 43);
+  resumed->load_checkpoint(dir.file("step-00000004.pt"));
+  EXPECT_EQ(resumed->global_step(), 4);
+  EXPECT_EQ(resumed->loss_history(), a->loss_history());
 }
 
 TEST(Trainer, NonFiniteLossStopsTraining) {
