@@ -186,7 +186,7 @@ TEST(ArtifactPathsFromMlflow, RunsCannotWriteOutsideTheCache) {
       [](const testing::ReceivedRequest& r) {
         // Either listing: the REST API's artifacts/list or the artifact proxy's, which the audit uses.
         const bool lists = r.target.find("/artifacts/list") != std::string::npos ||
-                             r.target.find("/mlflow-artifacts/artifacts?path=") != std::string::npos;
+                           r.target.find("/mlflow-artifacts/artifacts?path=") != std::string::npos;
         if (!lists) return testing::Fault{};
         testing::ScriptedResponse listing;
         listing.body = R"({"files":[{"path":"figures/../../../outside.png","is_dir":false,"file_size":10}]})";
