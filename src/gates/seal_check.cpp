@@ -1,14 +1,13 @@
 #include "gates/seal_check.h"
 
 #include <algorithm>
-#include <atomic>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "core/parallel.h"
 #include "core/sha256.h"
 #include "experiment/run_contract.h"
 #include "experiment/seal.h"
@@ -75,18 +74,10 @@ SealFindings check_seal(const RunRecord& run, const AuditInputs& in) {
   return f;
 }
 
-std::vector<SealFindings> check_seals(const RunSet& runs, const AuditInputs& in, unsigned threads) {
+std::vector<SealFindings> check_seals(const RunSet& runs, const AuditInputs& in) {
   std::vector<SealFindings> out(runs.runs.size());
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t n = std::min<std::size_t>(threads, std::max<std::size_t>(1, out.size() / 64));  // >= 64 runs each
-  std::atomic<std::size_t> next{0};
-  const auto work = [&] {
-    for (std::size_t i = next++; i < out.size(); i = next++) out[i] = check_seal(runs.runs[i], in);
-  };
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < n; ++t) pool.emplace_back(work);
-  work();
-  for (std::thread& t : pool) t.join();
+  parallel_for(
+      out.size(), [&](std::size_t i) { out[i] = check_seal(runs.runs[i], in); }, 64);
   return out;
 }
 

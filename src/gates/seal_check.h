@@ -20,7 +20,7 @@ struct SealFindings {
 // Reads the run's seal tag, its seal artifact and the seal's text from in.seal_texts; all FAILs
 // but the unsealed WARNING.
 SealFindings check_seal(const RunRecord& run, const AuditInputs& in);
-// check_seal of every run, in runs.runs' order, on up to `threads` threads (0: the machine's cores).
-std::vector<SealFindings> check_seals(const RunSet& runs, const AuditInputs& in, unsigned threads = 0);
+// check_seal of every run, in runs.runs' order, on the machine's cores.
+std::vector<SealFindings> check_seals(const RunSet& runs, const AuditInputs& in);
 
 }  // namespace wmtp::gates

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/parallel.h"
 #include "core/sha256.h"
 #include "core/text.h"
 #include "experiment/run_contract.h"
@@ -101,23 +102,17 @@ wmtp::RunSet read_ledger_runs(const std::string& ledger_path, const std::string&
   for (RunRecord& run : set.runs) {
     for (ArtifactRef& a : run.artifacts) files.push_back(&a);
   }
-  std::atomic<std::size_t> next{0};
-  const auto hash = [&] {
-    for (std::size_t i = next++; i < files.size(); i = next++) {
-      ArtifactRef& a = *files[i];
-      std::error_code ec;
-      a.sha256 = !a.local_path.empty() && std::filesystem::is_regular_file(a.local_path, ec)
-                     ? sha256_file_hex(a.local_path)
-                     : "";
-      if (!a.sha256.empty()) a.size = static_cast<std::int64_t>(std::filesystem::file_size(a.local_path, ec));
-    }
-  };
-  std::vector<std::thread> pool;
-  const std::size_t threads = std::min<std::size_t>(std::max(1u, std::thread::hardware_concurrency()),
-                                                    std::max<std::size_t>(1, files.size() / 256));
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(hash);
-  hash();
-  for (std::thread& t : pool) t.join();
+  parallel_for(
+      files.size(),
+      [&](std::size_t i) {
+        ArtifactRef& a = *files[i];
+        std::error_code ec;
+        a.sha256 = !a.local_path.empty() && std::filesystem::is_regular_file(a.local_path, ec)
+                       ? sha256_file_hex(a.local_path)
+                       : "";
+        if (!a.sha256.empty()) a.size = static_cast<std::int64_t>(std::filesystem::file_size(a.local_path, ec));
+      },
+      256);
   sort_runs(set.runs);
   separate_containers(set);
   return set;
