@@ -40,7 +40,8 @@ class DataCache {
     auto prepared = prepared_.find({key, name});
     if (prepared == prepared_.end()) {
       try {
-        const experiment::Series& s = experiment::find_series(loaded->second.series, name, "the run's data");
+        const std::string where = "the run's data";  // named: GCC 13 takes a temporary here for a dangling one
+        const experiment::Series& s = experiment::find_series(loaded->second.series, name, where);
         prepared = prepared_.emplace(std::make_pair(key, name), experiment::SeriesData::prepare(s)).first;
       } catch (const InputError& e) {
         throw NotReplayable{e.what()};
